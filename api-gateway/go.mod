@@ -1,0 +1,3 @@
+module convoy/api-gateway
+
+go 1.26.0

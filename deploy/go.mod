@@ -1,0 +1,3 @@
+module convoy/deploy
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module convoy/dispatcher-service
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module convoy/ingest-service
+
+go 1.26.0

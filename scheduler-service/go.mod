@@ -1,0 +1,3 @@
+module convoy/scheduler-service
+
+go 1.26.0
