@@ -1,0 +1,92 @@
+// Package app is the gateway's composition root: it dials ingest-service,
+// serves the HTTP API and shuts down gracefully when its context ends.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+
+	"convoy/api-gateway/internal/config"
+	"convoy/api-gateway/internal/httpapi"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+const (
+	// rpcTimeout bounds one request's ingest call, so a stuck ingest shows
+	// up as 503 rather than as requests that never end.
+	rpcTimeout = 30 * time.Second
+	// maxRecvMsgBytes lifts gRPC's 4 MiB default: a page of 100 events
+	// with payloads near the body cap is far larger.
+	maxRecvMsgBytes   = 256 << 20
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// Run serves until ctx is cancelled, then stops accepting connections and
+// lets in-flight requests finish within cfg.ShutdownTimeout.
+func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	return Serve(ctx, cfg, log, ln)
+}
+
+// Serve is Run on a listener the caller opened; it closes ln.
+func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Listener) error {
+	conn, err := grpc.NewClient(cfg.IngestAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgBytes)),
+	)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("dial ingest %s: %w", cfg.IngestAddr, err)
+	}
+	defer func() { _ = conn.Close() }()
+
+	handler := httpapi.New(httpapi.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		RPCTimeout:   rpcTimeout,
+	}, ingestv1.NewIngestServiceClient(conn), healthpb.NewHealthClient(conn), log.Named("http"))
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          zap.NewStdLog(log.Named("http_server")),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("api gateway listening", zap.String("http_addr", ln.Addr().String()), zap.String("ingest_addr", cfg.IngestAddr))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("api gateway shutting down", zap.Duration("timeout", cfg.ShutdownTimeout))
+	// Request contexts are not derived from ctx, so in-flight ingest calls
+	// keep running while Shutdown drains them.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("drain http: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	log.Info("api gateway stopped")
+	return nil
+}

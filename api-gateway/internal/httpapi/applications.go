@@ -1,0 +1,94 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+)
+
+type applicationInput struct {
+	Name         *string `json:"name"`
+	Secret       *string `json:"secret"`
+	SupportEmail *string `json:"support_email"`
+}
+
+type applicationView struct {
+	UID          string  `json:"uid"`
+	GroupID      string  `json:"group_id"`
+	Name         string  `json:"name"`
+	SupportEmail string  `json:"support_email"`
+	CreatedAt    *string `json:"created_at"`
+	UpdatedAt    *string `json:"updated_at"`
+}
+
+func applicationOut(app *ingestv1.Application) applicationView {
+	return applicationView{
+		UID:          app.GetUid(),
+		GroupID:      app.GetGroupId(),
+		Name:         app.GetName(),
+		SupportEmail: app.GetSupportEmail(),
+		CreatedAt:    timeOut(app.GetCreatedAt()),
+		UpdatedAt:    timeOut(app.GetUpdatedAt()),
+	}
+}
+
+func (a *API) createApplication(ctx context.Context, r *http.Request) (any, error) {
+	var in applicationInput
+	if err := a.decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	app, err := a.ingest.CreateApplication(ctx, &ingestv1.CreateApplicationRequest{
+		GroupId:      r.PathValue("group_id"),
+		Name:         deref(in.Name),
+		Secret:       deref(in.Secret),
+		SupportEmail: deref(in.SupportEmail),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applicationOut(app), nil
+}
+
+func (a *API) listApplications(ctx context.Context, r *http.Request) (any, error) {
+	p, err := pageOnly(r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.ingest.ListApplications(ctx, &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), Page: p})
+	if err != nil {
+		return nil, err
+	}
+	return page[applicationView]{Content: mapSlice(res.GetApplications(), applicationOut), Pagination: paginationOf(res.GetPage(), p)}, nil
+}
+
+func (a *API) getApplication(ctx context.Context, r *http.Request) (any, error) {
+	app, err := a.ingest.GetApplication(ctx, &ingestv1.GetApplicationRequest{GroupId: r.PathValue("group_id"), AppId: r.PathValue("app_id")})
+	if err != nil {
+		return nil, err
+	}
+	return applicationOut(app), nil
+}
+
+func (a *API) updateApplication(ctx context.Context, r *http.Request) (any, error) {
+	var in applicationInput
+	if err := a.decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	app, err := a.ingest.UpdateApplication(ctx, &ingestv1.UpdateApplicationRequest{
+		GroupId:      r.PathValue("group_id"),
+		AppId:        r.PathValue("app_id"),
+		Name:         in.Name,
+		Secret:       in.Secret,
+		SupportEmail: in.SupportEmail,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applicationOut(app), nil
+}
+
+func (a *API) deleteApplication(ctx context.Context, r *http.Request) (any, error) {
+	_, err := a.ingest.DeleteApplication(ctx, &ingestv1.DeleteApplicationRequest{GroupId: r.PathValue("group_id"), AppId: r.PathValue("app_id")})
+	return nil, err
+}

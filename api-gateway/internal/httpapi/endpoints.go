@@ -1,0 +1,173 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+)
+
+// endpointInput is the body of POST and PUT .../endpoints. PUT has no
+// secret (rotation goes through expire_secret) and POST has no status;
+// either is ignored where it does not apply, so clients that send back a
+// whole fetched endpoint keep working.
+type endpointInput struct {
+	URL               *string   `json:"url"`
+	Description       *string   `json:"description"`
+	Secret            *string   `json:"secret"`
+	Events            *[]string `json:"events"`
+	HTTPTimeout       *string   `json:"http_timeout"`
+	RateLimit         *int32    `json:"rate_limit"`
+	RateLimitDuration *string   `json:"rate_limit_duration"`
+	Status            *string   `json:"status"`
+}
+
+type expireSecretInput struct {
+	Secret     string `json:"secret"`
+	Expiration int64  `json:"expiration"`
+}
+
+type endpointView struct {
+	UID               string               `json:"uid"`
+	GroupID           string               `json:"group_id"`
+	AppID             string               `json:"app_id"`
+	URL               string               `json:"url"`
+	Description       string               `json:"description"`
+	Secret            string               `json:"secret"`
+	Secrets           []endpointSecretView `json:"secrets"`
+	Events            []string             `json:"events"`
+	HTTPTimeout       string               `json:"http_timeout"`
+	RateLimit         int32                `json:"rate_limit"`
+	RateLimitDuration string               `json:"rate_limit_duration"`
+	Status            string               `json:"status"`
+	CreatedAt         *string              `json:"created_at"`
+	UpdatedAt         *string              `json:"updated_at"`
+}
+
+type endpointSecretView struct {
+	Value     string  `json:"value"`
+	CreatedAt *string `json:"created_at"`
+	ExpiresAt *string `json:"expires_at,omitempty"`
+}
+
+func endpointOut(e *ingestv1.Endpoint) endpointView {
+	return endpointView{
+		UID:         e.GetUid(),
+		GroupID:     e.GetGroupId(),
+		AppID:       e.GetAppId(),
+		URL:         e.GetUrl(),
+		Description: e.GetDescription(),
+		Secret:      e.GetSecret(),
+		Secrets: mapSlice(e.GetSecrets(), func(s *ingestv1.EndpointSecret) endpointSecretView {
+			return endpointSecretView{Value: s.GetValue(), CreatedAt: timeOut(s.GetCreatedAt()), ExpiresAt: timeOut(s.GetExpiresAt())}
+		}),
+		Events:            append([]string{}, e.GetEvents()...),
+		HTTPTimeout:       e.GetHttpTimeout(),
+		RateLimit:         e.GetRateLimit(),
+		RateLimitDuration: e.GetRateLimitDuration(),
+		Status:            e.GetStatus(),
+		CreatedAt:         timeOut(e.GetCreatedAt()),
+		UpdatedAt:         timeOut(e.GetUpdatedAt()),
+	}
+}
+
+func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) {
+	var in endpointInput
+	if err := a.decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	e, err := a.ingest.CreateEndpoint(ctx, &ingestv1.CreateEndpointRequest{
+		GroupId:           r.PathValue("group_id"),
+		AppId:             r.PathValue("app_id"),
+		Url:               deref(in.URL),
+		Description:       deref(in.Description),
+		Secret:            deref(in.Secret),
+		Events:            deref(in.Events),
+		HttpTimeout:       deref(in.HTTPTimeout),
+		RateLimit:         deref(in.RateLimit),
+		RateLimitDuration: deref(in.RateLimitDuration),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return endpointOut(e), nil
+}
+
+func (a *API) listEndpoints(ctx context.Context, r *http.Request) (any, error) {
+	p, err := pageOnly(r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.ingest.ListEndpoints(ctx, &ingestv1.ListEndpointsRequest{
+		GroupId: r.PathValue("group_id"),
+		AppId:   r.PathValue("app_id"),
+		Page:    p,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page[endpointView]{Content: mapSlice(res.GetEndpoints(), endpointOut), Pagination: paginationOf(res.GetPage(), p)}, nil
+}
+
+func (a *API) getEndpoint(ctx context.Context, r *http.Request) (any, error) {
+	e, err := a.ingest.GetEndpoint(ctx, &ingestv1.GetEndpointRequest{
+		GroupId:    r.PathValue("group_id"),
+		AppId:      r.PathValue("app_id"),
+		EndpointId: r.PathValue("endpoint_id"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return endpointOut(e), nil
+}
+
+func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) {
+	var in endpointInput
+	if err := a.decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	e, err := a.ingest.UpdateEndpoint(ctx, &ingestv1.UpdateEndpointRequest{
+		GroupId:           r.PathValue("group_id"),
+		AppId:             r.PathValue("app_id"),
+		EndpointId:        r.PathValue("endpoint_id"),
+		Url:               in.URL,
+		Description:       in.Description,
+		SetEvents:         in.Events != nil,
+		Events:            deref(in.Events),
+		HttpTimeout:       in.HTTPTimeout,
+		RateLimit:         in.RateLimit,
+		RateLimitDuration: in.RateLimitDuration,
+		Status:            in.Status,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return endpointOut(e), nil
+}
+
+func (a *API) deleteEndpoint(ctx context.Context, r *http.Request) (any, error) {
+	_, err := a.ingest.DeleteEndpoint(ctx, &ingestv1.DeleteEndpointRequest{
+		GroupId:    r.PathValue("group_id"),
+		AppId:      r.PathValue("app_id"),
+		EndpointId: r.PathValue("endpoint_id"),
+	})
+	return nil, err
+}
+
+func (a *API) expireSecret(ctx context.Context, r *http.Request) (any, error) {
+	var in expireSecretInput
+	if err := a.decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	e, err := a.ingest.ExpireSecret(ctx, &ingestv1.ExpireSecretRequest{
+		GroupId:    r.PathValue("group_id"),
+		AppId:      r.PathValue("app_id"),
+		EndpointId: r.PathValue("endpoint_id"),
+		Secret:     in.Secret,
+		Expiration: in.Expiration,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return endpointOut(e), nil
+}

@@ -1,0 +1,346 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// fakeIngest is a hand-written IngestService that records every call and
+// answers canned values, or err when set.
+type fakeIngest struct {
+	ingestv1.UnimplementedIngestServiceServer
+
+	mu    sync.Mutex
+	calls []recordedCall
+	err   error
+	// events is what ListEvents and GetEvent answer; CreateEvent echoes.
+	events []*ingestv1.Event
+	// attempts is what ListAttempts answers.
+	attempts []*ingestv1.Attempt
+}
+
+type recordedCall struct {
+	method string
+	req    proto.Message
+	md     metadata.MD
+}
+
+func record[Resp any](ctx context.Context, f *fakeIngest, method string, req proto.Message, resp Resp) (Resp, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, recordedCall{method: method, req: proto.Clone(req), md: md})
+	if f.err != nil {
+		var zero Resp
+		return zero, f.err
+	}
+	return resp, nil
+}
+
+func (f *fakeIngest) recorded() []recordedCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]recordedCall(nil), f.calls...)
+}
+
+func (f *fakeIngest) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+var (
+	fixedCreated = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	fixedUpdated = time.Date(2024, 1, 2, 4, 5, 6, 500_000_000, time.UTC)
+)
+
+func sampleGroup() *ingestv1.Group {
+	return &ingestv1.Group{
+		Uid:  "grp-1",
+		Name: "prod",
+		Config: &ingestv1.GroupConfig{
+			Strategy:        &ingestv1.StrategyConfig{Type: "exponential-backoff", Duration: 10, RetryCount: 7},
+			Signature:       &ingestv1.SignatureConfig{Header: "X-Convoy-Signature", Hash: "SHA256", Format: "simple"},
+			DisableEndpoint: true,
+			RetentionPolicy: "720h",
+		},
+		CreatedAt: timestamppb.New(fixedCreated),
+		UpdatedAt: timestamppb.New(fixedUpdated),
+	}
+}
+
+func sampleApp() *ingestv1.Application {
+	return &ingestv1.Application{Uid: "app-1", GroupId: "grp-1", Name: "billing", SupportEmail: "ops@example.com",
+		CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedUpdated)}
+}
+
+func sampleEndpoint() *ingestv1.Endpoint {
+	return &ingestv1.Endpoint{
+		Uid: "ep-1", GroupId: "grp-1", AppId: "app-1", Url: "https://example.com/hook?a=1&b=2", Description: "main",
+		Secret: "new-secret",
+		Secrets: []*ingestv1.EndpointSecret{
+			{Value: "new-secret", CreatedAt: timestamppb.New(fixedUpdated)},
+			{Value: "old-secret", CreatedAt: timestamppb.New(fixedCreated), ExpiresAt: timestamppb.New(fixedUpdated.Add(time.Hour))},
+		},
+		Events: []string{"*"}, HttpTimeout: "30s", RateLimit: 5000, RateLimitDuration: "1m", Status: "active",
+		CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedUpdated),
+	}
+}
+
+func sampleDelivery() *ingestv1.Delivery {
+	return &ingestv1.Delivery{
+		Uid: "dlv-1", GroupId: "grp-1", EventId: "evt-1", AppId: "app-1", EndpointId: "ep-1", EventType: "invoice.paid",
+		Status: "Retry", Description: "endpoint answered 500",
+		Metadata: &ingestv1.DeliveryMetadata{NumTrials: 2, RetryLimit: 5, Strategy: "default", IntervalSeconds: 100,
+			NextSendTime: timestamppb.New(fixedUpdated.Add(100 * time.Second))},
+		CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedUpdated),
+	}
+}
+
+func nextPage(p *ingestv1.PageRequest) *ingestv1.PageInfo {
+	return &ingestv1.PageInfo{PerPage: p.GetPerPage(), HasNextPage: true, NextPageCursor: "cursor-2"}
+}
+
+func (f *fakeIngest) CreateGroup(ctx context.Context, r *ingestv1.CreateGroupRequest) (*ingestv1.Group, error) {
+	return record(ctx, f, "CreateGroup", r, sampleGroup())
+}
+
+func (f *fakeIngest) ListGroups(ctx context.Context, r *ingestv1.ListGroupsRequest) (*ingestv1.ListGroupsResponse, error) {
+	return record(ctx, f, "ListGroups", r, &ingestv1.ListGroupsResponse{Groups: []*ingestv1.Group{sampleGroup(), sampleGroup()}, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) GetGroup(ctx context.Context, r *ingestv1.GetGroupRequest) (*ingestv1.Group, error) {
+	return record(ctx, f, "GetGroup", r, sampleGroup())
+}
+
+func (f *fakeIngest) UpdateGroup(ctx context.Context, r *ingestv1.UpdateGroupRequest) (*ingestv1.Group, error) {
+	return record(ctx, f, "UpdateGroup", r, sampleGroup())
+}
+
+func (f *fakeIngest) DeleteGroup(ctx context.Context, r *ingestv1.DeleteGroupRequest) (*ingestv1.DeleteGroupResponse, error) {
+	return record(ctx, f, "DeleteGroup", r, &ingestv1.DeleteGroupResponse{})
+}
+
+func (f *fakeIngest) CreateAPIKey(ctx context.Context, r *ingestv1.CreateAPIKeyRequest) (*ingestv1.APIKey, error) {
+	return record(ctx, f, "CreateAPIKey", r, &ingestv1.APIKey{Uid: "key-1", GroupId: r.GetGroupId(), Name: r.GetName(), Key: "CO.secret", CreatedAt: timestamppb.New(fixedCreated)})
+}
+
+func (f *fakeIngest) ListAPIKeys(ctx context.Context, r *ingestv1.ListAPIKeysRequest) (*ingestv1.ListAPIKeysResponse, error) {
+	return record(ctx, f, "ListAPIKeys", r, &ingestv1.ListAPIKeysResponse{
+		Keys: []*ingestv1.APIKey{{Uid: "key-1", GroupId: "grp-1", Name: "ci", CreatedAt: timestamppb.New(fixedCreated)}},
+		Page: &ingestv1.PageInfo{PerPage: r.GetPage().GetPerPage()},
+	})
+}
+
+func (f *fakeIngest) RevokeAPIKey(ctx context.Context, r *ingestv1.RevokeAPIKeyRequest) (*ingestv1.RevokeAPIKeyResponse, error) {
+	return record(ctx, f, "RevokeAPIKey", r, &ingestv1.RevokeAPIKeyResponse{})
+}
+
+func (f *fakeIngest) CreateApplication(ctx context.Context, r *ingestv1.CreateApplicationRequest) (*ingestv1.Application, error) {
+	return record(ctx, f, "CreateApplication", r, sampleApp())
+}
+
+func (f *fakeIngest) ListApplications(ctx context.Context, r *ingestv1.ListApplicationsRequest) (*ingestv1.ListApplicationsResponse, error) {
+	return record(ctx, f, "ListApplications", r, &ingestv1.ListApplicationsResponse{Applications: []*ingestv1.Application{sampleApp()}, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) GetApplication(ctx context.Context, r *ingestv1.GetApplicationRequest) (*ingestv1.Application, error) {
+	return record(ctx, f, "GetApplication", r, sampleApp())
+}
+
+func (f *fakeIngest) UpdateApplication(ctx context.Context, r *ingestv1.UpdateApplicationRequest) (*ingestv1.Application, error) {
+	return record(ctx, f, "UpdateApplication", r, sampleApp())
+}
+
+func (f *fakeIngest) DeleteApplication(ctx context.Context, r *ingestv1.DeleteApplicationRequest) (*ingestv1.DeleteApplicationResponse, error) {
+	return record(ctx, f, "DeleteApplication", r, &ingestv1.DeleteApplicationResponse{})
+}
+
+func (f *fakeIngest) CreateEndpoint(ctx context.Context, r *ingestv1.CreateEndpointRequest) (*ingestv1.Endpoint, error) {
+	return record(ctx, f, "CreateEndpoint", r, sampleEndpoint())
+}
+
+func (f *fakeIngest) ListEndpoints(ctx context.Context, r *ingestv1.ListEndpointsRequest) (*ingestv1.ListEndpointsResponse, error) {
+	return record(ctx, f, "ListEndpoints", r, &ingestv1.ListEndpointsResponse{Endpoints: []*ingestv1.Endpoint{sampleEndpoint()}, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) GetEndpoint(ctx context.Context, r *ingestv1.GetEndpointRequest) (*ingestv1.Endpoint, error) {
+	return record(ctx, f, "GetEndpoint", r, sampleEndpoint())
+}
+
+func (f *fakeIngest) UpdateEndpoint(ctx context.Context, r *ingestv1.UpdateEndpointRequest) (*ingestv1.Endpoint, error) {
+	return record(ctx, f, "UpdateEndpoint", r, sampleEndpoint())
+}
+
+func (f *fakeIngest) DeleteEndpoint(ctx context.Context, r *ingestv1.DeleteEndpointRequest) (*ingestv1.DeleteEndpointResponse, error) {
+	return record(ctx, f, "DeleteEndpoint", r, &ingestv1.DeleteEndpointResponse{})
+}
+
+func (f *fakeIngest) ExpireSecret(ctx context.Context, r *ingestv1.ExpireSecretRequest) (*ingestv1.Endpoint, error) {
+	return record(ctx, f, "ExpireSecret", r, sampleEndpoint())
+}
+
+// CreateEvent echoes the request, so tests see what a stored event
+// looks like when read back.
+func (f *fakeIngest) CreateEvent(ctx context.Context, r *ingestv1.CreateEventRequest) (*ingestv1.Event, error) {
+	return record(ctx, f, "CreateEvent", r, &ingestv1.Event{
+		Uid: "evt-1", GroupId: r.GetGroupId(), AppId: r.GetAppId(), EventType: r.GetEventType(), Data: r.GetData(),
+		IdempotencyKey: r.GetIdempotencyKey(), CustomHeaders: r.GetCustomHeaders(), CreatedAt: timestamppb.New(fixedCreated),
+	})
+}
+
+func (f *fakeIngest) ListEvents(ctx context.Context, r *ingestv1.ListEventsRequest) (*ingestv1.ListEventsResponse, error) {
+	f.mu.Lock()
+	events := f.events
+	f.mu.Unlock()
+	return record(ctx, f, "ListEvents", r, &ingestv1.ListEventsResponse{Events: events, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) GetEvent(ctx context.Context, r *ingestv1.GetEventRequest) (*ingestv1.Event, error) {
+	f.mu.Lock()
+	var e *ingestv1.Event
+	if len(f.events) > 0 {
+		e = f.events[0]
+	}
+	f.mu.Unlock()
+	return record(ctx, f, "GetEvent", r, e)
+}
+
+func (f *fakeIngest) ListDeliveries(ctx context.Context, r *ingestv1.ListDeliveriesRequest) (*ingestv1.ListDeliveriesResponse, error) {
+	return record(ctx, f, "ListDeliveries", r, &ingestv1.ListDeliveriesResponse{Deliveries: []*ingestv1.Delivery{sampleDelivery()}, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) GetDelivery(ctx context.Context, r *ingestv1.GetDeliveryRequest) (*ingestv1.Delivery, error) {
+	return record(ctx, f, "GetDelivery", r, sampleDelivery())
+}
+
+func (f *fakeIngest) ListAttempts(ctx context.Context, r *ingestv1.ListAttemptsRequest) (*ingestv1.ListAttemptsResponse, error) {
+	f.mu.Lock()
+	attempts := f.attempts
+	f.mu.Unlock()
+	return record(ctx, f, "ListAttempts", r, &ingestv1.ListAttemptsResponse{Attempts: attempts})
+}
+
+func (f *fakeIngest) ResendDelivery(ctx context.Context, r *ingestv1.ResendDeliveryRequest) (*ingestv1.Delivery, error) {
+	return record(ctx, f, "ResendDelivery", r, sampleDelivery())
+}
+
+func (f *fakeIngest) BatchRetryDeliveries(ctx context.Context, r *ingestv1.BatchRetryDeliveriesRequest) (*ingestv1.BatchRetryDeliveriesResponse, error) {
+	return record(ctx, f, "BatchRetryDeliveries", r, &ingestv1.BatchRetryDeliveriesResponse{Retried: 2, Ids: []string{"dlv-1", "dlv-2"}})
+}
+
+func (f *fakeIngest) ForceResendDeliveries(ctx context.Context, r *ingestv1.ForceResendDeliveriesRequest) (*ingestv1.ForceResendDeliveriesResponse, error) {
+	return record(ctx, f, "ForceResendDeliveries", r, &ingestv1.ForceResendDeliveriesResponse{Resent: int32(len(r.GetIds())), Ids: r.GetIds()})
+}
+
+// harness is the gateway in front of a fake ingest-service on bufconn.
+type harness struct {
+	api    *API
+	fake   *fakeIngest
+	health *health.Server
+	grpc   *grpc.Server
+	url    string
+	logs   *observer.ObservedLogs
+}
+
+func newHarness(t *testing.T, opts Options) *harness {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	fake := &fakeIngest{events: []*ingestv1.Event{{
+		Uid: "evt-1", GroupId: "grp-1", AppId: "app-1", EventType: "invoice.paid", Data: []byte(`{"n":1}`),
+		CreatedAt: timestamppb.New(fixedCreated),
+	}}}
+	ingestv1.RegisterIngestServiceServer(srv, fake)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+
+	conn, err := grpc.NewClient("passthrough:///ingest",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	)
+	if err != nil {
+		t.Fatalf("grpc.NewClient: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+
+	core, logs := observer.New(zap.DebugLevel)
+	api := New(opts, ingestv1.NewIngestServiceClient(conn), healthpb.NewHealthClient(conn), zap.New(core))
+	ts := httptest.NewServer(api)
+	t.Cleanup(ts.Close)
+	return &harness{api: api, fake: fake, health: hs, grpc: srv, url: ts.URL, logs: logs}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// envelope is the decoded response body; data stays raw for each test to
+// inspect.
+type envelope struct {
+	Status  *bool           `json:"status"`
+	Message *string         `json:"message"`
+	Data    json.RawMessage `json:"data"`
+}
+
+func (r response) envelope(t *testing.T) envelope {
+	t.Helper()
+	var e envelope
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatalf("response is not JSON: %v\n%s", err, r.body)
+	}
+	if e.Status == nil || e.Message == nil || e.Data == nil {
+		t.Fatalf("response lacks status, message or data: %s", r.body)
+	}
+	return e
+}
+
+func (h *harness) do(t *testing.T, method, path, body string, header map[string]string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, h.url+path, rd)
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}

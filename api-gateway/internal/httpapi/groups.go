@@ -1,0 +1,169 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// groupInput is the body of POST and PUT /groups. Pointers tell a field
+// that was sent from one that was not.
+type groupInput struct {
+	Name   *string           `json:"name"`
+	Config *groupConfigInput `json:"config"`
+}
+
+type groupConfigInput struct {
+	Strategy *struct {
+		Type       *string `json:"type"`
+		Duration   *int64  `json:"duration"`
+		RetryCount *int32  `json:"retry_count"`
+	} `json:"strategy"`
+	Signature *struct {
+		Header *string `json:"header"`
+		Hash   *string `json:"hash"`
+		Format *string `json:"format"`
+	} `json:"signature"`
+	DisableEndpoint *bool   `json:"disable_endpoint"`
+	ReplayAttacks   *bool   `json:"replay_attacks"`
+	RetentionPolicy *string `json:"retention_policy"`
+}
+
+func (c *groupConfigInput) proto() *ingestv1.GroupConfigInput {
+	if c == nil {
+		return nil
+	}
+	in := &ingestv1.GroupConfigInput{
+		DisableEndpoint: c.DisableEndpoint,
+		ReplayAttacks:   c.ReplayAttacks,
+		RetentionPolicy: c.RetentionPolicy,
+	}
+	if s := c.Strategy; s != nil {
+		in.StrategyType, in.StrategyDuration, in.RetryCount = s.Type, s.Duration, s.RetryCount
+	}
+	if s := c.Signature; s != nil {
+		in.SignatureHeader, in.SignatureHash, in.SignatureFormat = s.Header, s.Hash, s.Format
+	}
+	return in
+}
+
+type groupView struct {
+	UID       string          `json:"uid"`
+	Name      string          `json:"name"`
+	Config    groupConfigView `json:"config"`
+	CreatedAt *string         `json:"created_at"`
+	UpdatedAt *string         `json:"updated_at"`
+}
+
+type groupConfigView struct {
+	Strategy struct {
+		Type       string `json:"type"`
+		Duration   int64  `json:"duration"`
+		RetryCount int32  `json:"retry_count"`
+	} `json:"strategy"`
+	Signature struct {
+		Header string `json:"header"`
+		Hash   string `json:"hash"`
+		Format string `json:"format"`
+	} `json:"signature"`
+	DisableEndpoint bool   `json:"disable_endpoint"`
+	ReplayAttacks   bool   `json:"replay_attacks"`
+	RetentionPolicy string `json:"retention_policy"`
+}
+
+func groupOut(g *ingestv1.Group) groupView {
+	c := g.GetConfig()
+	v := groupView{UID: g.GetUid(), Name: g.GetName(), CreatedAt: timeOut(g.GetCreatedAt()), UpdatedAt: timeOut(g.GetUpdatedAt())}
+	v.Config.Strategy.Type = c.GetStrategy().GetType()
+	v.Config.Strategy.Duration = c.GetStrategy().GetDuration()
+	v.Config.Strategy.RetryCount = c.GetStrategy().GetRetryCount()
+	v.Config.Signature.Header = c.GetSignature().GetHeader()
+	v.Config.Signature.Hash = c.GetSignature().GetHash()
+	v.Config.Signature.Format = c.GetSignature().GetFormat()
+	v.Config.DisableEndpoint = c.GetDisableEndpoint()
+	v.Config.ReplayAttacks = c.GetReplayAttacks()
+	v.Config.RetentionPolicy = c.GetRetentionPolicy()
+	return v
+}
+
+// timeOut renders a timestamp as RFC 3339 in UTC; unset gives JSON null.
+func timeOut(ts *timestamppb.Timestamp) *string {
+	if ts == nil || ts.CheckValid() != nil {
+		return nil
+	}
+	s := ts.AsTime().UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func mapSlice[In, Out any](in []In, f func(In) Out) []Out {
+	out := make([]Out, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}
+
+func (a *API) createGroup(ctx context.Context, r *http.Request) (any, error) {
+	var in groupInput
+	if err := a.decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	g, err := a.ingest.CreateGroup(ctx, &ingestv1.CreateGroupRequest{Name: deref(in.Name), Config: in.Config.proto()})
+	if err != nil {
+		return nil, err
+	}
+	return groupOut(g), nil
+}
+
+func (a *API) listGroups(ctx context.Context, r *http.Request) (any, error) {
+	p, err := pageOnly(r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.ingest.ListGroups(ctx, &ingestv1.ListGroupsRequest{Page: p})
+	if err != nil {
+		return nil, err
+	}
+	return page[groupView]{Content: mapSlice(res.GetGroups(), groupOut), Pagination: paginationOf(res.GetPage(), p)}, nil
+}
+
+func (a *API) getGroup(ctx context.Context, r *http.Request) (any, error) {
+	g, err := a.ingest.GetGroup(ctx, &ingestv1.GetGroupRequest{GroupId: r.PathValue("group_id")})
+	if err != nil {
+		return nil, err
+	}
+	return groupOut(g), nil
+}
+
+func (a *API) updateGroup(ctx context.Context, r *http.Request) (any, error) {
+	var in groupInput
+	if err := a.decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	g, err := a.ingest.UpdateGroup(ctx, &ingestv1.UpdateGroupRequest{
+		GroupId: r.PathValue("group_id"),
+		Name:    in.Name,
+		Config:  in.Config.proto(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return groupOut(g), nil
+}
+
+func (a *API) deleteGroup(ctx context.Context, r *http.Request) (any, error) {
+	_, err := a.ingest.DeleteGroup(ctx, &ingestv1.DeleteGroupRequest{GroupId: r.PathValue("group_id")})
+	return nil, err
+}

@@ -1,0 +1,302 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func defaultPage() *ingestv1.PageRequest { return &ingestv1.PageRequest{PerPage: 20} }
+
+// TestRoutesCallIngest checks that every API route calls the right RPC
+// with the right fields and forwards the caller's credentials.
+func TestRoutesCallIngest(t *testing.T) {
+	const (
+		g   = "/api/v1/groups/grp-1"
+		app = g + "/applications/app-1"
+		ep  = app + "/endpoints/ep-1"
+		dl  = g + "/eventdeliveries"
+	)
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		body       string
+		header     map[string]string
+		wantStatus int
+		wantRPC    string
+		wantReq    proto.Message
+	}{
+		{
+			name: "create group with partial config", method: "POST", path: "/api/v1/groups",
+			body:       `{"name":"prod","config":{"strategy":{"type":"default","retry_count":3},"signature":{"hash":"SHA512"},"replay_attacks":false}}`,
+			wantStatus: 201, wantRPC: "CreateGroup",
+			wantReq: &ingestv1.CreateGroupRequest{Name: "prod", Config: &ingestv1.GroupConfigInput{
+				StrategyType: ptr("default"), RetryCount: ptr(int32(3)), SignatureHash: ptr("SHA512"), ReplayAttacks: ptr(false),
+			}},
+		},
+		{
+			name: "create group without config", method: "POST", path: "/api/v1/groups", body: `{"name":"prod"}`,
+			wantStatus: 201, wantRPC: "CreateGroup", wantReq: &ingestv1.CreateGroupRequest{Name: "prod"},
+		},
+		{
+			name: "list groups with paging", method: "GET", path: "/api/v1/groups?per_page=5&next_page_cursor=abc",
+			wantStatus: 200, wantRPC: "ListGroups",
+			wantReq: &ingestv1.ListGroupsRequest{Page: &ingestv1.PageRequest{PerPage: 5, Cursor: "abc"}},
+		},
+		{
+			name: "get group", method: "GET", path: g,
+			wantStatus: 200, wantRPC: "GetGroup", wantReq: &ingestv1.GetGroupRequest{GroupId: "grp-1"},
+		},
+		{
+			name: "update group name only", method: "PUT", path: g, body: `{"name":"staging"}`,
+			wantStatus: 200, wantRPC: "UpdateGroup", wantReq: &ingestv1.UpdateGroupRequest{GroupId: "grp-1", Name: ptr("staging")},
+		},
+		{
+			name: "update group config fields", method: "PUT", path: g,
+			body:       `{"config":{"strategy":{"duration":60},"signature":{"header":"X-Sig","format":"advanced"},"disable_endpoint":true,"retention_policy":"24h"}}`,
+			wantStatus: 200, wantRPC: "UpdateGroup",
+			wantReq: &ingestv1.UpdateGroupRequest{GroupId: "grp-1", Config: &ingestv1.GroupConfigInput{
+				StrategyDuration: ptr(int64(60)), SignatureHeader: ptr("X-Sig"), SignatureFormat: ptr("advanced"),
+				DisableEndpoint: ptr(true), RetentionPolicy: ptr("24h"),
+			}},
+		},
+		{
+			name: "delete group", method: "DELETE", path: g,
+			wantStatus: 200, wantRPC: "DeleteGroup", wantReq: &ingestv1.DeleteGroupRequest{GroupId: "grp-1"},
+		},
+		{
+			name: "create api key", method: "POST", path: g + "/keys", body: `{"name":"ci"}`,
+			wantStatus: 201, wantRPC: "CreateAPIKey", wantReq: &ingestv1.CreateAPIKeyRequest{GroupId: "grp-1", Name: "ci"},
+		},
+		{
+			name: "list api keys", method: "GET", path: g + "/keys",
+			wantStatus: 200, wantRPC: "ListAPIKeys", wantReq: &ingestv1.ListAPIKeysRequest{GroupId: "grp-1", Page: defaultPage()},
+		},
+		{
+			name: "revoke api key", method: "DELETE", path: g + "/keys/key-1",
+			wantStatus: 200, wantRPC: "RevokeAPIKey", wantReq: &ingestv1.RevokeAPIKeyRequest{GroupId: "grp-1", KeyId: "key-1"},
+		},
+		{
+			name: "create application", method: "POST", path: g + "/applications",
+			body:       `{"name":"billing","secret":"s3cret","support_email":"ops@example.com"}`,
+			wantStatus: 201, wantRPC: "CreateApplication",
+			wantReq: &ingestv1.CreateApplicationRequest{GroupId: "grp-1", Name: "billing", Secret: "s3cret", SupportEmail: "ops@example.com"},
+		},
+		{
+			name: "list applications", method: "GET", path: g + "/applications?per_page=100",
+			wantStatus: 200, wantRPC: "ListApplications",
+			wantReq: &ingestv1.ListApplicationsRequest{GroupId: "grp-1", Page: &ingestv1.PageRequest{PerPage: 100}},
+		},
+		{
+			name: "get application", method: "GET", path: app,
+			wantStatus: 200, wantRPC: "GetApplication", wantReq: &ingestv1.GetApplicationRequest{GroupId: "grp-1", AppId: "app-1"},
+		},
+		{
+			name: "update application", method: "PUT", path: app, body: `{"support_email":"new@example.com"}`,
+			wantStatus: 200, wantRPC: "UpdateApplication",
+			wantReq: &ingestv1.UpdateApplicationRequest{GroupId: "grp-1", AppId: "app-1", SupportEmail: ptr("new@example.com")},
+		},
+		{
+			name: "delete application", method: "DELETE", path: app,
+			wantStatus: 200, wantRPC: "DeleteApplication", wantReq: &ingestv1.DeleteApplicationRequest{GroupId: "grp-1", AppId: "app-1"},
+		},
+		{
+			name: "create endpoint", method: "POST", path: app + "/endpoints",
+			body:       `{"url":"https://example.com/hook","description":"main","secret":"s","events":["a","b"],"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"inactive"}`,
+			wantStatus: 201, wantRPC: "CreateEndpoint",
+			wantReq: &ingestv1.CreateEndpointRequest{GroupId: "grp-1", AppId: "app-1", Url: "https://example.com/hook", Description: "main",
+				Secret: "s", Events: []string{"a", "b"}, HttpTimeout: "30s", RateLimit: 5000, RateLimitDuration: "1m"},
+		},
+		{
+			name: "list endpoints", method: "GET", path: app + "/endpoints",
+			wantStatus: 200, wantRPC: "ListEndpoints",
+			wantReq: &ingestv1.ListEndpointsRequest{GroupId: "grp-1", AppId: "app-1", Page: defaultPage()},
+		},
+		{
+			name: "get endpoint", method: "GET", path: ep,
+			wantStatus: 200, wantRPC: "GetEndpoint",
+			wantReq: &ingestv1.GetEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1"},
+		},
+		{
+			name: "update endpoint with events", method: "PUT", path: ep,
+			body:       `{"url":"https://example.com/v2","events":["x"],"rate_limit":10,"status":"active"}`,
+			wantStatus: 200, wantRPC: "UpdateEndpoint",
+			wantReq: &ingestv1.UpdateEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1",
+				Url: ptr("https://example.com/v2"), SetEvents: true, Events: []string{"x"}, RateLimit: ptr(int32(10)), Status: ptr("active")},
+		},
+		{
+			name: "update endpoint clearing events", method: "PUT", path: ep, body: `{"events":[]}`,
+			wantStatus: 200, wantRPC: "UpdateEndpoint",
+			wantReq: &ingestv1.UpdateEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", SetEvents: true},
+		},
+		{
+			name: "update endpoint without events", method: "PUT", path: ep,
+			body:       `{"description":"","http_timeout":"10s","rate_limit_duration":"1h","secret":"ignored"}`,
+			wantStatus: 200, wantRPC: "UpdateEndpoint",
+			wantReq: &ingestv1.UpdateEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1",
+				Description: ptr(""), HttpTimeout: ptr("10s"), RateLimitDuration: ptr("1h")},
+		},
+		{
+			name: "delete endpoint", method: "DELETE", path: ep,
+			wantStatus: 200, wantRPC: "DeleteEndpoint",
+			wantReq: &ingestv1.DeleteEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1"},
+		},
+		{
+			name: "expire secret", method: "POST", path: ep + "/expire_secret", body: `{"secret":"next","expiration":3600}`,
+			wantStatus: 200, wantRPC: "ExpireSecret",
+			wantReq: &ingestv1.ExpireSecretRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", Secret: "next", Expiration: 3600},
+		},
+		{
+			name: "create event", method: "POST", path: g + "/events",
+			body:       `{"app_id":"app-1","event_type":"invoice.paid","data":{"amount":10},"idempotency_key":"k1","custom_headers":{"X-Tenant":"t1"}}`,
+			wantStatus: 201, wantRPC: "CreateEvent",
+			wantReq: &ingestv1.CreateEventRequest{GroupId: "grp-1", AppId: "app-1", EventType: "invoice.paid", Data: []byte(`{"amount":10}`),
+				IdempotencyKey: "k1", CustomHeaders: map[string]string{"X-Tenant": "t1"}},
+		},
+		{
+			name: "create event idempotency key from header", method: "POST", path: g + "/events",
+			body: `{"app_id":"app-1","event_type":"t","data":1}`, header: map[string]string{"Idempotency-Key": "hdr-key"},
+			wantStatus: 201, wantRPC: "CreateEvent",
+			wantReq: &ingestv1.CreateEventRequest{GroupId: "grp-1", AppId: "app-1", EventType: "t", Data: []byte(`1`), IdempotencyKey: "hdr-key"},
+		},
+		{
+			name: "create event body key wins over header", method: "POST", path: g + "/events",
+			body: `{"app_id":"app-1","event_type":"t","data":1,"idempotency_key":"body-key"}`, header: map[string]string{"Idempotency-Key": "hdr-key"},
+			wantStatus: 201, wantRPC: "CreateEvent",
+			wantReq: &ingestv1.CreateEventRequest{GroupId: "grp-1", AppId: "app-1", EventType: "t", Data: []byte(`1`), IdempotencyKey: "body-key"},
+		},
+		{
+			name: "create event without data sends empty bytes", method: "POST", path: g + "/events",
+			body:       `{"app_id":"app-1","event_type":"t"}`,
+			wantStatus: 201, wantRPC: "CreateEvent",
+			wantReq: &ingestv1.CreateEventRequest{GroupId: "grp-1", AppId: "app-1", EventType: "t"},
+		},
+		{
+			name: "list events with filters", method: "GET",
+			path:       g + "/events?app_id=app-1&event_type=invoice.paid&start_date=2024-01-01T00:00:00Z&end_date=2024-01-31T23:59:59.5%2B02:00&per_page=50",
+			wantStatus: 200, wantRPC: "ListEvents",
+			wantReq: &ingestv1.ListEventsRequest{GroupId: "grp-1", AppId: "app-1", EventType: "invoice.paid",
+				StartDate: timestamppb.New(mustTime(t, "2024-01-01T00:00:00Z")), EndDate: timestamppb.New(mustTime(t, "2024-01-31T21:59:59.5Z")),
+				Page: &ingestv1.PageRequest{PerPage: 50}},
+		},
+		{
+			name: "get event", method: "GET", path: g + "/events/evt-1",
+			wantStatus: 200, wantRPC: "GetEvent", wantReq: &ingestv1.GetEventRequest{GroupId: "grp-1", EventId: "evt-1"},
+		},
+		{
+			name: "list deliveries with repeated and comma-separated status", method: "GET",
+			path:       dl + "?event_id=evt-1&app_id=app-1&endpoint_id=ep-1&status=Failure&status=Retry,%20Discarded,&next_page_cursor=c2",
+			wantStatus: 200, wantRPC: "ListDeliveries",
+			wantReq: &ingestv1.ListDeliveriesRequest{GroupId: "grp-1",
+				Filter: &ingestv1.DeliveryFilter{EventId: "evt-1", AppId: "app-1", EndpointId: "ep-1", Status: []string{"Failure", "Retry", "Discarded"}},
+				Page:   &ingestv1.PageRequest{PerPage: 20, Cursor: "c2"}},
+		},
+		{
+			name: "get delivery", method: "GET", path: dl + "/dlv-1",
+			wantStatus: 200, wantRPC: "GetDelivery", wantReq: &ingestv1.GetDeliveryRequest{GroupId: "grp-1", DeliveryId: "dlv-1"},
+		},
+		{
+			name: "list attempts", method: "GET", path: dl + "/dlv-1/deliveryattempts",
+			wantStatus: 200, wantRPC: "ListAttempts", wantReq: &ingestv1.ListAttemptsRequest{GroupId: "grp-1", DeliveryId: "dlv-1"},
+		},
+		{
+			name: "resend delivery", method: "PUT", path: dl + "/dlv-1/resend",
+			wantStatus: 200, wantRPC: "ResendDelivery", wantReq: &ingestv1.ResendDeliveryRequest{GroupId: "grp-1", DeliveryId: "dlv-1"},
+		},
+		{
+			name: "batch retry by ids ignores query filters", method: "POST", path: dl + "/batchretry?status=Failure",
+			body:       `{"ids":["dlv-1","dlv-2"]}`,
+			wantStatus: 200, wantRPC: "BatchRetryDeliveries",
+			wantReq: &ingestv1.BatchRetryDeliveriesRequest{GroupId: "grp-1", Ids: []string{"dlv-1", "dlv-2"}},
+		},
+		{
+			name: "batch retry without body uses query filters", method: "POST", path: dl + "/batchretry?endpoint_id=ep-1&status=Failure,Discarded",
+			wantStatus: 200, wantRPC: "BatchRetryDeliveries",
+			wantReq: &ingestv1.BatchRetryDeliveriesRequest{GroupId: "grp-1",
+				Filter: &ingestv1.DeliveryFilter{EndpointId: "ep-1", Status: []string{"Failure", "Discarded"}}},
+		},
+		{
+			name: "batch retry with empty ids uses query filters", method: "POST", path: dl + "/batchretry?app_id=app-1",
+			body:       `{"ids":[]}`,
+			wantStatus: 200, wantRPC: "BatchRetryDeliveries",
+			wantReq: &ingestv1.BatchRetryDeliveriesRequest{GroupId: "grp-1", Filter: &ingestv1.DeliveryFilter{AppId: "app-1"}},
+		},
+		{
+			name: "force resend", method: "POST", path: dl + "/forceresend", body: `{"ids":["dlv-3"]}`,
+			wantStatus: 200, wantRPC: "ForceResendDeliveries",
+			wantReq: &ingestv1.ForceResendDeliveriesRequest{GroupId: "grp-1", Ids: []string{"dlv-3"}},
+		},
+	}
+
+	h := newHarness(t, Options{})
+	covered := map[string]bool{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(h.fake.recorded())
+			header := map[string]string{"Authorization": "Bearer group-key", "X-Request-ID": "req-" + tt.wantRPC}
+			for k, v := range tt.header {
+				header[k] = v
+			}
+			res := h.do(t, tt.method, tt.path, tt.body, header)
+			if res.status != tt.wantStatus {
+				t.Fatalf("status = %d, want %d; body %s", res.status, tt.wantStatus, res.body)
+			}
+			env := res.envelope(t)
+			if !*env.Status || *env.Message == "" {
+				t.Errorf("envelope status=%v message=%q, want true and a message", *env.Status, *env.Message)
+			}
+			calls := h.fake.recorded()[before:]
+			if len(calls) != 1 {
+				t.Fatalf("ingest got %d calls, want 1", len(calls))
+			}
+			c := calls[0]
+			if c.method != tt.wantRPC {
+				t.Errorf("RPC = %s, want %s", c.method, tt.wantRPC)
+			}
+			if !proto.Equal(c.req, tt.wantReq) {
+				t.Errorf("request mismatch\n got: %s\nwant: %s", prototext.Format(c.req), prototext.Format(tt.wantReq))
+			}
+			if got := c.md.Get("authorization"); !slices.Equal(got, []string{"Bearer group-key"}) {
+				t.Errorf("authorization metadata = %q, want the header value", got)
+			}
+			if got := c.md.Get("x-request-id"); !slices.Equal(got, []string{header["X-Request-ID"]}) {
+				t.Errorf("x-request-id metadata = %q, want %q", got, header["X-Request-ID"])
+			}
+
+			req, _ := http.NewRequest(tt.method, "http://gw"+tt.path, nil)
+			if _, pattern := h.api.mux.Handler(req); pattern != "" {
+				covered[pattern] = true
+			}
+		})
+	}
+
+	for _, rt := range routes() {
+		if rt.public() {
+			continue
+		}
+		if p := rt.method + " " + rt.path; !covered[p] {
+			t.Errorf("route %s has no case in TestRoutesCallIngest", p)
+		}
+	}
+}
+
+func TestAuthorizationOmittedWhenAbsent(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.do(t, "GET", "/api/v1/groups/grp-1", "", nil)
+	calls := h.fake.recorded()
+	if len(calls) != 1 {
+		t.Fatalf("ingest got %d calls, want 1", len(calls))
+	}
+	if got := calls[0].md.Get("authorization"); len(got) != 0 {
+		t.Errorf("authorization metadata = %q, want none", got)
+	}
+}

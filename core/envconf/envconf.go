@@ -1,0 +1,122 @@
+// Package envconf reads configuration from environment variables and
+// collects every problem, so a service that will not start says everything
+// that is wrong at once, naming each variable.
+package envconf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reader reads variables and remembers the problems it met.
+type Reader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+// New reads from the process environment.
+func New() *Reader { return &Reader{lookup: os.LookupEnv} }
+
+// FromMap reads from a map (for tests).
+func FromMap(m map[string]string) *Reader {
+	return &Reader{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+}
+
+// Fail records a problem found by the caller's own validation.
+func (r *Reader) Fail(format string, args ...any) { r.errs = append(r.errs, fmt.Errorf(format, args...)) }
+
+// Err returns every problem met, or nil.
+func (r *Reader) Err() error { return errors.Join(r.errs...) }
+
+// String returns the variable, or def when unset or empty.
+func (r *Reader) String(key, def string) string {
+	if v, ok := r.lookup(key); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+// Int returns the variable as an integer within [lo, hi].
+func (r *Reader) Int(key string, def, lo, hi int) int {
+	v := r.String(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.Fail("%s=%q: want an integer from %d to %d", key, v, lo, hi)
+		return def
+	}
+	return n
+}
+
+// Duration returns the variable as a positive Go duration ("30s", "2m").
+func (r *Reader) Duration(key string, def time.Duration) time.Duration {
+	v := r.String(key, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.Fail("%s=%q: want a positive duration such as 30s or 2m", key, v)
+		return def
+	}
+	return d
+}
+
+// Bool returns the variable as a boolean.
+func (r *Reader) Bool(key string, def bool) bool {
+	v := r.String(key, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.Fail("%s=%q: want true or false", key, v)
+		return def
+	}
+	return b
+}
+
+// OneOf returns the variable, which must be one of allowed.
+func (r *Reader) OneOf(key, def string, allowed ...string) string {
+	v := r.String(key, def)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.Fail("%s=%q: want one of %s", key, v, strings.Join(allowed, ", "))
+	return def
+}
+
+// Common is the configuration every backend service shares.
+type Common struct {
+	MongoURI      string
+	MongoDatabase string
+	NATSURL       string
+	NATSReplicas  int
+	LogLevel      string
+	LogFormat     string
+	OpsAddr       string
+	ShutdownWait  time.Duration
+}
+
+// ReadCommon reads the shared variables; opsAddr is the service's default
+// address for /healthz, /readyz and /metrics.
+func (r *Reader) ReadCommon(opsAddr string) Common {
+	return Common{
+		MongoURI:      r.String("MONGODB_URI", "mongodb://127.0.0.1:27017/"),
+		MongoDatabase: r.String("CONVOY_MONGODB_DATABASE", "convoy"),
+		NATSURL:       r.String("NATS_URL", "nats://127.0.0.1:4222"),
+		NATSReplicas:  r.Int("CONVOY_NATS_REPLICAS", 1, 1, 5),
+		LogLevel:      r.OneOf("CONVOY_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		LogFormat:     r.OneOf("CONVOY_LOG_FORMAT", "json", "json", "console"),
+		OpsAddr:       r.String("CONVOY_OPS_ADDR", opsAddr),
+		ShutdownWait:  r.Duration("CONVOY_SHUTDOWN_TIMEOUT", 15*time.Second),
+	}
+}

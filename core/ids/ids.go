@@ -1,0 +1,43 @@
+// Package ids makes resource ids: ULIDs, which sort by creation time so that
+// newest-first paging is a range scan on `_id`.
+package ids
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// New returns a fresh ULID as a string.
+func New() string {
+	return ulid.MustNew(ulid.Timestamp(time.Now()), rand.Reader).String()
+}
+
+// Delivery returns the id of the delivery of one event to one endpoint. It is
+// derived from the two ids, so fanning an event out again (after a crash, or
+// a retried idempotent request) writes the same deliveries instead of new
+// ones, and it keeps the event's time so deliveries sort with their events.
+func Delivery(eventID, endpointID string) string {
+	ms := uint64(time.Now().UnixMilli())
+	if ev, err := ulid.ParseStrict(eventID); err == nil {
+		ms = ev.Time()
+	}
+	sum := sha256.Sum256([]byte(eventID + "/" + endpointID))
+	var entropy [10]byte
+	copy(entropy[:], sum[:10])
+	var id ulid.ULID
+	_ = id.SetTime(ms)
+	_ = id.SetEntropy(entropy[:])
+	return id.String()
+}
+
+// Time returns the creation time encoded in a ULID, and false when id is not one.
+func Time(id string) (time.Time, bool) {
+	u, err := ulid.ParseStrict(id)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return ulid.Time(u.Time()), true
+}

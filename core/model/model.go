@@ -1,0 +1,216 @@
+// Package model holds Convoy's domain types as they are stored: groups,
+// API keys, applications, endpoints, events, deliveries and their attempts.
+// The BSON names are the MongoDB schema; `_id` is always the resource uid.
+package model
+
+import "time"
+
+// Delivery statuses, verbatim from the wire conventions.
+const (
+	StatusScheduled  = "Scheduled"
+	StatusProcessing = "Processing"
+	StatusSuccess    = "Success"
+	StatusFailure    = "Failure"
+	StatusRetry      = "Retry"
+	StatusDiscarded  = "Discarded"
+)
+
+// DeliveryStatuses lists every delivery status, for validation.
+var DeliveryStatuses = []string{StatusScheduled, StatusProcessing, StatusSuccess, StatusFailure, StatusRetry, StatusDiscarded}
+
+// Endpoint statuses.
+const (
+	EndpointActive   = "active"
+	EndpointInactive = "inactive"
+	EndpointPending  = "pending"
+)
+
+// Retry strategies.
+const (
+	StrategyLinear      = "default"
+	StrategyExponential = "exponential-backoff"
+)
+
+// Signature formats.
+const (
+	FormatSimple           = "simple"
+	FormatAdvanced         = "advanced"
+	FormatStandardWebhooks = "standard-webhooks"
+)
+
+// Group is a logical context (an environment or a team) with its own
+// delivery settings.
+type Group struct {
+	UID       string      `bson:"_id"`
+	Name      string      `bson:"name"`
+	Config    GroupConfig `bson:"config"`
+	CreatedAt time.Time   `bson:"created_at"`
+	UpdatedAt time.Time   `bson:"updated_at"`
+}
+
+// GroupConfig is how a group's deliveries are retried and signed.
+type GroupConfig struct {
+	Strategy        Strategy  `bson:"strategy"`
+	Signature       Signature `bson:"signature"`
+	DisableEndpoint bool      `bson:"disable_endpoint"`
+	ReplayAttacks   bool      `bson:"replay_attacks"`
+	// RetentionPolicy is a Go duration ("720h"); empty keeps everything.
+	RetentionPolicy string `bson:"retention_policy"`
+}
+
+// Strategy is a group's retry schedule.
+type Strategy struct {
+	Type string `bson:"type"`
+	// Duration is the linear strategy's interval in seconds.
+	Duration int64 `bson:"duration"`
+	// RetryCount is the number of attempts in all, the first included.
+	RetryCount int32 `bson:"retry_count"`
+}
+
+// Signature is how a group's payloads are signed.
+type Signature struct {
+	Header string `bson:"header"`
+	Hash   string `bson:"hash"`
+	Format string `bson:"format"`
+}
+
+// DefaultGroupConfig is what a group gets for every field its creator left out.
+func DefaultGroupConfig() GroupConfig {
+	return GroupConfig{
+		Strategy:        Strategy{Type: StrategyLinear, Duration: 100, RetryCount: 10},
+		Signature:       Signature{Header: "X-Convoy-Signature", Hash: "SHA256", Format: FormatSimple},
+		DisableEndpoint: true,
+		ReplayAttacks:   true,
+	}
+}
+
+// APIKey grants access to one group. Only the SHA-256 of the key is stored,
+// and it is the document id so that authenticating is a lookup by `_id`.
+type APIKey struct {
+	Hash      string    `bson:"_id"`
+	UID       string    `bson:"uid"`
+	GroupID   string    `bson:"group_id"`
+	Name      string    `bson:"name"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+// Application is a user's application receiving webhooks; it has any number
+// of endpoints.
+type Application struct {
+	UID          string    `bson:"_id"`
+	GroupID      string    `bson:"group_id"`
+	Name         string    `bson:"name"`
+	Secret       string    `bson:"secret,omitempty"`
+	SupportEmail string    `bson:"support_email,omitempty"`
+	CreatedAt    time.Time `bson:"created_at"`
+	UpdatedAt    time.Time `bson:"updated_at"`
+}
+
+// Secret signs payloads. A retired secret keeps signing until ExpiresAt.
+type Secret struct {
+	Value     string     `bson:"value"`
+	CreatedAt time.Time  `bson:"created_at"`
+	ExpiresAt *time.Time `bson:"expires_at,omitempty"`
+}
+
+// Endpoint is a URL that receives an application's events.
+type Endpoint struct {
+	UID         string `bson:"_id"`
+	GroupID     string `bson:"group_id"`
+	AppID       string `bson:"app_id"`
+	URL         string `bson:"url"`
+	Description string `bson:"description,omitempty"`
+	// Secrets are newest first; the first is the current one.
+	Secrets []Secret `bson:"secrets"`
+	// Events are event type patterns: exact, "*" for all, or with "*" wildcards.
+	Events            []string      `bson:"events"`
+	HTTPTimeout       time.Duration `bson:"http_timeout"`
+	RateLimit         int32         `bson:"rate_limit"`
+	RateLimitDuration time.Duration `bson:"rate_limit_duration"`
+	Status            string        `bson:"status"`
+	CreatedAt         time.Time     `bson:"created_at"`
+	UpdatedAt         time.Time     `bson:"updated_at"`
+}
+
+// Endpoint defaults.
+const (
+	DefaultHTTPTimeout       = 30 * time.Second
+	DefaultRateLimit         = 5000
+	DefaultRateLimitDuration = time.Minute
+)
+
+// ValidSecrets returns the secrets still signing at now, newest first.
+func (e *Endpoint) ValidSecrets(now time.Time) []Secret {
+	out := make([]Secret, 0, len(e.Secrets))
+	for _, s := range e.Secrets {
+		if s.ExpiresAt == nil || s.ExpiresAt.After(now) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Event is something that happened in a producer's system.
+type Event struct {
+	UID       string `bson:"_id"`
+	GroupID   string `bson:"group_id"`
+	AppID     string `bson:"app_id"`
+	EventType string `bson:"event_type"`
+	// Data is the JSON payload byte for byte as accepted: it is what is sent
+	// and signed.
+	Data           []byte            `bson:"data"`
+	IdempotencyKey string            `bson:"idempotency_key,omitempty"`
+	CustomHeaders  map[string]string `bson:"custom_headers,omitempty"`
+	CreatedAt      time.Time         `bson:"created_at"`
+}
+
+// Delivery is one event on its way to one endpoint. Its attempts live inside
+// the document, so that recording an attempt and moving the status is one
+// single-document write.
+type Delivery struct {
+	UID        string           `bson:"_id"`
+	GroupID    string           `bson:"group_id"`
+	EventID    string           `bson:"event_id"`
+	AppID      string           `bson:"app_id"`
+	EndpointID string           `bson:"endpoint_id"`
+	EventType  string           `bson:"event_type"`
+	Status     string           `bson:"status"`
+	Metadata   DeliveryMetadata `bson:"metadata"`
+	// Generation counts manual resends; each starts a fresh attempt budget.
+	Generation  int32     `bson:"generation"`
+	Description string    `bson:"description,omitempty"`
+	Attempts    []Attempt `bson:"attempts,omitempty"`
+	CreatedAt   time.Time `bson:"created_at"`
+	UpdatedAt   time.Time `bson:"updated_at"`
+}
+
+// DeliveryMetadata says where a delivery stands in its retry budget.
+type DeliveryMetadata struct {
+	NumTrials       int32      `bson:"num_trials"`
+	RetryLimit      int32      `bson:"retry_limit"`
+	Strategy        string     `bson:"strategy"`
+	IntervalSeconds int64      `bson:"interval_seconds"`
+	NextSendTime    *time.Time `bson:"next_send_time,omitempty"`
+}
+
+// Attempt is one HTTP request made for a delivery and what came back.
+type Attempt struct {
+	UID               string            `bson:"uid"`
+	URL               string            `bson:"url"`
+	Method            string            `bson:"method"`
+	IPAddress         string            `bson:"ip_address,omitempty"`
+	RequestHeader     map[string]string `bson:"request_http_header,omitempty"`
+	ResponseHeader    map[string]string `bson:"response_http_header,omitempty"`
+	HTTPStatus        int32             `bson:"http_status"`
+	ResponseData      string            `bson:"response_data,omitempty"`
+	ResponseTruncated bool              `bson:"response_truncated,omitempty"`
+	Error             string            `bson:"error,omitempty"`
+	Status            bool              `bson:"status"`
+	DurationMs        int64             `bson:"duration_ms"`
+	CreatedAt         time.Time         `bson:"created_at"`
+}
+
+// IsFinal reports whether a delivery status is terminal.
+func IsFinal(status string) bool {
+	return status == StatusSuccess || status == StatusFailure || status == StatusDiscarded
+}

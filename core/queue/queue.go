@@ -1,0 +1,217 @@
+// Package queue names Convoy's JetStream streams and subjects and publishes
+// the tasks that move deliveries between services.
+//
+// Two work-queue streams carry all work. CONVOY_DISPATCH holds deliveries
+// ready for an attempt (one dispatcher at a time holds each, under ack-wait);
+// CONVOY_RETRY holds deliveries waiting for a later attempt (the scheduler
+// holds each until it is due). Every message's subject ends in its delivery
+// id, so "is this delivery queued?" is one subject lookup, and every message
+// id names the delivery, its budget generation and attempt, so a duplicate
+// publish within the stream's window is dropped by the server.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"convoy/core/model"
+	queuev1 "convoy/proto/convoy/queue/v1"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Stream names and subject prefixes.
+const (
+	StreamDispatch = "CONVOY_DISPATCH"
+	StreamRetry    = "CONVOY_RETRY"
+
+	dispatchPrefix = "convoy.dispatch."
+	retryPrefix    = "convoy.retry."
+)
+
+// DuplicateWindow is how long the streams remember message ids.
+const DuplicateWindow = 10 * time.Minute
+
+// DispatchSubject is the subject of a delivery's dispatch task.
+func DispatchSubject(deliveryID string) string { return dispatchPrefix + deliveryID }
+
+// RetrySubject is the subject of a delivery's pending retry.
+func RetrySubject(deliveryID string) string { return retryPrefix + deliveryID }
+
+// MsgID names one attempt of one delivery within one attempt budget.
+func MsgID(t *queuev1.DeliveryTask) string {
+	return fmt.Sprintf("%s.%d.%d", t.DeliveryId, t.Generation, t.Attempt)
+}
+
+// Connect dials NATS and keeps reconnecting for as long as the process runs.
+func Connect(url, name string, log *zap.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(url,
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(true),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", zap.Error(err))
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", zap.String("url", c.ConnectedUrl())) }),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return nc, js, nil
+}
+
+// EnsureStreams creates or updates both streams; replicas is 1 for a single
+// server and 3 for a production cluster.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	for _, cfg := range []jetstream.StreamConfig{
+		{Name: StreamDispatch, Subjects: []string{dispatchPrefix + ">"}},
+		{Name: StreamRetry, Subjects: []string{retryPrefix + ">"}},
+	} {
+		cfg.Retention = jetstream.WorkQueuePolicy
+		cfg.Storage = jetstream.FileStorage
+		cfg.Replicas = replicas
+		cfg.Duplicates = DuplicateWindow
+		cfg.Discard = jetstream.DiscardOld
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// Publisher puts tasks on the streams and waits for the server to store them.
+type Publisher struct {
+	js jetstream.JetStream
+}
+
+// NewPublisher returns a publisher on js.
+func NewPublisher(js jetstream.JetStream) *Publisher { return &Publisher{js: js} }
+
+// PublishTasks publishes dispatch tasks asynchronously and returns once every
+// one is stored (or the first error). A task already in the stream's
+// duplicate window counts as stored.
+func (p *Publisher) PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryTask) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(tasks))
+	for _, t := range tasks {
+		data, err := proto.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("encode task: %w", err)
+		}
+		f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: DispatchSubject(t.DeliveryId), Data: data},
+			jetstream.WithMsgID(MsgID(t)), jetstream.WithExpectStream(StreamDispatch))
+		if err != nil {
+			return fmt.Errorf("publish task: %w", err)
+		}
+		futures = append(futures, f)
+	}
+	return awaitAll(ctx, futures)
+}
+
+func awaitAll(ctx context.Context, futures []jetstream.PubAckFuture) error {
+	var firstErr error
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			if firstErr == nil {
+				firstErr = fmt.Errorf("publish: %w", err)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return firstErr
+}
+
+// PublishRetry puts a delivery on the retry stream until it is due.
+func (p *Publisher) PublishRetry(ctx context.Context, rt *queuev1.RetryTask) error {
+	data, err := proto.Marshal(rt)
+	if err != nil {
+		return fmt.Errorf("encode retry: %w", err)
+	}
+	_, err = p.js.PublishMsg(ctx, &nats.Msg{Subject: RetrySubject(rt.Task.DeliveryId), Data: data},
+		jetstream.WithMsgID(MsgID(rt.Task)), jetstream.WithExpectStream(StreamRetry))
+	if err != nil {
+		return fmt.Errorf("publish retry: %w", err)
+	}
+	return nil
+}
+
+// Queued reports whether a delivery has a message on either stream: one
+// waiting for a dispatcher, held by one, or waiting for its retry time.
+func (p *Publisher) Queued(ctx context.Context, deliveryID string) (bool, error) {
+	for _, sc := range []struct{ stream, subject string }{
+		{StreamDispatch, DispatchSubject(deliveryID)},
+		{StreamRetry, RetrySubject(deliveryID)},
+	} {
+		s, err := p.js.Stream(ctx, sc.stream)
+		if err != nil {
+			return false, fmt.Errorf("stream %s: %w", sc.stream, err)
+		}
+		_, err = s.GetLastMsgForSubject(ctx, sc.subject)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return false, fmt.Errorf("look up %s: %w", sc.subject, err)
+		}
+	}
+	return false, nil
+}
+
+// DecodeTask reads a dispatch message.
+func DecodeTask(data []byte) (*queuev1.DeliveryTask, error) {
+	var t queuev1.DeliveryTask
+	if err := proto.Unmarshal(data, &t); err != nil {
+		return nil, fmt.Errorf("decode task: %w", err)
+	}
+	if t.DeliveryId == "" || t.Attempt < 1 {
+		return nil, errors.New("decode task: missing delivery id or attempt")
+	}
+	return &t, nil
+}
+
+// DecodeRetry reads a retry message.
+func DecodeRetry(data []byte) (*queuev1.RetryTask, error) {
+	var rt queuev1.RetryTask
+	if err := proto.Unmarshal(data, &rt); err != nil {
+		return nil, fmt.Errorf("decode retry: %w", err)
+	}
+	if rt.Task == nil || rt.DueAt == nil {
+		return nil, errors.New("decode retry: missing task or due time")
+	}
+	return &rt, nil
+}
+
+// NewTask is the dispatch task for a delivery's next attempt.
+func NewTask(ev *model.Event, d *model.Delivery) *queuev1.DeliveryTask {
+	return &queuev1.DeliveryTask{
+		DeliveryId:     d.UID,
+		EventId:        ev.UID,
+		GroupId:        ev.GroupID,
+		AppId:          ev.AppID,
+		EndpointId:     d.EndpointID,
+		EventType:      ev.EventType,
+		Data:           ev.Data,
+		IdempotencyKey: ev.IdempotencyKey,
+		CustomHeaders:  ev.CustomHeaders,
+		Attempt:        d.Metadata.NumTrials + 1,
+		RetryLimit:     d.Metadata.RetryLimit,
+		Generation:     d.Generation,
+		AcceptedAt:     timestamppb.New(ev.CreatedAt),
+	}
+}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"convoy/core/model"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// withoutAttempts keeps delivery reads light; attempts are read on their own.
+var withoutAttempts = bson.D{{Key: "attempts", Value: 0}}
+
+// maxBulk caps the writes in one bulk command: the embedded store deadlocks
+// on 100 or more updates in one command.
+const maxBulk = 50
+
+// InsertDeliveries stores deliveries in one round trip. Deliveries already
+// stored (same id) are left as they are, so a retried fan-out is harmless.
+func (s *Store) InsertDeliveries(ctx context.Context, ds []model.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	_, err := s.coll(collDeliveries).InsertMany(ctx, ds, options.InsertMany().SetOrdered(false))
+	if err != nil && !isOnlyDuplicates(err) {
+		return fmt.Errorf("insert deliveries: %w", err)
+	}
+	return nil
+}
+
+// DeliveryByID loads a delivery, without its attempts, wherever it belongs.
+func (s *Store) DeliveryByID(ctx context.Context, id string) (*model.Delivery, error) {
+	var d model.Delivery
+	if err := findByID(ctx, s.coll(collDeliveries), id, &d, options.FindOne().SetProjection(withoutAttempts)); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// GetDelivery loads a delivery of a group, without its attempts.
+func (s *Store) GetDelivery(ctx context.Context, groupID, id string) (*model.Delivery, error) {
+	d, err := s.DeliveryByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.GroupID != groupID {
+		return nil, ErrNotFound
+	}
+	return d, nil
+}
+
+// DeliveryAttempts returns every attempt of a delivery of a group, oldest first.
+func (s *Store) DeliveryAttempts(ctx context.Context, groupID, id string) ([]model.Attempt, error) {
+	var d model.Delivery
+	if err := findByID(ctx, s.coll(collDeliveries), id, &d); err != nil {
+		return nil, err
+	}
+	if d.GroupID != groupID {
+		return nil, ErrNotFound
+	}
+	return d.Attempts, nil
+}
+
+// DeliveryFilter narrows a delivery list; zero fields match everything.
+type DeliveryFilter struct {
+	EventID    string
+	AppID      string
+	EndpointID string
+	Statuses   []string
+}
+
+func (f DeliveryFilter) bson(groupID string) bson.D {
+	filter := bson.D{{Key: "group_id", Value: groupID}}
+	for _, kv := range []struct{ k, v string }{{"event_id", f.EventID}, {"app_id", f.AppID}, {"endpoint_id", f.EndpointID}} {
+		if kv.v != "" {
+			filter = append(filter, bson.E{Key: kv.k, Value: kv.v})
+		}
+	}
+	if len(f.Statuses) > 0 {
+		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: f.Statuses}}})
+	}
+	return filter
+}
+
+// ListDeliveries lists a group's deliveries newest first, without attempts.
+func (s *Store) ListDeliveries(ctx context.Context, groupID string, f DeliveryFilter, p Page) ([]model.Delivery, PageInfo, error) {
+	return findPage(ctx, s.coll(collDeliveries), f.bson(groupID), "_id", p,
+		func(d *model.Delivery) string { return d.UID }, withoutAttempts)
+}
+
+// DeliveryUpdate is one state change of a delivery, written by `_id` alone.
+type DeliveryUpdate struct {
+	ID     string
+	Status string
+	// Trials, when not nil, sets metadata.num_trials and next_send_time.
+	Trials *Trials
+	// Description, when not nil, replaces the delivery's description.
+	Description *string
+	// Attempt, when not nil, is appended to the delivery's attempts.
+	Attempt *model.Attempt
+	At      time.Time
+}
+
+// Trials is where a delivery stands in its attempt budget.
+type Trials struct {
+	NumTrials int32
+	// NextSendTime is when the next attempt is due; nil once final.
+	NextSendTime *time.Time
+}
+
+func (u DeliveryUpdate) model() mongo.WriteModel {
+	set := bson.D{{Key: "status", Value: u.Status}, {Key: "updated_at", Value: u.At}}
+	update := bson.D{}
+	if u.Trials != nil {
+		set = append(set, bson.E{Key: "metadata.num_trials", Value: u.Trials.NumTrials})
+		if u.Trials.NextSendTime != nil {
+			set = append(set, bson.E{Key: "metadata.next_send_time", Value: *u.Trials.NextSendTime})
+		} else {
+			update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "metadata.next_send_time", Value: ""}}})
+		}
+	}
+	if u.Description != nil {
+		set = append(set, bson.E{Key: "description", Value: *u.Description})
+	}
+	update = append(update, bson.E{Key: "$set", Value: set})
+	if u.Attempt != nil {
+		update = append(update, bson.E{Key: "$push", Value: bson.D{{Key: "attempts", Value: *u.Attempt}}})
+	}
+	return mongo.NewUpdateOneModel().SetFilter(byID(u.ID)).SetUpdate(update)
+}
+
+// UpdateDeliveries applies state changes in bulk commands of at most 50. Each
+// change is one single-document write by `_id`; changes to the same delivery
+// apply in the order given.
+func (s *Store) UpdateDeliveries(ctx context.Context, updates []DeliveryUpdate) error {
+	for start := 0; start < len(updates); start += maxBulk {
+		end := min(start+maxBulk, len(updates))
+		models := make([]mongo.WriteModel, 0, end-start)
+		for _, u := range updates[start:end] {
+			models = append(models, u.model())
+		}
+		if _, err := s.coll(collDeliveries).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
+			return fmt.Errorf("update deliveries: %w", err)
+		}
+	}
+	return nil
+}
+
+// RestartDelivery gives a delivery a fresh attempt budget (a manual resend):
+// it becomes Scheduled with no trials and its generation moves on, so the
+// new attempts' queue message ids never collide with the old budget's. It
+// returns the delivery as it is after the change.
+func (s *Store) RestartDelivery(ctx context.Context, id string, retryLimit int32, strategy string, interval int64) (*model.Delivery, error) {
+	at := now()
+	update := bson.D{
+		{Key: "$set", Value: bson.D{
+			{Key: "status", Value: model.StatusScheduled},
+			{Key: "metadata.num_trials", Value: int32(0)},
+			{Key: "metadata.retry_limit", Value: retryLimit},
+			{Key: "metadata.strategy", Value: strategy},
+			{Key: "metadata.interval_seconds", Value: interval},
+			{Key: "metadata.next_send_time", Value: at},
+			{Key: "description", Value: ""},
+			{Key: "updated_at", Value: at},
+		}},
+		{Key: "$inc", Value: bson.D{{Key: "generation", Value: int32(1)}}},
+	}
+	opts := options.FindOneAndUpdate().SetReturnDocument(options.After).SetProjection(withoutAttempts)
+	var d model.Delivery
+	err := s.coll(collDeliveries).FindOneAndUpdate(ctx, byID(id), update, opts).Decode(&d)
+	if err == mongo.ErrNoDocuments {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restart delivery: %w", err)
+	}
+	return &d, nil
+}
+
+// OverdueDeliveries returns up to limit deliveries that are not final and
+// whose next attempt was due before `before`: the candidates a sweep checks
+// for work that was lost between a store write and a queue publish.
+func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit int) ([]model.Delivery, error) {
+	filter := bson.D{
+		{Key: "status", Value: bson.D{{Key: "$in", Value: []string{model.StatusScheduled, model.StatusProcessing, model.StatusRetry}}}},
+		{Key: "metadata.next_send_time", Value: bson.D{{Key: "$lt", Value: before}}},
+	}
+	cur, err := s.coll(collDeliveries).Find(ctx, filter, options.Find().SetLimit(int64(limit)).SetProjection(withoutAttempts))
+	if err != nil {
+		return nil, fmt.Errorf("find overdue deliveries: %w", err)
+	}
+	var out []model.Delivery
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read overdue deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// DeliveriesOfEndpoint returns up to limit deliveries of an endpoint in the
+// given status, oldest first (for replaying what was held back).
+func (s *Store) DeliveriesOfEndpoint(ctx context.Context, endpointID, status string, limit int) ([]model.Delivery, error) {
+	filter := bson.D{{Key: "endpoint_id", Value: endpointID}, {Key: "status", Value: status}}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(withoutAttempts)
+	cur, err := s.coll(collDeliveries).Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("find endpoint deliveries: %w", err)
+	}
+	var out []model.Delivery
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read endpoint deliveries: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Page asks for one page of a newest-first list.
+type Page struct {
+	// PerPage is the page size; callers validate it (1..100).
+	PerPage int
+	// Cursor is the last id of the previous page; empty for the first page.
+	Cursor string
+}
+
+// PageInfo describes where a page ends.
+type PageInfo struct {
+	HasNext    bool
+	NextCursor string
+}
+
+// findPage runs a newest-first keyset query: ids are ULIDs, so "older than the
+// cursor" is `key < cursor`, which an index on (filter fields, key) serves
+// without skipping. One extra document is read to learn whether a next page
+// exists.
+func findPage[T any](ctx context.Context, c *mongo.Collection, filter bson.D, key string, p Page, idOf func(*T) string, projection bson.D) ([]T, PageInfo, error) {
+	if p.PerPage <= 0 {
+		p.PerPage = 20
+	}
+	if p.Cursor != "" {
+		filter = append(filter, bson.E{Key: key, Value: bson.D{{Key: "$lt", Value: p.Cursor}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: key, Value: -1}}).SetLimit(int64(p.PerPage + 1))
+	if projection != nil {
+		opts.SetProjection(projection)
+	}
+	cur, err := c.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, PageInfo{}, fmt.Errorf("find in %s: %w", c.Name(), err)
+	}
+	var items []T
+	if err := cur.All(ctx, &items); err != nil {
+		return nil, PageInfo{}, fmt.Errorf("read %s: %w", c.Name(), err)
+	}
+	var info PageInfo
+	if len(items) > p.PerPage {
+		items = items[:p.PerPage]
+		info.HasNext = true
+		info.NextCursor = idOf(&items[len(items)-1])
+	}
+	return items, info, nil
+}

@@ -1,0 +1,143 @@
+// Package store keeps Convoy's resources in MongoDB (or anything speaking
+// its wire protocol, such as the embedded FerretDB).
+//
+// Two rules shape every query here. Hot paths read and write by `_id` alone:
+// on the embedded store that is the only filter that does not scan. And no
+// write needs a transaction: each state change is a single-document write,
+// and ids derived from their inputs make retried writes idempotent.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// ErrNotFound is returned when a resource does not exist (or is not in the
+// group it was asked for).
+var ErrNotFound = errors.New("not found")
+
+// ErrDuplicate is returned when a unique key is already taken.
+var ErrDuplicate = errors.New("already exists")
+
+// Collection names.
+const (
+	collGroups       = "groups"
+	collAPIKeys      = "api_keys"
+	collApplications = "applications"
+	collEndpoints    = "endpoints"
+	collEvents       = "events"
+	collIdempotency  = "idempotency_keys"
+	collDeliveries   = "deliveries"
+)
+
+// Store is the MongoDB-backed store. It is safe for concurrent use.
+type Store struct {
+	client *mongo.Client
+	db     *mongo.Database
+}
+
+// Open connects to uri and uses database name. It does not wait for the
+// server; call Ping for that.
+func Open(ctx context.Context, uri, name string) (*Store, error) {
+	opts := options.Client().ApplyURI(uri).
+		SetServerSelectionTimeout(5 * time.Second).
+		SetConnectTimeout(5 * time.Second)
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to mongodb: %w", err)
+	}
+	return &Store{client: client, db: client.Database(name)}, nil
+}
+
+// Close disconnects.
+func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.db.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err()
+}
+
+func (s *Store) coll(name string) *mongo.Collection { return s.db.Collection(name) }
+
+// EnsureSchema creates every collection and the indexes a real MongoDB needs
+// for the list filters, paging and sweeps. It is idempotent and safe to run
+// from every replica at start.
+func (s *Store) EnsureSchema(ctx context.Context) error {
+	existing, err := s.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("list collections: %w", err)
+	}
+	have := map[string]bool{}
+	for _, n := range existing {
+		have[n] = true
+	}
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries} {
+		if have[n] {
+			continue
+		}
+		if err := s.db.CreateCollection(ctx, n); err != nil && !isNamespaceExists(err) {
+			return fmt.Errorf("create collection %s: %w", n, err)
+		}
+	}
+	for coll, models := range indexes() {
+		if _, err := s.coll(coll).Indexes().CreateMany(ctx, models); err != nil {
+			return fmt.Errorf("create indexes on %s: %w", coll, err)
+		}
+	}
+	return nil
+}
+
+func indexes() map[string][]mongo.IndexModel {
+	idx := func(keys ...string) mongo.IndexModel {
+		d := bson.D{}
+		for _, k := range keys {
+			dir := 1
+			if k == "_id" {
+				dir = -1 // newest first
+			}
+			d = append(d, bson.E{Key: k, Value: dir})
+		}
+		return mongo.IndexModel{Keys: d}
+	}
+	return map[string][]mongo.IndexModel{
+		collAPIKeys:      {idx("group_id", "uid")},
+		collApplications: {idx("group_id", "_id")},
+		collEndpoints:    {idx("app_id", "_id"), idx("group_id", "_id")},
+		collEvents: {
+			idx("group_id", "_id"),
+			idx("group_id", "app_id", "_id"),
+			idx("group_id", "event_type", "_id"),
+			idx("group_id", "created_at"),
+		},
+		collDeliveries: {
+			idx("group_id", "_id"),
+			idx("group_id", "event_id", "_id"),
+			idx("group_id", "app_id", "_id"),
+			idx("group_id", "endpoint_id", "_id"),
+			idx("group_id", "status", "_id"),
+			idx("endpoint_id", "status", "_id"),
+			idx("status", "metadata.next_send_time"),
+			idx("group_id", "created_at"),
+		},
+	}
+}
+
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && (ce.Code == 48 || ce.Name == "NamespaceExists")
+}
+
+// findByID loads the document with the given `_id` into out.
+func findByID(ctx context.Context, c *mongo.Collection, id string, out any, opts ...options.Lister[options.FindOneOptions]) error {
+	err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, opts...).Decode(out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,113 @@
+// Package app is dispatcher-service's composition root: it connects to
+// MongoDB and NATS and runs the consumer until the context ends.
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"convoy/core/ops"
+	"convoy/core/queue"
+	"convoy/core/retryschedule"
+	"convoy/core/store"
+	"convoy/dispatcher-service/internal/config"
+	"convoy/dispatcher-service/internal/consume"
+	"convoy/dispatcher-service/internal/deliver"
+	"convoy/dispatcher-service/internal/outbound"
+	"convoy/dispatcher-service/internal/ratelimit"
+	"convoy/dispatcher-service/internal/record"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+)
+
+// Version is sent in the User-Agent of every delivery.
+const Version = "1.0.0"
+
+// Run dispatches until ctx ends, then drains and returns.
+func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	st, err := store.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.WithoutCancel(ctx))
+	nc, js, err := queue.Connect(cfg.NATSURL, "dispatcher-service", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Drain()
+	warnAllowlist(cfg.Allow, log)
+
+	g, gctx := errgroup.WithContext(ctx)
+	reg := ops.NewRegistry()
+	checks := map[string]ops.Check{"mongodb": st.Ping, "nats": ops.NATSCheck(nc)}
+	g.Go(func() error { return ops.Serve(gctx, cfg.OpsAddr, ops.Handler(reg, checks), log) })
+
+	var cons jetstream.Consumer
+	var kv jetstream.KeyValue
+	err = ops.WaitFor(gctx, log, "prepare streams and consumer", func(ctx context.Context) error {
+		if err := st.Ping(ctx); err != nil {
+			return fmt.Errorf("mongodb: %w", err)
+		}
+		if err := queue.EnsureStreams(ctx, js, cfg.NATSReplicas); err != nil {
+			return err
+		}
+		var err error
+		if kv, err = ratelimit.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
+			return err
+		}
+		cons, err = consume.EnsureConsumer(ctx, js, cfg.AckWait)
+		return err
+	})
+	if err != nil {
+		return g.Wait() // ctx ended before the dependencies answered
+	}
+
+	rec := record.New(st)
+	client := outbound.New(outbound.Config{Allow: cfg.Allow, UserAgent: "Convoy/" + Version})
+	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version), queue.NewPublisher(js), consume.Options{
+		Concurrency: cfg.Concurrency,
+		PerEndpoint: cfg.PerEndpoint,
+		AckWait:     cfg.AckWait,
+		Drain:       cfg.ShutdownWait,
+		Policy:      retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
+	}, log.Named("consume"))
+
+	// The recorder outlives the consumer: attempts finishing during the
+	// drain still need their writes.
+	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
+	recDone := make(chan error, 1)
+	go func() { recDone <- rec.Run(recCtx) }()
+	g.Go(func() error {
+		log.Info("dispatcher ready", zap.Int("concurrency", cfg.Concurrency))
+		err := d.Run(gctx, cons)
+		stopRecorder()
+		if rerr := <-recDone; err == nil {
+			err = rerr
+		}
+		return err
+	})
+	return g.Wait()
+}
+
+// warnAllowlist says loudly which private ranges deliveries may reach.
+func warnAllowlist(allow []netip.Prefix, log *zap.Logger) {
+	if len(allow) == 0 {
+		log.Info("outbound guard: deliveries to private, loopback and link-local addresses are refused")
+		return
+	}
+	loopback := false
+	for _, p := range allow {
+		if p.Contains(netip.MustParseAddr("127.0.0.1")) || p.Contains(netip.IPv6Loopback()) {
+			loopback = true
+		}
+	}
+	names := make([]string, len(allow))
+	for i, p := range allow {
+		names[i] = p.String()
+	}
+	log.Warn("outbound guard: deliveries allowed to these otherwise blocked ranges (link-local and cloud metadata stay blocked)",
+		zap.Strings("allow_cidrs", names), zap.Bool("loopback_allowed", loopback))
+}

@@ -1,0 +1,154 @@
+// Package deliver makes one attempt of one delivery: it builds the request
+// (our headers, the event's custom headers, the signature over exactly the
+// bytes sent), posts it through the guarded client, and turns what happened
+// into the attempt that is recorded.
+package deliver
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"convoy/core/ids"
+	"convoy/core/model"
+	"convoy/dispatcher-service/internal/outbound"
+	"convoy/dispatcher-service/internal/sign"
+	queuev1 "convoy/proto/convoy/queue/v1"
+)
+
+// Header names Convoy sets on every delivery.
+const (
+	HeaderEventID        = "X-Convoy-Event-ID"
+	HeaderEventType      = "X-Convoy-Event-Type"
+	HeaderDeliveryID     = "X-Convoy-Delivery-ID"
+	HeaderIdempotencyKey = "X-Convoy-Idempotency-Key"
+)
+
+// Poster sends one request.
+type Poster interface {
+	Post(ctx context.Context, url string, header http.Header, body []byte, timeout time.Duration) outbound.Result
+}
+
+// Deliverer makes attempts.
+type Deliverer struct {
+	client    Poster
+	userAgent string
+	now       func() time.Time
+}
+
+// New returns a Deliverer posting through client.
+func New(client Poster, version string) *Deliverer {
+	return &Deliverer{client: client, userAgent: "Convoy/" + version, now: time.Now}
+}
+
+// Outcome is one attempt and what the endpoint said.
+type Outcome struct {
+	Attempt model.Attempt
+	// Result is the raw result, for Retry-After and logging.
+	Result outbound.Result
+}
+
+// Attempt posts the task's payload to the endpoint, signed with the group's
+// settings and the endpoint's valid secrets.
+func (d *Deliverer) Attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group) Outcome {
+	now := d.now()
+	header, err := d.headers(t, ep, g, now)
+	if err != nil {
+		// A signing failure is a failed attempt like any other: it is
+		// recorded and retried, and its error says why.
+		return Outcome{Attempt: model.Attempt{
+			UID: ids.New(), URL: ep.URL, Method: http.MethodPost, Error: "sign payload: " + err.Error(), CreatedAt: now.UTC(),
+		}}
+	}
+	res := d.client.Post(ctx, ep.URL, header, t.Data, ep.HTTPTimeout)
+	a := model.Attempt{
+		UID:               ids.New(),
+		URL:               ep.URL,
+		Method:            http.MethodPost,
+		IPAddress:         res.IP,
+		RequestHeader:     flatten(redact(header, g.Config.Signature.Header)),
+		ResponseHeader:    flatten(res.Header),
+		HTTPStatus:        int32(res.StatusCode),
+		ResponseData:      string(res.Body),
+		ResponseTruncated: res.Truncated,
+		DurationMs:        res.Duration.Milliseconds(),
+		CreatedAt:         now.UTC(),
+	}
+	switch {
+	case res.Err != nil:
+		a.Error = res.Err.Error()
+	case res.StatusCode >= 200 && res.StatusCode < 300:
+		a.Status = true
+	case res.StatusCode >= 300 && res.StatusCode < 400:
+		a.Error = "redirect not followed"
+		if res.Location != "" {
+			a.Error += " (Location: " + res.Location + ")"
+		}
+	default:
+		a.Error = "endpoint answered " + http.StatusText(res.StatusCode)
+	}
+	return Outcome{Attempt: a, Result: res}
+}
+
+// headers builds the request headers: the event's custom headers first, then
+// ours, which win over any custom header of the same name.
+func (d *Deliverer) headers(t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group, now time.Time) (http.Header, error) {
+	h := http.Header{}
+	for k, v := range t.CustomHeaders {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", d.userAgent)
+	h.Set(HeaderEventID, t.EventId)
+	h.Set(HeaderEventType, t.EventType)
+	h.Set(HeaderDeliveryID, t.DeliveryId)
+	if t.IdempotencyKey != "" {
+		h.Set(HeaderIdempotencyKey, t.IdempotencyKey)
+	}
+	secrets := make([]sign.Secret, 0, len(ep.Secrets))
+	for _, s := range ep.Secrets {
+		var exp time.Time
+		if s.ExpiresAt != nil {
+			exp = *s.ExpiresAt
+		}
+		secrets = append(secrets, sign.Secret{Value: s.Value, ExpiresAt: exp})
+	}
+	sc := g.Config.Signature
+	sig, err := sign.Sign(sign.Input{
+		Format: sign.Format(sc.Format), Hash: sc.Hash, Header: sc.Header,
+		ReplayAttacks: g.Config.ReplayAttacks, Secrets: secrets,
+		DeliveryID: t.DeliveryId, Body: t.Data, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range sig {
+		h[k] = vs
+	}
+	return h, nil
+}
+
+// redact hides signature values in the recorded request headers: a recorded
+// signature is no secret, but it need not sit in the store either.
+func redact(h http.Header, sigHeader string) http.Header {
+	out := h.Clone()
+	for _, k := range []string{sigHeader, sign.HeaderWebhookSignature} {
+		if _, ok := out[http.CanonicalHeaderKey(k)]; ok {
+			out.Set(k, "[redacted]")
+		}
+	}
+	return out
+}
+
+// flatten joins repeated header values, keeping the record a simple map.
+func flatten(h http.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		out[k] = strings.Join(vs, ", ")
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+// Package fanout turns an accepted event into its deliveries, one per
+// subscribed endpoint, and makes both durable: stored in MongoDB and queued
+// on JetStream before the producer is answered.
+//
+// Accepting is group commit: concurrent events share one insert of events,
+// one insert of deliveries and one burst of async publishes, so the cost of a
+// store round trip is paid per batch, not per event.
+package fanout
+
+import (
+	"context"
+	"time"
+
+	"convoy/core/batch"
+	"convoy/core/ids"
+	"convoy/core/model"
+	"convoy/core/queue"
+	queuev1 "convoy/proto/convoy/queue/v1"
+)
+
+// Store persists events and deliveries; inserts of ids already stored succeed.
+type Store interface {
+	InsertEvents(ctx context.Context, events []model.Event) error
+	InsertDeliveries(ctx context.Context, deliveries []model.Delivery) error
+}
+
+// Publisher queues dispatch tasks and returns once the server stored them.
+type Publisher interface {
+	PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryTask) error
+}
+
+// Accepted is an event with the deliveries planned for it.
+type Accepted struct {
+	Event      *model.Event
+	Deliveries []model.Delivery
+}
+
+// Fanout commits accepted events in batches.
+type Fanout struct {
+	store   Store
+	pub     Publisher
+	batcher *batch.Batcher[Accepted]
+}
+
+// New returns a Fanout; call Run to start committing.
+func New(store Store, pub Publisher) *Fanout {
+	f := &Fanout{store: store, pub: pub}
+	// Batches of up to 200 events keep every delivery insert well inside one
+	// store command; two flushers overlap one batch's publish with the next
+	// batch's insert.
+	f.batcher = batch.New(f.flush, 200, 2)
+	return f
+}
+
+// Run commits batches until ctx ends, then commits what was already handed in.
+func (f *Fanout) Run(ctx context.Context) error { return f.batcher.Run(ctx) }
+
+// Commit stores the event and its deliveries and queues the deliveries that
+// are to be sent. It returns once all of that is durable.
+func (f *Fanout) Commit(ctx context.Context, a Accepted) error { return f.batcher.Do(ctx, a) }
+
+func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
+	events := make([]model.Event, 0, len(batch))
+	var deliveries []model.Delivery
+	var tasks []*queuev1.DeliveryTask
+	for _, a := range batch {
+		events = append(events, *a.Event)
+		deliveries = append(deliveries, a.Deliveries...)
+		tasks = append(tasks, Tasks(a.Event, a.Deliveries)...)
+	}
+	// Events first: a delivery never exists without its event.
+	if err := f.store.InsertEvents(ctx, events); err != nil {
+		return err
+	}
+	if err := f.store.InsertDeliveries(ctx, deliveries); err != nil {
+		return err
+	}
+	return f.pub.PublishTasks(ctx, tasks)
+}
+
+// Plan returns the deliveries of ev: one for each endpoint subscribed to its
+// type. Deliveries to an inactive endpoint are stored Discarded and not sent,
+// to be replayed when the endpoint is re-enabled.
+func Plan(g *model.Group, ev *model.Event, endpoints []model.Endpoint) []model.Delivery {
+	var out []model.Delivery
+	for i := range endpoints {
+		ep := &endpoints[i]
+		if !Matches(ep.Events, ev.EventType) {
+			continue
+		}
+		d := NewDelivery(g, ev, ep.UID, ev.CreatedAt)
+		if ep.Status == model.EndpointInactive {
+			d.Status = model.StatusDiscarded
+			d.Description = "endpoint is inactive"
+			d.Metadata.NextSendTime = nil
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// NewDelivery returns the Scheduled delivery of ev to an endpoint, due at.
+func NewDelivery(g *model.Group, ev *model.Event, endpointID string, at time.Time) model.Delivery {
+	due := at
+	return model.Delivery{
+		UID:        ids.Delivery(ev.UID, endpointID),
+		GroupID:    ev.GroupID,
+		EventID:    ev.UID,
+		AppID:      ev.AppID,
+		EndpointID: endpointID,
+		EventType:  ev.EventType,
+		Status:     model.StatusScheduled,
+		Metadata: model.DeliveryMetadata{
+			RetryLimit:      g.Config.Strategy.RetryCount,
+			Strategy:        g.Config.Strategy.Type,
+			IntervalSeconds: g.Config.Strategy.Duration,
+			NextSendTime:    &due,
+		},
+		CreatedAt: at,
+		UpdatedAt: at,
+	}
+}
+
+// Tasks returns the dispatch tasks of the deliveries that are to be sent.
+func Tasks(ev *model.Event, deliveries []model.Delivery) []*queuev1.DeliveryTask {
+	var out []*queuev1.DeliveryTask
+	for i := range deliveries {
+		d := &deliveries[i]
+		if d.Status != model.StatusScheduled && d.Status != model.StatusRetry {
+			continue
+		}
+		out = append(out, queue.NewTask(ev, d))
+	}
+	return out
+}

@@ -1,0 +1,121 @@
+package grpcapi
+
+import (
+	"context"
+	"strings"
+
+	"convoy/core/ids"
+	"convoy/core/model"
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+)
+
+// CreateApplication creates an application in a group.
+func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateApplicationRequest) (*ingestv1.Application, error) {
+	if _, err := s.group(ctx, req.GroupId); err != nil {
+		return nil, err
+	}
+	if err := firstError(validateName("name", req.Name), validateSecret("secret", req.Secret), validateEmail("support_email", req.SupportEmail)); err != nil {
+		return nil, s.toStatus(ctx, "application", err)
+	}
+	at := now()
+	a := &model.Application{
+		UID: ids.New(), GroupID: req.GroupId, Name: strings.TrimSpace(req.Name),
+		Secret: req.Secret, SupportEmail: req.SupportEmail, CreatedAt: at, UpdatedAt: at,
+	}
+	if err := s.store.CreateApplication(ctx, a); err != nil {
+		return nil, s.toStatus(ctx, "application", err)
+	}
+	return appPB(a), nil
+}
+
+// ListApplications lists a group's applications, newest first.
+func (s *Server) ListApplications(ctx context.Context, req *ingestv1.ListApplicationsRequest) (*ingestv1.ListApplicationsResponse, error) {
+	if _, err := s.group(ctx, req.GroupId); err != nil {
+		return nil, err
+	}
+	p, err := page(req.Page)
+	if err != nil {
+		return nil, s.toStatus(ctx, "application", err)
+	}
+	apps, info, err := s.store.ListApplications(ctx, req.GroupId, p)
+	if err != nil {
+		return nil, s.toStatus(ctx, "application", err)
+	}
+	out := &ingestv1.ListApplicationsResponse{Page: pageInfo(p.PerPage, info)}
+	for i := range apps {
+		out.Applications = append(out.Applications, appPB(&apps[i]))
+	}
+	return out, nil
+}
+
+// GetApplication returns one application.
+func (s *Server) GetApplication(ctx context.Context, req *ingestv1.GetApplicationRequest) (*ingestv1.Application, error) {
+	a, err := s.app(ctx, req.GroupId, req.AppId)
+	if err != nil {
+		return nil, err
+	}
+	return appPB(a), nil
+}
+
+// UpdateApplication changes the fields that are set.
+func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateApplicationRequest) (*ingestv1.Application, error) {
+	a, err := s.app(ctx, req.GroupId, req.AppId)
+	if err != nil {
+		return nil, err
+	}
+	if req.Name != nil {
+		if err := validateName("name", *req.Name); err != nil {
+			return nil, s.toStatus(ctx, "application", err)
+		}
+		a.Name = strings.TrimSpace(*req.Name)
+	}
+	if req.Secret != nil {
+		if err := validateSecret("secret", *req.Secret); err != nil {
+			return nil, s.toStatus(ctx, "application", err)
+		}
+		a.Secret = *req.Secret
+	}
+	if req.SupportEmail != nil {
+		if err := validateEmail("support_email", *req.SupportEmail); err != nil {
+			return nil, s.toStatus(ctx, "application", err)
+		}
+		a.SupportEmail = *req.SupportEmail
+	}
+	a.UpdatedAt = now()
+	if err := s.store.ReplaceApplication(ctx, a); err != nil {
+		return nil, s.toStatus(ctx, "application", err)
+	}
+	s.apps.Forget(a.UID)
+	return appPB(a), nil
+}
+
+// DeleteApplication deletes an application and its endpoints.
+func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteApplicationRequest) (*ingestv1.DeleteApplicationResponse, error) {
+	if err := s.inGroup(ctx, req.GroupId); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteApplication(ctx, req.GroupId, req.AppId); err != nil {
+		return nil, s.toStatus(ctx, "application", err)
+	}
+	s.apps.Forget(req.AppId)
+	s.endpoints.Forget(req.AppId)
+	return &ingestv1.DeleteApplicationResponse{}, nil
+}
+
+// app authenticates a call and loads an application of the group fresh.
+func (s *Server) app(ctx context.Context, groupID, appID string) (*model.Application, error) {
+	if err := s.inGroup(ctx, groupID); err != nil {
+		return nil, err
+	}
+	a, err := s.store.GetApplication(ctx, groupID, appID)
+	return a, s.toStatus(ctx, "application", err)
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

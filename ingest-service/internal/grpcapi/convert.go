@@ -1,0 +1,104 @@
+package grpcapi
+
+import (
+	"time"
+
+	"convoy/core/model"
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func tsPtr(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+func groupPB(g *model.Group) *ingestv1.Group {
+	c := g.Config
+	return &ingestv1.Group{
+		Uid:  g.UID,
+		Name: g.Name,
+		Config: &ingestv1.GroupConfig{
+			Strategy:        &ingestv1.StrategyConfig{Type: c.Strategy.Type, Duration: c.Strategy.Duration, RetryCount: c.Strategy.RetryCount},
+			Signature:       &ingestv1.SignatureConfig{Header: c.Signature.Header, Hash: c.Signature.Hash, Format: c.Signature.Format},
+			DisableEndpoint: c.DisableEndpoint,
+			ReplayAttacks:   c.ReplayAttacks,
+			RetentionPolicy: c.RetentionPolicy,
+		},
+		CreatedAt: ts(g.CreatedAt),
+		UpdatedAt: ts(g.UpdatedAt),
+	}
+}
+
+func keyPB(k *model.APIKey, plain string) *ingestv1.APIKey {
+	return &ingestv1.APIKey{Uid: k.UID, GroupId: k.GroupID, Name: k.Name, Key: plain, CreatedAt: ts(k.CreatedAt)}
+}
+
+func appPB(a *model.Application) *ingestv1.Application {
+	return &ingestv1.Application{
+		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail,
+		CreatedAt: ts(a.CreatedAt), UpdatedAt: ts(a.UpdatedAt),
+	}
+}
+
+func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
+	out := &ingestv1.Endpoint{
+		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, Url: e.URL, Description: e.Description,
+		Events:            e.Events,
+		HttpTimeout:       e.HTTPTimeout.String(),
+		RateLimit:         e.RateLimit,
+		RateLimitDuration: e.RateLimitDuration.String(),
+		Status:            e.Status,
+		CreatedAt:         ts(e.CreatedAt),
+		UpdatedAt:         ts(e.UpdatedAt),
+	}
+	if len(e.Secrets) > 0 {
+		out.Secret = e.Secrets[0].Value
+	}
+	for _, s := range e.Secrets {
+		out.Secrets = append(out.Secrets, &ingestv1.EndpointSecret{Value: s.Value, CreatedAt: ts(s.CreatedAt), ExpiresAt: tsPtr(s.ExpiresAt)})
+	}
+	return out
+}
+
+func eventPB(e *model.Event) *ingestv1.Event {
+	return &ingestv1.Event{
+		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, EventType: e.EventType, Data: e.Data,
+		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt),
+	}
+}
+
+func deliveryPB(d *model.Delivery) *ingestv1.Delivery {
+	return &ingestv1.Delivery{
+		Uid: d.UID, GroupId: d.GroupID, EventId: d.EventID, AppId: d.AppID, EndpointId: d.EndpointID,
+		EventType: d.EventType, Status: d.Status, Description: d.Description,
+		Metadata: &ingestv1.DeliveryMetadata{
+			NumTrials:       d.Metadata.NumTrials,
+			RetryLimit:      d.Metadata.RetryLimit,
+			Strategy:        d.Metadata.Strategy,
+			IntervalSeconds: d.Metadata.IntervalSeconds,
+			NextSendTime:    tsPtr(d.Metadata.NextSendTime),
+		},
+		CreatedAt: ts(d.CreatedAt),
+		UpdatedAt: ts(d.UpdatedAt),
+	}
+}
+
+func attemptPB(deliveryID string, a *model.Attempt) *ingestv1.Attempt {
+	return &ingestv1.Attempt{
+		Uid: a.UID, DeliveryId: deliveryID, Url: a.URL, Method: a.Method, IpAddress: a.IPAddress,
+		RequestHttpHeader: a.RequestHeader, ResponseHttpHeader: a.ResponseHeader,
+		HttpStatus: a.HTTPStatus, ResponseData: a.ResponseData, ResponseTruncated: a.ResponseTruncated,
+		Error: a.Error, Status: a.Status, DurationMs: a.DurationMs, CreatedAt: ts(a.CreatedAt),
+	}
+}

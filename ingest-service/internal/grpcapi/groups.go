@@ -1,0 +1,155 @@
+package grpcapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+
+	"convoy/core/ids"
+	"convoy/core/model"
+	"convoy/ingest-service/internal/auth"
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+)
+
+// CreateGroup creates a group; every config field left out takes its default.
+func (s *Server) CreateGroup(ctx context.Context, req *ingestv1.CreateGroupRequest) (*ingestv1.Group, error) {
+	if err := s.admin(ctx); err != nil {
+		return nil, err
+	}
+	if err := validateName("name", req.Name); err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	cfg, err := applyGroupConfig(model.DefaultGroupConfig(), req.Config)
+	if err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	at := now()
+	g := &model.Group{UID: ids.New(), Name: strings.TrimSpace(req.Name), Config: cfg, CreatedAt: at, UpdatedAt: at}
+	if err := s.store.CreateGroup(ctx, g); err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	return groupPB(g), nil
+}
+
+// ListGroups lists every group, newest first (admin only).
+func (s *Server) ListGroups(ctx context.Context, req *ingestv1.ListGroupsRequest) (*ingestv1.ListGroupsResponse, error) {
+	if err := s.admin(ctx); err != nil {
+		return nil, err
+	}
+	p, err := page(req.Page)
+	if err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	groups, info, err := s.store.ListGroups(ctx, p)
+	if err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	out := &ingestv1.ListGroupsResponse{Page: pageInfo(p.PerPage, info)}
+	for i := range groups {
+		out.Groups = append(out.Groups, groupPB(&groups[i]))
+	}
+	return out, nil
+}
+
+// GetGroup returns one group.
+func (s *Server) GetGroup(ctx context.Context, req *ingestv1.GetGroupRequest) (*ingestv1.Group, error) {
+	g, err := s.group(ctx, req.GroupId)
+	if err != nil {
+		return nil, err
+	}
+	return groupPB(g), nil
+}
+
+// UpdateGroup changes a group's name or config; fields left out keep their
+// value. A strategy change applies to the next scheduling decision of every
+// delivery of the group.
+func (s *Server) UpdateGroup(ctx context.Context, req *ingestv1.UpdateGroupRequest) (*ingestv1.Group, error) {
+	g, err := s.group(ctx, req.GroupId)
+	if err != nil {
+		return nil, err
+	}
+	if req.Name != nil {
+		if err := validateName("name", *req.Name); err != nil {
+			return nil, s.toStatus(ctx, "group", err)
+		}
+		g.Name = strings.TrimSpace(*req.Name)
+	}
+	if g.Config, err = applyGroupConfig(g.Config, req.Config); err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	g.UpdatedAt = now()
+	if err := s.store.ReplaceGroup(ctx, g); err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	s.groups.Forget(g.UID)
+	return groupPB(g), nil
+}
+
+// DeleteGroup deletes a group with everything in it.
+func (s *Server) DeleteGroup(ctx context.Context, req *ingestv1.DeleteGroupRequest) (*ingestv1.DeleteGroupResponse, error) {
+	if err := s.inGroup(ctx, req.GroupId); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteGroup(ctx, req.GroupId); err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	s.groups.Forget(req.GroupId)
+	return &ingestv1.DeleteGroupResponse{}, nil
+}
+
+// CreateAPIKey makes a group API key; the plain key is in this answer only.
+func (s *Server) CreateAPIKey(ctx context.Context, req *ingestv1.CreateAPIKeyRequest) (*ingestv1.APIKey, error) {
+	if err := s.admin(ctx); err != nil {
+		return nil, err
+	}
+	if err := validateName("name", req.Name); err != nil {
+		return nil, s.toStatus(ctx, "api key", err)
+	}
+	if _, err := s.store.GetGroup(ctx, req.GroupId); err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	plain := "convoy_" + base64.RawURLEncoding.EncodeToString(raw)
+	k := &model.APIKey{Hash: auth.HashKey(plain), UID: ids.New(), GroupID: req.GroupId, Name: strings.TrimSpace(req.Name), CreatedAt: now()}
+	if err := s.store.CreateAPIKey(ctx, k); err != nil {
+		return nil, s.toStatus(ctx, "api key", err)
+	}
+	return keyPB(k, plain), nil
+}
+
+// ListAPIKeys lists a group's keys (never the keys themselves).
+func (s *Server) ListAPIKeys(ctx context.Context, req *ingestv1.ListAPIKeysRequest) (*ingestv1.ListAPIKeysResponse, error) {
+	if err := s.admin(ctx); err != nil {
+		return nil, err
+	}
+	p, err := page(req.Page)
+	if err != nil {
+		return nil, s.toStatus(ctx, "api key", err)
+	}
+	if _, err := s.store.GetGroup(ctx, req.GroupId); err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	keys, info, err := s.store.ListAPIKeys(ctx, req.GroupId, p)
+	if err != nil {
+		return nil, s.toStatus(ctx, "api key", err)
+	}
+	out := &ingestv1.ListAPIKeysResponse{Page: pageInfo(p.PerPage, info)}
+	for i := range keys {
+		out.Keys = append(out.Keys, keyPB(&keys[i], ""))
+	}
+	return out, nil
+}
+
+// RevokeAPIKey deletes a group's key. Replicas that cached it stop accepting
+// it within auth.KeyCacheTTL.
+func (s *Server) RevokeAPIKey(ctx context.Context, req *ingestv1.RevokeAPIKeyRequest) (*ingestv1.RevokeAPIKeyResponse, error) {
+	if err := s.admin(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteAPIKey(ctx, req.GroupId, req.KeyId); err != nil {
+		return nil, s.toStatus(ctx, "api key", err)
+	}
+	return &ingestv1.RevokeAPIKeyResponse{}, nil
+}

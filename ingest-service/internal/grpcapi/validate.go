@@ -1,0 +1,225 @@
+package grpcapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"convoy/core/hmacs"
+	"convoy/core/model"
+	"convoy/core/store"
+	ingestv1 "convoy/proto/convoy/ingest/v1"
+)
+
+var formats = []string{model.FormatSimple, model.FormatAdvanced, model.FormatStandardWebhooks}
+
+// applyGroupConfig overlays what the caller set onto cfg and validates the
+// result.
+func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (model.GroupConfig, error) {
+	if in != nil {
+		if in.StrategyType != nil {
+			cfg.Strategy.Type = *in.StrategyType
+		}
+		if in.StrategyDuration != nil {
+			cfg.Strategy.Duration = *in.StrategyDuration
+		}
+		if in.RetryCount != nil {
+			cfg.Strategy.RetryCount = *in.RetryCount
+		}
+		if in.SignatureHeader != nil {
+			cfg.Signature.Header = *in.SignatureHeader
+		}
+		if in.SignatureHash != nil {
+			cfg.Signature.Hash = *in.SignatureHash
+		}
+		if in.SignatureFormat != nil {
+			cfg.Signature.Format = *in.SignatureFormat
+		}
+		if in.DisableEndpoint != nil {
+			cfg.DisableEndpoint = *in.DisableEndpoint
+		}
+		if in.ReplayAttacks != nil {
+			cfg.ReplayAttacks = *in.ReplayAttacks
+		}
+		if in.RetentionPolicy != nil {
+			cfg.RetentionPolicy = strings.TrimSpace(*in.RetentionPolicy)
+		}
+	}
+	switch {
+	case cfg.Strategy.Type != model.StrategyLinear && cfg.Strategy.Type != model.StrategyExponential:
+		return cfg, invalidf("config.strategy.type must be one of %s, %s", model.StrategyLinear, model.StrategyExponential)
+	case cfg.Strategy.Duration < 1 || cfg.Strategy.Duration > 86400:
+		return cfg, invalidf("config.strategy.duration must be between 1 and 86400 seconds")
+	case cfg.Strategy.RetryCount < 1 || cfg.Strategy.RetryCount > 100:
+		return cfg, invalidf("config.strategy.retry_count must be between 1 and 100")
+	case !validHeaderName(cfg.Signature.Header):
+		return cfg, invalidf("config.signature.header must be a valid HTTP header name")
+	case !slices.Contains(hmacs.Names, cfg.Signature.Hash):
+		return cfg, invalidf("config.signature.hash must be one of %s", strings.Join(hmacs.Names, ", "))
+	case !slices.Contains(formats, cfg.Signature.Format):
+		return cfg, invalidf("config.signature.format must be one of %s", strings.Join(formats, ", "))
+	}
+	if cfg.RetentionPolicy != "" {
+		d, err := time.ParseDuration(cfg.RetentionPolicy)
+		if err != nil || d < time.Minute {
+			return cfg, invalidf("config.retention_policy must be a duration of at least 1m, such as 720h")
+		}
+	}
+	return cfg, nil
+}
+
+// reservedHeaders are ours; a custom header or signature header may not
+// replace them.
+var reservedHeaders = []string{
+	"Content-Type", "Content-Length", "User-Agent", "Host", "Convoy-Timestamp",
+	"X-Convoy-Event-Id", "X-Convoy-Event-Type", "X-Convoy-Delivery-Id", "X-Convoy-Idempotency-Key",
+	"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature",
+}
+
+func validHeaderName(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return !slices.Contains(reservedHeaders, http.CanonicalHeaderKey(name))
+}
+
+func validateName(field, name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return invalidf("%s is required", field)
+	}
+	if len(name) > 200 {
+		return invalidf("%s must be at most 200 characters", field)
+	}
+	return nil
+}
+
+func validateEmail(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := mail.ParseAddress(v); err != nil {
+		return invalidf("%s must be an email address", field)
+	}
+	return nil
+}
+
+func validateURL(raw string) error {
+	if strings.TrimSpace(raw) == "" {
+		return invalidf("url is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return invalidf("url is not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return invalidf("url must be http or https")
+	}
+	if u.Hostname() == "" {
+		return invalidf("url must have a host")
+	}
+	if u.User != nil {
+		return invalidf("url must not contain credentials")
+	}
+	return nil
+}
+
+func validateSecret(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) < 8 || len(s) > 256 {
+		return invalidf("%s must be 8 to 256 characters", field)
+	}
+	return nil
+}
+
+func validateEvents(events []string) ([]string, error) {
+	if len(events) == 0 {
+		return []string{"*"}, nil
+	}
+	if len(events) > 100 {
+		return nil, invalidf("events must list at most 100 event types")
+	}
+	for _, e := range events {
+		if strings.TrimSpace(e) == "" || len(e) > 200 {
+			return nil, invalidf("events entries must be non-empty event types of at most 200 characters")
+		}
+	}
+	return events, nil
+}
+
+func parseDuration(field, v string, def, lo, hi time.Duration) (time.Duration, error) {
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		return 0, invalidf("%s must be a duration from %s to %s, such as %s", field, lo, hi, def)
+	}
+	return d, nil
+}
+
+func validateEvent(req *ingestv1.CreateEventRequest) error {
+	switch {
+	case req.AppId == "":
+		return invalidf("app_id is required")
+	case strings.TrimSpace(req.EventType) == "":
+		return invalidf("event_type is required")
+	case len(req.EventType) > 200:
+		return invalidf("event_type must be at most 200 characters")
+	case len(req.Data) == 0:
+		return invalidf("data is required")
+	case !json.Valid(req.Data):
+		return invalidf("data must be valid JSON")
+	case len(req.IdempotencyKey) > 255:
+		return invalidf("idempotency_key must be at most 255 characters")
+	case len(req.CustomHeaders) > 50:
+		return invalidf("custom_headers must have at most 50 entries")
+	}
+	for k, v := range req.CustomHeaders {
+		if !validHeaderName(k) {
+			return invalidf("custom_headers key %q must be a valid HTTP header name and not one of Convoy's own", k)
+		}
+		if strings.ContainsAny(v, "\r\n") || len(v) > 4096 {
+			return invalidf("custom_headers value of %q must be one line of at most 4096 characters", k)
+		}
+	}
+	return nil
+}
+
+func page(p *ingestv1.PageRequest) (store.Page, error) {
+	if p == nil {
+		return store.Page{PerPage: 20}, nil
+	}
+	n := int(p.PerPage)
+	if n == 0 {
+		n = 20
+	}
+	if n < 1 || n > 100 {
+		return store.Page{}, invalidf("per_page must be between 1 and 100")
+	}
+	return store.Page{PerPage: n, Cursor: p.Cursor}, nil
+}
+
+func pageInfo(n int, info store.PageInfo) *ingestv1.PageInfo {
+	return &ingestv1.PageInfo{PerPage: int32(n), HasNextPage: info.HasNext, NextPageCursor: info.NextCursor}
+}
+
+func validateStatuses(statuses []string) error {
+	for _, s := range statuses {
+		if !slices.Contains(model.DeliveryStatuses, s) {
+			return invalidf("status must be one of %s", strings.Join(model.DeliveryStatuses, ", "))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+// Package sweep finds deliveries whose work was lost and queues them again,
+// so that every delivery is either final or has an attempt coming.
+//
+// Work is lost when a process dies between writing a delivery and queueing
+// it (ingest after its insert, a manual resend after its write). The sweep
+// asks the store for deliveries that are not final and were due a while ago
+// (the grace period), asks the queue whether each still has a message, and
+// re-queues those that have none. Re-queued tasks carry the same message id
+// as the lost ones, so sweeping from several replicas at once is harmless.
+package sweep
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"convoy/core/model"
+	"convoy/core/queue"
+	"convoy/core/store"
+	queuev1 "convoy/proto/convoy/queue/v1"
+
+	"go.uber.org/zap"
+)
+
+// Store reads deliveries and events.
+type Store interface {
+	OverdueDeliveries(ctx context.Context, before time.Time, limit int) ([]model.Delivery, error)
+	DeliveryByID(ctx context.Context, id string) (*model.Delivery, error)
+	GetEvent(ctx context.Context, groupID, id string) (*model.Event, error)
+}
+
+// Queue tells whether a delivery has a message, and queues tasks.
+type Queue interface {
+	Queued(ctx context.Context, deliveryID string) (bool, error)
+	PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryTask) error
+}
+
+// Options tune the sweep.
+type Options struct {
+	Interval time.Duration
+	// Grace is how overdue a delivery must be before it is checked; it keeps
+	// the sweep away from work that is merely in transit.
+	Grace time.Duration
+	// Batch bounds the deliveries checked per pass.
+	Batch int
+}
+
+// Sweeper runs sweeps.
+type Sweeper struct {
+	store Store
+	queue Queue
+	opts  Options
+	log   *zap.Logger
+	now   func() time.Time
+}
+
+// New returns a Sweeper.
+func New(st Store, q Queue, opts Options, log *zap.Logger) *Sweeper {
+	return &Sweeper{store: st, queue: q, opts: opts, log: log, now: time.Now}
+}
+
+// Run sweeps every Interval until ctx ends.
+func (s *Sweeper) Run(ctx context.Context) error {
+	tick := time.NewTicker(s.opts.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if n, err := s.Once(ctx); err != nil {
+				s.log.Warn("sweep", zap.Error(err), zap.Int("requeued", n))
+			} else if n > 0 {
+				s.log.Info("sweep re-queued lost deliveries", zap.Int("requeued", n))
+			}
+		}
+	}
+}
+
+// Once runs one sweep and returns how many deliveries it re-queued.
+func (s *Sweeper) Once(ctx context.Context) (int, error) {
+	overdue, err := s.store.OverdueDeliveries(ctx, s.now().Add(-s.opts.Grace), s.opts.Batch)
+	if err != nil {
+		return 0, err
+	}
+	requeued := 0
+	for i := range overdue {
+		ok, err := s.requeue(ctx, &overdue[i])
+		if err != nil {
+			return requeued, err
+		}
+		if ok {
+			requeued++
+		}
+	}
+	return requeued, nil
+}
+
+func (s *Sweeper) requeue(ctx context.Context, d *model.Delivery) (bool, error) {
+	queued, err := s.queue.Queued(ctx, d.UID)
+	if err != nil || queued {
+		return false, err
+	}
+	// Between the store read and the queue check, a dispatcher may have
+	// finished the delivery and acked its task: read it again.
+	now, err := s.store.DeliveryByID(ctx, d.UID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if now.Status != d.Status || now.Metadata.NumTrials != d.Metadata.NumTrials || now.Generation != d.Generation || model.IsFinal(now.Status) {
+		return false, nil
+	}
+	ev, err := s.store.GetEvent(ctx, d.GroupID, d.EventID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	task := queue.NewTask(ev, now)
+	if err := s.queue.PublishTasks(ctx, []*queuev1.DeliveryTask{task}); err != nil {
+		return false, err
+	}
+	s.log.Info("re-queued lost delivery", zap.String("delivery_id", d.UID), zap.String("status", d.Status),
+		zap.Int32("attempt", task.Attempt))
+	return true, nil
+}
