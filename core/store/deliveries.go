@@ -169,7 +169,8 @@ func (s *Store) RestartDelivery(ctx context.Context, id string, retryLimit int32
 		}},
 		{Key: "$inc", Value: bson.D{{Key: "generation", Value: int32(1)}}},
 	}
-	opts := options.FindOneAndUpdate().SetReturnDocument(options.After).SetProjection(withoutAttempts)
+	// No projection: the embedded store does not support one on findAndModify.
+	opts := options.FindOneAndUpdate().SetReturnDocument(options.After)
 	var d model.Delivery
 	err := s.coll(collDeliveries).FindOneAndUpdate(ctx, byID(id), update, opts).Decode(&d)
 	if err == mongo.ErrNoDocuments {
@@ -178,6 +179,7 @@ func (s *Store) RestartDelivery(ctx context.Context, id string, retryLimit int32
 	if err != nil {
 		return nil, fmt.Errorf("restart delivery: %w", err)
 	}
+	d.Attempts = nil
 	return &d, nil
 }
 

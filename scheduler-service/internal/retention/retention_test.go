@@ -1,0 +1,80 @@
+package retention
+
+import (
+	"testing"
+	"time"
+
+	"convoy/core/embedded/embeddedtest"
+	"convoy/core/ids"
+	"convoy/core/model"
+	"convoy/core/store"
+
+	"go.uber.org/zap"
+)
+
+func TestRetentionDeletesExactlyWhatIsOlderThanThePolicy(t *testing.T) {
+	mongoURI, _ := embeddedtest.ForTest(t)
+	st, err := store.Open(t.Context(), mongoURI, "convoy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(t.Context()) })
+	if err := st.EnsureSchema(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	keep := model.DefaultGroupConfig()
+	keep.RetentionPolicy = "1h"
+	groups := []model.Group{
+		{UID: ids.New(), Name: "with-policy", Config: keep, CreatedAt: now},
+		{UID: ids.New(), Name: "keeps-everything", Config: model.DefaultGroupConfig(), CreatedAt: now},
+	}
+	ages := []time.Duration{3 * time.Hour, 61 * time.Minute, 59 * time.Minute, time.Minute}
+	for _, g := range groups {
+		if err := st.CreateGroup(t.Context(), &g); err != nil {
+			t.Fatal(err)
+		}
+		for _, age := range ages {
+			at := now.Add(-age)
+			ev := model.Event{UID: ids.New(), GroupID: g.UID, AppID: "a", EventType: "x", Data: []byte(`1`), CreatedAt: at}
+			d := model.Delivery{UID: ids.Delivery(ev.UID, "ep"), GroupID: g.UID, EventID: ev.UID, Status: model.StatusSuccess, CreatedAt: at, UpdatedAt: at}
+			if err := st.InsertEvents(t.Context(), []model.Event{ev}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.InsertDeliveries(t.Context(), []model.Delivery{d}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e := New(st, Options{Batch: 1, Pause: time.Millisecond}, zap.NewNop())
+	e.now = func() time.Time { return now }
+	deleted, err := e.Once(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted != 4 {
+		t.Fatalf("deleted %d documents, want 4 (2 events and their 2 deliveries older than 1h)", deleted)
+	}
+	for _, g := range groups {
+		evs, _, err := st.ListEvents(t.Context(), g.UID, store.EventFilter{}, store.Page{PerPage: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, _, err := st.ListDeliveries(t.Context(), g.UID, store.DeliveryFilter{}, store.Page{PerPage: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 4
+		if g.Config.RetentionPolicy != "" {
+			want = 2
+			for _, ev := range evs {
+				if now.Sub(ev.CreatedAt) > time.Hour {
+					t.Errorf("event aged %v survived a 1h policy", now.Sub(ev.CreatedAt))
+				}
+			}
+		}
+		if len(evs) != want || len(ds) != want {
+			t.Errorf("group %s: %d events and %d deliveries left, want %d of each", g.Name, len(evs), len(ds), want)
+		}
+	}
+}

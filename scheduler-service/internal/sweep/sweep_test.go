@@ -1,0 +1,97 @@
+package sweep
+
+import (
+	"testing"
+	"time"
+
+	"convoy/core/embedded/embeddedtest"
+	"convoy/core/ids"
+	"convoy/core/model"
+	"convoy/core/queue"
+	"convoy/core/store"
+	queuev1 "convoy/proto/convoy/queue/v1"
+
+	"go.uber.org/zap"
+)
+
+func setup(t *testing.T) (*store.Store, *queue.Publisher) {
+	t.Helper()
+	mongoURI, natsURL := embeddedtest.ForTest(t)
+	st, err := store.Open(t.Context(), mongoURI, "convoy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(t.Context()) })
+	if err := st.EnsureSchema(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	nc, js, err := queue.Connect(natsURL, "test", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if err := queue.EnsureStreams(t.Context(), js, 1); err != nil {
+		t.Fatal(err)
+	}
+	return st, queue.NewPublisher(js)
+}
+
+// delivery stores an event and one delivery in status, due at due.
+func delivery(t *testing.T, st *store.Store, status string, due time.Time) *model.Delivery {
+	t.Helper()
+	ev := model.Event{UID: ids.New(), GroupID: "g", AppID: "a", EventType: "x", Data: []byte(`{"k":1}`), CreatedAt: due}
+	d := model.Delivery{
+		UID: ids.Delivery(ev.UID, "ep"), GroupID: "g", EventID: ev.UID, AppID: "a", EndpointID: "ep",
+		EventType: "x", Status: status, CreatedAt: due, UpdatedAt: due,
+		Metadata: model.DeliveryMetadata{NumTrials: 1, RetryLimit: 3, NextSendTime: &due},
+	}
+	if err := st.InsertEvents(t.Context(), []model.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InsertDeliveries(t.Context(), []model.Delivery{d}); err != nil {
+		t.Fatal(err)
+	}
+	return &d
+}
+
+func TestSweepRequeuesOnlyLostWork(t *testing.T) {
+	st, pub := setup(t)
+	long := time.Now().Add(-time.Hour)
+	lostScheduled := delivery(t, st, model.StatusScheduled, long)
+	lostRetry := delivery(t, st, model.StatusRetry, long)
+	queued := delivery(t, st, model.StatusScheduled, long)
+	final := delivery(t, st, model.StatusSuccess, long)
+	recent := delivery(t, st, model.StatusScheduled, time.Now())
+
+	// queued still has its task on the stream: the sweep must leave it.
+	ev, err := st.GetEvent(t.Context(), "g", queued.EventID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.PublishTasks(t.Context(), []*queuev1.DeliveryTask{queue.NewTask(ev, queued)}); err != nil {
+		t.Fatal(err)
+	}
+
+	s := New(st, pub, Options{Grace: time.Minute, Batch: 100}, zap.NewNop())
+	n, err := s.Once(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("re-queued %d deliveries, want 2 (the lost Scheduled and Retry)", n)
+	}
+	for _, d := range []*model.Delivery{lostScheduled, lostRetry, queued} {
+		if ok, err := pub.Queued(t.Context(), d.UID); err != nil || !ok {
+			t.Errorf("delivery %s (%s) not queued after the sweep (err %v)", d.UID, d.Status, err)
+		}
+	}
+	for _, d := range []*model.Delivery{final, recent} {
+		if ok, _ := pub.Queued(t.Context(), d.UID); ok {
+			t.Errorf("delivery %s (%s) was queued by the sweep; it should be left alone", d.UID, d.Status)
+		}
+	}
+	// A second sweep finds everything queued: nothing more to do.
+	if n, err := s.Once(t.Context()); err != nil || n != 0 {
+		t.Fatalf("second sweep re-queued %d (err %v), want 0", n, err)
+	}
+}
