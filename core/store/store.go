@@ -86,8 +86,36 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 		}
 	}
 	for coll, models := range indexes() {
-		if _, err := s.coll(coll).Indexes().CreateMany(ctx, models); err != nil {
-			return fmt.Errorf("create indexes on %s: %w", coll, err)
+		if err := s.ensureIndexes(ctx, s.coll(coll), models); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureIndexes creates the indexes a collection lacks, one at a time.
+// Asking for an index that exists is a no-op on MongoDB, but crashes the
+// embedded store's connection when several are asked for at once, so only
+// missing ones are created.
+func (s *Store) ensureIndexes(ctx context.Context, c *mongo.Collection, models []mongo.IndexModel) error {
+	specs, err := c.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("list indexes on %s: %w", c.Name(), err)
+	}
+	have := map[string]bool{}
+	for _, spec := range specs {
+		have[string(spec.KeysDocument)] = true
+	}
+	for _, m := range models {
+		keys, err := bson.Marshal(m.Keys)
+		if err != nil {
+			return fmt.Errorf("encode index keys: %w", err)
+		}
+		if have[string(keys)] {
+			continue
+		}
+		if _, err := c.Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("create index on %s: %w", c.Name(), err)
 		}
 	}
 	return nil

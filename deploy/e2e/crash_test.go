@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// While events flow, every service is killed with SIGKILL in turn and
+// restarted. Every event the gateway acknowledged must reach the receiver at
+// least once, and no delivery may be left stuck.
+func TestCrashEveryServiceLosesNothingAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test takes about a minute")
+	}
+	s := startStack(t, "CONVOY_DISPATCH_ACK_WAIT=10s", "CONVOY_SWEEP_INTERVAL=1s", "CONVOY_SWEEP_GRACE=3s")
+
+	var mu sync.Mutex
+	arrivals := map[string]int{} // event id → deliveries received
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		// A flaky endpoint: one answer in five fails, so retries are in
+		// flight while processes die.
+		if rand.IntN(5) == 0 {
+			w.WriteHeader(500)
+			return
+		}
+		mu.Lock()
+		arrivals[r.Header.Get("X-Convoy-Event-ID")]++
+		mu.Unlock()
+	}))
+	t.Cleanup(recv.Close)
+	group, app, _ := setup(s, map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 20}}, recv.URL)
+
+	// Producers: post events for the whole run, remember what was accepted.
+	var accepted []string
+	var acceptedMu sync.Mutex
+	stop := make(chan struct{})
+	var producers sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for p := range 4 {
+		producers.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body, _ := json.Marshal(map[string]any{"app_id": app.UID, "event_type": "invoice.paid", "data": map[string]any{"p": p, "i": i}})
+				req, _ := http.NewRequest("POST", s.Gateway+"/api/v1/groups/"+group.UID+"/events", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+adminKey)
+				resp, err := client.Do(req)
+				if err != nil {
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				var env struct {
+					Data struct {
+						UID string `json:"uid"`
+					} `json:"data"`
+				}
+				json.NewDecoder(resp.Body).Decode(&env)
+				resp.Body.Close()
+				if resp.StatusCode == 201 {
+					acceptedMu.Lock()
+					accepted = append(accepted, env.Data.UID)
+					acceptedMu.Unlock()
+				} else if resp.StatusCode < 500 {
+					t.Errorf("event answered %d", resp.StatusCode)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+
+	for _, name := range []string{"dispatcher-service", "ingest-service", "scheduler-service", "api-gateway", "dispatcher-service"} {
+		time.Sleep(time.Duration(2000+rand.IntN(2000)) * time.Millisecond)
+		t.Logf("kill -9 %s", name)
+		s.restart(name, syscall.SIGKILL)
+	}
+	time.Sleep(2 * time.Second)
+	close(stop)
+	producers.Wait()
+	t.Logf("%d events accepted", len(accepted))
+	if len(accepted) < 500 {
+		t.Fatalf("only %d events accepted; the run is too small to mean anything", len(accepted))
+	}
+
+	missing := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []string
+		for _, id := range accepted {
+			if arrivals[id] == 0 {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for len(missing()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+	}
+	if m := missing(); len(m) > 0 {
+		t.Fatalf("%d of %d acknowledged events never reached the receiver, e.g. %v", len(m), len(accepted), m[:min(5, len(m))])
+	}
+	dups := 0
+	mu.Lock()
+	for _, id := range accepted {
+		dups += arrivals[id] - 1
+	}
+	mu.Unlock()
+	t.Logf("all %d acknowledged events delivered; %d duplicate deliveries", len(accepted), dups)
+
+	// Nothing stuck: every delivery is final, or has its next attempt ahead.
+	stuck := checkNothingStuck(t, s, group.UID)
+	if len(stuck) > 0 {
+		t.Fatalf("%d deliveries stuck: %v", len(stuck), stuck[:min(5, len(stuck))])
+	}
+}
+
+// checkNothingStuck lists every delivery of a group and returns those that
+// are neither final nor due in the future.
+func checkNothingStuck(t *testing.T, s *stack, groupID string) []string {
+	t.Helper()
+	var stuck []string
+	cursor := ""
+	now := time.Now()
+	for {
+		var p struct {
+			Content    []delivery `json:"content"`
+			Pagination struct {
+				HasNext bool   `json:"has_next_page"`
+				Next    string `json:"next_page_cursor"`
+			} `json:"pagination"`
+		}
+		s.must(200, "GET", "/api/v1/groups/"+groupID+"/eventdeliveries?per_page=100&next_page_cursor="+cursor, nil, &p)
+		for _, d := range p.Content {
+			switch d.Status {
+			case "Success", "Failure", "Discarded":
+				continue
+			}
+			if d.Metadata.NextSend != nil {
+				if next, err := time.Parse(time.RFC3339Nano, *d.Metadata.NextSend); err == nil && next.After(now.Add(-5*time.Second)) {
+					continue
+				}
+			}
+			stuck = append(stuck, fmt.Sprintf("%s:%s", d.UID, d.Status))
+		}
+		if !p.Pagination.HasNext {
+			return stuck
+		}
+		cursor = p.Pagination.Next
+	}
+}
