@@ -56,6 +56,10 @@ func Connect(url, name string, log *zap.Logger) (*nats.Conn, jetstream.JetStream
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.RetryOnFailedConnect(true),
+		// No buffering while disconnected: a publish must fail at once rather
+		// than sit in a client buffer that a crash would lose, so that the
+		// caller never acknowledges work that is not on the stream.
+		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("nats disconnected", zap.Error(err))

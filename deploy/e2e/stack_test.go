@@ -84,8 +84,14 @@ type stack struct {
 // startStack starts every service; extra env applies to all of them.
 func startStack(t *testing.T, extra ...string) *stack {
 	t.Helper()
-	binaries(t)
 	mongoURI, natsURL := embeddedtest.ForTest(t)
+	return startStackOn(t, mongoURI, natsURL, extra...)
+}
+
+// startStackOn starts every service against the given servers.
+func startStackOn(t *testing.T, mongoURI, natsURL string, extra ...string) *stack {
+	t.Helper()
+	binaries(t)
 	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
 	common := []string{
 		"MONGODB_URI=" + mongoURI, "NATS_URL=" + natsURL, "CONVOY_ADMIN_API_KEY=" + adminKey,

@@ -59,6 +59,10 @@ func (f *Fanout) Run(ctx context.Context) error { return f.batcher.Run(ctx) }
 // are to be sent. It returns once all of that is durable.
 func (f *Fanout) Commit(ctx context.Context, a Accepted) error { return f.batcher.Do(ctx, a) }
 
+// stepTimeout bounds each store or queue step of a flush, so that producers
+// get a prompt 503 while a dependency is down instead of a hung request.
+const stepTimeout = 5 * time.Second
+
 func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 	events := make([]model.Event, 0, len(batch))
 	var deliveries []model.Delivery
@@ -68,14 +72,24 @@ func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 		deliveries = append(deliveries, a.Deliveries...)
 		tasks = append(tasks, Tasks(a.Event, a.Deliveries)...)
 	}
-	// Events first: a delivery never exists without its event.
-	if err := f.store.InsertEvents(ctx, events); err != nil {
-		return err
+	// Events first: a delivery never exists without its event. If a later
+	// step fails, what was stored stays: the producer gets an error (and may
+	// retry with its idempotency key), and the scheduler's sweep queues the
+	// stored deliveries that never reached the stream.
+	steps := []func(context.Context) error{
+		func(ctx context.Context) error { return f.store.InsertEvents(ctx, events) },
+		func(ctx context.Context) error { return f.store.InsertDeliveries(ctx, deliveries) },
+		func(ctx context.Context) error { return f.pub.PublishTasks(ctx, tasks) },
 	}
-	if err := f.store.InsertDeliveries(ctx, deliveries); err != nil {
-		return err
+	for _, step := range steps {
+		stepCtx, cancel := context.WithTimeout(ctx, stepTimeout)
+		err := step(stepCtx)
+		cancel()
+		if err != nil {
+			return err
+		}
 	}
-	return f.pub.PublishTasks(ctx, tasks)
+	return nil
 }
 
 // Plan returns the deliveries of ev: one for each endpoint subscribed to its
