@@ -14,6 +14,11 @@ import (
 
 	"convoy/api-gateway/internal/config"
 	"convoy/api-gateway/internal/httpapi"
+	"convoy/api-gateway/internal/metrics"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -54,10 +59,16 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 	}
 	defer func() { _ = conn.Close() }()
 
-	handler := httpapi.New(httpapi.Options{
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := httpapi.New(httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		RPCTimeout:   rpcTimeout,
+		Observe:      metrics.NewHTTP(reg).Observe,
 	}, ingestv1.NewIngestServiceClient(conn), healthpb.NewHealthClient(conn), log.Named("http"))
+	handler := http.NewServeMux()
+	handler.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	handler.Handle("/", api)
 
 	srv := &http.Server{
 		Handler:           handler,

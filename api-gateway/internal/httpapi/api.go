@@ -29,6 +29,8 @@ type Options struct {
 	RPCTimeout time.Duration
 	// HealthTimeout bounds the ingest health check. Default 2s.
 	HealthTimeout time.Duration
+	// Observe, when set, is told of every request (for metrics).
+	Observe func(route string, status int, elapsed time.Duration)
 }
 
 // API is the gateway's http.Handler.
@@ -87,6 +89,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if !sw.wroteHeader {
 				writeEnvelope(sw, http.StatusInternalServerError, false, msgInternal, nil)
 			}
+		}
+		if a.opts.Observe != nil {
+			a.opts.Observe(route, sw.status(), time.Since(start))
 		}
 		a.log.Info("request",
 			zap.String("method", r.Method),

@@ -15,6 +15,7 @@ import (
 	"convoy/ingest-service/internal/config"
 	"convoy/ingest-service/internal/fanout"
 	"convoy/ingest-service/internal/grpcapi"
+	"convoy/ingest-service/internal/metrics"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -43,7 +44,9 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
-	srv := grpc.NewServer()
+	reg := ops.NewRegistry()
+	m := metrics.New(reg)
+	srv := grpc.NewServer(grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16<<20))
 	healthSrv := health.NewServer()
 	healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	healthSrv.SetServingStatus(ingestv1.IngestService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
@@ -51,11 +54,10 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	reflection.Register(srv)
 
 	pub := queue.NewPublisher(js)
-	fan := fanout.New(st, pub)
+	fan := fanout.New(st, pub, m)
 	api := grpcapi.New(st, auth.New(cfg.AdminAPIKey, st), fan, pub, log.Named("grpcapi"))
 	ingestv1.RegisterIngestServiceServer(srv, api)
 
-	reg := ops.NewRegistry()
 	checks := map[string]ops.Check{"mongodb": st.Ping, "nats": ops.NATSCheck(nc)}
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -29,6 +29,12 @@ type Publisher interface {
 	PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryTask) error
 }
 
+// Observer is told how commits go (for metrics).
+type Observer interface {
+	Committed(events int, deliveryStatuses []string)
+	CommitFailed(step string)
+}
+
 // Accepted is an event with the deliveries planned for it.
 type Accepted struct {
 	Event      *model.Event
@@ -39,12 +45,13 @@ type Accepted struct {
 type Fanout struct {
 	store   Store
 	pub     Publisher
+	obs     Observer
 	batcher *batch.Batcher[Accepted]
 }
 
 // New returns a Fanout; call Run to start committing.
-func New(store Store, pub Publisher) *Fanout {
-	f := &Fanout{store: store, pub: pub}
+func New(store Store, pub Publisher, obs Observer) *Fanout {
+	f := &Fanout{store: store, pub: pub, obs: obs}
 	// Batches of up to 200 events keep every delivery insert well inside one
 	// store command; two flushers overlap one batch's publish with the next
 	// batch's insert.
@@ -76,19 +83,28 @@ func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 	// step fails, what was stored stays: the producer gets an error (and may
 	// retry with its idempotency key), and the scheduler's sweep queues the
 	// stored deliveries that never reached the stream.
-	steps := []func(context.Context) error{
-		func(ctx context.Context) error { return f.store.InsertEvents(ctx, events) },
-		func(ctx context.Context) error { return f.store.InsertDeliveries(ctx, deliveries) },
-		func(ctx context.Context) error { return f.pub.PublishTasks(ctx, tasks) },
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"store_events", func(ctx context.Context) error { return f.store.InsertEvents(ctx, events) }},
+		{"store_deliveries", func(ctx context.Context) error { return f.store.InsertDeliveries(ctx, deliveries) }},
+		{"publish", func(ctx context.Context) error { return f.pub.PublishTasks(ctx, tasks) }},
 	}
 	for _, step := range steps {
 		stepCtx, cancel := context.WithTimeout(ctx, stepTimeout)
-		err := step(stepCtx)
+		err := step.run(stepCtx)
 		cancel()
 		if err != nil {
+			f.obs.CommitFailed(step.name)
 			return err
 		}
 	}
+	statuses := make([]string, len(deliveries))
+	for i := range deliveries {
+		statuses[i] = deliveries[i].Status
+	}
+	f.obs.Committed(len(events), statuses)
 	return nil
 }
 

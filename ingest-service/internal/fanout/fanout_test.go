@@ -79,7 +79,7 @@ func TestPlanMatchesEndpointsAndDiscardsForInactive(t *testing.T) {
 
 func TestCommitStoresEventsBeforeDeliveriesThenPublishes(t *testing.T) {
 	st, pub := &fakeStore{}, &fakePub{}
-	f := New(st, pub)
+	f := New(st, pub, nopObserver{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go f.Run(ctx)
@@ -99,7 +99,7 @@ func TestCommitStoresEventsBeforeDeliveriesThenPublishes(t *testing.T) {
 
 func TestCommitFailsWhenTheStoreFailsAndPublishesNothing(t *testing.T) {
 	st, pub := &fakeStore{failOn: "events"}, &fakePub{}
-	f := New(st, pub)
+	f := New(st, pub, nopObserver{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go f.Run(ctx)
@@ -112,3 +112,8 @@ func TestCommitFailsWhenTheStoreFailsAndPublishesNothing(t *testing.T) {
 		t.Fatalf("published %d tasks for an event that was not stored", len(pub.tasks))
 	}
 }
+
+type nopObserver struct{}
+
+func (nopObserver) Committed(int, []string) {}
+func (nopObserver) CommitFailed(string)     {}
