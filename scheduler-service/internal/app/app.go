@@ -55,9 +55,9 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	}
 
 	pub := queue.NewPublisher(js)
-	sched := retry.New(pub, log.Named("retry"))
-	sweeper := sweep.New(st, pub, sweep.Options{Interval: cfg.SweepInterval, Grace: cfg.SweepGrace, Batch: 1000}, log.Named("sweep"))
-	enforcer := retention.New(st, retention.Options{Interval: cfg.RetentionInterval, Batch: cfg.RetentionBatch, Pause: 50 * time.Millisecond}, log.Named("retention"))
+	sched := retry.New(pub, reg, log.Named("retry"))
+	sweeper := sweep.New(st, pub, sweep.Options{Interval: cfg.SweepInterval, Grace: cfg.SweepGrace, Batch: 1000}, reg, log.Named("sweep"))
+	enforcer := retention.New(st, retention.Options{Interval: cfg.RetentionInterval, Batch: cfg.RetentionBatch, Pause: 50 * time.Millisecond}, reg, log.Named("retention"))
 	log.Info("scheduler ready")
 	g.Go(func() error { return sched.Run(gctx, cons) })
 	g.Go(func() error { return sweeper.Run(gctx) })

@@ -13,6 +13,7 @@ import (
 	"convoy/core/model"
 	"convoy/core/store"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -31,15 +32,20 @@ type Options struct {
 
 // Enforcer runs retention passes.
 type Enforcer struct {
-	store Store
-	opts  Options
-	log   *zap.Logger
-	now   func() time.Time
+	store   Store
+	opts    Options
+	log     *zap.Logger
+	now     func() time.Time
+	deleted prometheus.Counter
 }
 
-// New returns an Enforcer.
-func New(st Store, opts Options, log *zap.Logger) *Enforcer {
-	return &Enforcer{store: st, opts: opts, log: log, now: time.Now}
+// New returns an Enforcer; it counts deleted documents on reg.
+func New(st Store, opts Options, reg prometheus.Registerer, log *zap.Logger) *Enforcer {
+	deleted := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "convoy_retention_deleted_total", Help: "Documents (events, deliveries, idempotency keys) deleted by retention.",
+	})
+	reg.MustRegister(deleted)
+	return &Enforcer{store: st, opts: opts, log: log, now: time.Now, deleted: deleted}
 }
 
 // Run enforces every Interval until ctx ends.
@@ -51,7 +57,9 @@ func (e *Enforcer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
-			if n, err := e.Once(ctx); err != nil {
+			n, err := e.Once(ctx)
+			e.deleted.Add(float64(n))
+			if err != nil {
 				e.log.Warn("retention", zap.Error(err), zap.Int64("deleted", n))
 			} else if n > 0 {
 				e.log.Info("retention deleted old documents", zap.Int64("deleted", n))

@@ -9,6 +9,7 @@ import (
 	"convoy/core/model"
 	"convoy/core/store"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -46,7 +47,7 @@ func TestRetentionDeletesExactlyWhatIsOlderThanThePolicy(t *testing.T) {
 			}
 		}
 	}
-	e := New(st, Options{Batch: 1, Pause: time.Millisecond}, zap.NewNop())
+	e := New(st, Options{Batch: 1, Pause: time.Millisecond}, prometheus.NewRegistry(), zap.NewNop())
 	e.now = func() time.Time { return now }
 	deleted, err := e.Once(t.Context())
 	if err != nil {

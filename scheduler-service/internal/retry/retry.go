@@ -21,6 +21,7 @@ import (
 	queuev1 "convoy/proto/convoy/queue/v1"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -50,14 +51,19 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Cons
 
 // Scheduler re-enqueues due retries.
 type Scheduler struct {
-	pub Publisher
-	log *zap.Logger
-	now func() time.Time
+	pub      Publisher
+	log      *zap.Logger
+	now      func() time.Time
+	enqueued prometheus.Counter
 }
 
-// New returns a Scheduler.
-func New(pub Publisher, log *zap.Logger) *Scheduler {
-	return &Scheduler{pub: pub, log: log, now: time.Now}
+// New returns a Scheduler; it counts re-enqueued retries on reg.
+func New(pub Publisher, reg prometheus.Registerer, log *zap.Logger) *Scheduler {
+	enqueued := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "convoy_scheduler_retries_enqueued_total", Help: "Due retries handed to the dispatchers.",
+	})
+	reg.MustRegister(enqueued)
+	return &Scheduler{pub: pub, log: log, now: time.Now, enqueued: enqueued}
 }
 
 // Run consumes until ctx ends.
@@ -112,6 +118,7 @@ func (s *Scheduler) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.NakWithDelay(time.Second)
 		return
 	}
+	s.enqueued.Inc()
 	s.log.Debug("retry re-enqueued", zap.String("delivery_id", rt.Task.DeliveryId), zap.Int32("attempt", rt.Task.Attempt))
 	_ = msg.Ack()
 }

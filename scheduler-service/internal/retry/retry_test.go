@@ -12,6 +12,7 @@ import (
 	queuev1 "convoy/proto/convoy/queue/v1"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -74,7 +75,7 @@ func runScheduler(t *testing.T, js jetstream.JetStream, pub *queue.Publisher) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	go func() { _ = New(pub, zap.NewNop()).Run(ctx, cons); close(done) }()
+	go func() { _ = New(pub, prometheus.NewRegistry(), zap.NewNop()).Run(ctx, cons); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 

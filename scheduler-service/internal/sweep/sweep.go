@@ -19,6 +19,7 @@ import (
 	"convoy/core/store"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -47,16 +48,27 @@ type Options struct {
 
 // Sweeper runs sweeps.
 type Sweeper struct {
-	store Store
-	queue Queue
-	opts  Options
-	log   *zap.Logger
-	now   func() time.Time
+	store    Store
+	queue    Queue
+	opts     Options
+	log      *zap.Logger
+	now      func() time.Time
+	sweeps   *prometheus.CounterVec
+	requeued prometheus.Counter
 }
 
-// New returns a Sweeper.
-func New(st Store, q Queue, opts Options, log *zap.Logger) *Sweeper {
-	return &Sweeper{store: st, queue: q, opts: opts, log: log, now: time.Now}
+// New returns a Sweeper; it counts sweeps and re-queued deliveries on reg.
+func New(st Store, q Queue, opts Options, reg prometheus.Registerer, log *zap.Logger) *Sweeper {
+	s := &Sweeper{store: st, queue: q, opts: opts, log: log, now: time.Now,
+		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "convoy_scheduler_sweeps_total", Help: "Sweeps for lost work, by result (ok, error).",
+		}, []string{"result"}),
+		requeued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "convoy_scheduler_swept_deliveries_total", Help: "Deliveries a sweep found lost and queued again.",
+		}),
+	}
+	reg.MustRegister(s.sweeps, s.requeued)
+	return s
 }
 
 // Run sweeps every Interval until ctx ends.
@@ -68,9 +80,15 @@ func (s *Sweeper) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
-			if n, err := s.Once(ctx); err != nil {
+			n, err := s.Once(ctx)
+			s.requeued.Add(float64(n))
+			if err != nil {
+				s.sweeps.WithLabelValues("error").Inc()
 				s.log.Warn("sweep", zap.Error(err), zap.Int("requeued", n))
-			} else if n > 0 {
+				continue
+			}
+			s.sweeps.WithLabelValues("ok").Inc()
+			if n > 0 {
 				s.log.Info("sweep re-queued lost deliveries", zap.Int("requeued", n))
 			}
 		}

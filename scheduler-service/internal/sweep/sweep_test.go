@@ -11,6 +11,7 @@ import (
 	"convoy/core/store"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -72,7 +73,7 @@ func TestSweepRequeuesOnlyLostWork(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := New(st, pub, Options{Grace: time.Minute, Batch: 100}, zap.NewNop())
+	s := New(st, pub, Options{Grace: time.Minute, Batch: 100}, prometheus.NewRegistry(), zap.NewNop())
 	n, err := s.Once(t.Context())
 	if err != nil {
 		t.Fatal(err)
