@@ -1,6 +1,7 @@
 package grpcapi
 
 import (
+	"strings"
 	"time"
 
 	"convoy/core/model"
@@ -55,9 +56,9 @@ func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
 	out := &ingestv1.Endpoint{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, Url: e.URL, Description: e.Description,
 		Events:            e.Events,
-		HttpTimeout:       e.HTTPTimeout.String(),
+		HttpTimeout:       shortDuration(e.HTTPTimeout),
 		RateLimit:         e.RateLimit,
-		RateLimitDuration: e.RateLimitDuration.String(),
+		RateLimitDuration: shortDuration(e.RateLimitDuration),
 		Status:            e.Status,
 		CreatedAt:         ts(e.CreatedAt),
 		UpdatedAt:         ts(e.UpdatedAt),
@@ -101,4 +102,16 @@ func attemptPB(deliveryID string, a *model.Attempt) *ingestv1.Attempt {
 		HttpStatus: a.HTTPStatus, ResponseData: a.ResponseData, ResponseTruncated: a.ResponseTruncated,
 		Error: a.Error, Status: a.Status, DurationMs: a.DurationMs, CreatedAt: ts(a.CreatedAt),
 	}
+}
+
+// shortDuration writes a duration as users write it: "1m", not "1m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
