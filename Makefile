@@ -15,7 +15,7 @@ PKGS := $(foreach m,$(MODULES),convoy/$(m)/...)
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 
-.PHONY: all build run test test-unit fmt-check vet compose-check proto proto-check bench clean
+.PHONY: all build run test fuzz fmt-check vet compose-check proto proto-check bench clean
 
 all: build
 
@@ -28,6 +28,16 @@ run: build
 
 test: fmt-check vet compose-check proto-check
 	$(GO) test -count=1 -timeout 12m $(PKGS)
+	$(MAKE) fuzz
+
+# Each fuzz target runs briefly on top of its seed corpus (which `go test`
+# above already ran); FUZZTIME=1m digs deeper.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCreateEventBody$$' -fuzztime $(FUZZTIME) convoy/api-gateway/internal/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzCreateEndpointBody$$' -fuzztime $(FUZZTIME) convoy/api-gateway/internal/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateEvent$$' -fuzztime $(FUZZTIME) convoy/ingest-service/internal/grpcapi
+	$(GO) test -run '^$$' -fuzz '^FuzzEndpointSettings$$' -fuzztime $(FUZZTIME) convoy/ingest-service/internal/grpcapi
 
 fmt-check:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

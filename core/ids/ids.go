@@ -5,14 +5,26 @@ package ids
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 )
 
-// New returns a fresh ULID as a string.
+// monotonic makes ids created within the same millisecond sort in creation
+// order (plain random entropy would order them by chance). It is the one
+// piece of shared state here, guarded like crypto/rand's reader.
+var monotonic = struct {
+	sync.Mutex
+	entropy *ulid.MonotonicEntropy
+}{entropy: ulid.Monotonic(rand.Reader, 0)}
+
+// New returns a fresh ULID as a string; ids from one process sort in the
+// order they were made.
 func New() string {
-	return ulid.MustNew(ulid.Timestamp(time.Now()), rand.Reader).String()
+	monotonic.Lock()
+	defer monotonic.Unlock()
+	return ulid.MustNew(ulid.Timestamp(time.Now()), monotonic.entropy).String()
 }
 
 // Delivery returns the id of the delivery of one event to one endpoint. It is

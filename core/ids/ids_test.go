@@ -22,8 +22,8 @@ func TestNewIsSortable(t *testing.T) {
 	prev := New()
 	for i := 0; i < 1000; i++ {
 		next := New()
-		if next == prev {
-			t.Fatalf("duplicate id %s", next)
+		if next <= prev {
+			t.Fatalf("id %s does not sort after the previous %s", next, prev)
 		}
 		prev = next
 	}

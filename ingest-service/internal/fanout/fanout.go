@@ -79,16 +79,18 @@ func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 		deliveries = append(deliveries, a.Deliveries...)
 		tasks = append(tasks, Tasks(a.Event, a.Deliveries)...)
 	}
-	// Events first: a delivery never exists without its event. If a later
-	// step fails, what was stored stays: the producer gets an error (and may
-	// retry with its idempotency key), and the scheduler's sweep queues the
-	// stored deliveries that never reached the stream.
+	// Deliveries first, the event last: once an event exists its whole
+	// fan-out does, so an idempotent retry that finds the event need not
+	// redo anything. If a later step fails, what was stored stays and the
+	// producer gets an error: deliveries whose event never got stored are
+	// discarded by the scheduler's sweep, and stored deliveries that never
+	// reached the stream are queued by it.
 	steps := []struct {
 		name string
 		run  func(context.Context) error
 	}{
-		{"store_events", func(ctx context.Context) error { return f.store.InsertEvents(ctx, events) }},
 		{"store_deliveries", func(ctx context.Context) error { return f.store.InsertDeliveries(ctx, deliveries) }},
+		{"store_events", func(ctx context.Context) error { return f.store.InsertEvents(ctx, events) }},
 		{"publish", func(ctx context.Context) error { return f.pub.PublishTasks(ctx, tasks) }},
 	}
 	for _, step := range steps {

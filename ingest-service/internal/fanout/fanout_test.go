@@ -77,7 +77,7 @@ func TestPlanMatchesEndpointsAndDiscardsForInactive(t *testing.T) {
 	}
 }
 
-func TestCommitStoresEventsBeforeDeliveriesThenPublishes(t *testing.T) {
+func TestCommitStoresDeliveriesThenTheEventThenPublishes(t *testing.T) {
 	st, pub := &fakeStore{}, &fakePub{}
 	f := New(st, pub, nopObserver{})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -89,8 +89,8 @@ func TestCommitStoresEventsBeforeDeliveriesThenPublishes(t *testing.T) {
 	if err := f.Commit(t.Context(), Accepted{Event: ev, Deliveries: ds}); err != nil {
 		t.Fatal(err)
 	}
-	if len(st.calls) != 2 || st.calls[0] != "events" || st.calls[1] != "deliveries" {
-		t.Fatalf("store calls %v, want events then deliveries", st.calls)
+	if len(st.calls) != 2 || st.calls[0] != "deliveries" || st.calls[1] != "events" {
+		t.Fatalf("store calls %v, want deliveries then the event", st.calls)
 	}
 	if len(pub.tasks) != 1 || pub.tasks[0].Attempt != 1 || string(pub.tasks[0].Data) != `{"a":1}` {
 		t.Fatalf("published %v", pub.tasks)

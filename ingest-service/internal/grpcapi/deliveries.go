@@ -19,7 +19,7 @@ const maxBatchRetry = 1000
 
 // ListDeliveries lists a group's deliveries, newest first.
 func (s *Server) ListDeliveries(ctx context.Context, req *ingestv1.ListDeliveriesRequest) (*ingestv1.ListDeliveriesResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -146,7 +146,7 @@ func (s *Server) ForceResendDeliveries(ctx context.Context, req *ingestv1.ForceR
 // selectDeliveries loads the deliveries named by ids, or else those matching
 // the filter (with defaultStatuses when it names none).
 func (s *Server) selectDeliveries(ctx context.Context, groupID string, idList []string, pf *ingestv1.DeliveryFilter, defaultStatuses []string) ([]model.Delivery, error) {
-	if err := s.inGroup(ctx, groupID); err != nil {
+	if _, err := s.group(ctx, groupID); err != nil {
 		return nil, err
 	}
 	if len(idList) > maxBatchRetry {

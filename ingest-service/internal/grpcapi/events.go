@@ -36,6 +36,9 @@ func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventReque
 		UID: ids.New(), GroupID: g.UID, AppID: app.UID, EventType: strings.TrimSpace(req.EventType),
 		Data: req.Data, IdempotencyKey: req.IdempotencyKey, CustomHeaders: req.CustomHeaders, CreatedAt: now(),
 	}
+	if err := validateTaskSize(ev); err != nil {
+		return nil, s.toStatus(ctx, "event", err)
+	}
 	if ev.IdempotencyKey != "" {
 		original, err := s.claim(ctx, ev)
 		if err != nil {
@@ -84,7 +87,7 @@ func (s *Server) claim(ctx context.Context, ev *model.Event) (*model.Event, erro
 
 // ListEvents lists a group's events, newest first.
 func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest) (*ingestv1.ListEventsResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)

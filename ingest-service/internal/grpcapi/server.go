@@ -59,7 +59,11 @@ func New(st *store.Store, a *auth.Authenticator, f *fanout.Fanout, pub Publisher
 	}
 }
 
-func now() time.Time { return time.Now().UTC() }
+// now is the current time at the store's resolution (BSON dates hold
+// milliseconds), so that a resource's timestamps answer the same on creation
+// as on every later read, and a date filter given an answered created_at
+// matches that resource.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 // admin authenticates a call that only the admin key may make.
 func (s *Server) admin(ctx context.Context) error {

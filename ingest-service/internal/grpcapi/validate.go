@@ -11,8 +11,11 @@ import (
 
 	"convoy/core/hmacs"
 	"convoy/core/model"
+	"convoy/core/queue"
 	"convoy/core/store"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
+
+	"google.golang.org/protobuf/proto"
 )
 
 var formats = []string{model.FormatSimple, model.FormatAdvanced, model.FormatStandardWebhooks}
@@ -193,6 +196,23 @@ func validateEvent(req *ingestv1.CreateEventRequest) error {
 		if strings.ContainsAny(v, "\r\n") || len(v) > 4096 {
 			return invalidf("custom_headers value of %q must be one line of at most 4096 characters", k)
 		}
+	}
+	return nil
+}
+
+// maxTaskBytes bounds one dispatch task, which carries the event's data and
+// custom headers: NATS's default max_payload (1 MiB) less room for the
+// message headers. An event whose task the queue would refuse must be
+// refused here: accepted, it would be stored but its deliveries never queued,
+// and its failed publish would fail every other event of the same batch.
+const maxTaskBytes = 1<<20 - 8<<10
+
+// validateTaskSize checks that ev's dispatch tasks fit on the queue.
+func validateTaskSize(ev *model.Event) error {
+	// The delivery adds the same few bytes to every endpoint's task.
+	d := &model.Delivery{UID: ev.UID, EndpointID: ev.UID, Metadata: model.DeliveryMetadata{NumTrials: 1 << 30, RetryLimit: 1 << 30}, Generation: 1 << 30}
+	if n := proto.Size(queue.NewTask(ev, d)); n > maxTaskBytes {
+		return invalidf("data is too large: data and custom_headers together must stay under %d bytes, this event takes %d", maxTaskBytes, n)
 	}
 	return nil
 }

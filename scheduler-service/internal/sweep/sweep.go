@@ -28,6 +28,7 @@ type Store interface {
 	OverdueDeliveries(ctx context.Context, before time.Time, limit int) ([]model.Delivery, error)
 	DeliveryByID(ctx context.Context, id string) (*model.Delivery, error)
 	GetEvent(ctx context.Context, groupID, id string) (*model.Event, error)
+	UpdateDeliveries(ctx context.Context, updates []store.DeliveryUpdate) error
 }
 
 // Queue tells whether a delivery has a message, and queues tasks.
@@ -133,7 +134,15 @@ func (s *Sweeper) requeue(ctx context.Context, d *model.Delivery) (bool, error) 
 	}
 	ev, err := s.store.GetEvent(ctx, d.GroupID, d.EventID)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+		// Ingest stores an event after its deliveries; an event still
+		// missing this late was never accepted (its producer got an error),
+		// so its deliveries are closed rather than left waiting.
+		why := "event was never stored: its producer was answered with an error"
+		s.log.Info("discarding delivery of an event that was never stored", zap.String("delivery_id", d.UID))
+		return false, s.store.UpdateDeliveries(ctx, []store.DeliveryUpdate{{
+			ID: d.UID, Status: model.StatusDiscarded, Description: &why, At: s.now().UTC(),
+			Trials: &store.Trials{NumTrials: d.Metadata.NumTrials},
+		}})
 	}
 	if err != nil {
 		return false, err

@@ -55,6 +55,18 @@ func delivery(t *testing.T, st *store.Store, status string, due time.Time) *mode
 	return &d
 }
 
+// restore stores d and its event again.
+func restore(t *testing.T, st *store.Store, d *model.Delivery) {
+	t.Helper()
+	ev := model.Event{UID: d.EventID, GroupID: "g", AppID: "a", EventType: "x", Data: []byte(`{"k":1}`), CreatedAt: d.CreatedAt}
+	if err := st.InsertEvents(t.Context(), []model.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InsertDeliveries(t.Context(), []model.Delivery{*d}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSweepRequeuesOnlyLostWork(t *testing.T) {
 	st, pub := setup(t)
 	long := time.Now().Add(-time.Hour)
@@ -63,6 +75,17 @@ func TestSweepRequeuesOnlyLostWork(t *testing.T) {
 	queued := delivery(t, st, model.StatusScheduled, long)
 	final := delivery(t, st, model.StatusSuccess, long)
 	recent := delivery(t, st, model.StatusScheduled, time.Now())
+	orphan := delivery(t, st, model.StatusScheduled, long)
+	if _, err := st.DeleteOlderThan(t.Context(), "g", time.Now().Add(time.Minute), 1000); err != nil {
+		t.Fatal(err)
+	}
+	// DeleteOlderThan removed everything; store all but the orphan's event again.
+	for _, d := range []*model.Delivery{lostScheduled, lostRetry, queued, final, recent} {
+		restore(t, st, d)
+	}
+	if err := st.InsertDeliveries(t.Context(), []model.Delivery{*orphan}); err != nil {
+		t.Fatal(err)
+	}
 
 	// queued still has its task on the stream: the sweep must leave it.
 	ev, err := st.GetEvent(t.Context(), "g", queued.EventID)
@@ -90,6 +113,9 @@ func TestSweepRequeuesOnlyLostWork(t *testing.T) {
 		if ok, _ := pub.Queued(t.Context(), d.UID); ok {
 			t.Errorf("delivery %s (%s) was queued by the sweep; it should be left alone", d.UID, d.Status)
 		}
+	}
+	if got, err := st.DeliveryByID(t.Context(), orphan.UID); err != nil || got.Status != model.StatusDiscarded {
+		t.Errorf("delivery of a never-stored event: %+v (err %v), want Discarded", got, err)
 	}
 	// A second sweep finds everything queued: nothing more to do.
 	if n, err := s.Once(t.Context()); err != nil || n != 0 {
