@@ -27,7 +27,9 @@ func FromMap(m map[string]string) *Reader {
 }
 
 // Fail records a problem found by the caller's own validation.
-func (r *Reader) Fail(format string, args ...any) { r.errs = append(r.errs, fmt.Errorf(format, args...)) }
+func (r *Reader) Fail(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf(format, args...))
+}
 
 // Err returns every problem met, or nil.
 func (r *Reader) Err() error { return errors.Join(r.errs...) }
