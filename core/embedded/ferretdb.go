@@ -21,8 +21,11 @@ import (
 // instead). See the package comment for what that means for durability.
 var defaultPragmas = []string{"synchronous(normal)"}
 
-// indexInterval is how often the _id indexer looks for new collections.
-const indexInterval = time.Second
+// indexInterval is how often the _id indexer looks for new collections. Each look lists
+// databases, which FerretDB answers by sizing every one of them: cheap when idle, not under
+// load. Services create their collections at start, before traffic, so a few seconds until
+// their index exists costs nothing.
+const indexInterval = 3 * time.Second
 
 // ferretNewMu serializes ferretdb.New, which writes a package-level version field in FerretDB.
 var ferretNewMu sync.Mutex

@@ -45,7 +45,7 @@ type idIndexer struct {
 }
 
 // runIndexer ensures the _id indexes every indexInterval, so collections created after start get
-// theirs within about a second.
+// theirs within a few seconds.
 func (f *FerretDB) runIndexer(ctx context.Context) {
 	t := time.NewTicker(indexInterval)
 	defer t.Stop()

@@ -187,7 +187,7 @@ func waitIndexed(t *testing.T, file string, want int) {
 	t.Helper()
 	db := openSQLite(t, file)
 	defer db.Close()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var colls, missing int
 		err := db.QueryRowContext(t.Context(), `SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (

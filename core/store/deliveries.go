@@ -15,9 +15,13 @@ import (
 // withoutAttempts keeps delivery reads light; attempts are read on their own.
 var withoutAttempts = bson.D{{Key: "attempts", Value: 0}}
 
-// maxBulk caps the writes in one bulk command: the embedded store deadlocks
-// on 100 or more updates in one command.
-const maxBulk = 50
+// maxBulk caps the writes in one bulk command. The embedded store (FerretDB
+// v1) holds one pooled SQLite connection per update of a command until the
+// command ends, and deadlocks once the commands in flight together need more
+// than its 100: one command of 25 per process, at a time (see bulkMu), keeps
+// several processes sharing one embedded store clear of that, at no cost in
+// speed (the store applies updates one by one anyway).
+const maxBulk = 25
 
 // InsertDeliveries stores deliveries in one round trip. Deliveries already
 // stored (same id) are left as they are, so a retried fan-out is harmless.
@@ -133,7 +137,8 @@ func (u DeliveryUpdate) model() mongo.WriteModel {
 	return mongo.NewUpdateOneModel().SetFilter(byID(u.ID)).SetUpdate(update)
 }
 
-// UpdateDeliveries applies state changes in bulk commands of at most 50. Each
+// UpdateDeliveries applies state changes in bulk commands of at most 50, one
+// command at a time per Store however many callers write at once. Each
 // change is one single-document write by `_id`; changes to the same delivery
 // apply in the order given.
 func (s *Store) UpdateDeliveries(ctx context.Context, updates []DeliveryUpdate) error {
@@ -143,7 +148,10 @@ func (s *Store) UpdateDeliveries(ctx context.Context, updates []DeliveryUpdate) 
 		for _, u := range updates[start:end] {
 			models = append(models, u.model())
 		}
-		if _, err := s.coll(collDeliveries).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
+		s.bulkMu.Lock()
+		_, err := s.coll(collDeliveries).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+		s.bulkMu.Unlock()
+		if err != nil {
 			return fmt.Errorf("update deliveries: %w", err)
 		}
 	}

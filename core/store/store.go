@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -40,6 +41,8 @@ const (
 type Store struct {
 	client *mongo.Client
 	db     *mongo.Database
+	// bulkMu lets one bulk update command run at a time (see maxBulk).
+	bulkMu sync.Mutex
 }
 
 // Open connects to uri and uses database name. It does not wait for the

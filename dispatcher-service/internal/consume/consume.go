@@ -94,7 +94,8 @@ type Dispatcher struct {
 	groups    *cache.TTL[string, *model.Group]
 
 	mu       sync.Mutex
-	inflight map[string]int
+	slots    map[string]chan struct{}
+	deferred deferredSet
 }
 
 // SettingsCacheTTL bounds how long a disabled endpoint or a rotated secret
@@ -107,7 +108,7 @@ func New(st Store, rec Recorder, lim Limiter, del Deliverer, ret Retrier, opts O
 		store: st, recorder: rec, limiter: lim, deliver: del, retrier: ret, opts: opts, log: log, now: time.Now,
 		endpoints: cache.New[string, *model.Endpoint](SettingsCacheTTL),
 		groups:    cache.New[string, *model.Group](SettingsCacheTTL),
-		inflight:  map[string]int{},
+		slots:     map[string]chan struct{}{},
 	}
 }
 
@@ -131,37 +132,56 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, ackWait time.Du
 	return c, nil
 }
 
+// fetchWait bounds one pull request, so shutdown is noticed promptly.
+const fetchWait = 5 * time.Second
+
 // Run consumes until ctx ends, then stops fetching, lets in-flight attempts
 // finish for up to Options.Drain, and hands back the rest.
+//
+// Tasks are pulled only for workers that are free at that moment. A task
+// handed to this process starts its ack-wait at once; one left waiting in a
+// local buffer behind busy workers (slow endpoints) would outlive it, be
+// given to another replica by JetStream, and then be delivered twice.
 func (d *Dispatcher) Run(ctx context.Context, cons jetstream.Consumer) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(d.opts.Concurrency))
-	if err != nil {
-		return fmt.Errorf("consume dispatch stream: %w", err)
-	}
 	// Attempts run on their own context: shutdown must not cut them off
 	// mid-request, only after the drain period.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	sem := make(chan struct{}, d.opts.Concurrency)
 	var wg sync.WaitGroup
-	go func() {
-		<-ctx.Done()
-		it.Stop()
-	}()
 	for {
-		msg, err := it.Next()
+		free := reserve(ctx, sem)
+		if free == 0 {
+			break
+		}
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		batch, err := cons.Fetch(free, jetstream.FetchContext(fctx))
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			cancel()
+			release(sem, free)
+			if ctx.Err() != nil {
 				break
 			}
 			d.log.Warn("fetch tasks", zap.Error(err))
+			select { // a lasting failure must not spin
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 			continue
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			d.handle(work, msg)
-		})
+		used := 0
+		for msg := range batch.Messages() {
+			used++
+			wg.Go(func() {
+				defer func() { <-sem }()
+				d.handle(work, msg)
+			})
+		}
+		cancel()
+		release(sem, free-used)
+		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			d.log.Warn("fetch tasks", zap.Error(err))
+		}
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -173,6 +193,32 @@ func (d *Dispatcher) Run(ctx context.Context, cons jetstream.Consumer) error {
 		<-done
 	}
 	return nil
+}
+
+// reserve waits until a worker is free, then takes every free worker, and
+// returns how many it took (0 once ctx ends).
+func reserve(ctx context.Context, sem chan struct{}) int {
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < cap(sem) {
+		select {
+		case sem <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+func release(sem chan struct{}, n int) {
+	for range n {
+		<-sem
+	}
 }
 
 func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
@@ -194,7 +240,9 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 // process makes the task's attempt, or finds it needs none. Returning an
 // error hands the task back for another try.
 func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.DeliveryTask, log *zap.Logger) error {
-	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 1 {
+	// A task this dispatcher deferred itself was not attempted: it needs no
+	// store check when it comes back, which keeps hand-backs off the store.
+	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 1 && !d.deferred.take(msgKey(t)) {
 		done, err := d.settled(ctx, t, log)
 		if err != nil || done {
 			if err == nil {
@@ -228,23 +276,36 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	}
 
 	// Deferrals below cost no attempt: the task simply comes back later.
-	if !d.enter(ep.UID) {
-		return msg.NakWithDelay(100 * time.Millisecond)
+	if !d.enter(ctx, ep.UID) {
+		// Busy for slotWait means slow: come back later, not at once, so
+		// free workers pick up other endpoints' tasks in the meantime.
+		return d.defer_(msg, t, 500*time.Millisecond)
 	}
 	defer d.leave(ep.UID)
-	ok, wait, err := d.limiter.Reserve(ctx, ratelimit.Limit{Key: ep.UID, Rate: int(ep.RateLimit), Window: ep.RateLimitDuration})
+	ok, wait, err := d.limiter.Reserve(ctx, limitOf(ep))
 	if err != nil {
 		return err
 	}
 	if !ok {
 		log.Debug("rate limited: deferred", zap.Duration("wait", wait))
-		return msg.NakWithDelay(wait)
+		return d.defer_(msg, t, wait)
 	}
 
-	d.recorder.Mark(ctx, store.DeliveryUpdate{ID: t.DeliveryId, Status: model.StatusProcessing, At: now.UTC()})
+	// The Processing mark is written only for attempts that last: a quick
+	// attempt's outcome follows at once, and skipping its mark halves the
+	// store writes of the hot path. The mark goes through the same ordered
+	// recorder shard as the outcome, so it never lands after it.
+	marked := make(chan struct{})
+	mark := time.AfterFunc(processingMarkAfter, func() {
+		d.recorder.Mark(ctx, store.DeliveryUpdate{ID: t.DeliveryId, Status: model.StatusProcessing, At: d.now().UTC()})
+		close(marked)
+	})
 	stopProgress := keepAlive(msg, d.opts.AckWait)
 	out := d.deliver.Attempt(ctx, t, ep, g)
 	stopProgress()
+	if !mark.Stop() {
+		<-marked // the mark is handed in: the outcome now lands after it
+	}
 	if ctx.Err() != nil {
 		// Shutdown cut the attempt off: it is not the endpoint's failure.
 		return ctx.Err()
@@ -268,6 +329,30 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	}
 	return msg.Ack()
 }
+
+// limitOf is the endpoint's rate limit. An endpoint stored without one (by
+// hand, or before the field existed) gets the documented default rather than
+// a zero window, which the limiter cannot divide time by.
+func limitOf(ep *model.Endpoint) ratelimit.Limit {
+	l := ratelimit.Limit{Key: ep.UID, Rate: int(ep.RateLimit), Window: ep.RateLimitDuration}
+	if l.Rate <= 0 || l.Window <= 0 {
+		l.Rate, l.Window = model.DefaultRateLimit, model.DefaultRateLimitDuration
+	}
+	return l
+}
+
+// processingMarkAfter is how long an attempt runs before its delivery is
+// marked Processing.
+const processingMarkAfter = time.Second
+
+// defer_ hands a task back without an attempt, to come back after wait,
+// and remembers that it was not attempted.
+func (d *Dispatcher) defer_(msg jetstream.Msg, t *queuev1.DeliveryTask, wait time.Duration) error {
+	d.deferred.put(msgKey(t))
+	return msg.NakWithDelay(wait)
+}
+
+func msgKey(t *queuev1.DeliveryTask) string { return queue.MsgID(t) }
 
 // finish records a change that needs no attempt and acknowledges the task.
 func (d *Dispatcher) finish(ctx context.Context, msg jetstream.Msg, u store.DeliveryUpdate) error {
@@ -314,23 +399,43 @@ func (d *Dispatcher) setEndpointStatus(ctx context.Context, ep *model.Endpoint, 
 	log.Info("endpoint status changed", zap.String("from", ep.Status), zap.String("to", status))
 }
 
-// enter takes one of an endpoint's in-flight slots.
-func (d *Dispatcher) enter(endpointID string) bool {
+// slotWait is how long a task waits for one of its endpoint's in-flight
+// slots before it is handed back. A fast endpoint frees a slot well within
+// it, so its tasks queue here instead of churning through the stream; a slow
+// one's tasks go back, leaving the workers to other endpoints.
+const slotWait = 50 * time.Millisecond
+
+// enter takes one of an endpoint's in-flight slots, waiting up to slotWait.
+func (d *Dispatcher) enter(ctx context.Context, endpointID string) bool {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.inflight[endpointID] >= d.opts.PerEndpoint {
+	slots, ok := d.slots[endpointID]
+	if !ok {
+		slots = make(chan struct{}, d.opts.PerEndpoint)
+		d.slots[endpointID] = slots
+	}
+	d.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	wait := time.NewTimer(slotWait)
+	defer wait.Stop()
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-wait.C:
+		return false
+	case <-ctx.Done():
 		return false
 	}
-	d.inflight[endpointID]++
-	return true
 }
 
 func (d *Dispatcher) leave(endpointID string) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.inflight[endpointID]--; d.inflight[endpointID] <= 0 {
-		delete(d.inflight, endpointID)
-	}
+	slots := d.slots[endpointID]
+	d.mu.Unlock()
+	<-slots
 }
 
 // keepAlive tells JetStream the task is still being worked on while an
@@ -350,4 +455,32 @@ func keepAlive(msg jetstream.Msg, ackWait time.Duration) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
+}
+
+// deferredSet remembers the tasks this process handed back unattempted.
+type deferredSet struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+func (s *deferredSet) put(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids = map[string]struct{}{}
+	}
+	// Bounded: forgetting only costs a store check on the next hand-back.
+	if len(s.ids) >= 100_000 {
+		clear(s.ids)
+	}
+	s.ids[key] = struct{}{}
+}
+
+// take reports whether key was handed back here, and forgets it.
+func (s *deferredSet) take(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[key]
+	delete(s.ids, key)
+	return ok
 }

@@ -6,6 +6,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -75,7 +76,11 @@ func (d *Deliverer) Attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *mo
 		DurationMs:        res.Duration.Milliseconds(),
 		CreatedAt:         now.UTC(),
 	}
+	var blocked *outbound.BlockedError
 	switch {
+	case errors.As(res.Err, &blocked):
+		// Say plainly that Convoy refused, not the network or the endpoint.
+		a.Error = "refused to connect: " + res.Err.Error()
 	case res.Err != nil:
 		a.Error = res.Err.Error()
 	case res.StatusCode >= 200 && res.StatusCode < 300:

@@ -2,23 +2,19 @@
 // in batches: one bulk command carries many deliveries' writes, each still a
 // single-document update by `_id`.
 //
-// Writes are spread over a few shards by delivery id. Each shard has a
-// single flusher, which keeps one delivery's writes in the order they were
-// handed in, so a Processing mark can never land after its outcome; the
-// shards write in parallel, which the store rewards. Within a batch, a Processing mark followed by the same delivery's outcome is
+// A single flusher keeps writes in the order they were handed in, so a
+// delivery's Processing mark can never land after its outcome. Within a
+// batch, a Processing mark followed by the same delivery's outcome is
 // dropped: the outcome says more, and under load most marks are absorbed
 // this way instead of costing a write.
 package record
 
 import (
 	"context"
-	"hash/fnv"
 
 	"convoy/core/batch"
 	"convoy/core/model"
 	"convoy/core/store"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // Store applies delivery updates.
@@ -28,45 +24,29 @@ type Store interface {
 
 // Recorder batches delivery updates.
 type Recorder struct {
-	store  Store
-	shards []*batch.Batcher[store.DeliveryUpdate]
+	store   Store
+	batcher *batch.Batcher[store.DeliveryUpdate]
 }
-
-// Shards is how many writers work in parallel.
-const Shards = 4
 
 // New returns a Recorder; call Run to start writing.
 func New(st Store) *Recorder {
 	r := &Recorder{store: st}
-	for range Shards {
-		r.shards = append(r.shards, batch.New(r.flush, 200, 1))
-	}
+	r.batcher = batch.New(r.flush, 200, 1)
 	return r
 }
 
 // Run writes until ctx ends, then writes what was already handed in.
-func (r *Recorder) Run(ctx context.Context) error {
-	var g errgroup.Group
-	for _, b := range r.shards {
-		g.Go(func() error { return b.Run(ctx) })
-	}
-	return g.Wait()
-}
+func (r *Recorder) Run(ctx context.Context) error { return r.batcher.Run(ctx) }
 
 // Record writes u and returns once it is durable.
 func (r *Recorder) Record(ctx context.Context, u store.DeliveryUpdate) error {
-	return r.shard(u.ID).Do(ctx, u)
+	return r.batcher.Do(ctx, u)
 }
 
-// Mark hands in a change without waiting for it (the Processing mark).
+// Mark hands in a change without waiting for it (the Processing mark of a
+// long attempt).
 func (r *Recorder) Mark(ctx context.Context, u store.DeliveryUpdate) {
-	r.shard(u.ID).Submit(ctx, u)
-}
-
-func (r *Recorder) shard(id string) *batch.Batcher[store.DeliveryUpdate] {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return r.shards[h.Sum32()%uint32(len(r.shards))]
+	r.batcher.Submit(ctx, u)
 }
 
 func (r *Recorder) flush(ctx context.Context, updates []store.DeliveryUpdate) error {

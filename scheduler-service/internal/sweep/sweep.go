@@ -72,29 +72,36 @@ func New(st Store, q Queue, opts Options, reg prometheus.Registerer, log *zap.Lo
 	return s
 }
 
-// Run sweeps every Interval until ctx ends.
+// Run sweeps every Interval until ctx ends. On a store that has to scan to
+// answer (the embedded one), a sweep's cost grows with history; the pause
+// after a sweep is therefore at least maxShare⁻¹ times as long as the sweep
+// took, so sweeping never takes more than a twentieth of the store's time.
 func (s *Sweeper) Run(ctx context.Context) error {
-	tick := time.NewTicker(s.opts.Interval)
-	defer tick.Stop()
+	wait := s.opts.Interval
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
-			n, err := s.Once(ctx)
-			s.requeued.Add(float64(n))
-			if err != nil {
-				s.sweeps.WithLabelValues("error").Inc()
-				s.log.Warn("sweep", zap.Error(err), zap.Int("requeued", n))
-				continue
-			}
-			s.sweeps.WithLabelValues("ok").Inc()
-			if n > 0 {
-				s.log.Info("sweep re-queued lost deliveries", zap.Int("requeued", n))
-			}
+		case <-time.After(wait):
+		}
+		start := time.Now()
+		n, err := s.Once(ctx)
+		wait = max(s.opts.Interval, time.Duration(float64(time.Since(start))/maxShare))
+		s.requeued.Add(float64(n))
+		if err != nil {
+			s.sweeps.WithLabelValues("error").Inc()
+			s.log.Warn("sweep", zap.Error(err), zap.Int("requeued", n))
+			continue
+		}
+		s.sweeps.WithLabelValues("ok").Inc()
+		if n > 0 {
+			s.log.Info("sweep re-queued lost deliveries", zap.Int("requeued", n))
 		}
 	}
 }
+
+// maxShare is the largest share of time sweeps may take.
+const maxShare = 0.05
 
 // Once runs one sweep and returns how many deliveries it re-queued.
 func (s *Sweeper) Once(ctx context.Context) (int, error) {

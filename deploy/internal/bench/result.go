@@ -1,0 +1,342 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ResultPrefix starts the machine-readable line.
+const ResultPrefix = "BENCH_RESULT "
+
+// Result is everything one run measured; it is printed as a table and as one JSON line, and
+// written to OutDir/<UTC timestamp>.json.
+type Result struct {
+	Time    string   `json:"time"` // RFC 3339, UTC
+	Machine Machine  `json:"machine"`
+	Config  Settings `json:"config"`
+
+	RawCeiling Rate `json:"raw_ceiling"`
+	AcceptHTTP Rate `json:"accept_http"`
+	AcceptGRPC Rate `json:"accept_grpc"`
+
+	Empty   Round `json:"empty"`
+	History Round `json:"history"`
+
+	// HistoryRatio is sustained deliveries/s with history over the same on an empty store.
+	HistoryRatio float64 `json:"history_ratio"`
+	// RawRatio is sustained deliveries/s on an empty store over the raw ceiling.
+	RawRatio float64 `json:"e2e_over_raw_ratio"`
+
+	// Delivered is how many distinct events reached the receiver over the whole run and
+	// Duplicates how many deliveries arrived again after their first arrival.
+	Delivered  int64 `json:"delivered_total"`
+	Duplicates int   `json:"duplicate_deliveries"`
+
+	Targets []Target `json:"targets"`
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// Settings are the knobs of the run, as they went into the result.
+type Settings struct {
+	Producers    int     `json:"producers"`
+	Workers      int     `json:"open_loop_workers"`
+	RawS         float64 `json:"raw_s"`
+	AcceptHTTPS  float64 `json:"accept_http_s"`
+	AcceptGRPCS  float64 `json:"accept_grpc_s"`
+	SustainedS   float64 `json:"sustained_s"`
+	FixedS       float64 `json:"fixed_s"`
+	FixedRate    int     `json:"fixed_rate"`
+	DrainS       float64 `json:"drain_s"`
+	History      int     `json:"history"`
+	MaxBacklog   int     `json:"max_backlog"`
+	PayloadBytes int     `json:"payload_bytes"`
+	ClockTicks   float64 `json:"clk_tck"`
+}
+
+func settingsOf(c Config, clk float64) Settings {
+	return Settings{
+		Producers: c.Producers, Workers: c.Workers, RawS: c.RawDuration.Seconds(),
+		AcceptHTTPS: c.AcceptHTTPDuration.Seconds(), AcceptGRPCS: c.AcceptGRPCDuration.Seconds(),
+		SustainedS: c.SustainedDuration.Seconds(), FixedS: c.FixedDuration.Seconds(), FixedRate: c.FixedRate,
+		DrainS: c.Drain.Seconds(), History: c.History, MaxBacklog: c.MaxBacklog, PayloadBytes: c.PayloadBytes,
+		ClockTicks: clk,
+	}
+}
+
+// Rate is an accept-only phase: how fast requests were answered 2xx.
+type Rate struct {
+	Seconds    float64        `json:"s"`
+	Sent       int            `json:"sent"`
+	Accepted   int            `json:"accepted"`
+	Failures   map[string]int `json:"failures,omitempty"`
+	FirstError string         `json:"first_error,omitempty"`
+	PerSec     float64        `json:"per_s"`
+}
+
+func rateOf(t *tally) Rate {
+	d := t.end - t.start
+	return Rate{
+		Seconds: round(d.Seconds(), 2), Sent: t.sent, Accepted: len(t.accepts), Failures: t.failures,
+		FirstError: t.firstErr, PerSec: perSec(len(t.accepts), d),
+	}
+}
+
+// Round is the end-to-end measurement on one store state.
+type Round struct {
+	// StoredBefore is how many events had been delivered before the round started.
+	StoredBefore int64 `json:"stored_events_before"`
+	Sustained    Phase `json:"sustained"`
+	Fixed        Phase `json:"fixed"`
+}
+
+// Phase is one end-to-end measurement: events accepted in a window, their arrival at the
+// receiver, and the CPU every process spent from the window's start until the last arrival.
+type Phase struct {
+	// OfferedPerSec is the offered rate; 0 means saturation (closed loop).
+	OfferedPerSec  float64 `json:"offered_per_s"`
+	Seconds        float64 `json:"window_s"`
+	BacklogAtStart int64   `json:"backlog_at_start"`
+	Sent           int     `json:"sent"`
+	Accepted       int     `json:"accepted"`
+	Failed         int     `json:"failed"`
+	Missed         int     `json:"missed,omitempty"`
+	AcceptedPerSec float64 `json:"accepted_per_s"`
+	Delivered      int     `json:"delivered"`
+	Undelivered    int     `json:"undelivered"`
+	// DeliveredPerSec is the window's events that arrived, over the time from the window's
+	// start to the last of them: while the pipeline keeps up it equals the accepted rate, and
+	// when it falls behind it is the rate at which it really delivers.
+	DeliveredPerSec float64 `json:"delivered_per_s"`
+	// InWindowPerSec counts only arrivals within the window itself.
+	InWindowPerSec float64    `json:"in_window_delivered_per_s"`
+	TailS          float64    `json:"tail_s"`
+	DrainTimedOut  bool       `json:"drain_timed_out,omitempty"`
+	Latency        Latency    `json:"latency"`
+	CPU            []ProcCPU  `json:"cpu"`
+	Machine        MachineCPU `json:"machine_cpu"`
+	// ServicesCPUPerEventUs is CPU µs in the four services per delivered event.
+	ServicesCPUPerEventUs float64 `json:"services_cpu_us_per_event"`
+	// StackCPUPerEventUs adds the devstack (embedded NATS and FerretDB).
+	StackCPUPerEventUs float64 `json:"stack_cpu_us_per_event"`
+	FirstError         string  `json:"first_error,omitempty"`
+}
+
+// Target is one of issue 6's goals with the measured value.
+type Target struct {
+	Name  string  `json:"name"`
+	Want  string  `json:"want"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	Pass  bool    `json:"pass"`
+	Note  string  `json:"note,omitempty"`
+}
+
+// Evaluate fills Targets from the figures.
+func (r *Result) Evaluate() {
+	es, ef := r.Empty.Sustained, r.Empty.Fixed
+	thr := Target{Name: "sustained end-to-end deliveries", Want: ">= 2000", Value: es.DeliveredPerSec,
+		Unit: "events/s", Pass: es.DeliveredPerSec >= 2000 && es.Undelivered == 0}
+	if r.Config.SustainedS < 60 {
+		thr.Pass = false
+		thr.Note = fmt.Sprintf("window %.0f s is shorter than the 60 s the target asks for", r.Config.SustainedS)
+	} else if es.Undelivered > 0 {
+		thr.Note = fmt.Sprintf("%d accepted events never arrived", es.Undelivered)
+	}
+	lat := Target{Name: fmt.Sprintf("p99 acceptance->delivery at %d events/s", r.Config.FixedRate), Want: "<= 100",
+		Value: ef.Latency.P99ms, Unit: "ms", Pass: ef.Latency.Count > 0 && ef.Latency.P99ms <= 100 && ef.Undelivered == 0}
+	if r.Config.FixedRate != 500 {
+		lat.Note = "the target is stated at 500 events/s"
+	}
+	if ef.Undelivered > 0 {
+		lat.Pass = false
+		lat.Note = fmt.Sprintf("%d accepted events never arrived", ef.Undelivered)
+	}
+	hist := Target{Name: fmt.Sprintf("throughput with %d events of history / empty", r.Config.History), Want: ">= 0.8",
+		Value: r.HistoryRatio, Unit: "ratio", Pass: r.HistoryRatio >= 0.8}
+	if r.History.StoredBefore < 100_000 {
+		hist.Pass = false
+		hist.Note = fmt.Sprintf("store held %d delivered events, fewer than the 100,000 the target asks for", r.History.StoredBefore)
+	}
+	cpu := Target{Name: "CPU in the four services per delivered event (sustained, empty store)", Want: "<= 300",
+		Value: es.ServicesCPUPerEventUs, Unit: "µs", Pass: es.Delivered > 0 && es.ServicesCPUPerEventUs <= 300}
+	r.Targets = []Target{thr, lat, hist, cpu}
+}
+
+// JSON is the compact encoding of the result.
+func (r *Result) JSON() ([]byte, error) { return json.Marshal(r) }
+
+// WriteFile writes the result to dir/<UTC timestamp>.json and returns the path.
+func (r *Result) WriteFile(dir string) (string, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	t, err := time.Parse(time.RFC3339, r.Time)
+	if err != nil {
+		t = time.Now()
+	}
+	path := filepath.Join(dir, t.UTC().Format("20060102T150405Z")+".json")
+	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// WriteTable prints the human-readable summary.
+func (r *Result) WriteTable(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Convoy end-to-end benchmark, %s\n", r.Time)
+	fmt.Fprintf(&b, "machine: %d CPUs, %s, %s, Linux %s, load average %.2f at start\n",
+		r.Machine.NProc, r.Machine.CPUModel, r.Machine.GoVersion, r.Machine.Kernel, r.Machine.LoadAvgAtStart)
+	fmt.Fprintf(&b, "load: payload %d B, %d producers, backlog cap %d, fixed rate %d/s over %d workers\n\n",
+		r.Config.PayloadBytes, r.Config.Producers, r.Config.MaxBacklog, r.Config.FixedRate, r.Config.Workers)
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	es, ef, hs, hf := r.Empty.Sustained, r.Empty.Fixed, r.History.Sustained, r.History.Fixed
+
+	row("ACCEPT", "", "", "")
+	row("raw ceiling: generator -> receiver, req/s", num(r.RawCeiling.PerSec), "", "")
+	row("gateway HTTP accepted, events/s", num(r.AcceptHTTP.PerSec), failStr(r.AcceptHTTP.Failures), "")
+	row("ingest gRPC accepted, events/s", num(r.AcceptGRPC.PerSec), failStr(r.AcceptGRPC.Failures), "")
+	row("", "", "", "")
+	row("END TO END", "empty store", "with history", "history/empty")
+	row("events delivered before the round", commas(r.Empty.StoredBefore), commas(r.History.StoredBefore), "")
+	row("saturation: delivered events/s", num(es.DeliveredPerSec), num(hs.DeliveredPerSec), ratio(r.HistoryRatio))
+	row("  accepted events/s", num(es.AcceptedPerSec), num(hs.AcceptedPerSec), "")
+	row("  delivered within the window, events/s", num(es.InWindowPerSec), num(hs.InWindowPerSec), "")
+	row("  accepted / undelivered", pair(es.Accepted, es.Undelivered), pair(hs.Accepted, hs.Undelivered), "")
+	row("  latency p50 / p95 / p99 ms", lats(es.Latency), lats(hs.Latency), "")
+	row(fmt.Sprintf("fixed %.0f/s: accepted events/s", ef.OfferedPerSec), num(ef.AcceptedPerSec), num(hf.AcceptedPerSec), "")
+	row("  accepted / undelivered / missed", triple(ef.Accepted, ef.Undelivered, ef.Missed), triple(hf.Accepted, hf.Undelivered, hf.Missed), "")
+	row("  latency p50 / p95 / p99 ms", lats(ef.Latency), lats(hf.Latency), "")
+	row("  latency max ms", num3(ef.Latency.MaxMs), num3(hf.Latency.MaxMs), "")
+	row("", "", "", "")
+	row("CPU s per 1,000 delivered (saturation | fixed)", "empty store", "with history", "")
+	for i, l := range cpuLabels {
+		row("  "+l, cpuCell(es, ef, i), cpuCell(hs, hf, i), "")
+	}
+	row("  cores busy, 4 services + devstack (sat.)", num3(cores(es)), num3(cores(hs)), "")
+	row("  cores busy, whole machine | outside bench+stack (sat.)", pairF(es.Machine.BusyCores, es.Machine.OtherCores),
+		pairF(hs.Machine.BusyCores, hs.Machine.OtherCores), "")
+	row("CPU µs per event, 4 services (sat. | fixed)", pairF(es.ServicesCPUPerEventUs, ef.ServicesCPUPerEventUs),
+		pairF(hs.ServicesCPUPerEventUs, hf.ServicesCPUPerEventUs), "")
+	row("CPU µs per event, with NATS+FerretDB", pairF(es.StackCPUPerEventUs, ef.StackCPUPerEventUs),
+		pairF(hs.StackCPUPerEventUs, hf.StackCPUPerEventUs), "")
+	row("", "", "", "")
+	row("e2e saturation / raw ceiling", fmt.Sprintf("%.3f", r.RawRatio), "", "")
+	row("delivered in all / duplicate deliveries", pair(int(r.Delivered), r.Duplicates), "", "")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	b.WriteString("\nTARGETS (issue 6)\n")
+	for _, t := range r.Targets {
+		verdict := "FAIL"
+		if t.Pass {
+			verdict = "PASS"
+		}
+		fmt.Fprintf(&b, "  [%s] %s %s %s: measured %s", verdict, t.Name, t.Want, t.Unit, num3(t.Value))
+		if t.Note != "" {
+			fmt.Fprintf(&b, " (%s)", t.Note)
+		}
+		b.WriteByte('\n')
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func num(x float64) string {
+	if x >= 100 {
+		return commas(int64(x + 0.5))
+	}
+	return fmt.Sprintf("%.1f", x)
+}
+
+func num3(x float64) string {
+	if x >= 100 {
+		return commas(int64(x + 0.5))
+	}
+	if x >= 10 {
+		return fmt.Sprintf("%.1f", x)
+	}
+	return fmt.Sprintf("%.3f", x)
+}
+
+func commas(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+func ratio(x float64) string { return fmt.Sprintf("%.2f", x) }
+
+func pair(a, b int) string { return commas(int64(a)) + " / " + commas(int64(b)) }
+
+func pairF(a, b float64) string { return num3(a) + " | " + num3(b) }
+
+func triple(a, b, c int) string { return pair(a, b) + " / " + commas(int64(c)) }
+
+func lats(l Latency) string {
+	if l.Count == 0 {
+		return "-"
+	}
+	return num3(l.P50ms) + " / " + num3(l.P95ms) + " / " + num3(l.P99ms)
+}
+
+func failStr(f map[string]int) string {
+	if len(f) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s×%d", k, f[k]))
+	}
+	return "failed: " + strings.Join(parts, ", ")
+}
+
+func cpuCell(sat, fixed Phase, i int) string {
+	get := func(p Phase) string {
+		if i >= len(p.CPU) {
+			return "-"
+		}
+		if p.CPU[i].Restarted {
+			return "restarted"
+		}
+		return fmt.Sprintf("%.3f", p.CPU[i].PerKEvents)
+	}
+	return get(sat) + " | " + get(fixed)
+}
+
+// cores is the CPU the stack (not the bench itself) burned per wall-clock second.
+func cores(p Phase) float64 {
+	var c float64
+	for _, x := range p.CPU {
+		if x.Process != benchLabel {
+			c += x.Utilization
+		}
+	}
+	return c
+}
