@@ -1,13 +1,17 @@
 // Package ratelimit enforces each endpoint's rate limit across every
 // dispatcher replica at once.
 //
-// Time is cut into fixed windows of the endpoint's rate_limit_duration. The
-// count of sends in the current window lives in a JetStream KV bucket that
-// all replicas share, updated by compare-and-set. To keep a KV round trip off
-// most sends, a replica takes tokens in small leases (a twentieth of the
-// limit, at most 100) and spends them locally; a lease left unspent when its
-// window ends is lost, so an endpoint may get slightly fewer sends than its
-// limit, never more.
+// Sends are paced, not bunched: an endpoint allowed `rate` sends per
+// `window` gets one send every window/rate (a cell rate algorithm without
+// burst), so no span of one window, wherever it starts, holds more than
+// `rate` of them; idle time is not banked. The one number this needs, when
+// the next send is due, lives in a JetStream KV bucket that all replicas
+// update by compare-and-set. To keep a KV round trip off most sends at high
+// rates, a replica takes permits in small leases (a twentieth of the limit,
+// at most 100; one at a time for slow limits) and spends them at once, so at
+// high rates sends come in small bunches of one lease; a lease not spent
+// within a window is dropped, so an endpoint may get slightly fewer sends
+// than its limit, never more.
 package ratelimit
 
 import (
@@ -41,13 +45,13 @@ type Limiter struct {
 }
 
 type lease struct {
-	mu     sync.Mutex
-	window int64 // window index the tokens belong to
-	tokens int
+	mu      sync.Mutex
+	tokens  int
+	expires time.Time
 }
 
-// EnsureBucket creates the shared bucket (idempotent). Keys expire a day
-// after their last write, well after their window ended.
+// EnsureBucket creates the shared bucket (idempotent). An endpoint idle for
+// a day loses its state, which is the same as a fresh start.
 func EnsureBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:   Bucket,
@@ -67,30 +71,22 @@ func New(kv jetstream.KeyValue) *Limiter {
 	return &Limiter{kv: kv, now: time.Now, leases: map[string]*lease{}}
 }
 
-// Reserve takes one send permit for l. When the window's limit is used up it
-// returns false and how long to wait for the next window.
+// Reserve takes one send permit for l. When none is free it returns false
+// and how long until the next one is.
 func (r *Limiter) Reserve(ctx context.Context, l Limit) (ok bool, wait time.Duration, err error) {
 	now := r.now()
-	win := now.UnixNano() / int64(l.Window)
-	untilNext := time.Duration((win+1)*int64(l.Window) - now.UnixNano())
-
 	ls := r.lease(l.Key)
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	if ls.window != win {
-		ls.window, ls.tokens = win, 0
+	if ls.tokens > 0 && now.Before(ls.expires) {
+		ls.tokens--
+		return true, 0, nil
 	}
-	if ls.tokens == 0 {
-		got, err := r.take(ctx, l, win)
-		if err != nil {
-			return false, 0, err
-		}
-		ls.tokens = got
+	got, wait, err := r.take(ctx, l, now)
+	if err != nil || got == 0 {
+		return false, wait, err
 	}
-	if ls.tokens == 0 {
-		return false, untilNext, nil
-	}
-	ls.tokens--
+	ls.tokens, ls.expires = got-1, now.Add(l.Window)
 	return true, 0, nil
 }
 
@@ -99,43 +95,47 @@ func (r *Limiter) lease(key string) *lease {
 	defer r.mu.Unlock()
 	ls, ok := r.leases[key]
 	if !ok {
-		ls = &lease{window: -1}
+		ls = &lease{}
 		r.leases[key] = ls
 	}
 	return ls
 }
 
-// leaseSize is how many tokens a replica takes at once.
+// leaseSize is how many permits a replica takes at once.
 func leaseSize(rate int) int { return max(1, min(rate/20, 100)) }
 
-// take moves up to leaseSize tokens of window win from the shared count to
-// this replica, and returns how many it got (0 when the window is used up).
-func (r *Limiter) take(ctx context.Context, l Limit, win int64) (int, error) {
-	key := l.Key + "." + strconv.FormatInt(win, 10)
-	want := leaseSize(l.Rate)
+// take moves up to leaseSize permits from the shared state to this replica.
+// It returns how many it got and, when none, how long until one is free.
+func (r *Limiter) take(ctx context.Context, l Limit, now time.Time) (int, time.Duration, error) {
+	interval := l.Window / time.Duration(l.Rate)
 	for range 50 {
-		entry, err := r.kv.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			got := min(want, l.Rate)
-			if _, err := r.kv.Create(ctx, key, []byte(strconv.Itoa(got))); err == nil {
-				return got, nil
-			} else if !errors.Is(err, jetstream.ErrKeyExists) {
-				return 0, fmt.Errorf("create rate count: %w", err)
+		entry, err := r.kv.Get(ctx, l.Key)
+		var rev uint64
+		tat := now
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return 0, 0, fmt.Errorf("read rate state: %w", err)
+		default:
+			rev = entry.Revision()
+			if ns, perr := strconv.ParseInt(string(entry.Value()), 10, 64); perr == nil && ns > now.UnixNano() {
+				tat = time.Unix(0, ns)
 			}
-			continue // another replica created it first; read it
 		}
-		if err != nil {
-			return 0, fmt.Errorf("read rate count: %w", err)
+		if tat.After(now) {
+			return 0, tat.Sub(now), nil
 		}
-		used, _ := strconv.Atoi(string(entry.Value()))
-		got := min(want, l.Rate-used)
-		if got <= 0 {
-			return 0, nil
+		got := leaseSize(l.Rate)
+		next := []byte(strconv.FormatInt(tat.Add(time.Duration(got)*interval).UnixNano(), 10))
+		if rev == 0 {
+			_, err = r.kv.Create(ctx, l.Key, next)
+		} else {
+			_, err = r.kv.Update(ctx, l.Key, next, rev)
 		}
-		if _, err := r.kv.Update(ctx, key, []byte(strconv.Itoa(used+got)), entry.Revision()); err == nil {
-			return got, nil
+		if err == nil {
+			return got, 0, nil
 		}
 		// Lost a compare-and-set race with another replica: read again.
 	}
-	return 0, errors.New("rate count contended: gave up after 50 tries")
+	return 0, 0, errors.New("rate state contended: gave up after 50 tries")
 }
