@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"convoy/core/ops"
 	"convoy/core/queue"
@@ -14,6 +15,7 @@ import (
 	"convoy/dispatcher-service/internal/config"
 	"convoy/dispatcher-service/internal/consume"
 	"convoy/dispatcher-service/internal/deliver"
+	"convoy/dispatcher-service/internal/metrics"
 	"convoy/dispatcher-service/internal/outbound"
 	"convoy/dispatcher-service/internal/ratelimit"
 	"convoy/dispatcher-service/internal/record"
@@ -65,9 +67,11 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return g.Wait() // ctx ended before the dependencies answered
 	}
 
+	m := metrics.New(reg)
+	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamDispatch, cons)
 	rec := record.New(st)
 	client := outbound.New(outbound.Config{Allow: cfg.Allow, UserAgent: "Convoy/" + Version})
-	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version), queue.NewPublisher(js), consume.Options{
+	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version), queue.NewPublisher(js), m, consume.Options{
 		Concurrency: cfg.Concurrency,
 		PerEndpoint: cfg.PerEndpoint,
 		AckWait:     cfg.AckWait,

@@ -63,6 +63,14 @@ type Retrier interface {
 	PublishRetry(ctx context.Context, rt *queuev1.RetryTask) error
 }
 
+// Observer is told what the dispatcher does (for metrics).
+type Observer interface {
+	Attempted(outcome, status string, attempt int32, acceptedAt, now time.Time)
+	Discarded()
+	Deferred(reason string)
+	Failed(step string)
+}
+
 // Options tune the dispatcher.
 type Options struct {
 	// Concurrency is how many attempts may be in flight at once.
@@ -86,6 +94,7 @@ type Dispatcher struct {
 	limiter  Limiter
 	deliver  Deliverer
 	retrier  Retrier
+	obs      Observer
 	opts     Options
 	log      *zap.Logger
 	now      func() time.Time
@@ -103,9 +112,9 @@ type Dispatcher struct {
 const SettingsCacheTTL = time.Second
 
 // New returns a Dispatcher.
-func New(st Store, rec Recorder, lim Limiter, del Deliverer, ret Retrier, opts Options, log *zap.Logger) *Dispatcher {
+func New(st Store, rec Recorder, lim Limiter, del Deliverer, ret Retrier, obs Observer, opts Options, log *zap.Logger) *Dispatcher {
 	return &Dispatcher{
-		store: st, recorder: rec, limiter: lim, deliver: del, retrier: ret, opts: opts, log: log, now: time.Now,
+		store: st, recorder: rec, limiter: lim, deliver: del, retrier: ret, obs: obs, opts: opts, log: log, now: time.Now,
 		endpoints: cache.New[string, *model.Endpoint](SettingsCacheTTL),
 		groups:    cache.New[string, *model.Group](SettingsCacheTTL),
 		slots:     map[string]chan struct{}{},
@@ -279,6 +288,7 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	if !d.enter(ctx, ep.UID) {
 		// Busy for slotWait means slow: come back later, not at once, so
 		// free workers pick up other endpoints' tasks in the meantime.
+		d.obs.Deferred("endpoint_busy")
 		return d.defer_(msg, t, 500*time.Millisecond)
 	}
 	defer d.leave(ep.UID)
@@ -288,6 +298,7 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	}
 	if !ok {
 		log.Debug("rate limited: deferred", zap.Duration("wait", wait))
+		d.obs.Deferred("rate_limit")
 		return d.defer_(msg, t, wait)
 	}
 
@@ -315,10 +326,17 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 		zap.String("status", dec.update.Status), zap.Int("http_status", out.Result.StatusCode),
 		zap.Int64("duration_ms", out.Attempt.DurationMs), zap.String("error", out.Attempt.Error))
 	if err := d.recorder.Record(ctx, dec.update); err != nil {
+		d.obs.Failed("store")
 		return fmt.Errorf("record attempt: %w", err)
 	}
+	var accepted time.Time
+	if t.AcceptedAt != nil {
+		accepted = t.AcceptedAt.AsTime()
+	}
+	d.obs.Attempted(out.Kind(), dec.update.Status, t.Attempt, accepted, d.now())
 	if dec.retry != nil {
 		if err := d.retrier.PublishRetry(ctx, dec.retry); err != nil {
+			d.obs.Failed("publish")
 			// Recorded but not queued: the redelivered task finds the
 			// attempt recorded and queues the retry then.
 			return err
@@ -357,8 +375,10 @@ func msgKey(t *queuev1.DeliveryTask) string { return queue.MsgID(t) }
 // finish records a change that needs no attempt and acknowledges the task.
 func (d *Dispatcher) finish(ctx context.Context, msg jetstream.Msg, u store.DeliveryUpdate) error {
 	if err := d.recorder.Record(ctx, u); err != nil {
+		d.obs.Failed("store")
 		return err
 	}
+	d.obs.Discarded()
 	return msg.Ack()
 }
 

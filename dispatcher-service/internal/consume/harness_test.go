@@ -19,12 +19,14 @@ import (
 	"convoy/dispatcher-service/internal/app"
 	"convoy/dispatcher-service/internal/consume"
 	"convoy/dispatcher-service/internal/deliver"
+	"convoy/dispatcher-service/internal/metrics"
 	"convoy/dispatcher-service/internal/outbound"
 	"convoy/dispatcher-service/internal/ratelimit"
 	"convoy/dispatcher-service/internal/record"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 )
@@ -116,7 +118,7 @@ func (h *harness) startDispatcher(t *testing.T, o harnessOptions) {
 	if o.wrapRetrier != nil {
 		retrier = o.wrapRetrier(retrier)
 	}
-	d := consume.New(st, recorder, ratelimit.New(kv), deliver.New(client, app.Version), retrier, consume.Options{
+	d := consume.New(st, recorder, ratelimit.New(kv), deliver.New(client, app.Version), retrier, metrics.New(prometheus.NewRegistry()), consume.Options{
 		Concurrency: o.concurrency,
 		PerEndpoint: o.perEndpoint,
 		AckWait:     o.ackWait,

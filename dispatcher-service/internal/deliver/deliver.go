@@ -157,3 +157,23 @@ func flatten(h http.Header) map[string]string {
 	}
 	return out
 }
+
+// Kind names what happened, for metrics: success, http_error, redirect,
+// timeout, refused or error.
+func (o Outcome) Kind() string {
+	var blocked *outbound.BlockedError
+	switch {
+	case o.Attempt.Status:
+		return "success"
+	case errors.As(o.Result.Err, &blocked):
+		return "refused"
+	case errors.Is(o.Result.Err, outbound.ErrTimeout):
+		return "timeout"
+	case o.Result.Err != nil || o.Result.StatusCode == 0:
+		return "error"
+	case o.Result.StatusCode >= 300 && o.Result.StatusCode < 400:
+		return "redirect"
+	default:
+		return "http_error"
+	}
+}

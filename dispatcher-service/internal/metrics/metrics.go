@@ -1,24 +1,19 @@
-// Package metrics holds dispatcher-service's Prometheus series, and polls
-// JetStream for queue lag.
+// Package metrics holds dispatcher-service's Prometheus series.
 package metrics
 
 import (
-	"context"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Dispatch is every series the dispatcher exports.
 type Dispatch struct {
-	attempts   *prometheus.CounterVec
-	finals     *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
-	deferrals  *prometheus.CounterVec
-	failures   *prometheus.CounterVec
-	pending    *prometheus.GaugeVec
-	ackPending *prometheus.GaugeVec
+	attempts  *prometheus.CounterVec
+	finals    *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	deferrals *prometheus.CounterVec
+	failures  *prometheus.CounterVec
 }
 
 // New registers the series on reg.
@@ -41,14 +36,8 @@ func New(reg prometheus.Registerer) *Dispatch {
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "convoy_dispatch_errors_total", Help: "Tasks handed back because a dependency failed, by step (store, publish, limiter).",
 		}, []string{"step"}),
-		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "convoy_queue_pending_messages", Help: "Messages not yet delivered to the consumer (queue lag), by stream.",
-		}, []string{"stream"}),
-		ackPending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "convoy_queue_ack_pending_messages", Help: "Messages held by consumers (in flight, deferred or waiting for a retry), by stream.",
-		}, []string{"stream"}),
 	}
-	reg.MustRegister(m.attempts, m.finals, m.latency, m.deferrals, m.failures, m.pending, m.ackPending)
+	reg.MustRegister(m.attempts, m.finals, m.latency, m.deferrals, m.failures)
 	return m
 }
 
@@ -77,28 +66,3 @@ func (m *Dispatch) Deferred(reason string) { m.deferrals.WithLabelValues(reason)
 
 // Failed records a task handed back because step failed.
 func (m *Dispatch) Failed(step string) { m.failures.WithLabelValues(step).Inc() }
-
-// ConsumerSource is a consumer whose lag is reported.
-type ConsumerSource struct {
-	Stream   string
-	Consumer jetstream.Consumer
-}
-
-// PollLag refreshes the queue gauges every interval until ctx ends.
-func (m *Dispatch) PollLag(ctx context.Context, interval time.Duration, sources ...ConsumerSource) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		for _, src := range sources {
-			if info, err := src.Consumer.Info(ctx); err == nil {
-				m.pending.WithLabelValues(src.Stream).Set(float64(info.NumPending))
-				m.ackPending.WithLabelValues(src.Stream).Set(float64(info.NumAckPending))
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}

@@ -58,6 +58,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	sched := retry.New(pub, reg, log.Named("retry"))
 	sweeper := sweep.New(st, pub, sweep.Options{Interval: cfg.SweepInterval, Grace: cfg.SweepGrace, Batch: 1000}, reg, log.Named("sweep"))
 	enforcer := retention.New(st, retention.Options{Interval: cfg.RetentionInterval, Batch: cfg.RetentionBatch, Pause: 50 * time.Millisecond}, reg, log.Named("retention"))
+	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamRetry, cons)
 	log.Info("scheduler ready")
 	g.Go(func() error { return sched.Run(gctx, cons) })
 	g.Go(func() error { return sweeper.Run(gctx) })
