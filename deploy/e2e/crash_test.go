@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -55,47 +53,8 @@ func interruptEveryService(t *testing.T, sig syscall.Signal) {
 	t.Cleanup(recv.Close)
 	group, app, _ := setup(s, map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 20}}, recv.URL)
 
-	// Producers: post events for the whole run, remember what was accepted.
-	var accepted []string
-	var acceptedMu sync.Mutex
-	stop := make(chan struct{})
-	var producers sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second}
-	for p := range 4 {
-		producers.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				body, _ := json.Marshal(map[string]any{"app_id": app.UID, "event_type": "invoice.paid", "data": map[string]any{"p": p, "i": i}})
-				req, _ := http.NewRequest("POST", s.Gateway+"/api/v1/groups/"+group.UID+"/events", bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+adminKey)
-				resp, err := client.Do(req)
-				if err != nil {
-					time.Sleep(50 * time.Millisecond)
-					continue
-				}
-				var env struct {
-					Data struct {
-						UID string `json:"uid"`
-					} `json:"data"`
-				}
-				json.NewDecoder(resp.Body).Decode(&env)
-				resp.Body.Close()
-				if resp.StatusCode == 201 {
-					acceptedMu.Lock()
-					accepted = append(accepted, env.Data.UID)
-					acceptedMu.Unlock()
-				} else if resp.StatusCode < 500 {
-					t.Errorf("event answered %d", resp.StatusCode)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		})
-	}
-
+	// Producers post events for the whole run; what was accepted must arrive.
+	o := offer(s, group.UID, app.UID, 4, 10*time.Millisecond)
 	for _, name := range []string{"dispatcher-service", "ingest-service", "scheduler-service", "api-gateway", "dispatcher-service"} {
 		time.Sleep(time.Duration(2000+rand.IntN(2000)) * time.Millisecond)
 		if sig == syscall.SIGTERM {
@@ -111,9 +70,14 @@ func interruptEveryService(t *testing.T, sig syscall.Signal) {
 		s.restart(name, sig)
 	}
 	time.Sleep(2 * time.Second)
-	close(stop)
-	producers.Wait()
-	t.Logf("%d events accepted", len(accepted))
+	accepted := o.finish()
+	codes := o.total()
+	t.Logf("%d events accepted; answers %v", len(accepted), codes)
+	for code, n := range codes {
+		if code != 201 && code < 500 {
+			t.Errorf("%d events answered %d", n, code)
+		}
+	}
 	if len(accepted) < 500 {
 		t.Fatalf("only %d events accepted; the run is too small to mean anything", len(accepted))
 	}

@@ -43,7 +43,7 @@ func TestNATSNodeLossKeepsDelivering(t *testing.T) {
 	t.Cleanup(recv.Close)
 	group, app, _ := setup(s, map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 30}}, recv.URL)
 
-	o := offer(s, group.UID, app.UID)
+	o := offer(s, group.UID, app.UID, 2, 20*time.Millisecond)
 	time.Sleep(3 * time.Second)
 	before := o.snapshot()[201]
 	t.Logf("shutting down NATS node 0 after %d accepted events", before)

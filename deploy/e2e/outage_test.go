@@ -27,10 +27,11 @@ type offered struct {
 	done     sync.WaitGroup
 }
 
-func offer(s *stack, groupID, appID string) *offered {
+// offer starts producers that each post an event, pause, and repeat.
+func offer(s *stack, groupID, appID string, producers int, pause time.Duration) *offered {
 	o := &offered{codes: map[int]int{}, stop: make(chan struct{})}
 	client := &http.Client{Timeout: 20 * time.Second}
-	for p := range 2 {
+	for p := range producers {
 		o.done.Go(func() {
 			for i := 0; ; i++ {
 				select {
@@ -59,11 +60,22 @@ func offer(s *stack, groupID, appID string) *offered {
 					o.accepted = append(o.accepted, env.Data.UID)
 				}
 				o.mu.Unlock()
-				time.Sleep(20 * time.Millisecond)
+				time.Sleep(pause)
 			}
 		})
 	}
 	return o
+}
+
+// total returns every answer so far without resetting.
+func (o *offered) total() map[int]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[int]int{}
+	for k, v := range o.codes {
+		out[k] = v
+	}
+	return out
 }
 
 // snapshot returns the answers so far and resets the counts.
@@ -129,7 +141,7 @@ func TestOutageOfStoreOrQueueAnswers503AndRecovers(t *testing.T) {
 	t.Cleanup(recv.Close)
 	group, app, _ := setup(s, map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 30}}, recv.URL)
 
-	o := offer(s, group.UID, app.UID)
+	o := offer(s, group.UID, app.UID, 2, 20*time.Millisecond)
 	outage := func(name string, stop, start func()) {
 		time.Sleep(2 * time.Second)
 		if got := o.snapshot(); got[201] == 0 {

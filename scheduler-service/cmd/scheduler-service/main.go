@@ -3,35 +3,12 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"convoy/core/logging"
+	"convoy/core/envconf"
+	"convoy/core/service"
 	"convoy/scheduler-service/internal/app"
 	"convoy/scheduler-service/internal/config"
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "scheduler-service:", err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	cfg, err := config.Load()
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	log, err := logging.New("scheduler-service", cfg.LogLevel, cfg.LogFormat)
-	if err != nil {
-		return err
-	}
-	defer log.Sync()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return app.Run(ctx, cfg, log)
+	service.Main("scheduler-service", config.Load, func(c config.Config) envconf.Common { return c.Common }, app.Run)
 }

@@ -1,0 +1,42 @@
+// Package service is the shared shape of every backend service's main: load
+// the configuration, build the logger, run until SIGINT or SIGTERM, and exit
+// in one place with a message that says what went wrong.
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"convoy/core/envconf"
+	"convoy/core/logging"
+
+	"go.uber.org/zap"
+)
+
+// Main runs a service named name. load reads its configuration, common
+// extracts the shared settings, and run serves until its context ends.
+func Main[C any](name string, load func() (C, error), common func(C) envconf.Common, run func(context.Context, C, *zap.Logger) error) {
+	if err := runMain(name, load, common, run); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+func runMain[C any](name string, load func() (C, error), common func(C) envconf.Common, run func(context.Context, C, *zap.Logger) error) error {
+	cfg, err := load()
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	c := common(cfg)
+	log, err := logging.New(name, c.LogLevel, c.LogFormat)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, cfg, log)
+}
