@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	_ "net/http/pprof" // served only when CONVOY_PPROF_ADDR is set
 	"os"
 	"os/signal"
 	"strings"
@@ -28,6 +30,11 @@ func run() int {
 	if err != nil {
 		log.Error("invalid configuration", zap.Strings("problems", strings.Split(err.Error(), "\n")))
 		return 2
+	}
+
+	// Profiles of the embedded NATS and FerretDB, for performance work.
+	if addr := os.Getenv("CONVOY_PPROF_ADDR"); addr != "" {
+		go func() { log.Warn("pprof server stopped", zap.Error(http.ListenAndServe(addr, nil))) }()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
