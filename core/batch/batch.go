@@ -22,8 +22,11 @@ type Batcher[T any] struct {
 	maxSize  int
 	flushers int
 	in       chan request[T]
-	stopOnce sync.Once
-	stopped  chan struct{}
+
+	// mu guards closed: Submit sends under the read lock, so once Run holds
+	// the write lock no item can arrive that Run would not see.
+	mu     sync.RWMutex
+	closed bool
 }
 
 type request[T any] struct {
@@ -39,7 +42,6 @@ func New[T any](flush Flush[T], maxSize, flushers int) *Batcher[T] {
 		maxSize:  maxSize,
 		flushers: max(flushers, 1),
 		in:       make(chan request[T], maxSize*flushers*4),
-		stopped:  make(chan struct{}),
 	}
 }
 
@@ -58,10 +60,14 @@ func (b *Batcher[T]) Do(ctx context.Context, item T) error {
 // It lets a caller hand in several items and then wait for all of them.
 func (b *Batcher[T]) Submit(ctx context.Context, item T) <-chan error {
 	done := make(chan error, 1)
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		done <- ErrClosed
+		return done
+	}
 	select {
 	case b.in <- request[T]{item: item, done: done}:
-	case <-b.stopped:
-		done <- ErrClosed
 	case <-ctx.Done():
 		done <- ctx.Err()
 	}
@@ -76,14 +82,27 @@ func (b *Batcher[T]) Run(ctx context.Context) error {
 		wg.Go(func() { b.loop(ctx) })
 	}
 	wg.Wait()
-	b.stopOnce.Do(func() { close(b.stopped) })
-	// Whatever is still queued was accepted; write it with a fresh context.
+	// Whatever is handed in until the batcher is closed was accepted: keep
+	// writing it (which also unblocks Submits waiting for room) until the
+	// close goes through, then write what is left.
+	final := context.WithoutCancel(ctx)
+	closed := make(chan struct{})
+	go func() {
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
+		close(closed)
+	}()
 	for {
-		reqs := b.drain(nil)
-		if len(reqs) == 0 {
+		select {
+		case r := <-b.in:
+			b.write(final, b.drain([]request[T]{r}))
+		case <-closed:
+			for reqs := b.drain(nil); len(reqs) > 0; reqs = b.drain(nil) {
+				b.write(final, reqs)
+			}
 			return nil
 		}
-		b.write(context.WithoutCancel(ctx), reqs)
 	}
 }
 

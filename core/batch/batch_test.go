@@ -13,7 +13,9 @@ func TestBatchesConcurrentItems(t *testing.T) {
 	var mu sync.Mutex
 	var batches [][]int
 	release := make(chan struct{})
+	var held atomic.Int32 // items in the flush being held
 	b := New(func(_ context.Context, items []int) error {
+		held.CompareAndSwap(0, int32(len(items)))
 		<-release // hold the first flush so the rest queue up behind it
 		mu.Lock()
 		batches = append(batches, append([]int(nil), items...))
@@ -35,7 +37,7 @@ func TestBatchesConcurrentItems(t *testing.T) {
 	}
 	// Let every item queue, then let the flushes go.
 	deadline := time.Now().Add(5 * time.Second)
-	for len(b.in) < 99 && time.Now().Before(deadline) {
+	for int(held.Load())+len(b.in) < 100 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	close(release)
