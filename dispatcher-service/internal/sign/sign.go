@@ -6,7 +6,6 @@ package sign
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -53,10 +52,6 @@ const (
 // standardSecretPrefix marks a Standard Webhooks secret whose key is the
 // base64-decoded remainder.
 const standardSecretPrefix = "whsec_"
-
-// secretBytes is the amount of randomness in a generated secret: 256 bits,
-// matching the output size of the default SHA256 HMAC.
-const secretBytes = 32
 
 // Errors callers may test for. None of them, and no error from this package,
 // ever contains a secret value.
@@ -172,27 +167,6 @@ func Sign(in Input) (http.Header, error) {
 		return h, nil
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownFormat, in.Format)
-}
-
-// NewSecret returns a new random secret for an endpoint using format. Standard
-// Webhooks secrets are "whsec_" followed by standard base64 of 32 random bytes,
-// as that specification expects. Secrets for the simple and advanced formats
-// are 32 random bytes in unpadded URL-safe base64 (43 characters); the signer
-// uses that string's bytes as the HMAC key, exactly as receivers will.
-func NewSecret(format Format) (string, error) {
-	b := make([]byte, secretBytes)
-	// crypto/rand.Read never returns an error on supported platforms, but the
-	// check costs nothing and keeps a weak secret from ever being returned.
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("read random bytes: %w", err)
-	}
-	switch format {
-	case FormatStandardWebhooks:
-		return standardSecretPrefix + base64.StdEncoding.EncodeToString(b), nil
-	case FormatSimple, FormatAdvanced:
-		return base64.RawURLEncoding.EncodeToString(b), nil
-	}
-	return "", fmt.Errorf("%w %q", ErrUnknownFormat, format)
 }
 
 // validSecrets drops expired secrets, keeping the newest-first order.

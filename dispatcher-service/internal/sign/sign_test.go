@@ -3,7 +3,6 @@ package sign
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -189,56 +188,3 @@ func TestSignEmptySecretRejected(t *testing.T) {
 	}
 }
 
-func TestNewSecret(t *testing.T) {
-	tests := []struct {
-		format Format
-		check  func(t *testing.T, s string)
-	}{
-		{FormatStandardWebhooks, func(t *testing.T, s string) {
-			rest, ok := strings.CutPrefix(s, "whsec_")
-			if !ok {
-				t.Fatalf("%q lacks whsec_ prefix", s)
-			}
-			key, err := base64.StdEncoding.DecodeString(rest)
-			if err != nil || len(key) != 32 {
-				t.Fatalf("key: %d bytes, err %v", len(key), err)
-			}
-		}},
-		{FormatSimple, func(t *testing.T, s string) {
-			key, err := base64.RawURLEncoding.DecodeString(s)
-			if err != nil || len(key) != 32 || len(s) != 43 {
-				t.Fatalf("secret %d chars decodes to %d bytes, err %v", len(s), len(key), err)
-			}
-		}},
-		{FormatAdvanced, func(t *testing.T, s string) {
-			if _, err := base64.RawURLEncoding.DecodeString(s); err != nil || len(s) != 43 {
-				t.Fatalf("secret %d chars, err %v", len(s), err)
-			}
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(string(tt.format), func(t *testing.T) {
-			a, err := NewSecret(tt.format)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := NewSecret(tt.format)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a == b {
-				t.Error("two secrets are equal")
-			}
-			tt.check(t, a)
-			// A generated secret must be usable by Sign in its own format.
-			if _, err := Sign(Input{Format: tt.format, Hash: "SHA256", Header: "X", DeliveryID: "d", Secrets: []Secret{{Value: a}}, Now: now}); err != nil {
-				t.Errorf("Sign with generated secret: %v", err)
-			}
-		})
-	}
-	t.Run("unknown format", func(t *testing.T) {
-		if _, err := NewSecret("nope"); !errors.Is(err, ErrUnknownFormat) {
-			t.Errorf("err = %v, want ErrUnknownFormat", err)
-		}
-	})
-}

@@ -79,9 +79,6 @@ func (a *Authenticator) Authenticate(ctx context.Context) (Principal, error) {
 	return Principal{GroupID: k.GroupID}, nil
 }
 
-// Forget drops a key from the cache (after it was revoked here).
-func (a *Authenticator) Forget(hash string) { a.cache.Forget(hash) }
-
 func bearer(ctx context.Context) (string, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	vals := md.Get("authorization")
