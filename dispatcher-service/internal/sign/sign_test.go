@@ -187,4 +187,3 @@ func TestSignEmptySecretRejected(t *testing.T) {
 		t.Fatalf("err = %v, want ErrInvalidSecret", err)
 	}
 }
-
