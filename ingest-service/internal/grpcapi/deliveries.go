@@ -2,13 +2,10 @@ package grpcapi
 
 import (
 	"context"
-	"slices"
 
 	"convoy/core/model"
-	"convoy/core/queue"
 	"convoy/core/store"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
-	queuev1 "convoy/proto/convoy/queue/v1"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -78,7 +75,8 @@ func (s *Server) ListAttempts(ctx context.Context, req *ingestv1.ListAttemptsReq
 
 // ResendDelivery gives one Failure or Discarded delivery a fresh attempt budget.
 func (s *Server) ResendDelivery(ctx context.Context, req *ingestv1.ResendDeliveryRequest) (*ingestv1.Delivery, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	g, err := s.group(ctx, req.GroupId)
+	if err != nil {
 		return nil, err
 	}
 	d, err := s.store.GetDelivery(ctx, req.GroupId, req.DeliveryId)
@@ -89,10 +87,11 @@ func (s *Server) ResendDelivery(ctx context.Context, req *ingestv1.ResendDeliver
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"delivery is %s: only Failure or Discarded deliveries can be resent (forceresend re-delivers a Success)", d.Status)
 	}
-	if err := s.resendable(ctx, d); err != nil {
+	r := s.resender(g)
+	if err := r.resendable(ctx, d); err != nil {
 		return nil, err
 	}
-	if err := s.restart(ctx, d); err != nil {
+	if err := r.restart(ctx, d); err != nil {
 		return nil, s.toStatus(ctx, "delivery", err)
 	}
 	return deliveryPB(d), nil
@@ -102,22 +101,15 @@ func (s *Server) ResendDelivery(ctx context.Context, req *ingestv1.ResendDeliver
 // or by the list filters.
 func (s *Server) BatchRetryDeliveries(ctx context.Context, req *ingestv1.BatchRetryDeliveriesRequest) (*ingestv1.BatchRetryDeliveriesResponse, error) {
 	retryable := []string{model.StatusFailure, model.StatusDiscarded}
-	ds, err := s.selectDeliveries(ctx, req.GroupId, req.Ids, req.Filter, retryable)
+	g, ds, err := s.selectDeliveries(ctx, req.GroupId, req.Ids, req.Filter, retryable)
 	if err != nil {
 		return nil, err
 	}
-	out := &ingestv1.BatchRetryDeliveriesResponse{Ids: []string{}}
-	for i := range ds {
-		if !slices.Contains(retryable, ds[i].Status) || s.resendable(ctx, &ds[i]) != nil {
-			continue
-		}
-		if err := s.restart(ctx, &ds[i]); err != nil {
-			return nil, s.toStatus(ctx, "delivery", err)
-		}
-		out.Ids = append(out.Ids, ds[i].UID)
+	ids, err := s.resender(g).each(ctx, ds, retryable)
+	if err != nil {
+		return nil, s.toStatus(ctx, "delivery", err)
 	}
-	out.Retried = int32(len(out.Ids))
-	return out, nil
+	return &ingestv1.BatchRetryDeliveriesResponse{Retried: int32(len(ids)), Ids: ids}, nil
 }
 
 // ForceResendDeliveries re-delivers Success deliveries.
@@ -125,56 +117,50 @@ func (s *Server) ForceResendDeliveries(ctx context.Context, req *ingestv1.ForceR
 	if len(req.Ids) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "ids is required")
 	}
-	ds, err := s.selectDeliveries(ctx, req.GroupId, req.Ids, nil, nil)
+	g, ds, err := s.selectDeliveries(ctx, req.GroupId, req.Ids, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	out := &ingestv1.ForceResendDeliveriesResponse{Ids: []string{}}
-	for i := range ds {
-		if ds[i].Status != model.StatusSuccess || s.resendable(ctx, &ds[i]) != nil {
-			continue
-		}
-		if err := s.restart(ctx, &ds[i]); err != nil {
-			return nil, s.toStatus(ctx, "delivery", err)
-		}
-		out.Ids = append(out.Ids, ds[i].UID)
+	ids, err := s.resender(g).each(ctx, ds, []string{model.StatusSuccess})
+	if err != nil {
+		return nil, s.toStatus(ctx, "delivery", err)
 	}
-	out.Resent = int32(len(out.Ids))
-	return out, nil
+	return &ingestv1.ForceResendDeliveriesResponse{Resent: int32(len(ids)), Ids: ids}, nil
 }
 
 // selectDeliveries loads the deliveries named by ids, or else those matching
 // the filter (with defaultStatuses when it names none).
-func (s *Server) selectDeliveries(ctx context.Context, groupID string, idList []string, pf *ingestv1.DeliveryFilter, defaultStatuses []string) ([]model.Delivery, error) {
-	if _, err := s.group(ctx, groupID); err != nil {
-		return nil, err
+func (s *Server) selectDeliveries(ctx context.Context, groupID string, idList []string, pf *ingestv1.DeliveryFilter, defaultStatuses []string) (*model.Group, []model.Delivery, error) {
+	g, err := s.group(ctx, groupID)
+	if err != nil {
+		return nil, nil, err
 	}
 	if len(idList) > maxBatchRetry {
-		return nil, status.Errorf(codes.InvalidArgument, "ids must list at most %d deliveries", maxBatchRetry)
+		return nil, nil, status.Errorf(codes.InvalidArgument, "ids must list at most %d deliveries", maxBatchRetry)
 	}
 	var out []model.Delivery
 	if len(idList) > 0 {
 		for _, id := range idList {
 			d, err := s.store.GetDelivery(ctx, groupID, id)
 			if err != nil {
-				return nil, status.Errorf(codes.NotFound, "delivery %s not found", id)
+				return nil, nil, status.Errorf(codes.NotFound, "delivery %s not found", id)
 			}
 			out = append(out, *d)
 		}
-		return out, nil
+		return g, out, nil
 	}
 	f := deliveryFilter(pf)
 	if len(f.Statuses) == 0 {
 		f.Statuses = defaultStatuses
 	}
 	if err := validateStatuses(f.Statuses); err != nil {
-		return nil, s.toStatus(ctx, "delivery", err)
+		return nil, nil, s.toStatus(ctx, "delivery", err)
 	}
 	p := store.Page{PerPage: 100}
 	for len(out) < maxBatchRetry {
 		ds, info, err := s.store.ListDeliveries(ctx, groupID, f, p)
 		if err != nil {
-			return nil, s.toStatus(ctx, "delivery", err)
+			return nil, nil, s.toStatus(ctx, "delivery", err)
 		}
 		out = append(out, ds...)
 		if !info.HasNext {
@@ -182,40 +168,5 @@ func (s *Server) selectDeliveries(ctx context.Context, groupID string, idList []
 		}
 		p.Cursor = info.NextCursor
 	}
-	return out, nil
-}
-
-// resendable refuses a resend whose endpoint is inactive or gone: the
-// attempt would only be discarded again.
-func (s *Server) resendable(ctx context.Context, d *model.Delivery) error {
-	ep, err := s.store.EndpointByID(ctx, d.EndpointID)
-	if err != nil {
-		return s.toStatus(ctx, "endpoint", err)
-	}
-	if ep.Status == model.EndpointInactive {
-		return status.Error(codes.FailedPrecondition, "endpoint is inactive: re-enable it, which replays its Discarded deliveries")
-	}
-	return nil
-}
-
-// restart gives d a fresh attempt budget under the group's current strategy
-// and queues its first attempt. d is updated to the new state. If the
-// publish fails the delivery is Scheduled and due, and the scheduler's sweep
-// queues it.
-func (s *Server) restart(ctx context.Context, d *model.Delivery) error {
-	g, err := s.store.GetGroup(ctx, d.GroupID)
-	if err != nil {
-		return err
-	}
-	ev, err := s.store.GetEvent(ctx, d.GroupID, d.EventID)
-	if err != nil {
-		return err
-	}
-	st := g.Config.Strategy
-	restarted, err := s.store.RestartDelivery(ctx, d.UID, st.RetryCount, st.Type, st.Duration)
-	if err != nil {
-		return err
-	}
-	*d = *restarted
-	return s.pub.PublishTasks(ctx, []*queuev1.DeliveryTask{queue.NewTask(ev, d)})
+	return g, out, nil
 }

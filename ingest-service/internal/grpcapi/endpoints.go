@@ -111,7 +111,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 	if reenabled {
 		// The replay outlives this call: it may be long, and a caller that
 		// gives up must not stop it halfway.
-		go s.replayDiscarded(context.WithoutCancel(ctx), e.UID)
+		go s.replayDiscarded(context.WithoutCancel(ctx), e.GroupID, e.UID)
 	}
 	return endpointPB(e), nil
 }
@@ -179,8 +179,14 @@ const replayBatch = 500
 
 // replayDiscarded resends an endpoint's Discarded deliveries, oldest first,
 // each with a fresh attempt budget.
-func (s *Server) replayDiscarded(ctx context.Context, endpointID string) {
+func (s *Server) replayDiscarded(ctx context.Context, groupID, endpointID string) {
 	log := s.log.With(zap.String("endpoint_id", endpointID))
+	g, err := s.store.GetGroup(ctx, groupID)
+	if err != nil {
+		log.Error("replay not started: cannot read the group", zap.Error(err))
+		return
+	}
+	r := s.resender(g)
 	total := 0
 	for {
 		ds, err := s.store.DeliveriesOfEndpoint(ctx, endpointID, model.StatusDiscarded, replayBatch)
@@ -192,7 +198,7 @@ func (s *Server) replayDiscarded(ctx context.Context, endpointID string) {
 			break
 		}
 		for i := range ds {
-			if err := s.restart(ctx, &ds[i]); err != nil {
+			if err := r.restart(ctx, &ds[i]); err != nil {
 				log.Error("replay stopped", zap.String("delivery_id", ds[i].UID), zap.Error(err), zap.Int("replayed", total))
 				return
 			}
