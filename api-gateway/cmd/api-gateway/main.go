@@ -11,9 +11,9 @@ import (
 
 	"convoy/api-gateway/internal/app"
 	"convoy/api-gateway/internal/config"
+	"convoy/core/logging"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
 func main() {
@@ -26,7 +26,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "api-gateway: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	log, err := newLogger(cfg.LogLevel, cfg.LogFormat)
+	log, err := logging.New("api-gateway", cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "api-gateway: build logger: %v\n", err)
 		return 2
@@ -36,26 +36,9 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if err := app.Run(ctx, cfg, log.Named("api-gateway")); err != nil {
+	if err := app.Run(ctx, cfg, log); err != nil {
 		log.Error("api gateway failed", zap.Error(err))
 		return 1
 	}
 	return 0
-}
-
-func newLogger(level, format string) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(level)
-	if err != nil {
-		return nil, err
-	}
-	zc := zap.NewProductionConfig()
-	zc.Level = zap.NewAtomicLevelAt(lvl)
-	zc.Encoding = format
-	// Sampling would drop access log lines under load; every request gets one.
-	zc.Sampling = nil
-	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
-	if format == "console" {
-		zc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
-	}
-	return zc.Build()
 }
