@@ -4,14 +4,13 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"time"
 
 	"convoy/core/ops"
 	"convoy/core/queue"
 	"convoy/core/retryschedule"
-	"convoy/core/store"
+	"convoy/core/service"
 	"convoy/dispatcher-service/internal/config"
 	"convoy/dispatcher-service/internal/consume"
 	"convoy/dispatcher-service/internal/deliver"
@@ -30,32 +29,20 @@ const Version = "1.0.0"
 
 // Run dispatches until ctx ends, then drains and returns.
 func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
-	st, err := store.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
+	b, err := service.Connect(ctx, cfg.Common, "dispatcher-service", log)
 	if err != nil {
 		return err
 	}
-	defer st.Close(context.WithoutCancel(ctx))
-	nc, js, err := queue.Connect(cfg.NATSURL, "dispatcher-service", log)
-	if err != nil {
-		return err
-	}
-	defer nc.Drain()
+	defer b.Close(context.WithoutCancel(ctx))
+	st, js, reg := b.Store, b.JS, b.Registry
 	warnAllowlist(cfg.Allow, log)
 
 	g, gctx := errgroup.WithContext(ctx)
-	reg := ops.NewRegistry()
-	checks := map[string]ops.Check{"mongodb": st.Ping, "nats": ops.NATSCheck(nc)}
-	g.Go(func() error { return ops.Serve(gctx, cfg.OpsAddr, ops.Handler(reg, checks), log) })
+	g.Go(func() error { return b.ServeOps(gctx) })
 
 	var cons jetstream.Consumer
 	var kv jetstream.KeyValue
-	err = ops.WaitFor(gctx, log, "prepare streams and consumer", func(ctx context.Context) error {
-		if err := st.Ping(ctx); err != nil {
-			return fmt.Errorf("mongodb: %w", err)
-		}
-		if err := queue.EnsureStreams(ctx, js, cfg.NATSReplicas); err != nil {
-			return err
-		}
+	err = b.Prepare(gctx, func(ctx context.Context) error {
 		var err error
 		if kv, err = ratelimit.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
 			return err

@@ -8,9 +8,8 @@ import (
 	"net"
 	"time"
 
-	"convoy/core/ops"
 	"convoy/core/queue"
-	"convoy/core/store"
+	"convoy/core/service"
 	"convoy/ingest-service/internal/auth"
 	"convoy/ingest-service/internal/config"
 	"convoy/ingest-service/internal/fanout"
@@ -18,7 +17,6 @@ import (
 	"convoy/ingest-service/internal/metrics"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -29,22 +27,17 @@ import (
 
 // Run serves until ctx ends, then drains and returns.
 func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
-	st, err := store.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
+	b, err := service.Connect(ctx, cfg.Common, "ingest-service", log)
 	if err != nil {
 		return err
 	}
-	defer st.Close(context.WithoutCancel(ctx))
-	nc, js, err := queue.Connect(cfg.NATSURL, "ingest-service", log)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
+	defer b.Close(context.WithoutCancel(ctx))
+	st, js, reg := b.Store, b.JS, b.Registry
 
 	ln, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
-	reg := ops.NewRegistry()
 	m := metrics.New(reg)
 	srv := grpc.NewServer(grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16<<20))
 	healthSrv := health.NewServer()
@@ -58,12 +51,10 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	api := grpcapi.New(st, auth.New(cfg.AdminAPIKey, st), fan, pub, log.Named("grpcapi"))
 	ingestv1.RegisterIngestServiceServer(srv, api)
 
-	checks := map[string]ops.Check{"mongodb": st.Ping, "nats": ops.NATSCheck(nc)}
-
 	g, gctx := errgroup.WithContext(ctx)
 	fanCtx, stopFanout := context.WithCancel(context.WithoutCancel(ctx))
 	g.Go(func() error { return fan.Run(fanCtx) })
-	g.Go(func() error { return ops.Serve(gctx, cfg.OpsAddr, ops.Handler(reg, checks), log) })
+	g.Go(func() error { return b.ServeOps(gctx) })
 	g.Go(func() error {
 		// Serve at once (health says NOT_SERVING) so callers get a clear
 		// answer while dependencies come up.
@@ -71,7 +62,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return srv.Serve(ln)
 	})
 	g.Go(func() error {
-		if err := prepare(gctx, st, js, cfg.NATSReplicas, log); err != nil {
+		if err := b.Prepare(gctx, st.EnsureSchema); err != nil {
 			srv.Stop()
 			stopFanout()
 			return nil // ctx ended before the dependencies answered
@@ -89,20 +80,6 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return nil
 	})
 	return g.Wait()
-}
-
-// prepare waits for MongoDB and NATS, then creates collections, indexes and
-// streams (idempotent, safe from every replica).
-func prepare(ctx context.Context, st *store.Store, js jetstream.JetStream, replicas int, log *zap.Logger) error {
-	return ops.WaitFor(ctx, log, "prepare store and streams", func(ctx context.Context) error {
-		if err := st.Ping(ctx); err != nil {
-			return fmt.Errorf("mongodb: %w", err)
-		}
-		if err := st.EnsureSchema(ctx); err != nil {
-			return err
-		}
-		return queue.EnsureStreams(ctx, js, replicas)
-	})
 }
 
 func drain(srv *grpc.Server, wait time.Duration) {

@@ -4,12 +4,11 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"convoy/core/ops"
 	"convoy/core/queue"
-	"convoy/core/store"
+	"convoy/core/service"
 	"convoy/scheduler-service/internal/config"
 	"convoy/scheduler-service/internal/retention"
 	"convoy/scheduler-service/internal/retry"
@@ -22,36 +21,24 @@ import (
 
 // Run schedules until ctx ends.
 func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
-	st, err := store.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
+	b, err := service.Connect(ctx, cfg.Common, "scheduler-service", log)
 	if err != nil {
 		return err
 	}
-	defer st.Close(context.WithoutCancel(ctx))
-	nc, js, err := queue.Connect(cfg.NATSURL, "scheduler-service", log)
-	if err != nil {
-		return err
-	}
-	defer nc.Drain()
+	defer b.Close(context.WithoutCancel(ctx))
+	st, js, reg := b.Store, b.JS, b.Registry
 
 	g, gctx := errgroup.WithContext(ctx)
-	reg := ops.NewRegistry()
-	checks := map[string]ops.Check{"mongodb": st.Ping, "nats": ops.NATSCheck(nc)}
-	g.Go(func() error { return ops.Serve(gctx, cfg.OpsAddr, ops.Handler(reg, checks), log) })
+	g.Go(func() error { return b.ServeOps(gctx) })
 
 	var cons jetstream.Consumer
-	err = ops.WaitFor(gctx, log, "prepare streams and consumer", func(ctx context.Context) error {
-		if err := st.Ping(ctx); err != nil {
-			return fmt.Errorf("mongodb: %w", err)
-		}
-		if err := queue.EnsureStreams(ctx, js, cfg.NATSReplicas); err != nil {
-			return err
-		}
+	err = b.Prepare(gctx, func(ctx context.Context) error {
 		var err error
 		cons, err = retry.EnsureConsumer(ctx, js)
 		return err
 	})
 	if err != nil {
-		return g.Wait()
+		return g.Wait() // ctx ended before the dependencies answered
 	}
 
 	pub := queue.NewPublisher(js)
