@@ -18,41 +18,63 @@ import (
 
 // received is one request a test receiver got.
 type received struct {
+	at     time.Time
 	header http.Header
 	body   []byte
 }
 
-// receiver is a webhook endpoint that records requests and answers with the
-// statuses in plan, then 200.
+// receiver is a webhook endpoint that records every request and answers
+// with its handlers in turn, the last one repeating.
 type receiver struct {
 	*httptest.Server
-	mu   sync.Mutex
-	got  []received
-	plan []int
+	mu       sync.Mutex
+	got      []received
+	handlers []http.HandlerFunc
 }
 
+// newReceiver answers with the statuses in plan, then 200.
 func newReceiver(t *testing.T, plan ...int) *receiver {
-	r := &receiver{plan: plan}
+	handlers := make([]http.HandlerFunc, 0, len(plan)+1)
+	for _, code := range plan {
+		handlers = append(handlers, answer(code))
+	}
+	return newScriptedReceiver(t, append(handlers, answer(200))...)
+}
+
+func newScriptedReceiver(t *testing.T, handlers ...http.HandlerFunc) *receiver {
+	r := &receiver{handlers: handlers}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
-		r.got = append(r.got, received{header: req.Header.Clone(), body: body})
-		status := 200
-		if len(r.plan) > 0 {
-			status, r.plan = r.plan[0], r.plan[1:]
-		}
+		h := r.handlers[min(len(r.got), len(r.handlers)-1)]
+		r.got = append(r.got, received{at: time.Now(), header: req.Header.Clone(), body: body})
 		r.mu.Unlock()
-		w.WriteHeader(status)
-		io.WriteString(w, `{"ok":true}`)
+		h(w, req)
 	}))
 	t.Cleanup(r.Close)
 	return r
+}
+
+func answer(code int) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(code)
+		io.WriteString(w, `{"ok":true}`)
+	}
 }
 
 func (r *receiver) requests() []received {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]received(nil), r.got...)
+}
+
+// times returns when each request arrived.
+func (r *receiver) times() []time.Time {
+	var out []time.Time
+	for _, req := range r.requests() {
+		out = append(out, req.at)
+	}
+	return out
 }
 
 type resource struct {

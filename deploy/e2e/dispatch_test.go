@@ -1,56 +1,22 @@
 package e2e
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"convoy/core/verify"
 )
 
-// timedReceiver answers 200 and notes when each request arrived.
-type timedReceiver struct {
-	*httptest.Server
-	mu  sync.Mutex
-	got []timedRequest
-}
-
-type timedRequest struct {
-	at     time.Time
-	header http.Header
-}
-
-func newTimedReceiver(t *testing.T) *timedReceiver {
-	r := &timedReceiver{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		_, _ = io.Copy(io.Discard, req.Body)
-		r.mu.Lock()
-		r.got = append(r.got, timedRequest{at: time.Now(), header: req.Header.Clone()})
-		r.mu.Unlock()
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *timedReceiver) requests() []timedRequest {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]timedRequest(nil), r.got...)
-}
-
 // Two dispatcher processes share one endpoint's limit of 10 per second: 100
-// events take 8 to 9 seconds (ten fixed windows), every delivery at its
-// first attempt (a deferral by the limit is not an attempt).
+// events are paced one per 100 ms, so they take about 9.9 seconds, every
+// delivery at its first attempt (a deferral by the limit is not an attempt).
 func TestDispatchRateLimitSharedByTwoDispatchers(t *testing.T) {
 	s := startStack(t)
 	replica := s.startReplica("dispatcher-service", "2")
-	recv := newTimedReceiver(t)
+	recv := newReceiver(t)
 	var group, app, endpoint resource
 	s.must(201, "POST", "/api/v1/groups", map[string]any{"name": "limited"}, &group)
 	s.must(201, "POST", "/api/v1/groups/"+group.UID+"/applications", map[string]any{"name": "shop"}, &app)
@@ -115,11 +81,10 @@ func TestDispatchRateLimitSharedByTwoDispatchers(t *testing.T) {
 			t.Errorf("%d deliveries in second %d, limit 10", c, sec)
 		}
 	}
-	// 100 sends at 10 per fixed one-second window need ten windows: the first
-	// and last permit are more than eight seconds apart whatever the
-	// alignment (8 to 9 s measured; a per-process limit would take about 5).
-	// The margin below 8 s absorbs the delivery latency of the first send.
-	if span < 7900*time.Millisecond {
+	// Paced at one per 100 ms, the first and last of 100 sends are 9.9 s
+	// apart (a per-process limit would take about 5 s). The margin below
+	// 9.9 s absorbs the delivery latency of the first send.
+	if span < 9*time.Second {
 		t.Fatalf("100 deliveries in %v under a limit of 10 per second", span)
 	}
 	if len(perSecond) < 10 {

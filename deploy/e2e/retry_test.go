@@ -2,43 +2,9 @@ package e2e
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 )
-
-// scriptedReceiver answers with the given responses in turn (the last one
-// repeating) and records when each request arrived.
-type scriptedReceiver struct {
-	*httptest.Server
-	mu  sync.Mutex
-	at  []time.Time
-	fns []http.HandlerFunc
-}
-
-func newScriptedReceiver(t *testing.T, fns ...http.HandlerFunc) *scriptedReceiver {
-	r := &scriptedReceiver{fns: fns}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		i := min(len(r.at), len(r.fns)-1)
-		r.at = append(r.at, time.Now())
-		r.mu.Unlock()
-		r.fns[i](w, req)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *scriptedReceiver) times() []time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]time.Time(nil), r.at...)
-}
-
-func answer(code int) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
-}
 
 func TestRetrySchedules(t *testing.T) {
 	s := startStack(t)
