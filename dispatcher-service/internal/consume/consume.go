@@ -251,7 +251,7 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.DeliveryTask, log *zap.Logger) error {
 	// A task this dispatcher deferred itself was not attempted: it needs no
 	// store check when it comes back, which keeps hand-backs off the store.
-	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 1 && !d.deferred.take(msgKey(t)) {
+	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 1 && !d.deferred.take(queue.MsgID(t)) {
 		done, err := d.settled(ctx, t, log)
 		if err != nil || done {
 			if err == nil {
@@ -289,7 +289,7 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 		// Busy for slotWait means slow: come back later, not at once, so
 		// free workers pick up other endpoints' tasks in the meantime.
 		d.obs.Deferred("endpoint_busy")
-		return d.defer_(msg, t, 500*time.Millisecond)
+		return d.handBack(msg, t, 500*time.Millisecond)
 	}
 	defer d.leave(ep.UID)
 	ok, wait, err := d.limiter.Reserve(ctx, limitOf(ep))
@@ -299,7 +299,7 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	if !ok {
 		log.Debug("rate limited: deferred", zap.Duration("wait", wait))
 		d.obs.Deferred("rate_limit")
-		return d.defer_(msg, t, wait)
+		return d.handBack(msg, t, wait)
 	}
 
 	// The Processing mark is written only for attempts that last: a quick
@@ -363,14 +363,12 @@ func limitOf(ep *model.Endpoint) ratelimit.Limit {
 // marked Processing.
 const processingMarkAfter = time.Second
 
-// defer_ hands a task back without an attempt, to come back after wait,
+// handBack hands a task back without an attempt, to come back after wait,
 // and remembers that it was not attempted.
-func (d *Dispatcher) defer_(msg jetstream.Msg, t *queuev1.DeliveryTask, wait time.Duration) error {
-	d.deferred.put(msgKey(t))
+func (d *Dispatcher) handBack(msg jetstream.Msg, t *queuev1.DeliveryTask, wait time.Duration) error {
+	d.deferred.put(queue.MsgID(t))
 	return msg.NakWithDelay(wait)
 }
-
-func msgKey(t *queuev1.DeliveryTask) string { return queue.MsgID(t) }
 
 // finish records a change that needs no attempt and acknowledges the task.
 func (d *Dispatcher) finish(ctx context.Context, msg jetstream.Msg, u store.DeliveryUpdate) error {
