@@ -1,7 +1,11 @@
 package store_test
 
 import (
+	"context"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"convoy/core/embedded/embeddedtest"
 	"convoy/core/store"
@@ -23,5 +27,33 @@ func TestEnsureSchemaIsIdempotent(t *testing.T) {
 	}
 	if err := st.Ping(t.Context()); err != nil {
 		t.Fatalf("store unhealthy after repeated EnsureSchema: %v", err)
+	}
+}
+
+// On FerretDB the secondary indexes are skipped: it maintains them on every
+// write but answers no query with them.
+func TestEnsureSchemaSkipsSecondaryIndexesOnFerretDB(t *testing.T) {
+	uri, _ := embeddedtest.ForTest(t)
+	st, err := store.Open(t.Context(), uri, "convoy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(t.Context()) })
+	if err := st.EnsureSchema(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Disconnect(context.Background()) })
+	for _, coll := range []string{"deliveries", "events", "endpoints"} {
+		specs, err := c.Database("convoy").Collection(coll).Indexes().ListSpecifications(t.Context())
+		if err != nil {
+			t.Fatalf("list indexes of %s: %v", coll, err)
+		}
+		if len(specs) != 1 || specs[0].Name != "_id_" {
+			t.Errorf("%s has indexes %v, want only _id_", coll, specs)
+		}
 	}
 }

@@ -69,7 +69,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) coll(name string) *mongo.Collection { return s.db.Collection(name) }
 
 // EnsureSchema creates every collection and the indexes a real MongoDB needs
-// for the list filters, paging and sweeps. It is idempotent and safe to run
+// for the list filters, paging and sweeps (on FerretDB, only the collections). It is idempotent and safe to run
 // from every replica at start.
 func (s *Store) EnsureSchema(ctx context.Context) error {
 	existing, err := s.db.ListCollectionNames(ctx, bson.D{})
@@ -88,12 +88,37 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 			return fmt.Errorf("create collection %s: %w", n, err)
 		}
 	}
+	ferret, err := s.isFerretDB(ctx)
+	if err != nil {
+		return err
+	}
+	if ferret {
+		// FerretDB's SQLite backend keeps every secondary index up to date on
+		// each write but never uses one to answer a query; only `_id` lookups
+		// are pushed down (the embedded stack adds that index itself). There
+		// the indexes below would only cost: with them, each delivery insert
+		// or update re-parses the document once per index, and end-to-end
+		// throughput was 480/s instead of 700/s.
+		return nil
+	}
 	for coll, models := range indexes() {
 		if err := s.ensureIndexes(ctx, s.coll(coll), models); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// isFerretDB reports whether the server is FerretDB, which adds its own
+// version to the buildInfo answer.
+func (s *Store) isFerretDB(ctx context.Context) (bool, error) {
+	var info struct {
+		FerretDBVersion *string `bson:"ferretdbVersion"`
+	}
+	if err := s.client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return false, fmt.Errorf("buildInfo: %w", err)
+	}
+	return info.FerretDBVersion != nil, nil
 }
 
 // ensureIndexes creates the indexes a collection lacks, one at a time.
