@@ -105,6 +105,7 @@ type Common struct {
 	LogLevel      string
 	LogFormat     string
 	OpsAddr       string
+	Profiling     bool
 	ShutdownWait  time.Duration
 }
 
@@ -119,6 +120,7 @@ func (r *Reader) ReadCommon(opsAddr string) Common {
 		LogLevel:      r.OneOf("CONVOY_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat:     r.OneOf("CONVOY_LOG_FORMAT", "json", "json", "console"),
 		OpsAddr:       r.String("CONVOY_OPS_ADDR", opsAddr),
+		Profiling:     r.Bool("CONVOY_PPROF", false),
 		ShutdownWait:  r.Duration("CONVOY_SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 }

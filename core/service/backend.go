@@ -48,10 +48,15 @@ func (b *Backend) Close(ctx context.Context) {
 	_ = b.Store.Close(ctx)
 }
 
-// ServeOps serves /healthz, /readyz and /metrics until ctx ends.
+// ServeOps serves /healthz, /readyz and /metrics (and /debug/pprof/ when
+// CONVOY_PPROF is set) until ctx ends.
 func (b *Backend) ServeOps(ctx context.Context) error {
 	checks := map[string]ops.Check{"mongodb": b.Store.Ping, "nats": ops.NATSCheck(b.NC)}
-	return ops.Serve(ctx, b.common.OpsAddr, ops.Handler(b.Registry, checks), b.log)
+	h := ops.Handler(b.Registry, checks)
+	if b.common.Profiling {
+		h = ops.WithProfiling(h)
+	}
+	return ops.Serve(ctx, b.common.OpsAddr, h, b.log)
 }
 
 // Prepare waits until MongoDB answers and the streams exist, then runs more
