@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	m := metrics.New(reg)
 	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamDispatch, cons)
 	rec := record.New(st)
-	client := outbound.New(outbound.Config{Allow: cfg.Allow, UserAgent: "Convoy/" + Version})
+	client := outbound.New(outbound.Config{Allow: cfg.Allow, UserAgent: "Convoy/" + Version, IdlePerHost: cfg.PerEndpoint})
 	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version), queue.NewPublisher(js), m, consume.Options{
 		Concurrency: cfg.Concurrency,
 		PerEndpoint: cfg.PerEndpoint,

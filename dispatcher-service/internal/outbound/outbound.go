@@ -8,6 +8,7 @@ package outbound
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -69,6 +70,10 @@ type Config struct {
 	// TLSConfig is cloned for outgoing TLS connections, for example to trust a
 	// test CA; nil means the system roots. TLS 1.2 is the minimum either way.
 	TLSConfig *tls.Config
+	// IdlePerHost is how many idle connections are kept per host; set it to
+	// the attempts in flight per endpoint, or a busy endpoint's connections
+	// are closed and dialled again all the time. Zero means 16.
+	IdlePerHost int
 }
 
 // Result is the outcome of one delivery attempt, as recorded.
@@ -134,7 +139,7 @@ func New(cfg Config) *Client {
 		ForceAttemptHTTP2:      true,
 		TLSClientConfig:        tlsConfig,
 		MaxIdleConns:           512,
-		MaxIdleConnsPerHost:    16,
+		MaxIdleConnsPerHost:    cmp.Or(cfg.IdlePerHost, 16),
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}

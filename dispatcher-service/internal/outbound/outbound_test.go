@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -311,6 +312,37 @@ func TestPostReusesConnections(t *testing.T) {
 	}
 	if n := ln.accepts.Load(); n != 1 {
 		t.Errorf("%d connections for 5 sequential posts, want 1", n)
+	}
+}
+
+// With as many idle connections per host as attempts in flight, concurrent
+// posts to one endpoint keep their connections instead of dialling anew.
+func TestPostKeepsConcurrentConnections(t *testing.T) {
+	const workers, rounds = 32, 10
+	srv, ln := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	c := newClient(t, Config{Allow: loopbackOnly, IdlePerHost: workers})
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range workers {
+		wg.Go(func() {
+			for range rounds {
+				if res := c.Post(t.Context(), srv.URL, nil, []byte(`{}`), 5*time.Second); res.Err != nil {
+					failed.Add(1)
+				}
+				// Between attempts a dispatcher records and fetches, so
+				// most connections sit idle at the same time.
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d posts failed", failed.Load())
+	}
+	if n := ln.accepts.Load(); n > workers {
+		t.Errorf("%d connections for %d concurrent workers, want at most %d", n, workers, workers)
 	}
 }
 
