@@ -277,6 +277,55 @@ func testUpdateDeliveriesOrder(t *testing.T, st *store.Store) {
 	}
 }
 
+// A change that carries the whole delivery inserts it when it is not stored
+// yet, and is applied as an update when it is: the stored delivery keeps its
+// fields and gains the attempt.
+func testUpdateDeliveriesInsertsNew(t *testing.T, st *store.Store) {
+	ctx := t.Context()
+	f := newFixture(t, st, 1)
+	stored := f.ds[0]
+	now := time.Now()
+	ev := event(f.g.UID, f.app.UID, "invoice.paid", now)
+	mustOK(t, st.InsertEvents(ctx, []model.Event{ev}))
+	fresh := delivery(ev, f.ep.UID, now)
+	whole := func(d model.Delivery, a *model.Attempt) *model.Delivery {
+		d.Status, d.Metadata.NumTrials, d.Metadata.NextSendTime = model.StatusSuccess, 1, nil
+		d.Attempts = []model.Attempt{*a}
+		return &d
+	}
+	success := func(d model.Delivery, a *model.Attempt) store.DeliveryUpdate {
+		return store.DeliveryUpdate{ID: d.UID, New: whole(d, a), Status: model.StatusSuccess,
+			Trials: &store.Trials{NumTrials: 1}, Attempt: a, At: now}
+	}
+	first, second := attemptN(1, true), attemptN(1, true)
+	mustOK(t, st.UpdateDeliveries(ctx, []store.DeliveryUpdate{success(fresh, first), success(stored, second)}))
+
+	for _, c := range []struct {
+		d    model.Delivery
+		want *model.Attempt
+	}{{fresh, first}, {stored, second}} {
+		got := mustDelivery(t, st, c.d.UID)
+		if got.Status != model.StatusSuccess || got.Metadata.NumTrials != 1 || got.EventID != c.d.EventID || got.EndpointID != f.ep.UID {
+			t.Errorf("%s: %s with %d trials, event %s, endpoint %s", c.d.UID, got.Status, got.Metadata.NumTrials, got.EventID, got.EndpointID)
+		}
+		atts, err := st.DeliveryAttempts(ctx, f.g.UID, c.d.UID)
+		mustOK(t, err)
+		if len(atts) != 1 || atts[0].UID != c.want.UID {
+			t.Errorf("%s: attempts %+v, want only %s", c.d.UID, atts, c.want.UID)
+		}
+	}
+
+	// The same first write again (a redelivered task) is an update: it adds
+	// its attempt instead of failing or replacing the delivery.
+	again := attemptN(1, true)
+	mustOK(t, st.UpdateDeliveries(ctx, []store.DeliveryUpdate{success(fresh, again)}))
+	atts, err := st.DeliveryAttempts(ctx, f.g.UID, fresh.UID)
+	mustOK(t, err)
+	if len(atts) != 2 || atts[0].UID != first.UID || atts[1].UID != again.UID {
+		t.Errorf("after a repeated first write: %+v", atts)
+	}
+}
+
 // A call with more updates than one bulk command carries is split, and the
 // order holds across the split.
 func testUpdateDeliveriesBulk(t *testing.T, st *store.Store) {

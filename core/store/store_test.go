@@ -89,6 +89,7 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"DeliveryPagingAndFilters", testDeliveryPaging},
 		{"UpdateDeliveries", testUpdateDeliveries},
 		{"UpdateDeliveriesOrder", testUpdateDeliveriesOrder},
+		{"UpdateDeliveriesInsertsNew", testUpdateDeliveriesInsertsNew},
 		{"UpdateDeliveriesMoreThanOneBulk", testUpdateDeliveriesBulk},
 		{"UpdateDeliveriesConcurrently", testUpdateDeliveriesConcurrent},
 		{"RestartDelivery", testRestartDelivery},

@@ -260,19 +260,6 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 			return err
 		}
 	}
-	now := d.now()
-	ep, err := d.endpoints.Get(ctx, t.EndpointId, func(ctx context.Context) (*model.Endpoint, error) {
-		return d.store.EndpointByID(ctx, t.EndpointId)
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return d.finish(ctx, msg, discard(t, "endpoint was deleted", now))
-	}
-	if err != nil {
-		return err
-	}
-	if ep.Status == model.EndpointInactive {
-		return d.finish(ctx, msg, discard(t, "endpoint is inactive", now))
-	}
 	g, err := d.groups.Get(ctx, t.GroupId, func(ctx context.Context) (*model.Group, error) {
 		return d.store.GetGroup(ctx, t.GroupId)
 	})
@@ -282,6 +269,19 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	}
 	if err != nil {
 		return err
+	}
+	now := d.now()
+	ep, err := d.endpoints.Get(ctx, t.EndpointId, func(ctx context.Context) (*model.Endpoint, error) {
+		return d.store.EndpointByID(ctx, t.EndpointId)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return d.finish(ctx, msg, whole(t, g, discard(t, "endpoint was deleted", now)))
+	}
+	if err != nil {
+		return err
+	}
+	if ep.Status == model.EndpointInactive {
+		return d.finish(ctx, msg, whole(t, g, discard(t, "endpoint is inactive", now)))
 	}
 
 	// Deferrals below cost no attempt: the task simply comes back later.
@@ -299,6 +299,13 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	if !ok {
 		log.Debug("rate limited: deferred", zap.Duration("wait", wait))
 		d.obs.Deferred("rate_limit")
+		// A delivery held back for long is written as Scheduled, so that it
+		// shows before its attempt; once is enough (its first hand-back).
+		if wait >= heldBackMarkAfter && t.Attempt == 1 && t.Generation == 0 {
+			if meta, err := msg.Metadata(); err == nil && meta.NumDelivered == 1 {
+				d.recorder.Mark(ctx, whole(t, g, store.DeliveryUpdate{ID: t.DeliveryId, Status: model.StatusScheduled, At: now.UTC()}))
+			}
+		}
 		return d.handBack(msg, t, wait)
 	}
 
@@ -308,7 +315,7 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	// recorder shard as the outcome, so it never lands after it.
 	marked := make(chan struct{})
 	mark := time.AfterFunc(processingMarkAfter, func() {
-		d.recorder.Mark(ctx, store.DeliveryUpdate{ID: t.DeliveryId, Status: model.StatusProcessing, At: d.now().UTC()})
+		d.recorder.Mark(ctx, whole(t, g, store.DeliveryUpdate{ID: t.DeliveryId, Status: model.StatusProcessing, At: d.now().UTC()}))
 		close(marked)
 	})
 	stopProgress := keepAlive(msg, d.opts.AckWait)
@@ -322,6 +329,7 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 		return ctx.Err()
 	}
 	dec := decide(t, ep, g, out, d.opts.Policy, d.now())
+	dec.update = whole(t, g, dec.update)
 	log.Info("delivery attempt",
 		zap.String("status", dec.update.Status), zap.Int("http_status", out.Result.StatusCode),
 		zap.Int64("duration_ms", out.Attempt.DurationMs), zap.String("error", out.Attempt.Error))
@@ -360,8 +368,12 @@ func limitOf(ep *model.Endpoint) ratelimit.Limit {
 }
 
 // processingMarkAfter is how long an attempt runs before its delivery is
-// marked Processing.
-const processingMarkAfter = time.Second
+// marked Processing; heldBackMarkAfter is how long a rate limit must hold a
+// delivery back before it is written as Scheduled.
+const (
+	processingMarkAfter = time.Second
+	heldBackMarkAfter   = time.Second
+)
 
 // handBack hands a task back without an attempt, to come back after wait,
 // and remembers that it was not attempted.
@@ -384,11 +396,12 @@ func (d *Dispatcher) finish(ctx context.Context, msg jetstream.Msg, u store.Deli
 // true when the task needs no attempt: the delivery is gone, the task
 // belongs to an earlier attempt budget, or its attempt is already recorded
 // (then a pending retry is queued again, in case the first publish was lost;
-// the queue drops it if it was not).
+// the queue drops it if it was not). A first attempt's delivery is not
+// stored until its outcome is, so for it "not stored" means "not made yet".
 func (d *Dispatcher) settled(ctx context.Context, t *queuev1.DeliveryTask, log *zap.Logger) (bool, error) {
 	del, err := d.store.DeliveryByID(ctx, t.DeliveryId)
 	if errors.Is(err, store.ErrNotFound) {
-		return true, nil
+		return !firstWrite(t), nil
 	}
 	if err != nil {
 		return false, err

@@ -73,3 +73,48 @@ func discard(t *queuev1.DeliveryTask, why string, now time.Time) store.DeliveryU
 		Trials: &store.Trials{NumTrials: t.Attempt - 1},
 	}
 }
+
+// firstWrite reports whether t's outcome may be its delivery's first write:
+// ingest stores no delivery it queues, so a delivery is written first with
+// the outcome (or Processing mark) of its first attempt.
+func firstWrite(t *queuev1.DeliveryTask) bool { return t.Attempt == 1 && t.Generation == 0 }
+
+// whole adds to u, when it may be the delivery's first write, the whole
+// delivery as u leaves it: the store inserts that if the delivery is not
+// stored yet and applies u as an update if it is.
+func whole(t *queuev1.DeliveryTask, g *model.Group, u store.DeliveryUpdate) store.DeliveryUpdate {
+	if !firstWrite(t) {
+		return u
+	}
+	due := u.At
+	if t.AcceptedAt != nil {
+		due = t.AcceptedAt.AsTime().UTC()
+	}
+	d := &model.Delivery{
+		UID: t.DeliveryId, GroupID: t.GroupId, EventID: t.EventId, AppID: t.AppId,
+		EndpointID: t.EndpointId, EventType: t.EventType, Status: u.Status,
+		Metadata: model.DeliveryMetadata{
+			RetryLimit:      t.RetryLimit,
+			Strategy:        g.Config.Strategy.Type,
+			IntervalSeconds: g.Config.Strategy.Duration,
+			// Until an outcome says otherwise, the attempt was due when the
+			// event was accepted (what the sweep measures overdue from).
+			NextSendTime: &due,
+		},
+		Generation: t.Generation,
+		CreatedAt:  due,
+		UpdatedAt:  u.At,
+	}
+	if u.Trials != nil {
+		d.Metadata.NumTrials = u.Trials.NumTrials
+		d.Metadata.NextSendTime = u.Trials.NextSendTime
+	}
+	if u.Description != nil {
+		d.Description = *u.Description
+	}
+	if u.Attempt != nil {
+		d.Attempts = []model.Attempt{*u.Attempt}
+	}
+	u.New = d
+	return u
+}

@@ -1,10 +1,12 @@
 // Package fanout turns an accepted event into its deliveries, one per
-// subscribed endpoint, and makes both durable: stored in MongoDB and queued
-// on JetStream before the producer is answered.
+// subscribed endpoint, and makes them durable before the producer is
+// answered: deliveries to be sent are queued on JetStream (the dispatcher
+// stores each with its first outcome), deliveries held back are stored, and
+// then the event is stored.
 //
 // Accepting is group commit: concurrent events share one insert of events,
-// one insert of deliveries and one burst of async publishes, so the cost of a
-// store round trip is paid per batch, not per event.
+// one insert of held deliveries and one burst of async publishes, so the
+// cost of a store round trip is paid per batch, not per event.
 package fanout
 
 import (
@@ -72,26 +74,35 @@ const stepTimeout = 5 * time.Second
 
 func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 	events := make([]model.Event, 0, len(batch))
-	var deliveries []model.Delivery
+	var held []model.Delivery
 	var tasks []*queuev1.DeliveryTask
+	var statuses []string
 	for _, a := range batch {
 		events = append(events, *a.Event)
-		deliveries = append(deliveries, a.Deliveries...)
-		tasks = append(tasks, Tasks(a.Event, a.Deliveries)...)
+		for i := range a.Deliveries {
+			d := &a.Deliveries[i]
+			statuses = append(statuses, d.Status)
+			if queued(d) {
+				tasks = append(tasks, queue.NewTask(a.Event, d))
+			} else {
+				held = append(held, *d)
+			}
+		}
 	}
-	// Deliveries first, the event last: once an event exists its whole
-	// fan-out does, so an idempotent retry that finds the event need not
-	// redo anything. If a later step fails, what was stored stays and the
-	// producer gets an error: deliveries whose event never got stored are
-	// discarded by the scheduler's sweep, and stored deliveries that never
-	// reached the stream are queued by it.
+	// The event last: once an event is stored its whole fan-out is durable,
+	// so an idempotent retry that finds the event need not redo anything.
+	// Queued deliveries are not stored here: the dispatcher writes each once,
+	// with its first outcome, which spares the store an update per delivery.
+	// If a step fails the producer gets an error; tasks queued before it
+	// still deliver (a retry with the same idempotency key reuses the ids, so
+	// the queue drops the repeats).
 	steps := []struct {
 		name string
 		run  func(context.Context) error
 	}{
-		{"store_deliveries", func(ctx context.Context) error { return f.store.InsertDeliveries(ctx, deliveries) }},
-		{"store_events", func(ctx context.Context) error { return f.store.InsertEvents(ctx, events) }},
+		{"store_deliveries", func(ctx context.Context) error { return f.store.InsertDeliveries(ctx, held) }},
 		{"publish", func(ctx context.Context) error { return f.pub.PublishTasks(ctx, tasks) }},
+		{"store_events", func(ctx context.Context) error { return f.store.InsertEvents(ctx, events) }},
 	}
 	for _, step := range steps {
 		stepCtx, cancel := context.WithTimeout(ctx, stepTimeout)
@@ -101,10 +112,6 @@ func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 			f.obs.CommitFailed(step.name)
 			return err
 		}
-	}
-	statuses := make([]string, len(deliveries))
-	for i := range deliveries {
-		statuses[i] = deliveries[i].Status
 	}
 	f.obs.Committed(len(events), statuses)
 	return nil
@@ -157,11 +164,15 @@ func NewDelivery(g *model.Group, ev *model.Event, endpointID string, at time.Tim
 func Tasks(ev *model.Event, deliveries []model.Delivery) []*queuev1.DeliveryTask {
 	var out []*queuev1.DeliveryTask
 	for i := range deliveries {
-		d := &deliveries[i]
-		if d.Status != model.StatusScheduled && d.Status != model.StatusRetry {
-			continue
+		if queued(&deliveries[i]) {
+			out = append(out, queue.NewTask(ev, &deliveries[i]))
 		}
-		out = append(out, queue.NewTask(ev, d))
 	}
 	return out
+}
+
+// queued reports whether a planned delivery is to be sent; the others (to an
+// inactive endpoint) are stored Discarded instead.
+func queued(d *model.Delivery) bool {
+	return d.Status == model.StatusScheduled || d.Status == model.StatusRetry
 }

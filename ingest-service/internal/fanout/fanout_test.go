@@ -3,6 +3,7 @@ package fanout
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,18 +12,17 @@ import (
 	queuev1 "convoy/proto/convoy/queue/v1"
 )
 
+// journal records the order of store and queue steps across both fakes.
+type journal struct{ calls []string }
+
 type fakeStore struct {
-	calls      []string
+	*journal
 	events     []model.Event
 	deliveries []model.Delivery
-	failOn     string
 }
 
 func (f *fakeStore) InsertEvents(_ context.Context, evs []model.Event) error {
 	f.calls = append(f.calls, "events")
-	if f.failOn == "events" {
-		return errors.New("store down")
-	}
 	f.events = append(f.events, evs...)
 	return nil
 }
@@ -33,9 +33,17 @@ func (f *fakeStore) InsertDeliveries(_ context.Context, ds []model.Delivery) err
 	return nil
 }
 
-type fakePub struct{ tasks []*queuev1.DeliveryTask }
+type fakePub struct {
+	*journal
+	tasks []*queuev1.DeliveryTask
+	fail  bool
+}
 
 func (f *fakePub) PublishTasks(_ context.Context, ts []*queuev1.DeliveryTask) error {
+	f.calls = append(f.calls, "publish")
+	if f.fail {
+		return errors.New("nats down")
+	}
 	f.tasks = append(f.tasks, ts...)
 	return nil
 }
@@ -77,28 +85,43 @@ func TestPlanMatchesEndpointsAndDiscardsForInactive(t *testing.T) {
 	}
 }
 
-func TestCommitStoresDeliveriesThenTheEventThenPublishes(t *testing.T) {
-	st, pub := &fakeStore{}, &fakePub{}
+// Held deliveries are stored, deliveries to be sent are queued (not stored:
+// the dispatcher writes them), and the event is stored last.
+func TestCommitQueuesThenStoresTheEventLast(t *testing.T) {
+	j := &journal{}
+	st, pub := &fakeStore{journal: j}, &fakePub{journal: j}
 	f := New(st, pub, nopObserver{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go f.Run(ctx)
 
 	ev := &model.Event{UID: ids.New(), GroupID: "g", AppID: "a", EventType: "x", Data: []byte(`{"a":1}`), CreatedAt: time.Now()}
-	ds := Plan(testGroup(), ev, []model.Endpoint{{UID: "e1", Events: []string{"*"}, Status: model.EndpointActive}})
+	ds := Plan(testGroup(), ev, []model.Endpoint{
+		{UID: "on", Events: []string{"*"}, Status: model.EndpointActive},
+		{UID: "off", Events: []string{"*"}, Status: model.EndpointInactive},
+	})
 	if err := f.Commit(t.Context(), Accepted{Event: ev, Deliveries: ds}); err != nil {
 		t.Fatal(err)
 	}
-	if len(st.calls) != 2 || st.calls[0] != "deliveries" || st.calls[1] != "events" {
-		t.Fatalf("store calls %v, want deliveries then the event", st.calls)
+	if want := []string{"deliveries", "publish", "events"}; !slices.Equal(j.calls, want) {
+		t.Fatalf("steps %v, want %v", j.calls, want)
 	}
-	if len(pub.tasks) != 1 || pub.tasks[0].Attempt != 1 || string(pub.tasks[0].Data) != `{"a":1}` {
+	if len(st.deliveries) != 1 || st.deliveries[0].EndpointID != "off" || st.deliveries[0].Status != model.StatusDiscarded {
+		t.Fatalf("stored deliveries %v, want only the one held back (Discarded)", st.deliveries)
+	}
+	if len(pub.tasks) != 1 || pub.tasks[0].EndpointId != "on" || pub.tasks[0].Attempt != 1 || string(pub.tasks[0].Data) != `{"a":1}` {
 		t.Fatalf("published %v", pub.tasks)
+	}
+	if len(st.events) != 1 || st.events[0].UID != ev.UID {
+		t.Fatalf("stored events %v", st.events)
 	}
 }
 
-func TestCommitFailsWhenTheStoreFailsAndPublishesNothing(t *testing.T) {
-	st, pub := &fakeStore{failOn: "events"}, &fakePub{}
+// When the queue fails the producer gets the error and the event is not
+// stored: a stored event always has its fan-out queued.
+func TestCommitFailsWhenTheQueueFailsAndStoresNoEvent(t *testing.T) {
+	j := &journal{}
+	st, pub := &fakeStore{journal: j}, &fakePub{journal: j, fail: true}
 	f := New(st, pub, nopObserver{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -106,10 +129,10 @@ func TestCommitFailsWhenTheStoreFailsAndPublishesNothing(t *testing.T) {
 	ev := &model.Event{UID: ids.New(), EventType: "x", CreatedAt: time.Now()}
 	ds := Plan(testGroup(), ev, []model.Endpoint{{UID: "e1", Events: []string{"*"}}})
 	if err := f.Commit(t.Context(), Accepted{Event: ev, Deliveries: ds}); err == nil {
-		t.Fatal("commit succeeded although the store failed")
+		t.Fatal("commit succeeded although the queue failed")
 	}
-	if len(pub.tasks) != 0 {
-		t.Fatalf("published %d tasks for an event that was not stored", len(pub.tasks))
+	if len(st.events) != 0 {
+		t.Fatalf("stored %d events whose deliveries were not queued", len(st.events))
 	}
 }
 

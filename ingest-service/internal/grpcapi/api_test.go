@@ -964,6 +964,7 @@ func TestEventFanOut(t *testing.T) {
 			data := []byte(`{"b": 2,  "a": "caf\u00e9 ☕"}`)
 			ev := must(api.CreateEvent(ctx, &ingestv1.CreateEventRequest{GroupId: g, AppId: app, EventType: c.eventType, Data: data,
 				CustomHeaders: map[string]string{"X-Tenant": "t1"}}))(t)
+			h.storeQueued(t, ev)
 			if ev.Uid == "" || ev.EventType != c.eventType || string(ev.Data) != string(data) || ev.CustomHeaders["X-Tenant"] != "t1" || ev.CreatedAt == nil {
 				t.Fatalf("event %v", ev)
 			}
@@ -1091,6 +1092,10 @@ func TestIdempotency(t *testing.T) {
 	if second.Uid != first.Uid || string(second.Data) != `{"v":1}` || second.IdempotencyKey != "order-1" {
 		t.Fatalf("repeat answered %v, want the original %v", second, first)
 	}
+	if n := h.queued(t); n != 2 {
+		t.Fatalf("%d tasks queued, want 2 (one per endpoint, none for the repeat)", n)
+	}
+	h.storeQueued(t, first)
 	if ds := h.deliveries(t, g, nil); len(ds) != 2 {
 		t.Fatalf("%d deliveries, want 2 (one per endpoint, none for the repeat)", len(ds))
 	}
@@ -1133,6 +1138,10 @@ func TestIdempotency(t *testing.T) {
 			t.Fatalf("concurrent requests got events %v", uids)
 		}
 	}
+	if n := h.queued(t); n != 2+1+2 {
+		t.Fatalf("%d tasks queued in all, want 5 (2 for the first event, 1 in the other group, 2 for the raced one)", n)
+	}
+	h.storeQueued(t, must(api.GetEvent(ctx, &ingestv1.GetEventRequest{GroupId: g, EventId: uids[0]}))(t))
 	if ds := h.deliveries(t, g, &ingestv1.DeliveryFilter{EventId: uids[0]}); len(ds) != 2 {
 		t.Fatalf("%d deliveries for the raced event, want 2", len(ds))
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"convoy/core/embedded/embeddedtest"
+	"convoy/core/ids"
+	"convoy/core/model"
 	"convoy/core/queue"
 	"convoy/core/store"
 	"convoy/ingest-service/internal/auth"
@@ -162,7 +164,36 @@ func (h *harness) event(t testing.TB, groupID, appID, eventType string) *ingestv
 	if err != nil {
 		t.Fatalf("create event: %v", err)
 	}
+	h.storeQueued(t, ev)
 	return ev
+}
+
+// storeQueued writes the queued deliveries of ev as Scheduled, standing in
+// for the dispatcher, which stores a delivery when it first handles it:
+// ingest only queues them.
+func (h *harness) storeQueued(t testing.TB, ev *ingestv1.Event) {
+	t.Helper()
+	eps, err := h.store.EndpointsOfApp(context.Background(), ev.AppId)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ups []store.DeliveryUpdate
+	for _, ep := range eps {
+		task := h.task(t, ids.Delivery(ev.Uid, ep.UID))
+		if task == nil {
+			continue
+		}
+		at := task.AcceptedAt.AsTime().UTC()
+		ups = append(ups, store.DeliveryUpdate{ID: task.DeliveryId, Status: model.StatusScheduled, At: at, New: &model.Delivery{
+			UID: task.DeliveryId, GroupID: task.GroupId, EventID: task.EventId, AppID: task.AppId,
+			EndpointID: task.EndpointId, EventType: task.EventType, Status: model.StatusScheduled,
+			Metadata:  model.DeliveryMetadata{RetryLimit: task.RetryLimit, NextSendTime: &at},
+			CreatedAt: at, UpdatedAt: at,
+		}})
+	}
+	if err := h.store.UpdateDeliveries(context.Background(), ups); err != nil {
+		t.Fatalf("store queued deliveries: %v", err)
+	}
 }
 
 // deliveries lists every delivery of the group matching f.
@@ -194,6 +225,20 @@ func (h *harness) setStatus(t testing.TB, st string, ids ...string) {
 	if err := h.store.UpdateDeliveries(context.Background(), ups); err != nil {
 		t.Fatalf("update deliveries: %v", err)
 	}
+}
+
+// queued returns how many dispatch tasks are queued.
+func (h *harness) queued(t testing.TB) uint64 {
+	t.Helper()
+	s, err := h.js.Stream(context.Background(), queue.StreamDispatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
 }
 
 // task returns the last dispatch task queued for a delivery, or nil.

@@ -2,7 +2,8 @@
 // so that every delivery is either final or has an attempt coming.
 //
 // Work is lost when a process dies between writing a delivery and queueing
-// it (ingest after its insert, a manual resend after its write). The sweep
+// it (the dispatcher after recording a Retry, a manual resend after its
+// write). The sweep
 // asks the store for deliveries that are not final and were due a while ago
 // (the grace period), asks the queue whether each still has a message, and
 // re-queues those that have none. Re-queued tasks carry the same message id
