@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"convoy/core/envconf"
+	"convoy/core/gc"
 	"convoy/core/logging"
 
 	"go.uber.org/zap"
@@ -26,6 +27,7 @@ func Main[C any](name string, load func() (C, error), common func(C) envconf.Com
 }
 
 func runMain[C any](name string, load func() (C, error), common func(C) envconf.Common, run func(context.Context, C, *zap.Logger) error) error {
+	gc.Tune()
 	cfg, err := load()
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)

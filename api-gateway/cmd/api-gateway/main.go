@@ -11,6 +11,7 @@ import (
 
 	"convoy/api-gateway/internal/app"
 	"convoy/api-gateway/internal/config"
+	"convoy/core/gc"
 	"convoy/core/logging"
 
 	"go.uber.org/zap"
@@ -21,6 +22,7 @@ func main() {
 }
 
 func run() int {
+	gc.Tune()
 	cfg, err := config.Load(os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "api-gateway: invalid configuration:\n%v\n", err)

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"convoy/core/gc"
 	"convoy/deploy/internal/devstack"
 	"convoy/deploy/internal/supervise"
 )
@@ -23,6 +24,7 @@ func main() {
 }
 
 func run() int {
+	gc.Tune() // the embedded NATS and FerretDB run in this process
 	out := supervise.NewOutput(os.Stdout, devstack.PrefixWidth())
 	log := devstack.NewLogger(out.Writer("devstack"))
 

@@ -291,7 +291,11 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 		d.obs.Deferred("endpoint_busy")
 		return d.handBack(msg, t, 500*time.Millisecond)
 	}
-	defer d.leave(ep.UID)
+	// The slot bounds requests in flight to the endpoint: it is freed as soon
+	// as the attempt returns, not after the outcome is recorded, so a slow
+	// store write never makes a fast endpoint look busy.
+	leave := sync.OnceFunc(func() { d.leave(ep.UID) })
+	defer leave()
 	ok, wait, err := d.limiter.Reserve(ctx, limitOf(ep))
 	if err != nil {
 		return err
@@ -320,6 +324,7 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	})
 	stopProgress := keepAlive(msg, d.opts.AckWait)
 	out := d.deliver.Attempt(ctx, t, ep, g)
+	leave()
 	stopProgress()
 	if !mark.Stop() {
 		<-marked // the mark is handed in: the outcome now lands after it
