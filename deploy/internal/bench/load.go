@@ -21,7 +21,10 @@ import (
 // accept is one request the target accepted: the event id and when the answer came back.
 type accept struct {
 	id string
-	at time.Duration // on the bench clock
+	// sent is when the request was sent and at when its 2xx was read, on the bench clock.
+	// Latency counts from sent: the event is accepted somewhere in between, and a delivery
+	// can reach the receiver before the producer has read the answer.
+	sent, at time.Duration
 }
 
 // outcome is the result of one request: ok with the accepted id, or a failure code (the HTTP
@@ -63,10 +66,10 @@ func (t *tally) merge(o *tally) {
 	}
 }
 
-func (t *tally) record(clk clock, o outcome) {
+func (t *tally) record(clk clock, sent time.Duration, o outcome) {
 	t.sent++
 	if o.ok {
-		t.accepts = append(t.accepts, accept{id: o.id, at: clk.now()})
+		t.accepts = append(t.accepts, accept{id: o.id, sent: sent, at: clk.now()})
 		return
 	}
 	if t.failures == nil {
@@ -124,8 +127,9 @@ func closedLoop(ctx context.Context, clk clock, o loopOptions, newSend func() se
 				if o.limit > 0 && issued.Add(1) > o.limit {
 					return
 				}
+				sent := clk.now()
 				out := send(ctx)
-				part.record(clk, out)
+				part.record(clk, sent, out)
 				if out.ok && o.accepted != nil {
 					o.accepted.Add(1)
 				}
@@ -156,8 +160,9 @@ func openLoop(ctx context.Context, clk clock, rate int, duration time.Duration, 
 		parts[w] = part
 		wg.Go(func() {
 			for range due {
+				sent := clk.now()
 				out := send(ctx)
-				part.record(clk, out)
+				part.record(clk, sent, out)
 				if out.ok && accepted != nil {
 					accepted.Add(1)
 				}

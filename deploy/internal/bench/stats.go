@@ -15,9 +15,9 @@ type Latency struct {
 	P99ms  float64 `json:"p99_ms"`
 	MaxMs  float64 `json:"max_ms"`
 	MeanMs float64 `json:"mean_ms"`
-	// Clamped counts arrivals that came before the 201 was read (receiver and client race on
-	// the same clock); they count as 0 ms.
-	Clamped int `json:"clamped"`
+	// BeforeAnswer counts deliveries that reached the receiver before the producer had read
+	// the event's 201.
+	BeforeAnswer int `json:"before_answer"`
 }
 
 // Percentile returns the nearest-rank percentile p (0 < p ≤ 100) of sorted: the smallest
@@ -31,10 +31,10 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[rank-1]
 }
 
-// Summarize sorts lat in place and summarises it; clamped is passed through.
-func Summarize(lat []time.Duration, clamped int) Latency {
+// Summarize sorts lat in place and summarises it; beforeAnswer is passed through.
+func Summarize(lat []time.Duration, beforeAnswer int) Latency {
 	if len(lat) == 0 {
-		return Latency{Clamped: clamped}
+		return Latency{BeforeAnswer: beforeAnswer}
 	}
 	slices.Sort(lat)
 	var sum time.Duration
@@ -42,13 +42,13 @@ func Summarize(lat []time.Duration, clamped int) Latency {
 		sum += d
 	}
 	return Latency{
-		Count:   len(lat),
-		P50ms:   ms(Percentile(lat, 50)),
-		P95ms:   ms(Percentile(lat, 95)),
-		P99ms:   ms(Percentile(lat, 99)),
-		MaxMs:   ms(lat[len(lat)-1]),
-		MeanMs:  ms(sum / time.Duration(len(lat))),
-		Clamped: clamped,
+		Count:        len(lat),
+		P50ms:        ms(Percentile(lat, 50)),
+		P95ms:        ms(Percentile(lat, 95)),
+		P99ms:        ms(Percentile(lat, 99)),
+		MaxMs:        ms(lat[len(lat)-1]),
+		MeanMs:       ms(sum / time.Duration(len(lat))),
+		BeforeAnswer: beforeAnswer,
 	}
 }
 

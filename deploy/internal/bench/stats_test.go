@@ -47,14 +47,14 @@ func TestPercentile(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	lat := []time.Duration{5 * time.Millisecond, time.Millisecond, 3 * time.Millisecond, 1500 * time.Microsecond}
 	got := Summarize(lat, 2)
-	want := Latency{Count: 4, P50ms: 1.5, P95ms: 5, P99ms: 5, MaxMs: 5, MeanMs: 2.625, Clamped: 2}
+	want := Latency{Count: 4, P50ms: 1.5, P95ms: 5, P99ms: 5, MaxMs: 5, MeanMs: 2.625, BeforeAnswer: 2}
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	if lat[0] != time.Millisecond {
 		t.Fatalf("input not sorted in place: %v", lat)
 	}
-	if got := Summarize(nil, 3); got != (Latency{Clamped: 3}) {
+	if got := Summarize(nil, 3); got != (Latency{BeforeAnswer: 3}) {
 		t.Fatalf("empty: %+v", got)
 	}
 }
