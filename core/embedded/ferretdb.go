@@ -36,8 +36,9 @@ type FerretOptions struct {
 	Dir string
 	// Addr to listen on; default "127.0.0.1:0" (a free port).
 	Addr string
-	// Logger for FerretDB; default discards everything below error, because FerretDB logs every
-	// failed command (a duplicate key, say) as a warning.
+	// Logger for FerretDB; default QuietLogger(os.Stderr, slog.LevelError): errors only, because
+	// FerretDB logs every failed command (a duplicate key, say) as a warning. A logger of one's
+	// own should format With attributes lazily too (see QuietLogger).
 	Logger *slog.Logger
 	// SQLitePragmas are extra "_pragma" values for FerretDB's SQLite URI, e.g. "synchronous(full)".
 	// Nil means the package default, synchronous(normal).
@@ -83,7 +84,7 @@ func StartFerretDB(ctx context.Context, opts FerretOptions) (*FerretDB, error) {
 	}
 	logger := opts.Logger
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+		logger = QuietLogger(os.Stderr, slog.LevelError)
 	}
 	pragmas := opts.SQLitePragmas
 	if pragmas == nil {

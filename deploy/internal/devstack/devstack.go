@@ -181,7 +181,7 @@ func defaultEnv(env []string, key, value string) []string {
 
 func startFerretDB(ctx context.Context, dir, addr string, out *supervise.Output) (*embedded.FerretDB, error) {
 	// FerretDB logs every failed command (a duplicate key, say) as a warning: errors only.
-	logger := slog.New(slog.NewTextHandler(out.Writer("ferretdb"), &slog.HandlerOptions{Level: slog.LevelError}))
+	logger := embedded.QuietLogger(out.Writer("ferretdb"), slog.LevelError)
 	f, err := embedded.StartFerretDB(ctx, embedded.FerretOptions{Dir: dir, Addr: addr, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("%w (set CONVOY_EMBEDDED_MONGO_ADDR, or MONGODB_URI to use another server)", err)
