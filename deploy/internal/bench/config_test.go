@@ -19,7 +19,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SustainedDuration != 15*time.Second || c.FixedRate != 200 || !c.Keep || c.History != 5000 || c.Producers != 32 {
+	if c.SustainedDuration != 15*time.Second || c.FixedRate != 200 || !c.Keep || c.History != 5000 || c.Producers != 64 {
 		t.Fatalf("got %+v", c)
 	}
 	if _, err := ParseFlags("bench", []string{"extra"}, io.Discard); err == nil {
