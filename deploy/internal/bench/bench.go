@@ -117,9 +117,18 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 		return nil, err
 	}
 
-	// b. Accept rates. Nothing throttles them: they measure the front door alone. The backlog
-	// they leave is delivered before the end-to-end phases start.
+	// b. The end-to-end round on a store that holds nothing yet (the gate bounds the backlog
+	// in every saturation phase).
 	gate := r.backlogGate()
+	roundStart := time.Now()
+	res.Empty = r.round(ctx, "empty", gate)
+	roundTook := time.Since(roundStart)
+	if err := r.alive(ctx); err != nil {
+		return nil, err
+	}
+
+	// c. Accept rates. Nothing throttles them: they measure the front door alone. The backlog
+	// each leaves is delivered before the next phase starts.
 	log.Info("phase: gateway HTTP accept", zap.Duration("duration", cfg.AcceptHTTPDuration))
 	h := closedLoop(ctx, clk, loopOptions{workers: cfg.Producers, duration: cfg.AcceptHTTPDuration,
 		limit: limitFor(cfg.AcceptHTTPDuration), accepted: &r.accepted}, r.httpSender())
@@ -141,16 +150,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 		return nil, err
 	}
 
-	// c–e on the store as the accept phases left it: "empty" next to the history round.
-	roundStart := time.Now()
-	res.Empty = r.round(ctx, "empty", gate)
-	if err := r.alive(ctx); err != nil {
-		return nil, err
-	}
-
-	// f. Fill to the history size at saturation over gRPC (the cheaper front door), within
-	// what the budget leaves once a second round as long as the first is set aside; then again.
-	fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-time.Since(roundStart)-stopAllowance)
+	// d. Fill to the history size at saturation over gRPC (the cheaper front door), within
+	// what the budget leaves once a second round as long as the first is set aside; then the
+	// round again.
+	fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-roundTook-stopAllowance)
 	r.fill(ctx, gate, fillFor)
 	if err := r.alive(ctx); err != nil {
 		return nil, err

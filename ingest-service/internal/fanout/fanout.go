@@ -64,8 +64,8 @@ func New(store Store, pub Publisher, obs Observer) *Fanout {
 // Run commits batches until ctx ends, then commits what was already handed in.
 func (f *Fanout) Run(ctx context.Context) error { return f.batcher.Run(ctx) }
 
-// Commit stores the event and its deliveries and queues the deliveries that
-// are to be sent. It returns once all of that is durable.
+// Commit queues the event's deliveries that are to be sent, stores those
+// held back, and stores the event. It returns once all of that is durable.
 func (f *Fanout) Commit(ctx context.Context, a Accepted) error { return f.batcher.Do(ctx, a) }
 
 // stepTimeout bounds each store or queue step of a flush, so that producers
