@@ -160,17 +160,6 @@ func NewDelivery(g *model.Group, ev *model.Event, endpointID string, at time.Tim
 	}
 }
 
-// Tasks returns the dispatch tasks of the deliveries that are to be sent.
-func Tasks(ev *model.Event, deliveries []model.Delivery) []*queuev1.DeliveryTask {
-	var out []*queuev1.DeliveryTask
-	for i := range deliveries {
-		if queued(&deliveries[i]) {
-			out = append(out, queue.NewTask(ev, &deliveries[i]))
-		}
-	}
-	return out
-}
-
 // queued reports whether a planned delivery is to be sent; the others (to an
 // inactive endpoint) are stored Discarded instead.
 func queued(d *model.Delivery) bool {
