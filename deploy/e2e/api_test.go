@@ -414,6 +414,7 @@ func TestAPIRoutes(t *testing.T) {
 	})
 
 	t.Run("deliveries", func(t *testing.T) {
+		storedDeliveries(t, s, w.ids["group_id"], w.ids["event_id"], 2)
 		items := checkList(t, w.do(t, 200, "GET", dl+"?event_id={event_id}", nil), 20)
 		if len(items) != 2 {
 			t.Fatalf("the event reached %d endpoints, want 2", len(items))
@@ -635,8 +636,8 @@ func TestAPIAuth(t *testing.T) {
 	create(t, APP+"/endpoints", map[string]any{"url": badRecv.URL, "events": []string{"fail.*"}})
 	okEvent := create(t, G+"/events", map[string]any{"app_id": app, "event_type": "ok.x", "data": map[string]any{}})
 	failEvent := create(t, G+"/events", map[string]any{"app_id": app, "event_type": "fail.x", "data": map[string]any{}})
-	okDelivery := deliveriesOf(s, ga, okEvent)[0].UID
-	failDelivery := deliveriesOf(s, ga, failEvent)[0].UID
+	okDelivery := storedDeliveries(t, s, ga, okEvent, 1)[0].UID
+	failDelivery := storedDeliveries(t, s, ga, failEvent, 1)[0].UID
 	// B has data of its own that A's key must not see either.
 	bApp := create(t, "/api/v1/groups/"+gb+"/applications", map[string]any{"name": "theirs"})
 

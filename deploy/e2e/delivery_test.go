@@ -122,6 +122,21 @@ func deliveriesOf(s *stack, groupID, eventID string) []delivery {
 	return p.Content
 }
 
+// storedDeliveries waits until the event's n deliveries are stored (the
+// dispatcher stores each with its first outcome) and returns them.
+func storedDeliveries(t *testing.T, s *stack, groupID, eventID string, n int) []delivery {
+	t.Helper()
+	var ds []delivery
+	eventually(t, 20*time.Second, "the event's deliveries to be stored", func() bool {
+		ds = deliveriesOf(s, groupID, eventID)
+		return len(ds) >= n
+	})
+	if len(ds) != n {
+		t.Fatalf("%d deliveries stored for event %s, want %d", len(ds), eventID, n)
+	}
+	return ds
+}
+
 // The whole path: HTTP → gateway → ingest → store + JetStream → dispatcher →
 // receiver, with a signature the receiver verifies without our signer.
 func TestEventIsDeliveredSignedAndRecorded(t *testing.T) {

@@ -63,7 +63,7 @@ func TestRetrySchedules(t *testing.T) {
 		group, app, _ := setup(s, map[string]any{"strategy": map[string]any{"type": "exponential-backoff", "retry_count": 5}}, recv.URL)
 		ev := send(group, app)
 		eventually(t, 5*time.Second, "the first attempt", func() bool { return len(recv.times()) == 1 })
-		ds := deliveriesOf(s, group.UID, ev)
+		ds := storedDeliveries(t, s, group.UID, ev, 1)
 		if ds[0].Status != "Retry" || ds[0].Metadata.NextSend == nil {
 			t.Fatalf("after the first failure: %+v, want Retry with a next send time", ds[0])
 		}
