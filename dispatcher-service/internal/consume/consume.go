@@ -305,7 +305,7 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 		d.obs.Deferred("rate_limit")
 		// A delivery held back for long is written as Scheduled, so that it
 		// shows before its attempt; once is enough (its first hand-back).
-		if wait >= heldBackMarkAfter && t.Attempt == 1 && t.Generation == 0 {
+		if wait >= heldBackMarkAfter && firstWrite(t) {
 			if meta, err := msg.Metadata(); err == nil && meta.NumDelivered == 1 {
 				d.recorder.Mark(ctx, whole(t, g, store.DeliveryUpdate{ID: t.DeliveryId, Status: model.StatusScheduled, At: now.UTC()}))
 			}
