@@ -129,24 +129,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 
 	// c. Accept rates. Nothing throttles them: they measure the front door alone. The backlog
 	// each leaves is delivered before the next phase starts.
-	log.Info("phase: gateway HTTP accept", zap.Duration("duration", cfg.AcceptHTTPDuration))
-	h := closedLoop(ctx, clk, loopOptions{workers: cfg.Producers, duration: cfg.AcceptHTTPDuration,
-		limit: limitFor(cfg.AcceptHTTPDuration), accepted: &r.accepted}, r.httpSender())
-	res.AcceptHTTP = rateOf(h)
-	log.Info("gateway HTTP accept", zap.Float64("events_per_s", res.AcceptHTTP.PerSec), zap.Int("failed", h.failed()),
-		zap.String("first_error", h.firstErr))
-	r.settle(ctx, "HTTP accept phase")
-	if err := r.alive(ctx); err != nil {
+	if res.AcceptHTTP, err = r.accept(ctx, "gateway HTTP accept", cfg.AcceptHTTPDuration, r.httpSender()); err != nil {
 		return nil, err
 	}
-	log.Info("phase: gRPC accept", zap.Duration("duration", cfg.AcceptGRPCDuration))
-	g := closedLoop(ctx, clk, loopOptions{workers: cfg.Producers, duration: cfg.AcceptGRPCDuration,
-		limit: limitFor(cfg.AcceptGRPCDuration), accepted: &r.accepted}, r.grpcSender())
-	res.AcceptGRPC = rateOf(g)
-	log.Info("gRPC accept", zap.Float64("events_per_s", res.AcceptGRPC.PerSec), zap.Int("failed", g.failed()),
-		zap.String("first_error", g.firstErr))
-	r.settle(ctx, "gRPC accept phase")
-	if err := r.alive(ctx); err != nil {
+	if res.AcceptGRPC, err = r.accept(ctx, "gRPC accept", cfg.AcceptGRPCDuration, r.grpcSender()); err != nil {
 		return nil, err
 	}
 
@@ -231,6 +217,18 @@ func (r *runner) prepare(ctx context.Context) error {
 	r.log.Info("stack ready", zap.String("group_id", r.res.groupID), zap.String("app_id", r.res.appID),
 		zap.String("endpoint_id", r.res.endpointID))
 	return nil
+}
+
+// accept measures one front door's accept rate for d, then waits for the backlog it leaves.
+func (r *runner) accept(ctx context.Context, name string, d time.Duration, newSend func() sendFunc) (Rate, error) {
+	r.log.Info("phase: "+name, zap.Duration("duration", d))
+	t := closedLoop(ctx, r.clk, loopOptions{workers: r.cfg.Producers, duration: d,
+		limit: limitFor(d), accepted: &r.accepted}, newSend)
+	rate := rateOf(t)
+	r.log.Info(name, zap.Float64("events_per_s", rate.PerSec), zap.Int("failed", t.failed()),
+		zap.String("first_error", t.firstErr))
+	r.settle(ctx, name+" phase")
+	return rate, r.alive(ctx)
 }
 
 func (r *runner) httpSender() func() sendFunc {
