@@ -251,7 +251,11 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.DeliveryTask, log *zap.Logger) error {
 	// A task this dispatcher deferred itself was not attempted: it needs no
 	// store check when it comes back, which keeps hand-backs off the store.
-	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 1 && !d.deferred.take(queue.MsgID(t)) {
+	firstDelivery := true
+	if meta, err := msg.Metadata(); err == nil {
+		firstDelivery = meta.NumDelivered <= 1
+	}
+	if !firstDelivery && !d.deferred.take(queue.MsgID(t)) {
 		done, err := d.settled(ctx, t, log)
 		if err != nil || done {
 			if err == nil {
@@ -305,10 +309,8 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 		d.obs.Deferred("rate_limit")
 		// A delivery held back for long is written as Scheduled, so that it
 		// shows before its attempt; once is enough (its first hand-back).
-		if wait >= heldBackMarkAfter && firstWrite(t) {
-			if meta, err := msg.Metadata(); err == nil && meta.NumDelivered == 1 {
-				d.recorder.Mark(ctx, whole(t, g, store.DeliveryUpdate{ID: t.DeliveryId, Status: model.StatusScheduled, At: now.UTC()}))
-			}
+		if wait >= heldBackMarkAfter && firstWrite(t) && firstDelivery {
+			d.recorder.Mark(ctx, whole(t, g, store.DeliveryUpdate{ID: t.DeliveryId, Status: model.StatusScheduled, At: now.UTC()}))
 		}
 		return d.handBack(msg, t, wait)
 	}
