@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"net/http"
-	_ "net/http/pprof" // served only when CONVOY_PPROF_ADDR is set
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"convoy/core/gc"
+	"convoy/core/ops"
 	"convoy/deploy/internal/devstack"
 	"convoy/deploy/internal/supervise"
 )
@@ -36,7 +36,8 @@ func run() int {
 
 	// Profiles of the embedded NATS and FerretDB, for performance work.
 	if addr := os.Getenv("CONVOY_PPROF_ADDR"); addr != "" {
-		go func() { log.Warn("pprof server stopped", zap.Error(http.ListenAndServe(addr, nil))) }()
+		h := ops.WithProfiling(http.NotFoundHandler())
+		go func() { log.Warn("pprof server stopped", zap.Error(http.ListenAndServe(addr, h))) }()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
