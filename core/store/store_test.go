@@ -48,9 +48,9 @@ func TestStoreMongoDB(t *testing.T) {
 	runConformance(t, openStore(t, uri, name))
 }
 
-func openStore(t *testing.T, uri, name string) *store.Store {
+func openStore(t *testing.T, uri, name string, opts ...store.Option) *store.Store {
 	t.Helper()
-	st, err := store.Open(t.Context(), uri, name)
+	st, err := store.Open(t.Context(), uri, name, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

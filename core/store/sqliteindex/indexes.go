@@ -1,0 +1,99 @@
+// Package sqliteindex answers the store's list, sweep and retention queries
+// on the embedded FerretDB by reading its SQLite files directly, through
+// expression indexes it creates there: FerretDB v1 pushes only an exact
+// `{_id}` filter down to SQLite and decodes every document of a collection
+// for any other query, so without this a page costs a scan of the whole
+// history. The index answers with ids alone; the store then reads each
+// document by `_id` through FerretDB, which that lookup does not scan.
+//
+// The expressions here must match the queries' text exactly for SQLite to
+// use an index, which is why both live in this package. They follow FerretDB
+// v1's storage: one table per collection (named in `_ferretdb_collections`),
+// one JSON column `_ferretdb_sjson` holding the document, dates as
+// milliseconds since the epoch.
+package sqliteindex
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Prefix starts the name of every index created here; FerretDB names its own
+// "<table>_<index>", so the two never collide.
+const Prefix = "_convoy_list_"
+
+// column is the SQL expression for a document field (a dotted path) as an
+// SQL value: text for strings, integer milliseconds for dates.
+func column(path string) string { return "_ferretdb_sjson->>'$." + path + "'" }
+
+// Collection names, as the store names them.
+const (
+	collEvents      = "events"
+	collDeliveries  = "deliveries"
+	collIdempotency = "idempotency_keys"
+)
+
+// pendingStatuses are the delivery statuses a sweep looks at; the index
+// behind it holds only those deliveries, so it costs nothing for the final
+// ones that make up nearly all of history.
+const pendingStatuses = `('Scheduled', 'Processing', 'Retry')`
+
+type index struct {
+	name  string
+	paths []string
+	where string // partial index condition, or empty
+}
+
+// indexes are the ones each list, the sweep and retention need, per
+// collection. Each costs every insert one more JSON extraction and b-tree
+// write, so there is one per query shape and no more: application and
+// endpoint ids are unique across groups, so their indexes skip the group.
+var indexes = map[string][]index{
+	collEvents: {
+		{name: "group", paths: []string{"group_id", "_id"}},
+		{name: "app", paths: []string{"app_id", "_id"}},
+		{name: "type", paths: []string{"group_id", "event_type", "_id"}},
+	},
+	collDeliveries: {
+		{name: "group", paths: []string{"group_id", "_id"}},
+		{name: "status", paths: []string{"group_id", "status", "_id"}},
+		{name: "app", paths: []string{"app_id", "_id"}},
+		{name: "endpoint", paths: []string{"endpoint_id", "_id"}},
+		{name: "event", paths: []string{"event_id", "_id"}},
+		{name: "pending", paths: []string{"status", "metadata.next_send_time"}, where: column("status") + " IN " + pendingStatuses},
+	},
+	collIdempotency: {
+		{name: "created", paths: []string{"group_id", "created_at"}},
+	},
+}
+
+// EnsureIndexes creates the missing indexes in one open database file of
+// FerretDB, for every collection there that has any. tables maps collection
+// names to their table names.
+func EnsureIndexes(ctx context.Context, db *sql.DB, tables map[string]string) error {
+	for coll, list := range indexes {
+		table, ok := tables[coll]
+		if !ok {
+			continue
+		}
+		for _, ix := range list {
+			cols := make([]string, len(ix.paths))
+			for i, p := range ix.paths {
+				cols[i] = column(p)
+			}
+			q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (%s)`, Prefix+table+"_"+ix.name, table, strings.Join(cols, ", "))
+			if ix.where != "" {
+				q += " WHERE " + ix.where
+			}
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				if strings.Contains(err.Error(), "no such table") {
+					break // the collection was dropped meanwhile
+				}
+				return fmt.Errorf("create index %s on %s: %w", ix.name, coll, err)
+			}
+		}
+	}
+	return nil
+}
