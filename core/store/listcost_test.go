@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -133,11 +134,7 @@ type history struct {
 	took                   time.Duration
 }
 
-// fillHistory stores n events of one group, over the last day, and one
-// delivery per event: 5 applications, 10 event types, 20 endpoints; 94%
-// Success, 5% Failure, 1% Retry (due in the future).
-func fillHistory(t *testing.T, st *store.Store, n int) history {
-	ctx := t.Context()
+func newHistory() history {
 	h := history{group: "grp-history", span: 24 * time.Hour}
 	h.start = time.Now().Add(-h.span)
 	for i := range 5 {
@@ -149,49 +146,27 @@ func fillHistory(t *testing.T, st *store.Store, n int) history {
 	for i := range 20 {
 		h.endpoints = append(h.endpoints, fmt.Sprintf("ep-%02d", i))
 	}
-	data := []byte(`{"invoice":"in_1","amount":4200,"currency":"eur","customer":"cus_123456789","lines":[1,2,3]}`)
+	return h
+}
+
+// fillHistory stores n events of one group, over the last day, and one
+// delivery per event: 5 applications, 10 event types, 20 endpoints; 94%
+// Success, 5% Failure, 1% Retry (due in the future).
+func fillHistory(t *testing.T, st *store.Store, n int) history {
+	ctx := t.Context()
+	h := newHistory()
 	const batch = 500
 	begin := time.Now()
 	for off := 0; off < n; off += batch {
-		var evs []model.Event
-		var ds []model.Delivery
-		for i := off; i < min(off+batch, n); i++ {
-			at := h.start.Add(time.Duration(int64(h.span) / int64(n) * int64(i))).UTC().Truncate(time.Millisecond)
-			id := ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String()
-			app := h.apps[i%len(h.apps)]
-			ev := model.Event{UID: id, GroupID: h.group, AppID: app, EventType: h.types[i%len(h.types)], Data: data, CreatedAt: at}
-			evs = append(evs, ev)
-			status := model.StatusSuccess
-			var next *time.Time
-			switch {
-			case i%100 == 7:
-				status = model.StatusRetry
-				due := time.Now().Add(time.Hour)
-				next = &due
-			case i%20 == 3:
-				status = model.StatusFailure
-			}
-			ep := h.endpoints[i%len(h.endpoints)]
-			ds = append(ds, model.Delivery{
-				UID: id, GroupID: h.group, EventID: id, AppID: app, EndpointID: ep, EventType: ev.EventType,
-				Status: status, Metadata: model.DeliveryMetadata{NumTrials: 1, RetryLimit: 10, Strategy: "default", IntervalSeconds: 100, NextSendTime: next},
-				Attempts: []model.Attempt{{
-					UID: id, URL: "http://127.0.0.1:9000/webhooks/" + ep, Method: "POST", IPAddress: "127.0.0.1",
-					RequestHeader:  map[string]string{"Content-Type": "application/json", "X-Convoy-Event-ID": id, "X-Convoy-Signature": "[redacted]"},
-					ResponseHeader: map[string]string{"Content-Type": "text/plain"}, HTTPStatus: 200, ResponseData: "ok", Status: true,
-					DurationMs: 2, CreatedAt: at,
-				}},
-				CreatedAt: at, UpdatedAt: at,
-			})
-			if i == n/2 {
-				h.someEvent = id
-			}
-		}
+		evs, ds := historyBatchOf(h, off, min(batch, n-off), n)
 		if err := st.InsertDeliveries(ctx, ds); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.InsertEvents(ctx, evs); err != nil {
 			t.Fatal(err)
+		}
+		if off <= n/2 && n/2 < off+batch {
+			h.someEvent = evs[n/2-off].UID
 		}
 	}
 	h.took = time.Since(begin)
@@ -210,4 +185,106 @@ func deliveries(st *store.Store, group string, f store.DeliveryFilter) func(stor
 		ds, info, err := st.ListDeliveries(context.Background(), group, f, p)
 		return info, len(ds), err
 	}
+}
+
+// TestInsertCost measures what the list indexes cost the hot path's batched
+// inserts: batches go alternately to a database with them and one without,
+// so both see the same machine.
+func TestInsertCost(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("CONVOY_LISTCOST_EVENTS"))
+	if n <= 0 {
+		t.Skip("CONVOY_LISTCOST_EVENTS not set")
+	}
+	ctx := t.Context()
+	f, err := embedded.StartFerretDB(ctx, embedded.FerretOptions{Dir: filepath.Join(t.TempDir(), "ferretdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	with := openStore(t, f.URI(), "with")
+	without := openStore(t, f.URI(), "without")
+	if err := f.EnsureIDIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(f.Dir(), "without.sqlite")+"?mode=rw&_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?`, sqliteindex.Prefix+"%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drop []string
+	for names.Next() {
+		var s string
+		_ = names.Scan(&s)
+		drop = append(drop, s)
+	}
+	names.Close()
+	for _, s := range drop {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("DROP INDEX %q", s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	t.Logf("dropped %d list indexes from the second database", len(drop))
+
+	const batch = 500
+	var took [2]time.Duration
+	for off := 0; off < n; off += batch {
+		evs, ds := historyBatch(off, batch)
+		for i, st := range []*store.Store{with, without} {
+			start := time.Now()
+			if err := st.InsertDeliveries(ctx, ds); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.InsertEvents(ctx, evs); err != nil {
+				t.Fatal(err)
+			}
+			took[i] += time.Since(start)
+		}
+	}
+	t.Logf("with list indexes %.0f docs/s, without %.0f docs/s", float64(2*n)/took[0].Seconds(), float64(2*n)/took[1].Seconds())
+}
+
+// historyBatch is a batch of history for TestInsertCost.
+func historyBatch(off, size int) ([]model.Event, []model.Delivery) {
+	return historyBatchOf(newHistory(), off, size, 1_000_000)
+}
+
+// historyBatchOf builds events off..off+size of n, spread over h's span.
+func historyBatchOf(h history, off, size, n int) ([]model.Event, []model.Delivery) {
+	data := []byte(`{"invoice":"in_1","amount":4200,"currency":"eur","customer":"cus_123456789","lines":[1,2,3]}`)
+	var evs []model.Event
+	var ds []model.Delivery
+	for i := off; i < off+size; i++ {
+		at := h.start.Add(time.Duration(int64(h.span) / int64(n) * int64(i))).UTC().Truncate(time.Millisecond)
+		id := ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String()
+		app := h.apps[i%len(h.apps)]
+		ev := model.Event{UID: id, GroupID: h.group, AppID: app, EventType: h.types[i%len(h.types)], Data: data, CreatedAt: at}
+		evs = append(evs, ev)
+		status := model.StatusSuccess
+		var next *time.Time
+		switch {
+		case i%100 == 7:
+			status = model.StatusRetry
+			due := time.Now().Add(time.Hour)
+			next = &due
+		case i%20 == 3:
+			status = model.StatusFailure
+		}
+		ep := h.endpoints[i%len(h.endpoints)]
+		ds = append(ds, model.Delivery{
+			UID: id, GroupID: h.group, EventID: id, AppID: app, EndpointID: ep, EventType: ev.EventType,
+			Status: status, Metadata: model.DeliveryMetadata{NumTrials: 1, RetryLimit: 10, Strategy: "default", IntervalSeconds: 100, NextSendTime: next},
+			Attempts: []model.Attempt{{
+				UID: id, URL: "http://127.0.0.1:9000/webhooks/" + ep, Method: "POST", IPAddress: "127.0.0.1",
+				RequestHeader:  map[string]string{"Content-Type": "application/json", "X-Convoy-Event-ID": id, "X-Convoy-Signature": "[redacted]"},
+				ResponseHeader: map[string]string{"Content-Type": "text/plain"}, HTTPStatus: 200, ResponseData: "ok", Status: true,
+				DurationMs: 2, CreatedAt: at,
+			}},
+			CreatedAt: at, UpdatedAt: at,
+		})
+	}
+	return evs, ds
 }
