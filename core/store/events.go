@@ -49,7 +49,9 @@ type EventFilter struct {
 	End       time.Time
 }
 
-// ListEvents lists a group's events newest first.
+// ListEvents lists a group's events newest first. An event's created_at must
+// be its id's time (ingest makes both at once; see ids.At): a time range is
+// served as an `_id` range.
 func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p Page) ([]model.Event, PageInfo, error) {
 	c := s.coll(collEvents)
 	if s.index != nil {

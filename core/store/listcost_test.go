@@ -37,10 +37,7 @@ func TestListCost(t *testing.T) {
 	if err := f.EnsureIDIndexes(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ix, err := sqliteindex.Open(f.Dir(), "convoy")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := sqliteindex.Open(f.Dir(), "convoy")
 	t.Cleanup(func() { ix.Close() })
 	indexed := openStore(t, f.URI(), "convoy", store.WithIndex(ix))
 
@@ -62,10 +59,12 @@ func measureLists(t *testing.T, st *store.Store, h history, label string) {
 	}{
 		{"events", events(st, h.group, store.EventFilter{})},
 		{"events app", events(st, h.group, store.EventFilter{AppID: h.apps[1]})},
+		{"events app, none", events(st, h.group, store.EventFilter{AppID: "app-none"})},
 		{"events event_type", events(st, h.group, store.EventFilter{EventType: h.types[3]})},
 		{"events time range", events(st, h.group, store.EventFilter{Start: mid.Add(-time.Hour), End: mid})},
 		{"deliveries", deliveries(st, h.group, store.DeliveryFilter{})},
 		{"deliveries status", deliveries(st, h.group, store.DeliveryFilter{Statuses: []string{model.StatusFailure}})},
+		{"deliveries status, none", deliveries(st, h.group, store.DeliveryFilter{Statuses: []string{model.StatusDiscarded}})},
 		{"deliveries app", deliveries(st, h.group, store.DeliveryFilter{AppID: h.apps[2]})},
 		{"deliveries endpoint", deliveries(st, h.group, store.DeliveryFilter{EndpointID: h.endpoints[4]})},
 		{"deliveries event", deliveries(st, h.group, store.DeliveryFilter{EventID: h.someEvent})},

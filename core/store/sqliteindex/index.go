@@ -1,12 +1,10 @@
 package sqliteindex
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -31,24 +29,18 @@ type Index struct {
 	tables map[string]string // collection name → table name, nil until read
 }
 
-// Open opens the SQLite file of database name in dir, FerretDB's SQLite
-// folder, for reading. The file must exist (FerretDB creates it with the
-// database's first collection).
-func Open(dir, name string) (*Index, error) {
+// Open reads the SQLite file of database name in dir, FerretDB's SQLite
+// folder. The file is opened at the first query (FerretDB creates it with
+// the database's first collection), read-only, next to FerretDB's own
+// connections: WAL lets readers in other processes see every committed
+// write without blocking it.
+func Open(dir, name string) *Index {
 	file := filepath.Join(dir, name+".sqlite")
-	if _, err := os.Stat(file); err != nil {
-		return nil, fmt.Errorf("open sqlite index: %w", err)
-	}
-	// Read-only, next to FerretDB's own connections: WAL lets readers in
-	// other processes see every committed write without blocking it.
-	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro&_pragma=busy_timeout(10000)")
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite index: %w", err)
-	}
+	db, _ := sql.Open("sqlite", "file:"+file+"?mode=ro&_pragma=busy_timeout(10000)") // only checks the driver name
 	db.SetMaxOpenConns(4)
 	// An idle connection keeps FerretDB's WAL from being reset; let go soon.
 	db.SetConnMaxIdleTime(30 * time.Second)
-	return &Index{db: db}, nil
+	return &Index{db: db}
 }
 
 // Close closes the file.
@@ -99,26 +91,16 @@ type query struct {
 	limit int
 }
 
-// indexed adds an equality the query should be served by; the index
-// expression must appear in the condition exactly.
-func (q *query) indexed(path string, v any) {
-	q.conds = append(q.conds, column(path)+" = ?")
+// where adds a condition on a document field. Fields in the collection's
+// index are tested on its entries; others need the document.
+func (q *query) where(path, op string, v any) {
+	q.conds = append(q.conds, column(path)+" "+op+" ?")
 	q.args = append(q.args, v)
 }
 
-// checked adds a condition tested on each row the index yields. The unary
-// plus makes the expression differ from every index's, so SQLite never
-// picks a less selective index for it than the one chosen.
-func (q *query) checked(path, op string, v any) {
-	q.conds = append(q.conds, "+("+column(path)+") "+op+" ?")
-	q.args = append(q.args, v)
-}
-
-// idRange bounds `_id`, which ends every index and so narrows its scan.
-func (q *query) idRange(op, v string) {
-	q.conds = append(q.conds, column("_id")+" "+op+" ?")
-	q.args = append(q.args, v)
-}
+// idRange bounds `_id`, which follows group_id in every index and so
+// narrows its scan.
+func (q *query) idRange(op, v string) { q.where("_id", op, v) }
 
 func (ix *Index) ids(ctx context.Context, coll string, q query) ([]string, error) {
 	table, ok, err := ix.table(ctx, coll, false)
@@ -173,26 +155,20 @@ func (ix *Index) run(ctx context.Context, table string, q query) ([]string, erro
 // served as an `_id` range: an event's created_at is its id's time.
 func (ix *Index) EventIDs(ctx context.Context, groupID string, f store.EventFilter, before string, limit int) ([]string, error) {
 	q := query{order: "DESC", limit: limit}
-	switch {
-	case f.EventType != "":
-		q.indexed("group_id", groupID)
-		q.indexed("event_type", f.EventType)
-		if f.AppID != "" {
-			q.checked("app_id", "=", f.AppID)
-		}
-	case f.AppID != "":
-		q.indexed("app_id", f.AppID)
-		q.checked("group_id", "=", groupID)
-	default:
-		q.indexed("group_id", groupID)
+	q.where("group_id", "=", groupID)
+	if f.AppID != "" {
+		q.where("app_id", "=", f.AppID)
+	}
+	if f.EventType != "" {
+		q.where("event_type", "=", f.EventType)
 	}
 	if !f.Start.IsZero() {
 		q.idRange(">=", ids.AtOrAfter(f.Start))
-		q.checked("created_at", ">=", f.Start.UnixMilli()+ceilMs(f.Start))
+		q.where("created_at", ">=", f.Start.UnixMilli()+ceilMs(f.Start))
 	}
 	if !f.End.IsZero() {
 		q.idRange("<=", ids.AtOrBefore(f.End))
-		q.checked("created_at", "<=", f.End.UnixMilli())
+		q.where("created_at", "<=", f.End.UnixMilli())
 	}
 	if before != "" {
 		q.idRange("<", before)
@@ -210,52 +186,35 @@ func ceilMs(t time.Time) int64 {
 }
 
 // DeliveryIDs returns the ids of up to limit deliveries of a group that
-// match f, newest first, all below before when it is not empty. Several
-// statuses are read one status at a time and merged: SQLite cannot walk
-// several ranges of one index in `_id` order.
+// match f, newest first, all below before when it is not empty. The
+// deliveries of one event are found by time: their ids carry the event's.
 func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.DeliveryFilter, before string, limit int) ([]string, error) {
-	// The most selective field given leads; the others are checked per row.
-	fields := []struct{ path, v string }{{"event_id", f.EventID}, {"endpoint_id", f.EndpointID}, {"app_id", f.AppID}, {"group_id", groupID}}
-	lead := len(fields) - 1
-	for i, kv := range fields {
+	q := query{order: "DESC", limit: limit}
+	q.where("group_id", "=", groupID)
+	for _, kv := range []struct{ path, v string }{{"app_id", f.AppID}, {"endpoint_id", f.EndpointID}} {
 		if kv.v != "" {
-			lead = i
-			break
+			q.where(kv.path, "=", kv.v)
 		}
 	}
-	base := query{order: "DESC", limit: limit}
-	base.indexed(fields[lead].path, fields[lead].v)
-	for i, kv := range fields {
-		if i != lead && kv.v != "" {
-			base.checked(kv.path, "=", kv.v)
+	if len(f.Statuses) > 0 {
+		q.conds = append(q.conds, column("status")+" IN ("+placeholders(len(f.Statuses))+")")
+		for _, s := range f.Statuses {
+			q.args = append(q.args, s)
 		}
+	}
+	if f.EventID != "" {
+		at, ok := ids.Time(f.EventID)
+		if !ok {
+			return nil, nil // not an id this store made: no deliveries
+		}
+		q.idRange(">=", ids.AtOrAfter(at))
+		q.idRange("<=", ids.AtOrBefore(at))
+		q.where("event_id", "=", f.EventID)
 	}
 	if before != "" {
-		base.idRange("<", before)
+		q.idRange("<", before)
 	}
-	if len(f.Statuses) == 0 {
-		return ix.ids(ctx, collDeliveries, base)
-	}
-	if fields[lead].path != "group_id" {
-		base.conds = append(base.conds, "+("+column("status")+") IN ("+placeholders(len(f.Statuses))+")")
-		for _, s := range f.Statuses {
-			base.args = append(base.args, s)
-		}
-		return ix.ids(ctx, collDeliveries, base)
-	}
-	var all []string
-	for _, s := range slices.Compact(slices.Sorted(slices.Values(f.Statuses))) {
-		q := base
-		q.conds = append(slices.Clip(q.conds), column("status")+" = ?")
-		q.args = append(slices.Clip(q.args), s)
-		got, err := ix.ids(ctx, collDeliveries, q)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, got...)
-	}
-	slices.SortFunc(all, func(a, b string) int { return cmp.Compare(b, a) })
-	return all[:min(limit, len(all))], nil
+	return ix.ids(ctx, collDeliveries, q)
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
@@ -264,8 +223,8 @@ func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, "
 // endpoint in a status, oldest first.
 func (ix *Index) EndpointDeliveryIDs(ctx context.Context, endpointID, status string, limit int) ([]string, error) {
 	q := query{order: "ASC", limit: limit}
-	q.indexed("endpoint_id", endpointID)
-	q.checked("status", "=", status)
+	q.where("endpoint_id", "=", endpointID)
+	q.where("status", "=", status)
 	return ix.ids(ctx, collDeliveries, q)
 }
 
@@ -285,7 +244,7 @@ func (ix *Index) OverdueDeliveryIDs(ctx context.Context, before time.Time, limit
 // created before it.
 func (ix *Index) OldIDs(ctx context.Context, collection, groupID string, cutoff time.Time, limit int) ([]string, error) {
 	q := query{limit: limit}
-	q.indexed("group_id", groupID)
+	q.where("group_id", "=", groupID)
 	switch collection {
 	case collEvents, collDeliveries:
 		q.idRange("<", ids.AtOrAfter(cutoff))

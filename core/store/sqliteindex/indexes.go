@@ -46,28 +46,30 @@ type index struct {
 	where string // partial index condition, or empty
 }
 
-// indexes are the ones each list, the sweep and retention need, per
-// collection. Each costs every insert one more JSON extraction and b-tree
-// write, so there is one per query shape and no more: application and
-// endpoint ids are unique across groups, so their indexes skip the group.
+// indexes are the ones the lists, the sweep and retention need. Each costs
+// every insert a b-tree write and a JSON extraction per column (about 10 µs
+// a column on these machines, against about 110 µs for the insert itself),
+// and the hot path is inserts; so each collection has one index, newest
+// first per group, that also carries the fields lists filter on. A filtered
+// page walks that index and tests the filters on its entries, never reading
+// a document it will not return: a few microseconds per entry skipped.
 var indexes = map[string][]index{
 	collEvents: {
-		{name: "group", paths: []string{"group_id", "_id"}},
-		{name: "app", paths: []string{"app_id", "_id"}},
-		{name: "type", paths: []string{"group_id", "event_type", "_id"}},
+		{name: "group", paths: eventColumns},
 	},
 	collDeliveries: {
-		{name: "group", paths: []string{"group_id", "_id"}},
-		{name: "status", paths: []string{"group_id", "status", "_id"}},
-		{name: "app", paths: []string{"app_id", "_id"}},
-		{name: "endpoint", paths: []string{"endpoint_id", "_id"}},
-		{name: "event", paths: []string{"event_id", "_id"}},
+		{name: "group", paths: deliveryColumns},
 		{name: "pending", paths: []string{"status", "metadata.next_send_time"}, where: column("status") + " IN " + pendingStatuses},
 	},
 	collIdempotency: {
 		{name: "created", paths: []string{"group_id", "created_at"}},
 	},
 }
+
+var (
+	eventColumns    = []string{"group_id", "_id", "app_id", "event_type"}
+	deliveryColumns = []string{"group_id", "_id", "status", "app_id", "endpoint_id"}
+)
 
 // EnsureIndexes creates the missing indexes in one open database file of
 // FerretDB, for every collection there that has any. tables maps collection

@@ -32,9 +32,13 @@ func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventReque
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
+	// created_at is the id's own time, so that a time range is an `_id`
+	// range the store's indexes serve.
+	uid := ids.New()
+	at, _ := ids.Time(uid)
 	ev := &model.Event{
-		UID: ids.New(), GroupID: g.UID, AppID: app.UID, EventType: strings.TrimSpace(req.EventType),
-		Data: req.Data, IdempotencyKey: req.IdempotencyKey, CustomHeaders: req.CustomHeaders, CreatedAt: now(),
+		UID: uid, GroupID: g.UID, AppID: app.UID, EventType: strings.TrimSpace(req.EventType),
+		Data: req.Data, IdempotencyKey: req.IdempotencyKey, CustomHeaders: req.CustomHeaders, CreatedAt: at.UTC(),
 	}
 	if err := validateTaskSize(ev); err != nil {
 		return nil, s.toStatus(ctx, "event", err)
