@@ -91,6 +91,7 @@ func runConformance(t *testing.T, st *store.Store) {
 		run  func(t *testing.T, st *store.Store)
 	}{
 		{"Groups", testGroups},
+		{"PagingUnderLoad", testPagingUnderLoad},
 		{"APIKeys", testAPIKeys},
 		{"Applications", testApplications},
 		{"Endpoints", testEndpoints},
