@@ -50,7 +50,7 @@ func TestTimeBounds(t *testing.T) {
 		{"made a millisecond before is not", id(at.Add(-time.Millisecond)), func(s string) bool { return s >= AtOrAfter(at) }, false},
 		{"sub-millisecond t rounds up", id(at), func(s string) bool { return s >= AtOrAfter(at.Add(time.Microsecond)) }, false},
 		{"made at t is at or before t", id(at), func(s string) bool { return s <= AtOrBefore(at) }, true},
-		{"sub-millisecond t rounds down", id(at), func(s string) bool { return s <= AtOrBefore(at.Add(999 * time.Microsecond)) }, true},
+		{"sub-millisecond t rounds down", id(at), func(s string) bool { return s <= AtOrBefore(at.Add(999*time.Microsecond)) }, true},
 		{"made a millisecond after is not", id(at.Add(time.Millisecond)), func(s string) bool { return s <= AtOrBefore(at) }, false},
 	}
 	for _, tt := range tests {

@@ -20,7 +20,7 @@ type ListLatency struct {
 	Query    string  `json:"query"`
 	Page1Ms  float64 `json:"page1_ms"`
 	Page10Ms float64 `json:"page10_ms"` // 0 when the list has fewer than 10 pages
-	Items    int     `json:"items"`    // over the pages read
+	Items    int     `json:"items"`     // over the pages read
 	Error    string  `json:"error,omitempty"`
 }
 
