@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -95,8 +96,13 @@ func Open(ctx context.Context, uri, name string, opts ...Option) (*Store, error)
 	return s, nil
 }
 
-// Close disconnects.
-func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
+// Close disconnects, and closes the index when it has files open.
+func (s *Store) Close(ctx context.Context) error {
+	if c, ok := s.index.(io.Closer); ok {
+		_ = c.Close()
+	}
+	return s.client.Disconnect(ctx)
+}
 
 // Ping checks that the server answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -132,7 +138,8 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	if ferret {
 		// FerretDB's SQLite backend keeps every secondary index up to date on
 		// each write but never uses one to answer a query; only `_id` lookups
-		// are pushed down (the embedded stack adds that index itself). There
+		// are pushed down (the embedded stack adds that index itself, and the
+		// list indexes an Index reads: see package sqliteindex). There
 		// the indexes below would only cost: with them, each delivery insert
 		// or update re-parses the document once per index, and end-to-end
 		// throughput was 480/s instead of 700/s.
