@@ -198,6 +198,10 @@ func (r *runner) isolation(ctx context.Context) (*Isolation, error) {
 
 	iso.SlowAtSustained = slow.Stats()
 	iso.WithSlow = saturate("hanging")
+	if n := iso.WithSlow.BacklogAtStart; n > 0 && r.cfg.MaxBacklog > 0 {
+		r.note("isolation: the healthy endpoint's saturation window while the others hung started with %d of its "+
+			"events undelivered, which count against the backlog cap of %d", n, r.cfg.MaxBacklog)
+	}
 	iso.SlowAtEnd = slow.Stats()
 	slow.Release()
 	if a := iso.Alone.DeliveredPerSec; a > 0 {

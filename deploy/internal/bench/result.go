@@ -244,7 +244,7 @@ func (r *Result) isolationTargets() []Target {
 	rate := fmt.Sprintf("%.0f/s", f.OfferedPerSec)
 
 	all := Target{Name: "isolation: healthy endpoint's events delivered at " + rate + " while 10 endpoints hang",
-		Want: fmt.Sprintf("= %d sent", f.Sent), Value: float64(f.Delivered), Unit: "events",
+		Want: "= " + commas(int64(f.Sent)) + " sent", Value: float64(f.Delivered), Unit: "events",
 		Pass: f.Sent > 0 && f.Missed == 0 && f.Delivered == f.Sent && f.Undelivered == 0}
 	if lost := f.Sent - f.Delivered; lost > 0 || f.Missed > 0 {
 		all.Note = fmt.Sprintf("%d never arrived within %s of the window's end, %d of them not accepted; "+
@@ -344,7 +344,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 			if t.Pass {
 				verdict = "PASS"
 			}
-			fmt.Fprintf(&b, "  [%s] %s %s %s: measured %s", verdict, t.Name, t.Want, t.Unit, num3(t.Value))
+			value := num3(t.Value)
+			if t.Unit == "events" {
+				value = commas(int64(t.Value))
+			}
+			fmt.Fprintf(&b, "  [%s] %s %s %s: measured %s", verdict, t.Name, t.Want, t.Unit, value)
 			if t.Note != "" {
 				fmt.Fprintf(&b, " (%s)", t.Note)
 			}
@@ -410,7 +414,7 @@ func (iso *Isolation) rows(row func(...string)) {
 	row(fmt.Sprintf("healthy endpoint at %.0f/s: sent / delivered", f.OfferedPerSec), pair(f.Sent, f.Delivered), "", "")
 	row("  failed / missed / undelivered", triple(f.Failed, f.Missed, f.Undelivered), "", "")
 	row("  latency p50 / p95 / p99 ms", lats(f.Latency), "", "")
-	row("  latency max ms", num3(f.Latency.MaxMs), "", "")
+	row("  latency max ms", maxLat(f.Latency), "", "")
 	row("healthy endpoint at saturation", "alone", "while they hang", "hang/alone")
 	row("  delivered events/s", num(al.DeliveredPerSec), num(ws.DeliveredPerSec), ratio(iso.SaturationRatio))
 	row("  accepted / undelivered", pair(al.Accepted, al.Undelivered), pair(ws.Accepted, ws.Undelivered), "")
@@ -463,6 +467,13 @@ func lats(l Latency) string {
 		return "-"
 	}
 	return num3(l.P50ms) + " / " + num3(l.P95ms) + " / " + num3(l.P99ms)
+}
+
+func maxLat(l Latency) string {
+	if l.Count == 0 {
+		return "-"
+	}
+	return num3(l.MaxMs)
 }
 
 func failStr(f map[string]int) string {
