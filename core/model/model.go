@@ -56,6 +56,47 @@ type GroupConfig struct {
 	ReplayAttacks   bool      `bson:"replay_attacks"`
 	// RetentionPolicy is a Go duration ("720h"); empty keeps everything.
 	RetentionPolicy string `bson:"retention_policy"`
+	// CircuitBreaker is read through WithDefaults: groups stored before it
+	// existed have it zero.
+	CircuitBreaker CircuitBreaker `bson:"circuit_breaker"`
+}
+
+// CircuitBreaker stops attempts to an endpoint that fails most of them, and
+// probes it again after a cooldown.
+type CircuitBreaker struct {
+	// FailureThreshold is the percentage of failed attempts (1 to 100)
+	// within Window that opens the circuit.
+	FailureThreshold int32 `bson:"failure_threshold"`
+	// MinRequests is how many attempts Window must hold before the rate
+	// counts.
+	MinRequests int32         `bson:"min_requests"`
+	Window      time.Duration `bson:"window"`
+	Cooldown    time.Duration `bson:"cooldown"`
+}
+
+// Circuit breaker defaults.
+const (
+	DefaultCircuitFailureThreshold = 70
+	DefaultCircuitMinRequests      = 10
+	DefaultCircuitWindow           = time.Minute
+	DefaultCircuitCooldown         = 30 * time.Second
+)
+
+// WithDefaults fills the fields left zero.
+func (c CircuitBreaker) WithDefaults() CircuitBreaker {
+	if c.FailureThreshold <= 0 {
+		c.FailureThreshold = DefaultCircuitFailureThreshold
+	}
+	if c.MinRequests <= 0 {
+		c.MinRequests = DefaultCircuitMinRequests
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultCircuitWindow
+	}
+	if c.Cooldown <= 0 {
+		c.Cooldown = DefaultCircuitCooldown
+	}
+	return c
 }
 
 // Strategy is a group's retry schedule.
@@ -81,6 +122,7 @@ func DefaultGroupConfig() GroupConfig {
 		Signature:       Signature{Header: "X-Convoy-Signature", Hash: "SHA256", Format: FormatSimple},
 		DisableEndpoint: true,
 		ReplayAttacks:   true,
+		CircuitBreaker:  CircuitBreaker{}.WithDefaults(),
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"net/netip"
 	"time"
 
+	"convoy/core/endpointhealth"
 	"convoy/core/ops"
 	"convoy/core/queue"
 	"convoy/core/retryschedule"
 	"convoy/core/service"
+	"convoy/dispatcher-service/internal/circuit"
 	"convoy/dispatcher-service/internal/config"
 	"convoy/dispatcher-service/internal/consume"
 	"convoy/dispatcher-service/internal/deliver"
@@ -41,10 +43,13 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	g.Go(func() error { return b.ServeOps(gctx) })
 
 	var cons jetstream.Consumer
-	var kv jetstream.KeyValue
+	var kv, healthKV jetstream.KeyValue
 	err = b.Prepare(gctx, func(ctx context.Context) error {
 		var err error
 		if kv, err = ratelimit.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
+			return err
+		}
+		if healthKV, err = endpointhealth.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
 			return err
 		}
 		cons, err = consume.EnsureConsumer(ctx, js, cfg.AckWait)
@@ -57,6 +62,8 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	m := metrics.New(reg)
 	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamDispatch, cons)
 	rec := record.New(st)
+	breaker := circuit.New(healthKV)
+	g.Go(func() error { return breaker.Run(gctx) })
 	client := outbound.New(outbound.Config{Allow: cfg.Allow, UserAgent: "Convoy/" + Version, IdlePerHost: cfg.PerEndpoint})
 	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version), queue.NewPublisher(js), m, consume.Options{
 		Concurrency: cfg.Concurrency,
@@ -64,7 +71,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		AckWait:     cfg.AckWait,
 		Drain:       cfg.ShutdownWait,
 		Policy:      retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
-	}, log.Named("consume"))
+	}, consume.Hooks{Breaker: breaker}, log.Named("consume"))
 
 	// The recorder outlives the consumer: attempts finishing during the
 	// drain still need their writes.

@@ -1,0 +1,96 @@
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"convoy/core/model"
+	"convoy/core/store"
+	"convoy/dispatcher-service/internal/deliver"
+	"convoy/dispatcher-service/internal/outbound"
+	queuev1 "convoy/proto/convoy/queue/v1"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// circuitAllows asks the endpoint's circuit breaker whether to attempt. While
+// the circuit is open the task goes back until the cooldown ends, costing no
+// attempt, and its delivery shows when it will be tried (one write per
+// cooldown: the task comes back once per cooldown). probe reports that the
+// attempt is the half-open probe.
+func (d *Dispatcher) circuitAllows(ctx context.Context, msg jetstream.Msg, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group, firstDelivery bool) (allowed, probe bool, err error) {
+	if d.hooks.Breaker == nil {
+		return true, false, nil
+	}
+	timeout := ep.HTTPTimeout
+	if timeout <= 0 {
+		timeout = model.DefaultHTTPTimeout
+	}
+	dec, err := d.hooks.Breaker.Check(ctx, ep.UID, g.Config.CircuitBreaker, timeout+5*time.Second)
+	if err != nil {
+		d.obs.Failed("circuit")
+		return false, false, err
+	}
+	if dec.Allow {
+		return true, dec.Probe, nil
+	}
+	d.obs.Deferred("circuit_open")
+	now := d.now()
+	wait := dec.Until.Sub(now)
+	if wait >= heldBackMarkAfter && (firstDelivery || !firstWrite(t)) {
+		due := dec.Until.UTC()
+		why := fmt.Sprintf("circuit open: endpoint is not attempted until %s", due.Format(time.RFC3339))
+		u := store.DeliveryUpdate{ID: t.DeliveryId, Status: model.StatusScheduled, Description: &why,
+			Trials: &store.Trials{NumTrials: t.Attempt - 1, NextSendTime: &due}, At: now.UTC()}
+		d.recorder.Mark(ctx, whole(t, g, u))
+	}
+	return false, false, d.handBack(msg, t, wait)
+}
+
+// signalOf is what an attempt says about the endpoint's capacity.
+func signalOf(out deliver.Outcome, slowAfter time.Duration) signal {
+	switch {
+	case out.Attempt.Status:
+		if time.Duration(out.Attempt.DurationMs)*time.Millisecond > slowAfter {
+			return slowSuccess
+		}
+		return fastSuccess
+	case out.Result.StatusCode == 429 || out.Result.StatusCode == 503:
+		return overloaded
+	case errors.Is(out.Result.Err, outbound.ErrTimeout):
+		return overloaded
+	case out.Result.Err != nil && !isRefused(out.Result.Err):
+		return overloaded // the connection failed
+	}
+	return neutral
+}
+
+func isRefused(err error) bool {
+	_, ok := errors.AsType[*outbound.BlockedError](err)
+	return ok
+}
+
+// observeHealth tells the circuit breaker what the attempt showed. It may
+// not fail the task: the outcome is already recorded.
+func (d *Dispatcher) observeHealth(ctx context.Context, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group, out deliver.Outcome, dec decision, probe bool, log *zap.Logger) {
+	if d.hooks.Breaker == nil {
+		return
+	}
+	ch, err := d.hooks.Breaker.Observe(ctx, ep.UID, g.Config.CircuitBreaker, out.Attempt.Status, probe)
+	if err != nil {
+		d.obs.Failed("circuit")
+		log.Warn("update endpoint health", zap.Error(err))
+		return
+	}
+	if ch.Opened {
+		log.Warn("circuit opened", zap.Float64("failure_rate", ch.State.FailureRate))
+	}
+	if ch.Closed {
+		log.Info("circuit closed")
+	}
+	_ = t
+	_ = dec
+}
