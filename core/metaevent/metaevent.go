@@ -7,6 +7,13 @@
 // no publish. When it wants one, the event is published to the CONVOY_META
 // work-queue stream and the dispatcher's meta consumer stores, signs and
 // delivers it, apart from the regular delivery path.
+//
+// Callers pass the data shapes of this package (EndpointOf, FailureAlert,
+// Circuit, DeliveryOf), never a model type with secrets, and use EmitOnce
+// with a key naming the occurrence wherever a redelivered task or another
+// replica may report the same thing again (queue.MsgID of the attempt's
+// task, or the endpoint id and the circuit's opened_at). A failed emit is
+// logged by the caller, never a reason to fail or retry the work reported.
 package metaevent
 
 import (
