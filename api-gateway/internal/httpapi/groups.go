@@ -80,13 +80,13 @@ type groupConfigView struct {
 		Hash   string `json:"hash"`
 		Format string `json:"format"`
 	} `json:"signature"`
-	DisableEndpoint bool          `json:"disable_endpoint"`
-	ReplayAttacks   bool          `json:"replay_attacks"`
-	RetentionPolicy string        `json:"retention_policy"`
-	MetaEvent       metaEventConf `json:"meta_event"`
+	DisableEndpoint bool                `json:"disable_endpoint"`
+	ReplayAttacks   bool                `json:"replay_attacks"`
+	RetentionPolicy string              `json:"retention_policy"`
+	MetaEvent       metaEventConfigView `json:"meta_event"`
 }
 
-type metaEventConf struct {
+type metaEventConfigView struct {
 	IsEnabled bool   `json:"is_enabled"`
 	URL       string `json:"url"`
 	Secret    string `json:"secret"`
@@ -107,7 +107,7 @@ func groupOut(g *ingestv1.Group) groupView {
 	v.Config.ReplayAttacks = c.GetReplayAttacks()
 	v.Config.RetentionPolicy = c.GetRetentionPolicy()
 	m := c.GetMetaEvent()
-	v.Config.MetaEvent = metaEventConf{
+	v.Config.MetaEvent = metaEventConfigView{
 		IsEnabled: m.GetIsEnabled(), URL: m.GetUrl(), Secret: m.GetSecret(),
 		EventTypes: append([]string{}, m.GetEventTypes()...),
 	}
