@@ -56,6 +56,8 @@ type GroupConfig struct {
 	ReplayAttacks   bool      `bson:"replay_attacks"`
 	// RetentionPolicy is a Go duration ("720h"); empty keeps everything.
 	RetentionPolicy string `bson:"retention_policy"`
+	// MetaEvent is where the group's operational events go.
+	MetaEvent MetaEventConfig `bson:"meta_event"`
 	// CircuitBreaker is read through WithDefaults: groups stored before it
 	// existed have it zero.
 	CircuitBreaker CircuitBreaker `bson:"circuit_breaker"`
@@ -97,6 +99,17 @@ func (c CircuitBreaker) WithDefaults() CircuitBreaker {
 		c.Cooldown = DefaultCircuitCooldown
 	}
 	return c
+}
+
+// MetaEventConfig says whether and where a group's operational (meta)
+// events are sent: notices about its endpoints and deliveries, signed with
+// Secret in the group's signature format.
+type MetaEventConfig struct {
+	IsEnabled bool   `bson:"is_enabled"`
+	URL       string `bson:"url,omitempty"`
+	Secret    string `bson:"secret,omitempty"`
+	// EventTypes are the meta event types wanted; empty means all of them.
+	EventTypes []string `bson:"event_types,omitempty"`
 }
 
 // Strategy is a group's retry schedule.
@@ -250,6 +263,32 @@ type Attempt struct {
 	Status            bool              `bson:"status"`
 	DurationMs        int64             `bson:"duration_ms"`
 	CreatedAt         time.Time         `bson:"created_at"`
+}
+
+// MetaEvent is one operational event of a group on its way to the group's
+// meta event URL. Like a delivery, its attempts live inside the document.
+type MetaEvent struct {
+	UID       string            `bson:"_id"`
+	GroupID   string            `bson:"group_id"`
+	EventType string            `bson:"event_type"`
+	Status    string            `bson:"status"`
+	Metadata  MetaEventMetadata `bson:"metadata"`
+	// Generation counts manual resends; each starts a fresh attempt budget.
+	Generation int32     `bson:"generation"`
+	Attempts   []Attempt `bson:"attempts,omitempty"`
+	CreatedAt  time.Time `bson:"created_at"`
+	UpdatedAt  time.Time `bson:"updated_at"`
+}
+
+// MetaEventMetadata is a meta event's body and where it stands in its
+// retry budget.
+type MetaEventMetadata struct {
+	// Raw is the JSON body, byte for byte as sent and signed:
+	// {"event_type", "data", "created_at"}.
+	Raw          string     `bson:"raw"`
+	NumTrials    int32      `bson:"num_trials"`
+	RetryLimit   int32      `bson:"retry_limit"`
+	NextSendTime *time.Time `bson:"next_send_time,omitempty"`
 }
 
 // IsFinal reports whether a delivery status is terminal.

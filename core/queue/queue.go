@@ -8,6 +8,10 @@
 // id, so "is this delivery queued?" is one subject lookup, and every message
 // id names the delivery, its budget generation and attempt, so a duplicate
 // publish within the stream's window is dropped by the server.
+//
+// A third, CONVOY_META, carries a group's operational (meta) events to the
+// dispatcher's meta consumer; it is apart from the delivery streams so that
+// notices about deliveries never queue behind them (package metaevent).
 package queue
 
 import (
@@ -30,9 +34,11 @@ import (
 const (
 	StreamDispatch = "CONVOY_DISPATCH"
 	StreamRetry    = "CONVOY_RETRY"
+	StreamMeta     = "CONVOY_META"
 
 	dispatchPrefix = "convoy.dispatch."
 	retryPrefix    = "convoy.retry."
+	metaPrefix     = "convoy.meta."
 )
 
 // DuplicateWindow is how long the streams remember message ids.
@@ -43,6 +49,9 @@ func DispatchSubject(deliveryID string) string { return dispatchPrefix + deliver
 
 // RetrySubject is the subject of a delivery's pending retry.
 func RetrySubject(deliveryID string) string { return retryPrefix + deliveryID }
+
+// MetaSubject is the subject of a meta event's task.
+func MetaSubject(metaEventID string) string { return metaPrefix + metaEventID }
 
 // MsgID names one attempt of one delivery within one attempt budget.
 func MsgID(t *queuev1.DeliveryTask) string {
@@ -78,12 +87,13 @@ func Connect(url, name string, log *zap.Logger) (*nats.Conn, jetstream.JetStream
 	return nc, js, nil
 }
 
-// EnsureStreams creates or updates both streams; replicas is 1 for a single
+// EnsureStreams creates or updates the streams; replicas is 1 for a single
 // server and 3 for a production cluster.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
 	for _, cfg := range []jetstream.StreamConfig{
 		{Name: StreamDispatch, Subjects: []string{dispatchPrefix + ">"}},
 		{Name: StreamRetry, Subjects: []string{retryPrefix + ">"}},
+		{Name: StreamMeta, Subjects: []string{metaPrefix + ">"}},
 	} {
 		cfg.Retention = jetstream.WorkQueuePolicy
 		cfg.Storage = jetstream.FileStorage

@@ -97,6 +97,7 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"DeliveriesOfEndpoint", testDeliveriesOfEndpoint},
 		{"DeleteOlderThan", testDeleteOlderThan},
 		{"DeleteGroupCascades", testDeleteGroupCascades},
+		{"MetaEvents", testMetaEvents},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, st) })
 	}

@@ -84,6 +84,8 @@ func sampleGroup() *ingestv1.Group {
 			Signature:       &ingestv1.SignatureConfig{Header: "X-Convoy-Signature", Hash: "SHA256", Format: "simple"},
 			DisableEndpoint: true,
 			RetentionPolicy: "720h",
+			MetaEvent: &ingestv1.MetaEventConfig{IsEnabled: true, Url: "https://ops.example.com/meta", Secret: "meta-secret",
+				EventTypes: []string{"endpoint.disabled"}},
 		},
 		CreatedAt: timestamppb.New(fixedCreated),
 		UpdatedAt: timestamppb.New(fixedUpdated),
@@ -252,6 +254,33 @@ func (f *fakeIngest) BatchRetryDeliveries(ctx context.Context, r *ingestv1.Batch
 
 func (f *fakeIngest) ForceResendDeliveries(ctx context.Context, r *ingestv1.ForceResendDeliveriesRequest) (*ingestv1.ForceResendDeliveriesResponse, error) {
 	return record(ctx, f, "ForceResendDeliveries", r, &ingestv1.ForceResendDeliveriesResponse{Resent: int32(len(r.GetIds())), Ids: r.GetIds()})
+}
+
+func sampleMetaEvent() *ingestv1.MetaEvent {
+	return &ingestv1.MetaEvent{
+		Uid: "meta-1", GroupId: "grp-1", EventType: "endpoint.disabled", Status: "Retry",
+		Metadata: &ingestv1.MetaEventMetadata{
+			Raw:       `{"event_type":"endpoint.disabled","data":{"uid":"ep-1","status":"inactive"},"created_at":"2024-01-02T03:04:05Z"}`,
+			NumTrials: 1, RetryLimit: 5, NextSendTime: timestamppb.New(fixedUpdated.Add(100 * time.Second)),
+		},
+		Attempts: []*ingestv1.Attempt{{Uid: "att-1", Url: "https://ops.example.com/meta", Method: "POST", HttpStatus: 503,
+			Error: "endpoint answered Service Unavailable", CreatedAt: timestamppb.New(fixedUpdated)}},
+		CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedUpdated),
+	}
+}
+
+func (f *fakeIngest) ListMetaEvents(ctx context.Context, r *ingestv1.ListMetaEventsRequest) (*ingestv1.ListMetaEventsResponse, error) {
+	m := sampleMetaEvent()
+	m.Attempts = nil
+	return record(ctx, f, "ListMetaEvents", r, &ingestv1.ListMetaEventsResponse{MetaEvents: []*ingestv1.MetaEvent{m}, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) GetMetaEvent(ctx context.Context, r *ingestv1.GetMetaEventRequest) (*ingestv1.MetaEvent, error) {
+	return record(ctx, f, "GetMetaEvent", r, sampleMetaEvent())
+}
+
+func (f *fakeIngest) ResendMetaEvent(ctx context.Context, r *ingestv1.ResendMetaEventRequest) (*ingestv1.MetaEvent, error) {
+	return record(ctx, f, "ResendMetaEvent", r, sampleMetaEvent())
 }
 
 // harness is the gateway in front of a fake ingest-service on bufconn.

@@ -52,7 +52,8 @@ func TestResponseShapes(t *testing.T) {
 			name: "group", method: "GET", path: g, wantStatus: 200,
 			wantJSON: `{"uid":"grp-1","name":"prod","config":{"strategy":{"type":"exponential-backoff","duration":10,"retry_count":7},` +
 				`"signature":{"header":"X-Convoy-Signature","hash":"SHA256","format":"simple"},"disable_endpoint":true,` +
-				`"replay_attacks":false,"retention_policy":"720h"},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
+				`"replay_attacks":false,"retention_policy":"720h","meta_event":{"is_enabled":true,"url":"https://ops.example.com/meta",` +
+				`"secret":"meta-secret","event_types":["endpoint.disabled"]}},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},
 		{
 			name: "created group", method: "POST", path: "/api/v1/groups", body: `{"name":"prod"}`, wantStatus: 201,
@@ -94,6 +95,21 @@ func TestResponseShapes(t *testing.T) {
 			name: "event", method: "GET", path: g + "/events/evt-1", wantStatus: 200,
 			wantJSON: `{"uid":"evt-1","group_id":"grp-1","app_id":"app-1","event_type":"invoice.paid","idempotency_key":"",` +
 				`"custom_headers":{},"created_at":"2024-01-02T03:04:05Z","data":{"n":1}}`,
+		},
+		{
+			name: "meta event", method: "GET", path: g + "/meta-events/meta-1", wantStatus: 200,
+			wantJSON: `{"uid":"meta-1","group_id":"grp-1","event_type":"endpoint.disabled","status":"Retry",` +
+				`"metadata":{"data":{"uid":"ep-1","status":"inactive"},` +
+				`"raw":"{\"event_type\":\"endpoint.disabled\",\"data\":{\"uid\":\"ep-1\",\"status\":\"inactive\"},\"created_at\":\"2024-01-02T03:04:05Z\"}",` +
+				`"num_trials":1,"retry_limit":5,"next_send_time":"2024-01-02T04:06:46.5Z"},` +
+				`"attempts":[{"uid":"att-1","url":"https://ops.example.com/meta","method":"POST","ip_address":"","request_http_header":{},` +
+				`"response_http_header":{},"http_status":503,"response_data":"","response_truncated":false,` +
+				`"error":"endpoint answered Service Unavailable","status":false,"duration_ms":0,"created_at":"2024-01-02T04:05:06.5Z"}],` +
+				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
+		},
+		{
+			name: "meta events list has no attempts", method: "GET", path: g + "/meta-events", wantStatus: 200, list: true,
+			wantKeys: sorted("uid", "group_id", "event_type", "status", "metadata", "created_at", "updated_at"),
 		},
 		{
 			name: "batch retry", method: "POST", path: g + "/eventdeliveries/batchretry", body: `{"ids":["dlv-1","dlv-2"]}`, wantStatus: 200,

@@ -45,6 +45,7 @@ const (
 	appPath      = groupPath + "/applications/{app_id}"
 	endpointPath = appPath + "/endpoints/{endpoint_id}"
 	deliveryPath = groupPath + "/eventdeliveries"
+	metaPath     = groupPath + "/meta-events"
 )
 
 func routes() []route {
@@ -88,5 +89,9 @@ func routes() []route {
 		{"PUT", deliveryPath + "/{delivery_id}/resend", "resendDelivery", ok, "Event delivery resent successfully", (*API).resendDelivery},
 		{"POST", deliveryPath + "/batchretry", "batchRetryDeliveries", ok, "Event deliveries retried successfully", (*API).batchRetryDeliveries},
 		{"POST", deliveryPath + "/forceresend", "forceResendDeliveries", ok, "Event deliveries resent successfully", (*API).forceResendDeliveries},
+
+		{"GET", metaPath, "listMetaEvents", ok, "Meta events fetched successfully", (*API).listMetaEvents},
+		{"GET", metaPath + "/{meta_event_id}", "getMetaEvent", ok, "Meta event fetched successfully", (*API).getMetaEvent},
+		{"PUT", metaPath + "/{meta_event_id}/resend", "resendMetaEvent", ok, "Meta event resent successfully", (*API).resendMetaEvent},
 	}
 }

@@ -235,6 +235,34 @@ func TestRoutesCallIngest(t *testing.T) {
 			wantStatus: 200, wantRPC: "ForceResendDeliveries",
 			wantReq: &ingestv1.ForceResendDeliveriesRequest{GroupId: "grp-1", Ids: []string{"dlv-3"}},
 		},
+		{
+			name: "update group meta event config", method: "PUT", path: g,
+			body:       `{"config":{"meta_event":{"is_enabled":true,"url":"https://ops.example.com/meta","event_types":["endpoint.disabled"]}}}`,
+			wantStatus: 200, wantRPC: "UpdateGroup",
+			wantReq: &ingestv1.UpdateGroupRequest{GroupId: "grp-1", Config: &ingestv1.GroupConfigInput{
+				MetaEventIsEnabled: ptr(true), MetaEventUrl: ptr("https://ops.example.com/meta"),
+				SetMetaEventTypes: true, MetaEventTypes: []string{"endpoint.disabled"},
+			}},
+		},
+		{
+			name: "update group meta event secret only", method: "PUT", path: g,
+			body:       `{"config":{"meta_event":{"secret":"my-meta-secret"}}}`,
+			wantStatus: 200, wantRPC: "UpdateGroup",
+			wantReq: &ingestv1.UpdateGroupRequest{GroupId: "grp-1", Config: &ingestv1.GroupConfigInput{MetaEventSecret: ptr("my-meta-secret")}},
+		},
+		{
+			name: "list meta events", method: "GET", path: g + "/meta-events?per_page=3&next_page_cursor=c",
+			wantStatus: 200, wantRPC: "ListMetaEvents",
+			wantReq: &ingestv1.ListMetaEventsRequest{GroupId: "grp-1", Page: &ingestv1.PageRequest{PerPage: 3, Cursor: "c"}},
+		},
+		{
+			name: "get meta event", method: "GET", path: g + "/meta-events/meta-1",
+			wantStatus: 200, wantRPC: "GetMetaEvent", wantReq: &ingestv1.GetMetaEventRequest{GroupId: "grp-1", MetaEventId: "meta-1"},
+		},
+		{
+			name: "resend meta event", method: "PUT", path: g + "/meta-events/meta-1/resend",
+			wantStatus: 200, wantRPC: "ResendMetaEvent", wantReq: &ingestv1.ResendMetaEventRequest{GroupId: "grp-1", MetaEventId: "meta-1"},
+		},
 	}
 
 	h := newHarness(t, Options{})

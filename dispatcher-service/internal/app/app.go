@@ -16,6 +16,7 @@ import (
 	"convoy/dispatcher-service/internal/config"
 	"convoy/dispatcher-service/internal/consume"
 	"convoy/dispatcher-service/internal/deliver"
+	"convoy/dispatcher-service/internal/meta"
 	"convoy/dispatcher-service/internal/metrics"
 	"convoy/dispatcher-service/internal/outbound"
 	"convoy/dispatcher-service/internal/ratelimit"
@@ -42,7 +43,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.ServeOps(gctx) })
 
-	var cons jetstream.Consumer
+	var cons, metaCons jetstream.Consumer
 	var kv, healthKV jetstream.KeyValue
 	err = b.Prepare(gctx, func(ctx context.Context) error {
 		var err error
@@ -50,6 +51,9 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 			return err
 		}
 		if healthKV, err = endpointhealth.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
+			return err
+		}
+		if metaCons, err = meta.EnsureConsumer(ctx, js, cfg.AckWait); err != nil {
 			return err
 		}
 		cons, err = consume.EnsureConsumer(ctx, js, cfg.AckWait)
@@ -72,6 +76,14 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		Drain:       cfg.ShutdownWait,
 		Policy:      retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
 	}, consume.Hooks{Breaker: breaker}, log.Named("consume"))
+	// Meta events go their own way: their own stream, consumer and workers,
+	// so that notices about failing deliveries never wait behind them.
+	mc := meta.New(st, deliver.New(client, Version), meta.Options{
+		AckWait: cfg.AckWait,
+		Drain:   cfg.ShutdownWait,
+		Policy:  retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
+	}, log.Named("meta"))
+	g.Go(func() error { return mc.Run(gctx, metaCons) })
 
 	// The recorder outlives the consumer: attempts finishing during the
 	// drain still need their writes.

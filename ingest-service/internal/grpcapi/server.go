@@ -28,6 +28,13 @@ type Publisher interface {
 	PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryTask) error
 }
 
+// MetaEmitter sends a group's meta events (a *metaevent.Emitter).
+type MetaEmitter interface {
+	Emit(ctx context.Context, groupID, eventType string, data any) error
+	Resend(ctx context.Context, m *model.MetaEvent) error
+	Forget(groupID string)
+}
+
 // Server is the IngestService.
 type Server struct {
 	ingestv1.UnimplementedIngestServiceServer
@@ -36,6 +43,7 @@ type Server struct {
 	auth   *auth.Authenticator
 	fanout *fanout.Fanout
 	pub    Publisher
+	meta   MetaEmitter
 	log    *zap.Logger
 
 	// Settings read on every event are cached briefly; writes through this
@@ -50,9 +58,9 @@ type Server struct {
 const SettingsCacheTTL = time.Second
 
 // New returns the service.
-func New(st *store.Store, a *auth.Authenticator, f *fanout.Fanout, pub Publisher, log *zap.Logger) *Server {
+func New(st *store.Store, a *auth.Authenticator, f *fanout.Fanout, pub Publisher, meta MetaEmitter, log *zap.Logger) *Server {
 	return &Server{
-		store: st, auth: a, fanout: f, pub: pub, log: log,
+		store: st, auth: a, fanout: f, pub: pub, meta: meta, log: log,
 		groups:    cache.New[string, *model.Group](SettingsCacheTTL),
 		apps:      cache.New[string, *model.Application](SettingsCacheTTL),
 		endpoints: cache.New[string, []model.Endpoint](SettingsCacheTTL),

@@ -52,6 +52,9 @@ const (
 	IngestService_ResendDelivery_FullMethodName        = "/convoy.ingest.v1.IngestService/ResendDelivery"
 	IngestService_BatchRetryDeliveries_FullMethodName  = "/convoy.ingest.v1.IngestService/BatchRetryDeliveries"
 	IngestService_ForceResendDeliveries_FullMethodName = "/convoy.ingest.v1.IngestService/ForceResendDeliveries"
+	IngestService_ListMetaEvents_FullMethodName        = "/convoy.ingest.v1.IngestService/ListMetaEvents"
+	IngestService_GetMetaEvent_FullMethodName          = "/convoy.ingest.v1.IngestService/GetMetaEvent"
+	IngestService_ResendMetaEvent_FullMethodName       = "/convoy.ingest.v1.IngestService/ResendMetaEvent"
 )
 
 // IngestServiceClient is the client API for IngestService service.
@@ -92,6 +95,10 @@ type IngestServiceClient interface {
 	ResendDelivery(ctx context.Context, in *ResendDeliveryRequest, opts ...grpc.CallOption) (*Delivery, error)
 	BatchRetryDeliveries(ctx context.Context, in *BatchRetryDeliveriesRequest, opts ...grpc.CallOption) (*BatchRetryDeliveriesResponse, error)
 	ForceResendDeliveries(ctx context.Context, in *ForceResendDeliveriesRequest, opts ...grpc.CallOption) (*ForceResendDeliveriesResponse, error)
+	// Meta events: a group's operational notices and their attempts.
+	ListMetaEvents(ctx context.Context, in *ListMetaEventsRequest, opts ...grpc.CallOption) (*ListMetaEventsResponse, error)
+	GetMetaEvent(ctx context.Context, in *GetMetaEventRequest, opts ...grpc.CallOption) (*MetaEvent, error)
+	ResendMetaEvent(ctx context.Context, in *ResendMetaEventRequest, opts ...grpc.CallOption) (*MetaEvent, error)
 }
 
 type ingestServiceClient struct {
@@ -382,6 +389,36 @@ func (c *ingestServiceClient) ForceResendDeliveries(ctx context.Context, in *For
 	return out, nil
 }
 
+func (c *ingestServiceClient) ListMetaEvents(ctx context.Context, in *ListMetaEventsRequest, opts ...grpc.CallOption) (*ListMetaEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMetaEventsResponse)
+	err := c.cc.Invoke(ctx, IngestService_ListMetaEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) GetMetaEvent(ctx context.Context, in *GetMetaEventRequest, opts ...grpc.CallOption) (*MetaEvent, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MetaEvent)
+	err := c.cc.Invoke(ctx, IngestService_GetMetaEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) ResendMetaEvent(ctx context.Context, in *ResendMetaEventRequest, opts ...grpc.CallOption) (*MetaEvent, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MetaEvent)
+	err := c.cc.Invoke(ctx, IngestService_ResendMetaEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
@@ -420,6 +457,10 @@ type IngestServiceServer interface {
 	ResendDelivery(context.Context, *ResendDeliveryRequest) (*Delivery, error)
 	BatchRetryDeliveries(context.Context, *BatchRetryDeliveriesRequest) (*BatchRetryDeliveriesResponse, error)
 	ForceResendDeliveries(context.Context, *ForceResendDeliveriesRequest) (*ForceResendDeliveriesResponse, error)
+	// Meta events: a group's operational notices and their attempts.
+	ListMetaEvents(context.Context, *ListMetaEventsRequest) (*ListMetaEventsResponse, error)
+	GetMetaEvent(context.Context, *GetMetaEventRequest) (*MetaEvent, error)
+	ResendMetaEvent(context.Context, *ResendMetaEventRequest) (*MetaEvent, error)
 	mustEmbedUnimplementedIngestServiceServer()
 }
 
@@ -513,6 +554,15 @@ func (UnimplementedIngestServiceServer) BatchRetryDeliveries(context.Context, *B
 }
 func (UnimplementedIngestServiceServer) ForceResendDeliveries(context.Context, *ForceResendDeliveriesRequest) (*ForceResendDeliveriesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ForceResendDeliveries not implemented")
+}
+func (UnimplementedIngestServiceServer) ListMetaEvents(context.Context, *ListMetaEventsRequest) (*ListMetaEventsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListMetaEvents not implemented")
+}
+func (UnimplementedIngestServiceServer) GetMetaEvent(context.Context, *GetMetaEventRequest) (*MetaEvent, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetMetaEvent not implemented")
+}
+func (UnimplementedIngestServiceServer) ResendMetaEvent(context.Context, *ResendMetaEventRequest) (*MetaEvent, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ResendMetaEvent not implemented")
 }
 func (UnimplementedIngestServiceServer) mustEmbedUnimplementedIngestServiceServer() {}
 func (UnimplementedIngestServiceServer) testEmbeddedByValue()                       {}
@@ -1039,6 +1089,60 @@ func _IngestService_ForceResendDeliveries_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_ListMetaEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMetaEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ListMetaEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ListMetaEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ListMetaEvents(ctx, req.(*ListMetaEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_GetMetaEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMetaEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).GetMetaEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_GetMetaEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).GetMetaEvent(ctx, req.(*GetMetaEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_ResendMetaEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResendMetaEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ResendMetaEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ResendMetaEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ResendMetaEvent(ctx, req.(*ResendMetaEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestService_ServiceDesc is the grpc.ServiceDesc for IngestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1157,6 +1261,18 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ForceResendDeliveries",
 			Handler:    _IngestService_ForceResendDeliveries_Handler,
+		},
+		{
+			MethodName: "ListMetaEvents",
+			Handler:    _IngestService_ListMetaEvents_Handler,
+		},
+		{
+			MethodName: "GetMetaEvent",
+			Handler:    _IngestService_GetMetaEvent_Handler,
+		},
+		{
+			MethodName: "ResendMetaEvent",
+			Handler:    _IngestService_ResendMetaEvent_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
