@@ -97,6 +97,8 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"DeliveriesOfEndpoint", testDeliveriesOfEndpoint},
 		{"DeleteOlderThan", testDeleteOlderThan},
 		{"DeleteGroupCascades", testDeleteGroupCascades},
+		{"EndpointStats", testEndpointStats},
+		{"CountPendingDeliveries", testCountPendingDeliveries},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, st) })
 	}
