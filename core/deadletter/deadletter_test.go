@@ -80,8 +80,8 @@ func outcome(tk *queuev1.DeliveryTask) (*store.DeliveryUpdate, *queuev1.RetryTas
 		HTTPStatus: 500, ResponseData: "boom", Error: desc, DurationMs: 12, CreatedAt: at}
 	d := &model.Delivery{UID: tk.DeliveryId, GroupID: tk.GroupId, EventID: tk.EventId, AppID: tk.AppId, EndpointID: tk.EndpointId,
 		EventType: tk.EventType, Status: model.StatusRetry, Description: desc,
-		Metadata:  model.DeliveryMetadata{NumTrials: 1, RetryLimit: 3, Strategy: model.StrategyLinear, IntervalSeconds: 100, NextSendTime: &next},
-		Attempts:  []model.Attempt{a}, CreatedAt: at, UpdatedAt: at}
+		Metadata: model.DeliveryMetadata{NumTrials: 1, RetryLimit: 3, Strategy: model.StrategyLinear, IntervalSeconds: 100, NextSendTime: &next},
+		Attempts: []model.Attempt{a}, CreatedAt: at, UpdatedAt: at}
 	u := &store.DeliveryUpdate{ID: tk.DeliveryId, New: d, Status: model.StatusRetry,
 		Trials: &store.Trials{NumTrials: 1, NextSendTime: &next}, Description: &desc, Attempt: &a, At: at}
 	nt := proto.Clone(tk).(*queuev1.DeliveryTask)
