@@ -235,3 +235,17 @@ func TestRunFlushesToTheStore(t *testing.T) {
 		t.Errorf("last outcomes %v / %v (%v), want %v", succ, fail, err, now)
 	}
 }
+
+// The hot path's cost: one Observe per attempt, from many workers.
+func BenchmarkObserve(b *testing.B) {
+	a := stats.New(&fakeStore{}, stats.Options{}, prometheus.NewRegistry(), zap.NewNop())
+	eps := []string{"ep-1", "ep-2", "ep-3", "ep-4"}
+	now := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			a.Observe("g", eps[i%len(eps)], "success", 12*time.Millisecond, now)
+			i++
+		}
+	})
+}
