@@ -12,13 +12,16 @@
 package deadletter
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"convoy/core/queue"
 	"convoy/core/store"
@@ -28,6 +31,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Reasons a task is dead-lettered.
@@ -60,30 +64,29 @@ type Entry struct {
 	DeadAt time.Time
 }
 
-// wire is an entry as stored: JSON, so that an operator can read the stream
-// with the nats CLI; the outcome is the DeliveryUpdate's own JSON (times to
-// the nanosecond, bytes as base64), and the retry its protobuf bytes.
-type wire struct {
-	Reason  string                `json:"reason"`
-	Error   string                `json:"error"`
-	Subject string                `json:"subject"`
-	Task    []byte                `json:"task"`
-	Outcome *store.DeliveryUpdate `json:"outcome,omitempty"`
-	Retry   []byte                `json:"retry,omitempty"`
-	DeadAt  time.Time             `json:"dead_at"`
-}
-
-// Encode is the entry's stored form.
+// Encode is the entry's stored form: a queuev1.DeadLetter, whose task is the
+// raw bytes (no re-encoding, so a task that does not decode is kept as it
+// was), whose outcome is the DeliveryUpdate's JSON (times to the
+// nanosecond), and whose retry shares the task's data instead of carrying a
+// second copy (an event's data may be close to a message's size limit).
 func Encode(e Entry) ([]byte, error) {
-	w := wire{Reason: e.Reason, Error: e.Error, Subject: e.Subject, Task: e.Task, Outcome: e.Outcome, DeadAt: e.DeadAt.UTC()}
-	if e.Retry != nil {
-		b, err := proto.Marshal(e.Retry)
+	w := &queuev1.DeadLetter{Reason: e.Reason, Error: e.Error, Subject: e.Subject, Task: e.Task, DeadAt: timestamppb.New(e.DeadAt)}
+	if e.Outcome != nil {
+		b, err := json.Marshal(e.Outcome)
 		if err != nil {
-			return nil, fmt.Errorf("encode retry: %w", err)
+			return nil, fmt.Errorf("encode outcome: %w", err)
 		}
-		w.Retry = b
+		w.Outcome = b
 	}
-	b, err := json.Marshal(w)
+	if e.Retry != nil {
+		w.Retry = e.Retry
+		if t, err := queue.DecodeTask(e.Task); err == nil && e.Retry.Task != nil && bytes.Equal(t.Data, e.Retry.Task.Data) {
+			rt := proto.Clone(e.Retry).(*queuev1.RetryTask)
+			rt.Task.Data = nil
+			w.Retry, w.RetryDataFromTask = rt, true
+		}
+	}
+	b, err := proto.Marshal(w)
 	if err != nil {
 		return nil, fmt.Errorf("encode dead letter: %w", err)
 	}
@@ -92,19 +95,86 @@ func Encode(e Entry) ([]byte, error) {
 
 // Decode reads a stored entry.
 func Decode(b []byte) (Entry, error) {
-	var w wire
-	if err := json.Unmarshal(b, &w); err != nil {
+	var w queuev1.DeadLetter
+	if err := proto.Unmarshal(b, &w); err != nil {
 		return Entry{}, fmt.Errorf("decode dead letter: %w", err)
 	}
-	e := Entry{Reason: w.Reason, Error: w.Error, Subject: w.Subject, Task: w.Task, Outcome: w.Outcome, DeadAt: w.DeadAt}
-	if len(w.Retry) > 0 {
-		var rt queuev1.RetryTask
-		if err := proto.Unmarshal(w.Retry, &rt); err != nil {
+	e := Entry{Reason: w.Reason, Error: w.Error, Subject: w.Subject, Task: w.Task, Retry: w.Retry}
+	if w.DeadAt != nil {
+		e.DeadAt = w.DeadAt.AsTime()
+	}
+	if len(w.Outcome) > 0 {
+		e.Outcome = &store.DeliveryUpdate{}
+		if err := json.Unmarshal(w.Outcome, e.Outcome); err != nil {
+			return Entry{}, fmt.Errorf("decode dead letter outcome: %w", err)
+		}
+	}
+	if w.RetryDataFromTask && e.Retry != nil && e.Retry.Task != nil {
+		t, err := queue.DecodeTask(w.Task)
+		if err != nil {
 			return Entry{}, fmt.Errorf("decode dead letter retry: %w", err)
 		}
-		e.Retry = &rt
+		e.Retry.Task.Data = t.Data
 	}
 	return e, nil
+}
+
+// fit makes an entry fit in limit bytes, if it must, by cutting the recorded
+// response body of its outcome's attempt (marked truncated): an event near
+// the size limit plus a 50 KiB response body may not fit in one message, and
+// keeping the attempt with less of its body beats losing it.
+func fit(e Entry, limit int) ([]byte, error) {
+	data, err := Encode(e)
+	if err != nil || len(data) <= limit || e.Outcome == nil || e.Outcome.Attempt == nil {
+		return data, err
+	}
+	over := len(data) - limit
+	o := *e.Outcome
+	a := *o.Attempt
+	// The body is in the outcome twice when the update carries the whole
+	// delivery with this attempt in it. JSON escaping can make a body take
+	// more than its length; if the cut was not enough, the body goes.
+	cut := len(a.ResponseData) - over - 64
+	if o.New != nil {
+		cut = len(a.ResponseData) - over/2 - 64
+	}
+	a.ResponseData, a.ResponseTruncated = truncate(a.ResponseData, max(cut, 0)), true
+	o.Attempt = &a
+	if o.New != nil {
+		d := *o.New
+		d.Attempts = slices.Clone(d.Attempts)
+		for i := range d.Attempts {
+			if d.Attempts[i].UID == a.UID {
+				d.Attempts[i] = a
+			}
+		}
+		o.New = &d
+	}
+	e.Outcome = &o
+	data, err = Encode(e)
+	if err == nil && len(data) > limit {
+		e.Outcome.Attempt.ResponseData = ""
+		if o.New != nil {
+			for i := range o.New.Attempts {
+				if o.New.Attempts[i].UID == a.UID {
+					o.New.Attempts[i].ResponseData = ""
+				}
+			}
+		}
+		data, err = Encode(e)
+	}
+	return data, err
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Queue is the dead-letter stream.
@@ -125,7 +195,8 @@ func (q *Queue) Put(ctx context.Context, e Entry) error {
 	if e.DeadAt.IsZero() {
 		e.DeadAt = q.now().UTC()
 	}
-	data, err := Encode(e)
+	// Room for the message headers the publish adds.
+	data, err := fit(e, int(q.js.Conn().MaxPayload())-1024)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,14 @@
 package deadletter_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"convoy/core/deadletter"
 	"convoy/core/embedded/embeddedtest"
@@ -287,5 +290,49 @@ func TestRedriveRoundTrip(t *testing.T) {
 	left, _, err := e.q.List(ctx, 0, 10)
 	if err != nil || len(left) != 1 || left[0].ID != listed[3].ID {
 		t.Errorf("left after redrive: %+v (%v), want only the entry with nothing to redrive", left, err)
+	}
+}
+
+// An event's data close to the message size limit, and a 50 KiB response
+// body, still make an entry: the retry shares the task's data, and the body
+// is cut (marked truncated) only as far as the entry must shrink.
+func TestPutLargeEntry(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	tk := task(1)
+	tk.Data = []byte(`"` + strings.Repeat("x", 1<<20-12<<10) + `"`)
+	u, rt := outcome(tk)
+	body := strings.Repeat("é", 25<<10) // 50 KiB
+	u.Attempt.ResponseData = body
+	u.New.Attempts[0].ResponseData = body
+	if err := e.q.Put(ctx, deadletter.Entry{Reason: deadletter.ReasonAttemptUnrecorded, Error: "x", Subject: queue.DispatchSubject(tk.DeliveryId),
+		Task: raw(t, tk), Outcome: u, Retry: rt}); err != nil {
+		t.Fatalf("put a large entry: %v", err)
+	}
+	got, _, err := e.q.List(ctx, 0, 1)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("list: %v %v", got, err)
+	}
+	g := got[0]
+	if !proto.Equal(g.Retry, rt) || !bytes.Equal(g.Decoded.Data, tk.Data) {
+		t.Error("the retry or the task lost the event's data")
+	}
+	a := g.Outcome.Attempt
+	if !a.ResponseTruncated || len(a.ResponseData) >= len(body) || !utf8.ValidString(a.ResponseData) || !strings.HasPrefix(body, a.ResponseData) {
+		t.Errorf("response body %d bytes (truncated %v), want a valid prefix of the %d-byte body", len(a.ResponseData), a.ResponseTruncated, len(body))
+	}
+	if g.Outcome.New.Attempts[0].ResponseData != a.ResponseData || g.Outcome.New.Attempts[0].HTTPStatus != 500 {
+		t.Error("the whole delivery's attempt differs from the update's")
+	}
+
+	// Small entries are not touched.
+	small := task(1)
+	su, srt := outcome(small)
+	if err := e.q.Put(ctx, deadletter.Entry{Reason: deadletter.ReasonAttemptUnrecorded, Subject: "s", Task: raw(t, small), Outcome: su, Retry: srt}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err = e.q.List(ctx, g.ID+1, 1)
+	if err != nil || len(got) != 1 || got[0].Outcome.Attempt.ResponseTruncated || got[0].Outcome.Attempt.ResponseData != "boom" {
+		t.Errorf("small entry changed: %+v %v", got, err)
 	}
 }
