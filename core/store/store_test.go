@@ -98,6 +98,8 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"DeleteOlderThan", testDeleteOlderThan},
 		{"DeleteGroupCascades", testDeleteGroupCascades},
 		{"MetaEvents", testMetaEvents},
+		{"EndpointStats", testEndpointStats},
+		{"CountPendingDeliveries", testCountPendingDeliveries},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, st) })
 	}

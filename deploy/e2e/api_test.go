@@ -545,6 +545,28 @@ func TestAPIRoutes(t *testing.T) {
 		eventually(t, 15*time.Second, "the resent meta event to arrive", func() bool { return len(metaRecv.requests()) == 2 })
 	})
 
+	t.Run("endpoint stats and dead letters", func(t *testing.T) {
+		r := w.do(t, 200, "GET", ep+"/stats?window=1h", nil)
+		var st struct {
+			EndpointID string `json:"endpoint_id"`
+			Window     string
+			Buckets    []map[string]any
+			Circuit    struct{ State string }
+		}
+		r.data(t, &st)
+		if st.EndpointID != w.ids["endpoint_id"] || st.Window != "1h0m0s" || len(st.Buckets) != 12 || st.Circuit.State != "closed" {
+			t.Fatalf("endpoint stats %s", r.env.Data)
+		}
+		r = w.do(t, 200, "GET", "/api/v1/admin/deadletters", nil)
+		if items := checkList(t, r, 20); len(items) != 0 {
+			t.Fatalf("dead letters on a healthy stack: %s", r.env.Data)
+		}
+		r = w.do(t, 200, "POST", "/api/v1/admin/deadletters/redrive", map[string]any{})
+		if string(r.env.Data) != `{"redriven":0,"failed":0}` {
+			t.Fatalf("redrive of nothing %s", r.env.Data)
+		}
+	})
+
 	t.Run("deletes", func(t *testing.T) {
 		w.do(t, 200, "DELETE", ep, nil)
 		w.do(t, 404, "GET", ep, nil)
@@ -721,6 +743,7 @@ func TestAPIAuth(t *testing.T) {
 			return APP + "/endpoints/" + create(t, APP+"/endpoints", map[string]any{"url": okRecv.URL, "events": []string{"never"}}), ga
 		}},
 		{"POST", "expire secret", false, 200, map[string]any{"expiration": 60}, at(APP + "/endpoints/" + okEp + "/expire_secret")},
+		{"GET", "endpoint stats", false, 200, nil, at(APP + "/endpoints/" + okEp + "/stats?window=1h")},
 		{"POST", "create event", false, 201, map[string]any{"app_id": app, "event_type": "none.x", "data": map[string]any{}}, at(G + "/events")},
 		{"GET", "list events", false, 200, nil, at(G + "/events?app_id=" + app)},
 		{"GET", "get event", false, 200, nil, at(G + "/events/" + okEvent)},
@@ -743,6 +766,8 @@ func TestAPIAuth(t *testing.T) {
 			waitMetaEvents(t, s, ga, 1, "Success")
 			return G + "/meta-events/" + metaID + "/resend", ga
 		}},
+		{"GET", "list dead letters", true, 200, nil, at("/api/v1/admin/deadletters")},
+		{"POST", "redrive dead letters", true, 200, map[string]any{}, at("/api/v1/admin/deadletters/redrive")},
 	}
 	type caller struct {
 		name string

@@ -123,6 +123,23 @@ func TestResponseShapes(t *testing.T) {
 			name: "force resend of nothing", method: "POST", path: g + "/eventdeliveries/forceresend", body: `{}`, wantStatus: 200,
 			wantJSON: `{"resent":0,"ids":[]}`,
 		},
+		{
+			name: "endpoint stats", method: "GET", path: g + "/applications/app-1/endpoints/ep-1/stats?window=10m", wantStatus: 200,
+			wantJSON: `{"endpoint_id":"ep-1","window":"10m0s","start":"2024-01-02T03:04:05Z","end":"2024-01-02T03:14:05Z",` +
+				`"totals":{"success":98,"failure":1,"timeout":1,"p50":11.89,"p99":101.6},` +
+				`"buckets":[{"start":"2024-01-02T03:04:05Z","success":0,"failure":0,"timeout":0,"p50":null,"p99":null},` +
+				`{"start":"2024-01-02T03:09:05Z","success":98,"failure":1,"timeout":1,"p50":11.89,"p99":101.6}],` +
+				`"last_success_at":"2024-01-02T04:05:06.5Z","last_failure_at":null,"consecutive_failures":2,` +
+				`"circuit":{"state":"open","failure_rate":0.75,"opened_at":"2024-01-02T04:05:06.5Z"},"deliveries_pending":3}`,
+		},
+		{
+			name: "dead letters", method: "GET", path: "/api/v1/admin/deadletters", wantStatus: 200, list: true,
+			wantKeys: sorted("id", "reason", "error", "subject", "delivery_id", "event_id", "endpoint_id", "group_id", "dead_at", "has_outcome"),
+		},
+		{
+			name: "redrive", method: "POST", path: "/api/v1/admin/deadletters/redrive", body: `{"ids":[1,2]}`, wantStatus: 200,
+			wantJSON: `{"redriven":2,"failed":1}`,
+		},
 		{name: "delete answers null", method: "DELETE", path: g, wantStatus: 200, wantJSON: `null`},
 	}
 	h := newHarness(t, Options{})

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"convoy/core/deadletter"
 	"convoy/core/endpointhealth"
 	"convoy/core/ops"
 	"convoy/core/queue"
@@ -21,6 +22,7 @@ import (
 	"convoy/dispatcher-service/internal/outbound"
 	"convoy/dispatcher-service/internal/ratelimit"
 	"convoy/dispatcher-service/internal/record"
+	"convoy/dispatcher-service/internal/stats"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -65,6 +67,12 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 
 	m := metrics.New(reg)
 	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamDispatch, cons)
+	// Dead letters: tasks consume cannot process for a reason that is not
+	// the endpoint's are put there (dead.Put) instead of looping.
+	dead := deadletter.New(js)
+	go deadletter.NewGauge(dead, reg).Poll(gctx, 5*time.Second)
+	// Endpoint stats: consume tells stats.Observe of every attempt.
+	endpointStats := stats.New(st, stats.Options{}, reg, log.Named("stats"))
 	rec := record.New(st)
 	breaker := circuit.New(healthKV)
 	g.Go(func() error { return breaker.Run(gctx) })
@@ -85,17 +93,21 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	}, log.Named("meta"))
 	g.Go(func() error { return mc.Run(gctx, metaCons) })
 
-	// The recorder outlives the consumer: attempts finishing during the
-	// drain still need their writes.
+	// The recorder and the stats outlive the consumer: attempts finishing
+	// during the drain still need their writes, and their counts.
 	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
-	recDone := make(chan error, 1)
+	recDone, statsDone := make(chan error, 1), make(chan error, 1)
 	go func() { recDone <- rec.Run(recCtx) }()
+	go func() { statsDone <- endpointStats.Run(recCtx) }()
 	g.Go(func() error {
 		log.Info("dispatcher ready", zap.Int("concurrency", cfg.Concurrency))
 		err := d.Run(gctx, cons)
 		stopRecorder()
 		if rerr := <-recDone; err == nil {
 			err = rerr
+		}
+		if serr := <-statsDone; err == nil {
+			err = serr
 		}
 		return err
 	})

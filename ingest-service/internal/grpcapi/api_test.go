@@ -153,6 +153,10 @@ func authOps() []authOp {
 			_, err := w.h.api.ExpireSecret(ctx(t, w.group), &ingestv1.ExpireSecretRequest{GroupId: w.group, AppId: w.app, EndpointId: w.endpoint, Expiration: 60})
 			return err
 		}},
+		{"GetEndpointStats", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.GetEndpointStats(ctx(t, w.group), &ingestv1.GetEndpointStatsRequest{GroupId: w.group, AppId: w.app, EndpointId: w.endpoint, Window: "1h"})
+			return err
+		}},
 		{"CreateEvent", false, func(t *testing.T, ctx as, w *world) error {
 			_, err := w.h.api.CreateEvent(ctx(t, w.group), &ingestv1.CreateEventRequest{GroupId: w.group, AppId: w.app, EventType: "auth.matrix", Data: []byte(`{}`)})
 			return err
@@ -207,6 +211,14 @@ func authOps() []authOp {
 		{"ResendMetaEvent", false, func(t *testing.T, ctx as, w *world) error {
 			id := w.h.metaEvent(t, w.group, model.StatusFailure).UID
 			_, err := w.h.api.ResendMetaEvent(ctx(t, w.group), &ingestv1.ResendMetaEventRequest{GroupId: w.group, MetaEventId: id})
+			return err
+		}},
+		{"ListDeadLetters", true, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ListDeadLetters(ctx(t, w.group), &ingestv1.ListDeadLettersRequest{})
+			return err
+		}},
+		{"RedriveDeadLetters", true, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.RedriveDeadLetters(ctx(t, w.group), &ingestv1.RedriveDeadLettersRequest{})
 			return err
 		}},
 	}
@@ -296,6 +308,14 @@ func TestAuthCrossGroupIDs(t *testing.T) {
 		}},
 		{"GetEndpoint/own app", func() error {
 			_, err := h.api.GetEndpoint(ctx, &ingestv1.GetEndpointRequest{GroupId: w.group, AppId: w.app, EndpointId: w.otherEndpoint})
+			return err
+		}},
+		{"GetEndpointStats", func() error {
+			_, err := h.api.GetEndpointStats(ctx, &ingestv1.GetEndpointStatsRequest{GroupId: w.group, AppId: w.otherApp, EndpointId: w.otherEndpoint})
+			return err
+		}},
+		{"GetEndpointStats/own app", func() error {
+			_, err := h.api.GetEndpointStats(ctx, &ingestv1.GetEndpointStatsRequest{GroupId: w.group, AppId: w.app, EndpointId: w.otherEndpoint})
 			return err
 		}},
 		{"UpdateEndpoint", func() error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"convoy/core/cache"
+	"convoy/core/deadletter"
 	"convoy/core/model"
 	"convoy/core/store"
 	"convoy/ingest-service/internal/auth"
@@ -18,6 +19,7 @@ import (
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -46,6 +48,11 @@ type Server struct {
 	meta   MetaEmitter
 	log    *zap.Logger
 
+	// Set by WithJetStream; without it the stats answer every circuit
+	// closed and the dead-letter calls are Unavailable.
+	deadLetters *deadletter.Queue
+	health      *healthReader
+
 	// Settings read on every event are cached briefly; writes through this
 	// replica forget them at once, other replicas see changes within the TTL.
 	groups    *cache.TTL[string, *model.Group]
@@ -57,14 +64,30 @@ type Server struct {
 // application or endpoint change may be when it accepts an event.
 const SettingsCacheTTL = time.Second
 
+// Option adds an optional dependency.
+type Option func(*Server)
+
+// WithJetStream gives the service JetStream for what lives there: the
+// dead-letter stream and the endpoint health bucket.
+func WithJetStream(js jetstream.JetStream) Option {
+	return func(s *Server) {
+		s.deadLetters = deadletter.New(js)
+		s.health = &healthReader{js: js}
+	}
+}
+
 // New returns the service.
-func New(st *store.Store, a *auth.Authenticator, f *fanout.Fanout, pub Publisher, meta MetaEmitter, log *zap.Logger) *Server {
-	return &Server{
+func New(st *store.Store, a *auth.Authenticator, f *fanout.Fanout, pub Publisher, meta MetaEmitter, log *zap.Logger, opts ...Option) *Server {
+	s := &Server{
 		store: st, auth: a, fanout: f, pub: pub, meta: meta, log: log,
 		groups:    cache.New[string, *model.Group](SettingsCacheTTL),
 		apps:      cache.New[string, *model.Application](SettingsCacheTTL),
 		endpoints: cache.New[string, []model.Endpoint](SettingsCacheTTL),
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // now is the current time at the store's resolution (BSON dates hold

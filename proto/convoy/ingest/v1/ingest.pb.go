@@ -2566,6 +2566,395 @@ func (x *ExpireSecretRequest) GetExpiration() int64 {
 	return 0
 }
 
+type GetEndpointStatsRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	GroupId    string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AppId      string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// A Go duration, at most 168h; empty means 24h.
+	Window        string `protobuf:"bytes,4,opt,name=window,proto3" json:"window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEndpointStatsRequest) Reset() {
+	*x = GetEndpointStatsRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEndpointStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEndpointStatsRequest) ProtoMessage() {}
+
+func (x *GetEndpointStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEndpointStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetEndpointStatsRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetEndpointStatsRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *GetEndpointStatsRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *GetEndpointStatsRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *GetEndpointStatsRequest) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+// StatsFigures are attempts by outcome and their latency, over a bucket or
+// the whole window.
+type StatsFigures struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Success int64                  `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	Failure int64                  `protobuf:"varint,2,opt,name=failure,proto3" json:"failure,omitempty"`
+	Timeout int64                  `protobuf:"varint,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Latency percentiles in milliseconds (upper bounds of the histogram bin
+	// they fall in); unset when there was no attempt.
+	P50           *float64 `protobuf:"fixed64,4,opt,name=p50,proto3,oneof" json:"p50,omitempty"`
+	P99           *float64 `protobuf:"fixed64,5,opt,name=p99,proto3,oneof" json:"p99,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsFigures) Reset() {
+	*x = StatsFigures{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsFigures) ProtoMessage() {}
+
+func (x *StatsFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsFigures.ProtoReflect.Descriptor instead.
+func (*StatsFigures) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *StatsFigures) GetSuccess() int64 {
+	if x != nil {
+		return x.Success
+	}
+	return 0
+}
+
+func (x *StatsFigures) GetFailure() int64 {
+	if x != nil {
+		return x.Failure
+	}
+	return 0
+}
+
+func (x *StatsFigures) GetTimeout() int64 {
+	if x != nil {
+		return x.Timeout
+	}
+	return 0
+}
+
+func (x *StatsFigures) GetP50() float64 {
+	if x != nil && x.P50 != nil {
+		return *x.P50
+	}
+	return 0
+}
+
+func (x *StatsFigures) GetP99() float64 {
+	if x != nil && x.P99 != nil {
+		return *x.P99
+	}
+	return 0
+}
+
+type StatsBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bucket covers [start, start + 5 minutes).
+	Start         *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	Figures       *StatsFigures          `protobuf:"bytes,2,opt,name=figures,proto3" json:"figures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsBucket) Reset() {
+	*x = StatsBucket{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsBucket) ProtoMessage() {}
+
+func (x *StatsBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsBucket.ProtoReflect.Descriptor instead.
+func (*StatsBucket) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *StatsBucket) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *StatsBucket) GetFigures() *StatsFigures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+type StatsCircuit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "closed", "open" or "half_open".
+	State         string                 `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	FailureRate   float64                `protobuf:"fixed64,2,opt,name=failure_rate,json=failureRate,proto3" json:"failure_rate,omitempty"`
+	OpenedAt      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsCircuit) Reset() {
+	*x = StatsCircuit{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsCircuit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsCircuit) ProtoMessage() {}
+
+func (x *StatsCircuit) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsCircuit.ProtoReflect.Descriptor instead.
+func (*StatsCircuit) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *StatsCircuit) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *StatsCircuit) GetFailureRate() float64 {
+	if x != nil {
+		return x.FailureRate
+	}
+	return 0
+}
+
+func (x *StatsCircuit) GetOpenedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OpenedAt
+	}
+	return nil
+}
+
+type EndpointStats struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EndpointId string                 `protobuf:"bytes,1,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Window     string                 `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	Start      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start,proto3" json:"start,omitempty"`
+	End        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end,proto3" json:"end,omitempty"`
+	Totals     *StatsFigures          `protobuf:"bytes,5,opt,name=totals,proto3" json:"totals,omitempty"`
+	// Every 5-minute bucket of the window, oldest first.
+	Buckets             []*StatsBucket         `protobuf:"bytes,6,rep,name=buckets,proto3" json:"buckets,omitempty"`
+	LastSuccessAt       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_success_at,json=lastSuccessAt,proto3" json:"last_success_at,omitempty"`
+	LastFailureAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_failure_at,json=lastFailureAt,proto3" json:"last_failure_at,omitempty"`
+	ConsecutiveFailures int64                  `protobuf:"varint,9,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	Circuit             *StatsCircuit          `protobuf:"bytes,10,opt,name=circuit,proto3" json:"circuit,omitempty"`
+	// Stored deliveries of the endpoint that are not final.
+	DeliveriesPending int64 `protobuf:"varint,11,opt,name=deliveries_pending,json=deliveriesPending,proto3" json:"deliveries_pending,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *EndpointStats) Reset() {
+	*x = EndpointStats{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointStats) ProtoMessage() {}
+
+func (x *EndpointStats) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointStats.ProtoReflect.Descriptor instead.
+func (*EndpointStats) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *EndpointStats) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *EndpointStats) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *EndpointStats) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetTotals() *StatsFigures {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetBuckets() []*StatsBucket {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetLastSuccessAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSuccessAt
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetLastFailureAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastFailureAt
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetConsecutiveFailures() int64 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *EndpointStats) GetCircuit() *StatsCircuit {
+	if x != nil {
+		return x.Circuit
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetDeliveriesPending() int64 {
+	if x != nil {
+		return x.DeliveriesPending
+	}
+	return 0
+}
+
 type Event struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Uid       string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
@@ -2583,7 +2972,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2595,7 +2984,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2608,7 +2997,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Event) GetUid() string {
@@ -2682,7 +3071,7 @@ type CreateEventRequest struct {
 
 func (x *CreateEventRequest) Reset() {
 	*x = CreateEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +3083,7 @@ func (x *CreateEventRequest) String() string {
 func (*CreateEventRequest) ProtoMessage() {}
 
 func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +3096,7 @@ func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateEventRequest) GetGroupId() string {
@@ -2766,7 +3155,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2778,7 +3167,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2791,7 +3180,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListEventsRequest) GetGroupId() string {
@@ -2846,7 +3235,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2858,7 +3247,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2871,7 +3260,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -2898,7 +3287,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2910,7 +3299,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2923,7 +3312,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetEventRequest) GetGroupId() string {
@@ -2956,7 +3345,7 @@ type DeliveryMetadata struct {
 
 func (x *DeliveryMetadata) Reset() {
 	*x = DeliveryMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2968,7 +3357,7 @@ func (x *DeliveryMetadata) String() string {
 func (*DeliveryMetadata) ProtoMessage() {}
 
 func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2981,7 +3370,7 @@ func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryMetadata.ProtoReflect.Descriptor instead.
 func (*DeliveryMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeliveryMetadata) GetNumTrials() int32 {
@@ -3040,7 +3429,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3052,7 +3441,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3065,7 +3454,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Delivery) GetUid() string {
@@ -3168,7 +3557,7 @@ type Attempt struct {
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3180,7 +3569,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3193,7 +3582,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Attempt) GetUid() string {
@@ -3306,7 +3695,7 @@ type DeliveryFilter struct {
 
 func (x *DeliveryFilter) Reset() {
 	*x = DeliveryFilter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3318,7 +3707,7 @@ func (x *DeliveryFilter) String() string {
 func (*DeliveryFilter) ProtoMessage() {}
 
 func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3331,7 +3720,7 @@ func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryFilter.ProtoReflect.Descriptor instead.
 func (*DeliveryFilter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DeliveryFilter) GetEventId() string {
@@ -3373,7 +3762,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3385,7 +3774,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3398,7 +3787,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListDeliveriesRequest) GetGroupId() string {
@@ -3432,7 +3821,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3444,7 +3833,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3457,7 +3846,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -3484,7 +3873,7 @@ type GetDeliveryRequest struct {
 
 func (x *GetDeliveryRequest) Reset() {
 	*x = GetDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3496,7 +3885,7 @@ func (x *GetDeliveryRequest) String() string {
 func (*GetDeliveryRequest) ProtoMessage() {}
 
 func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3509,7 +3898,7 @@ func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*GetDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetDeliveryRequest) GetGroupId() string {
@@ -3536,7 +3925,7 @@ type ListAttemptsRequest struct {
 
 func (x *ListAttemptsRequest) Reset() {
 	*x = ListAttemptsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3548,7 +3937,7 @@ func (x *ListAttemptsRequest) String() string {
 func (*ListAttemptsRequest) ProtoMessage() {}
 
 func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3561,7 +3950,7 @@ func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListAttemptsRequest) GetGroupId() string {
@@ -3587,7 +3976,7 @@ type ListAttemptsResponse struct {
 
 func (x *ListAttemptsResponse) Reset() {
 	*x = ListAttemptsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3599,7 +3988,7 @@ func (x *ListAttemptsResponse) String() string {
 func (*ListAttemptsResponse) ProtoMessage() {}
 
 func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3612,7 +4001,7 @@ func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListAttemptsResponse) GetAttempts() []*Attempt {
@@ -3632,7 +4021,7 @@ type ResendDeliveryRequest struct {
 
 func (x *ResendDeliveryRequest) Reset() {
 	*x = ResendDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3644,7 +4033,7 @@ func (x *ResendDeliveryRequest) String() string {
 func (*ResendDeliveryRequest) ProtoMessage() {}
 
 func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3657,7 +4046,7 @@ func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*ResendDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ResendDeliveryRequest) GetGroupId() string {
@@ -3686,7 +4075,7 @@ type BatchRetryDeliveriesRequest struct {
 
 func (x *BatchRetryDeliveriesRequest) Reset() {
 	*x = BatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3698,7 +4087,7 @@ func (x *BatchRetryDeliveriesRequest) String() string {
 func (*BatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3711,7 +4100,7 @@ func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *BatchRetryDeliveriesRequest) GetGroupId() string {
@@ -3745,7 +4134,7 @@ type BatchRetryDeliveriesResponse struct {
 
 func (x *BatchRetryDeliveriesResponse) Reset() {
 	*x = BatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3757,7 +4146,7 @@ func (x *BatchRetryDeliveriesResponse) String() string {
 func (*BatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3770,7 +4159,7 @@ func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *BatchRetryDeliveriesResponse) GetRetried() int32 {
@@ -3797,7 +4186,7 @@ type ForceResendDeliveriesRequest struct {
 
 func (x *ForceResendDeliveriesRequest) Reset() {
 	*x = ForceResendDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3809,7 +4198,7 @@ func (x *ForceResendDeliveriesRequest) String() string {
 func (*ForceResendDeliveriesRequest) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3822,7 +4211,7 @@ func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ForceResendDeliveriesRequest) GetGroupId() string {
@@ -3849,7 +4238,7 @@ type ForceResendDeliveriesResponse struct {
 
 func (x *ForceResendDeliveriesResponse) Reset() {
 	*x = ForceResendDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3861,7 +4250,7 @@ func (x *ForceResendDeliveriesResponse) String() string {
 func (*ForceResendDeliveriesResponse) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3874,7 +4263,7 @@ func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ForceResendDeliveriesResponse) GetResent() int32 {
@@ -3908,7 +4297,7 @@ type MetaEventMetadata struct {
 
 func (x *MetaEventMetadata) Reset() {
 	*x = MetaEventMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3920,7 +4309,7 @@ func (x *MetaEventMetadata) String() string {
 func (*MetaEventMetadata) ProtoMessage() {}
 
 func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3933,7 +4322,7 @@ func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEventMetadata.ProtoReflect.Descriptor instead.
 func (*MetaEventMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *MetaEventMetadata) GetRaw() string {
@@ -3984,7 +4373,7 @@ type MetaEvent struct {
 
 func (x *MetaEvent) Reset() {
 	*x = MetaEvent{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3996,7 +4385,7 @@ func (x *MetaEvent) String() string {
 func (*MetaEvent) ProtoMessage() {}
 
 func (x *MetaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4009,7 +4398,7 @@ func (x *MetaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEvent.ProtoReflect.Descriptor instead.
 func (*MetaEvent) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *MetaEvent) GetUid() string {
@@ -4078,7 +4467,7 @@ type ListMetaEventsRequest struct {
 
 func (x *ListMetaEventsRequest) Reset() {
 	*x = ListMetaEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4090,7 +4479,7 @@ func (x *ListMetaEventsRequest) String() string {
 func (*ListMetaEventsRequest) ProtoMessage() {}
 
 func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4103,7 +4492,7 @@ func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListMetaEventsRequest) GetGroupId() string {
@@ -4130,7 +4519,7 @@ type ListMetaEventsResponse struct {
 
 func (x *ListMetaEventsResponse) Reset() {
 	*x = ListMetaEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4142,7 +4531,7 @@ func (x *ListMetaEventsResponse) String() string {
 func (*ListMetaEventsResponse) ProtoMessage() {}
 
 func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4155,7 +4544,7 @@ func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ListMetaEventsResponse) GetMetaEvents() []*MetaEvent {
@@ -4182,7 +4571,7 @@ type GetMetaEventRequest struct {
 
 func (x *GetMetaEventRequest) Reset() {
 	*x = GetMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4194,7 +4583,7 @@ func (x *GetMetaEventRequest) String() string {
 func (*GetMetaEventRequest) ProtoMessage() {}
 
 func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4207,7 +4596,7 @@ func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*GetMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GetMetaEventRequest) GetGroupId() string {
@@ -4234,7 +4623,7 @@ type ResendMetaEventRequest struct {
 
 func (x *ResendMetaEventRequest) Reset() {
 	*x = ResendMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4246,7 +4635,7 @@ func (x *ResendMetaEventRequest) String() string {
 func (*ResendMetaEventRequest) ProtoMessage() {}
 
 func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4259,7 +4648,7 @@ func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*ResendMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ResendMetaEventRequest) GetGroupId() string {
@@ -4274,6 +4663,321 @@ func (x *ResendMetaEventRequest) GetMetaEventId() string {
 		return x.MetaEventId
 	}
 	return ""
+}
+
+type DeadLetter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry's id: its sequence in the dead-letter stream.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// "undecodable", "store_failing", "attempt_unrecorded" (or "corrupt" for
+	// an entry that does not decode itself).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Error  string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// The subject the task was published to.
+	Subject string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	// From the task, when it decodes.
+	DeliveryId string                 `protobuf:"bytes,5,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	EventId    string                 `protobuf:"bytes,6,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,7,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	GroupId    string                 `protobuf:"bytes,8,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	DeadAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=dead_at,json=deadAt,proto3" json:"dead_at,omitempty"`
+	// Whether it holds the outcome of an attempt made but not recorded.
+	HasOutcome    bool `protobuf:"varint,10,opt,name=has_outcome,json=hasOutcome,proto3" json:"has_outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLetter) Reset() {
+	*x = DeadLetter{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetter) ProtoMessage() {}
+
+func (x *DeadLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
+func (*DeadLetter) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *DeadLetter) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetDeadAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeadAt
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetHasOutcome() bool {
+	if x != nil {
+		return x.HasOutcome
+	}
+	return false
+}
+
+type ListDeadLettersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Page          *PageRequest           `protobuf:"bytes,1,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersRequest) Reset() {
+	*x = ListDeadLettersRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersRequest) ProtoMessage() {}
+
+func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *ListDeadLettersRequest) GetPage() *PageRequest {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type ListDeadLettersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetters   []*DeadLetter          `protobuf:"bytes,1,rep,name=dead_letters,json=deadLetters,proto3" json:"dead_letters,omitempty"`
+	Page          *PageInfo              `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersResponse) Reset() {
+	*x = ListDeadLettersResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersResponse) ProtoMessage() {}
+
+func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
+	if x != nil {
+		return x.DeadLetters
+	}
+	return nil
+}
+
+func (x *ListDeadLettersResponse) GetPage() *PageInfo {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type RedriveDeadLettersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entries to redrive; empty redrives every entry.
+	Ids           []uint64 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedriveDeadLettersRequest) Reset() {
+	*x = RedriveDeadLettersRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveDeadLettersRequest) ProtoMessage() {}
+
+func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *RedriveDeadLettersRequest) GetIds() []uint64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+type RedriveDeadLettersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Redriven      int32                  `protobuf:"varint,1,opt,name=redriven,proto3" json:"redriven,omitempty"`
+	Failed        int32                  `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedriveDeadLettersResponse) Reset() {
+	*x = RedriveDeadLettersResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveDeadLettersResponse) ProtoMessage() {}
+
+func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
+	if x != nil {
+		return x.Redriven
+	}
+	return 0
+}
+
+func (x *RedriveDeadLettersResponse) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
 }
 
 var File_convoy_ingest_v1_ingest_proto protoreflect.FileDescriptor
@@ -4508,7 +5212,42 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x1e\n" +
 	"\n" +
 	"expiration\x18\x05 \x01(\x03R\n" +
-	"expiration\"\xf7\x02\n" +
+	"expiration\"\x84\x01\n" +
+	"\x17GetEndpointStatsRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
+	"\vendpoint_id\x18\x03 \x01(\tR\n" +
+	"endpointId\x12\x16\n" +
+	"\x06window\x18\x04 \x01(\tR\x06window\"\x9a\x01\n" +
+	"\fStatsFigures\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\x03R\asuccess\x12\x18\n" +
+	"\afailure\x18\x02 \x01(\x03R\afailure\x12\x18\n" +
+	"\atimeout\x18\x03 \x01(\x03R\atimeout\x12\x15\n" +
+	"\x03p50\x18\x04 \x01(\x01H\x00R\x03p50\x88\x01\x01\x12\x15\n" +
+	"\x03p99\x18\x05 \x01(\x01H\x01R\x03p99\x88\x01\x01B\x06\n" +
+	"\x04_p50B\x06\n" +
+	"\x04_p99\"y\n" +
+	"\vStatsBucket\x120\n" +
+	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x128\n" +
+	"\afigures\x18\x02 \x01(\v2\x1e.convoy.ingest.v1.StatsFiguresR\afigures\"\x80\x01\n" +
+	"\fStatsCircuit\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12!\n" +
+	"\ffailure_rate\x18\x02 \x01(\x01R\vfailureRate\x127\n" +
+	"\topened_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\"\xbd\x04\n" +
+	"\rEndpointStats\x12\x1f\n" +
+	"\vendpoint_id\x18\x01 \x01(\tR\n" +
+	"endpointId\x12\x16\n" +
+	"\x06window\x18\x02 \x01(\tR\x06window\x120\n" +
+	"\x05start\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
+	"\x03end\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x126\n" +
+	"\x06totals\x18\x05 \x01(\v2\x1e.convoy.ingest.v1.StatsFiguresR\x06totals\x127\n" +
+	"\abuckets\x18\x06 \x03(\v2\x1d.convoy.ingest.v1.StatsBucketR\abuckets\x12B\n" +
+	"\x0flast_success_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rlastSuccessAt\x12B\n" +
+	"\x0flast_failure_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rlastFailureAt\x121\n" +
+	"\x14consecutive_failures\x18\t \x01(\x03R\x13consecutiveFailures\x128\n" +
+	"\acircuit\x18\n" +
+	" \x01(\v2\x1e.convoy.ingest.v1.StatsCircuitR\acircuit\x12-\n" +
+	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xf7\x02\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -4674,7 +5413,33 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\rmeta_event_id\x18\x02 \x01(\tR\vmetaEventId\"W\n" +
 	"\x16ResendMetaEventRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\"\n" +
-	"\rmeta_event_id\x18\x02 \x01(\tR\vmetaEventId2\x9f\x16\n" +
+	"\rmeta_event_id\x18\x02 \x01(\tR\vmetaEventId\"\xb2\x02\n" +
+	"\n" +
+	"DeadLetter\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x18\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject\x12\x1f\n" +
+	"\vdelivery_id\x18\x05 \x01(\tR\n" +
+	"deliveryId\x12\x19\n" +
+	"\bevent_id\x18\x06 \x01(\tR\aeventId\x12\x1f\n" +
+	"\vendpoint_id\x18\a \x01(\tR\n" +
+	"endpointId\x12\x19\n" +
+	"\bgroup_id\x18\b \x01(\tR\agroupId\x123\n" +
+	"\adead_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x06deadAt\x12\x1f\n" +
+	"\vhas_outcome\x18\n" +
+	" \x01(\bR\n" +
+	"hasOutcome\"K\n" +
+	"\x16ListDeadLettersRequest\x121\n" +
+	"\x04page\x18\x01 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"\x8a\x01\n" +
+	"\x17ListDeadLettersResponse\x12?\n" +
+	"\fdead_letters\x18\x01 \x03(\v2\x1c.convoy.ingest.v1.DeadLetterR\vdeadLetters\x12.\n" +
+	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"-\n" +
+	"\x19RedriveDeadLettersRequest\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x04R\x03ids\"P\n" +
+	"\x1aRedriveDeadLettersResponse\x12\x1a\n" +
+	"\bredriven\x18\x01 \x01(\x05R\bredriven\x12\x16\n" +
+	"\x06failed\x18\x02 \x01(\x05R\x06failed2\xd8\x18\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -4695,7 +5460,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\vGetEndpoint\x12$.convoy.ingest.v1.GetEndpointRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12U\n" +
 	"\x0eUpdateEndpoint\x12'.convoy.ingest.v1.UpdateEndpointRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12c\n" +
 	"\x0eDeleteEndpoint\x12'.convoy.ingest.v1.DeleteEndpointRequest\x1a(.convoy.ingest.v1.DeleteEndpointResponse\x12Q\n" +
-	"\fExpireSecret\x12%.convoy.ingest.v1.ExpireSecretRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12L\n" +
+	"\fExpireSecret\x12%.convoy.ingest.v1.ExpireSecretRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12^\n" +
+	"\x10GetEndpointStats\x12).convoy.ingest.v1.GetEndpointStatsRequest\x1a\x1f.convoy.ingest.v1.EndpointStats\x12L\n" +
 	"\vCreateEvent\x12$.convoy.ingest.v1.CreateEventRequest\x1a\x17.convoy.ingest.v1.Event\x12W\n" +
 	"\n" +
 	"ListEvents\x12#.convoy.ingest.v1.ListEventsRequest\x1a$.convoy.ingest.v1.ListEventsResponse\x12F\n" +
@@ -4708,7 +5474,9 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x15ForceResendDeliveries\x12..convoy.ingest.v1.ForceResendDeliveriesRequest\x1a/.convoy.ingest.v1.ForceResendDeliveriesResponse\x12c\n" +
 	"\x0eListMetaEvents\x12'.convoy.ingest.v1.ListMetaEventsRequest\x1a(.convoy.ingest.v1.ListMetaEventsResponse\x12R\n" +
 	"\fGetMetaEvent\x12%.convoy.ingest.v1.GetMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12X\n" +
-	"\x0fResendMetaEvent\x12(.convoy.ingest.v1.ResendMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEventB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
+	"\x0fResendMetaEvent\x12(.convoy.ingest.v1.ResendMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12f\n" +
+	"\x0fListDeadLetters\x12(.convoy.ingest.v1.ListDeadLettersRequest\x1a).convoy.ingest.v1.ListDeadLettersResponse\x12o\n" +
+	"\x12RedriveDeadLetters\x12+.convoy.ingest.v1.RedriveDeadLettersRequest\x1a,.convoy.ingest.v1.RedriveDeadLettersResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
 
 var (
 	file_convoy_ingest_v1_ingest_proto_rawDescOnce sync.Once
@@ -4722,7 +5490,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                   // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                      // 1: convoy.ingest.v1.PageInfo
@@ -4763,162 +5531,192 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*DeleteEndpointRequest)(nil),         // 36: convoy.ingest.v1.DeleteEndpointRequest
 	(*DeleteEndpointResponse)(nil),        // 37: convoy.ingest.v1.DeleteEndpointResponse
 	(*ExpireSecretRequest)(nil),           // 38: convoy.ingest.v1.ExpireSecretRequest
-	(*Event)(nil),                         // 39: convoy.ingest.v1.Event
-	(*CreateEventRequest)(nil),            // 40: convoy.ingest.v1.CreateEventRequest
-	(*ListEventsRequest)(nil),             // 41: convoy.ingest.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),            // 42: convoy.ingest.v1.ListEventsResponse
-	(*GetEventRequest)(nil),               // 43: convoy.ingest.v1.GetEventRequest
-	(*DeliveryMetadata)(nil),              // 44: convoy.ingest.v1.DeliveryMetadata
-	(*Delivery)(nil),                      // 45: convoy.ingest.v1.Delivery
-	(*Attempt)(nil),                       // 46: convoy.ingest.v1.Attempt
-	(*DeliveryFilter)(nil),                // 47: convoy.ingest.v1.DeliveryFilter
-	(*ListDeliveriesRequest)(nil),         // 48: convoy.ingest.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),        // 49: convoy.ingest.v1.ListDeliveriesResponse
-	(*GetDeliveryRequest)(nil),            // 50: convoy.ingest.v1.GetDeliveryRequest
-	(*ListAttemptsRequest)(nil),           // 51: convoy.ingest.v1.ListAttemptsRequest
-	(*ListAttemptsResponse)(nil),          // 52: convoy.ingest.v1.ListAttemptsResponse
-	(*ResendDeliveryRequest)(nil),         // 53: convoy.ingest.v1.ResendDeliveryRequest
-	(*BatchRetryDeliveriesRequest)(nil),   // 54: convoy.ingest.v1.BatchRetryDeliveriesRequest
-	(*BatchRetryDeliveriesResponse)(nil),  // 55: convoy.ingest.v1.BatchRetryDeliveriesResponse
-	(*ForceResendDeliveriesRequest)(nil),  // 56: convoy.ingest.v1.ForceResendDeliveriesRequest
-	(*ForceResendDeliveriesResponse)(nil), // 57: convoy.ingest.v1.ForceResendDeliveriesResponse
-	(*MetaEventMetadata)(nil),             // 58: convoy.ingest.v1.MetaEventMetadata
-	(*MetaEvent)(nil),                     // 59: convoy.ingest.v1.MetaEvent
-	(*ListMetaEventsRequest)(nil),         // 60: convoy.ingest.v1.ListMetaEventsRequest
-	(*ListMetaEventsResponse)(nil),        // 61: convoy.ingest.v1.ListMetaEventsResponse
-	(*GetMetaEventRequest)(nil),           // 62: convoy.ingest.v1.GetMetaEventRequest
-	(*ResendMetaEventRequest)(nil),        // 63: convoy.ingest.v1.ResendMetaEventRequest
-	nil,                                   // 64: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                   // 65: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                   // 66: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                   // 67: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),         // 68: google.protobuf.Timestamp
+	(*GetEndpointStatsRequest)(nil),       // 39: convoy.ingest.v1.GetEndpointStatsRequest
+	(*StatsFigures)(nil),                  // 40: convoy.ingest.v1.StatsFigures
+	(*StatsBucket)(nil),                   // 41: convoy.ingest.v1.StatsBucket
+	(*StatsCircuit)(nil),                  // 42: convoy.ingest.v1.StatsCircuit
+	(*EndpointStats)(nil),                 // 43: convoy.ingest.v1.EndpointStats
+	(*Event)(nil),                         // 44: convoy.ingest.v1.Event
+	(*CreateEventRequest)(nil),            // 45: convoy.ingest.v1.CreateEventRequest
+	(*ListEventsRequest)(nil),             // 46: convoy.ingest.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),            // 47: convoy.ingest.v1.ListEventsResponse
+	(*GetEventRequest)(nil),               // 48: convoy.ingest.v1.GetEventRequest
+	(*DeliveryMetadata)(nil),              // 49: convoy.ingest.v1.DeliveryMetadata
+	(*Delivery)(nil),                      // 50: convoy.ingest.v1.Delivery
+	(*Attempt)(nil),                       // 51: convoy.ingest.v1.Attempt
+	(*DeliveryFilter)(nil),                // 52: convoy.ingest.v1.DeliveryFilter
+	(*ListDeliveriesRequest)(nil),         // 53: convoy.ingest.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),        // 54: convoy.ingest.v1.ListDeliveriesResponse
+	(*GetDeliveryRequest)(nil),            // 55: convoy.ingest.v1.GetDeliveryRequest
+	(*ListAttemptsRequest)(nil),           // 56: convoy.ingest.v1.ListAttemptsRequest
+	(*ListAttemptsResponse)(nil),          // 57: convoy.ingest.v1.ListAttemptsResponse
+	(*ResendDeliveryRequest)(nil),         // 58: convoy.ingest.v1.ResendDeliveryRequest
+	(*BatchRetryDeliveriesRequest)(nil),   // 59: convoy.ingest.v1.BatchRetryDeliveriesRequest
+	(*BatchRetryDeliveriesResponse)(nil),  // 60: convoy.ingest.v1.BatchRetryDeliveriesResponse
+	(*ForceResendDeliveriesRequest)(nil),  // 61: convoy.ingest.v1.ForceResendDeliveriesRequest
+	(*ForceResendDeliveriesResponse)(nil), // 62: convoy.ingest.v1.ForceResendDeliveriesResponse
+	(*MetaEventMetadata)(nil),             // 63: convoy.ingest.v1.MetaEventMetadata
+	(*MetaEvent)(nil),                     // 64: convoy.ingest.v1.MetaEvent
+	(*ListMetaEventsRequest)(nil),         // 65: convoy.ingest.v1.ListMetaEventsRequest
+	(*ListMetaEventsResponse)(nil),        // 66: convoy.ingest.v1.ListMetaEventsResponse
+	(*GetMetaEventRequest)(nil),           // 67: convoy.ingest.v1.GetMetaEventRequest
+	(*ResendMetaEventRequest)(nil),        // 68: convoy.ingest.v1.ResendMetaEventRequest
+	(*DeadLetter)(nil),                    // 69: convoy.ingest.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),        // 70: convoy.ingest.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),       // 71: convoy.ingest.v1.ListDeadLettersResponse
+	(*RedriveDeadLettersRequest)(nil),     // 72: convoy.ingest.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),    // 73: convoy.ingest.v1.RedriveDeadLettersResponse
+	nil,                                   // 74: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                   // 75: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                   // 76: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                   // 77: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),         // 78: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
-	2,  // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
-	3,  // 1: convoy.ingest.v1.GroupConfig.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	5,  // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
-	4,  // 3: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	68, // 4: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	68, // 5: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
-	6,  // 6: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	0,  // 7: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	7,  // 8: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
-	1,  // 9: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	6,  // 10: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	68, // 11: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 12: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	15, // 13: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
-	1,  // 14: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	68, // 15: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	68, // 16: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 17: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	21, // 18: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
-	1,  // 19: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	68, // 20: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	68, // 21: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 22: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	68, // 23: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	68, // 24: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 25: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	30, // 26: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
-	1,  // 27: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	64, // 28: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	68, // 29: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	65, // 30: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	68, // 31: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	68, // 32: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
-	0,  // 33: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	39, // 34: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
-	1,  // 35: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	68, // 36: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	44, // 37: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	68, // 38: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	68, // 39: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	66, // 40: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	67, // 41: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	68, // 42: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	47, // 43: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,  // 44: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	45, // 45: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,  // 46: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	46, // 47: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	47, // 48: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	68, // 49: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	58, // 50: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
-	46, // 51: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	68, // 52: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	68, // 53: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 54: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	59, // 55: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
-	1,  // 56: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	8,  // 57: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	9,  // 58: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	11, // 59: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	12, // 60: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	13, // 61: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	16, // 62: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	17, // 63: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19, // 64: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	22, // 65: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	23, // 66: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	25, // 67: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	26, // 68: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	27, // 69: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	31, // 70: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	32, // 71: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	34, // 72: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	35, // 73: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	36, // 74: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	38, // 75: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	40, // 76: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	41, // 77: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	43, // 78: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	48, // 79: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	50, // 80: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	51, // 81: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	53, // 82: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	54, // 83: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	56, // 84: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	60, // 85: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	62, // 86: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	63, // 87: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	7,  // 88: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	10, // 89: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	7,  // 90: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	7,  // 91: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	14, // 92: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	15, // 93: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	18, // 94: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	20, // 95: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	21, // 96: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	24, // 97: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	21, // 98: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	21, // 99: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	28, // 100: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	30, // 101: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	33, // 102: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	30, // 103: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	30, // 104: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	37, // 105: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	30, // 106: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	39, // 107: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	42, // 108: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	39, // 109: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	49, // 110: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	45, // 111: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	52, // 112: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	45, // 113: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	55, // 114: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	57, // 115: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	61, // 116: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	59, // 117: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	59, // 118: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	88, // [88:119] is the sub-list for method output_type
-	57, // [57:88] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
+	3,   // 1: convoy.ingest.v1.GroupConfig.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	5,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
+	4,   // 3: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
+	78,  // 4: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	78,  // 5: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	6,   // 6: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
+	0,   // 7: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	7,   // 8: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
+	1,   // 9: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	6,   // 10: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
+	78,  // 11: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 12: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	15,  // 13: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
+	1,   // 14: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	78,  // 15: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	78,  // 16: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 17: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	21,  // 18: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
+	1,   // 19: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	78,  // 20: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	78,  // 21: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	29,  // 22: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
+	78,  // 23: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	78,  // 24: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 25: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	30,  // 26: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
+	1,   // 27: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	78,  // 28: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	40,  // 29: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
+	78,  // 30: convoy.ingest.v1.StatsCircuit.opened_at:type_name -> google.protobuf.Timestamp
+	78,  // 31: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	78,  // 32: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	40,  // 33: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
+	41,  // 34: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
+	78,  // 35: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	78,  // 36: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	42,  // 37: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.StatsCircuit
+	74,  // 38: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	78,  // 39: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	75,  // 40: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	78,  // 41: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	78,  // 42: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	0,   // 43: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	44,  // 44: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	1,   // 45: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	78,  // 46: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	49,  // 47: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	78,  // 48: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	78,  // 49: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	76,  // 50: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	77,  // 51: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	78,  // 52: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	52,  // 53: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 54: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	50,  // 55: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 56: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	51,  // 57: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	52,  // 58: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	78,  // 59: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	63,  // 60: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	51,  // 61: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	78,  // 62: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	78,  // 63: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 64: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	64,  // 65: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 66: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	78,  // 67: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 68: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	69,  // 69: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 70: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	8,   // 71: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	9,   // 72: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	11,  // 73: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	12,  // 74: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	13,  // 75: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	16,  // 76: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	17,  // 77: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 78: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	22,  // 79: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	23,  // 80: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	25,  // 81: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	26,  // 82: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	27,  // 83: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	31,  // 84: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	32,  // 85: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	34,  // 86: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	35,  // 87: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	36,  // 88: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	38,  // 89: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	39,  // 90: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	45,  // 91: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	46,  // 92: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	48,  // 93: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	53,  // 94: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	55,  // 95: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	56,  // 96: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	58,  // 97: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	59,  // 98: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	61,  // 99: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	65,  // 100: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	67,  // 101: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	68,  // 102: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	70,  // 103: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	72,  // 104: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	7,   // 105: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	10,  // 106: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	7,   // 107: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	7,   // 108: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	14,  // 109: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	15,  // 110: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	18,  // 111: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	20,  // 112: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	21,  // 113: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	24,  // 114: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	21,  // 115: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	21,  // 116: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	28,  // 117: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	30,  // 118: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	33,  // 119: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	30,  // 120: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	30,  // 121: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	37,  // 122: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	30,  // 123: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	43,  // 124: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	44,  // 125: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	47,  // 126: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	44,  // 127: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 128: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	50,  // 129: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	57,  // 130: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	50,  // 131: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	60,  // 132: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	62,  // 133: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	66,  // 134: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	64,  // 135: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	64,  // 136: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	71,  // 137: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	73,  // 138: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	105, // [105:139] is the sub-list for method output_type
+	71,  // [71:105] is the sub-list for method input_type
+	71,  // [71:71] is the sub-list for extension type_name
+	71,  // [71:71] is the sub-list for extension extendee
+	0,   // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -4930,13 +5728,14 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 	file_convoy_ingest_v1_ingest_proto_msgTypes[12].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[26].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[35].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[40].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   68,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
