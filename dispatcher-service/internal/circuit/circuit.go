@@ -172,8 +172,10 @@ type Change struct {
 	// circuit is neither).
 	Opened, Closed bool
 	State          endpointhealth.State
-	// PreviousFailures is the failure run before this outcome.
-	PreviousFailures int64
+	// OpenedAt and FailureRate, when Closed, are those of the open spell
+	// that just ended.
+	OpenedAt    *time.Time
+	FailureRate float64
 }
 
 // Observe folds one attempt's outcome in: the local window, the failure
@@ -190,7 +192,7 @@ func (b *Breaker) Observe(ctx context.Context, endpointID string, cfg model.Circ
 	}
 	var ch Change
 	got, err := endpointhealth.Update(ctx, b.kv, endpointID, func(s *endpointhealth.State) error {
-		ch = Change{PreviousFailures: s.ConsecutiveFailures}
+		ch = Change{}
 		if success {
 			if s.ConsecutiveFailures == 0 && s.CircuitState() == endpointhealth.Closed {
 				return endpointhealth.ErrUnchanged
@@ -202,6 +204,7 @@ func (b *Breaker) Observe(ctx context.Context, endpointID string, cfg model.Circ
 		state := s.CircuitState()
 		switch {
 		case probe && success && state != endpointhealth.Closed:
+			ch.OpenedAt, ch.FailureRate = s.OpenedAt, s.FailureRate
 			s.Circuit, s.OpenedAt, s.ProbeUntil, s.FailureRate = endpointhealth.Closed, nil, nil, 0
 			ch.Closed = true
 		case probe && !success:

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"convoy/core/cache"
+	"convoy/core/deadletter"
 	"convoy/core/model"
 	"convoy/core/queue"
 	"convoy/core/retryschedule"
@@ -72,9 +73,21 @@ type Breaker interface {
 	Observe(ctx context.Context, endpointID string, cfg model.CircuitBreaker, success, probe bool) (circuit.Change, error)
 }
 
-// Notifier sends a group's operational (meta) events.
+// Notifier sends a group's operational (meta) events; key names the
+// occurrence, so that a task handled twice sends one event.
 type Notifier interface {
-	Emit(ctx context.Context, groupID, eventType string, data any) error
+	EmitOnce(ctx context.Context, groupID, eventType, key string, data any) error
+}
+
+// StatsObserver counts attempts per endpoint (package stats).
+type StatsObserver interface {
+	Observe(groupID, endpointID, outcome string, latency time.Duration, at time.Time)
+}
+
+// DeadLetters keeps the tasks that cannot be processed for a reason that is
+// not the endpoint's; Put returns once the entry is durable.
+type DeadLetters interface {
+	Put(ctx context.Context, e deadletter.Entry) error
 }
 
 // Observer is told what the dispatcher does (for metrics).
@@ -108,8 +121,10 @@ type Options struct {
 
 // Hooks are the dispatcher's optional collaborators; nil ones do nothing.
 type Hooks struct {
-	Breaker  Breaker
-	Notifier Notifier
+	Breaker     Breaker
+	Notifier    Notifier
+	Stats       StatsObserver
+	DeadLetters DeadLetters
 }
 
 // Dispatcher consumes delivery tasks.
@@ -130,6 +145,10 @@ type Dispatcher struct {
 
 	lanes    *lanes
 	deferred deferredSet
+	// failing remembers, per task, since when dependencies have failed it,
+	// so that a task the store keeps failing on ends in the dead letters
+	// instead of looping.
+	failing failingSince
 }
 
 // SettingsCacheTTL bounds how long a disabled endpoint or a rotated secret

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"convoy/core/deadletter"
 	"convoy/core/embedded/embeddedtest"
 	"convoy/core/endpointhealth"
 	"convoy/core/ids"
@@ -136,7 +137,7 @@ func (h *harness) startDispatcher(t *testing.T, o harnessOptions) {
 		AckWait:     o.ackWait,
 		Drain:       2 * time.Second,
 		Policy:      retryschedule.Policy{MaxRetryAfter: time.Hour},
-	}, consume.Hooks{Breaker: breaker}, log.Named("consume"))
+	}, consume.Hooks{Breaker: breaker, DeadLetters: deadletter.New(js)}, log.Named("consume"))
 
 	runCtx, stop := context.WithCancel(context.Background())
 	recCtx, stopRec := context.WithCancel(context.Background())

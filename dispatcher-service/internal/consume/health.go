@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"convoy/core/metaevent"
 	"convoy/core/model"
+	"convoy/core/queue"
 	"convoy/core/store"
 	"convoy/dispatcher-service/internal/deliver"
 	"convoy/dispatcher-service/internal/outbound"
@@ -73,9 +76,20 @@ func isRefused(err error) bool {
 	return ok
 }
 
-// observeHealth tells the circuit breaker what the attempt showed. It may
-// not fail the task: the outcome is already recorded.
+// observeHealth tells the circuit breaker what the attempt showed and sends
+// the operational events it leads to. None of it may fail the task: the
+// outcome is already recorded. Each event is keyed by the occurrence (this
+// attempt, or the circuit's opening), so a task handled twice sends one.
 func (d *Dispatcher) observeHealth(ctx context.Context, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group, out deliver.Outcome, dec decision, probe bool, log *zap.Logger) {
+	attemptKey := queue.MsgID(t)
+	if typ := metaevent.DeliveryEventType(dec.update.Status, t.Attempt); typ != "" {
+		d.emit(ctx, log, t.GroupId, typ, attemptKey, metaevent.DeliveryOf(t, dec.update.Status, &out.Attempt))
+	}
+	if dec.endpointStatus == model.EndpointInactive {
+		disabled := *ep
+		disabled.Status = model.EndpointInactive
+		d.emit(ctx, log, t.GroupId, metaevent.EndpointDisabled, attemptKey, metaevent.EndpointOf(&disabled))
+	}
 	if d.hooks.Breaker == nil {
 		return
 	}
@@ -85,12 +99,37 @@ func (d *Dispatcher) observeHealth(ctx context.Context, t *queuev1.DeliveryTask,
 		log.Warn("update endpoint health", zap.Error(err))
 		return
 	}
+	circuitKey := func(openedAt *time.Time) string {
+		if openedAt == nil {
+			return ep.UID
+		}
+		return ep.UID + "." + strconv.FormatInt(openedAt.UnixMilli(), 10)
+	}
 	if ch.Opened {
 		log.Warn("circuit opened", zap.Float64("failure_rate", ch.State.FailureRate))
+		d.emit(ctx, log, t.GroupId, metaevent.EndpointCircuitOpened, circuitKey(ch.State.OpenedAt),
+			metaevent.Circuit{Endpoint: metaevent.EndpointOf(ep), FailureRate: ch.State.FailureRate, OpenedAt: ch.State.OpenedAt})
 	}
 	if ch.Closed {
 		log.Info("circuit closed")
+		d.emit(ctx, log, t.GroupId, metaevent.EndpointCircuitClosed, circuitKey(ch.OpenedAt),
+			metaevent.Circuit{Endpoint: metaevent.EndpointOf(ep), FailureRate: ch.FailureRate, OpenedAt: ch.OpenedAt})
 	}
-	_ = t
-	_ = dec
+	// The dead-endpoint rule disables the endpoint when one delivery fails
+	// every attempt it has: a run of the group's retry_count failures.
+	threshold := int64(g.Config.Strategy.RetryCount)
+	if level := metaevent.FailureAlertLevel(ch.State.ConsecutiveFailures, threshold); !out.Attempt.Status && level > 0 {
+		d.emit(ctx, log, t.GroupId, metaevent.EndpointFailureAlert, attemptKey, metaevent.FailureAlert{
+			Endpoint: metaevent.EndpointOf(ep), ConsecutiveFailures: ch.State.ConsecutiveFailures, Threshold: threshold, Percent: level,
+		})
+	}
+}
+
+func (d *Dispatcher) emit(ctx context.Context, log *zap.Logger, groupID, eventType, key string, data any) {
+	if d.hooks.Notifier == nil {
+		return
+	}
+	if err := d.hooks.Notifier.EmitOnce(ctx, groupID, eventType, key, data); err != nil {
+		log.Warn("send meta event", zap.String("meta_event_type", eventType), zap.Error(err))
+	}
 }

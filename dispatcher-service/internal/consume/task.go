@@ -3,7 +3,6 @@ package consume
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -24,9 +23,8 @@ import (
 func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 	t, err := queue.DecodeTask(msg.Data())
 	if err != nil {
-		d.lanes.release(1)
-		d.log.Error("dropping undecodable task", zap.String("subject", msg.Subject()), zap.Error(err))
-		_ = msg.Term()
+		defer d.lanes.release(1)
+		d.undecodable(ctx, msg, err)
 		return
 	}
 	j := newJob(t.EndpointId)
@@ -35,9 +33,10 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 		zap.String("endpoint_id", t.EndpointId), zap.Int32("attempt", t.Attempt))
 	if err := d.process(ctx, msg, t, j, log); err != nil {
 		// Hand the task back; it is tried again shortly (by any replica).
-		log.Warn("task handed back", zap.Error(err))
-		_ = msg.NakWithDelay(time.Second)
+		d.handBackFailed(ctx, msg, t, err, log)
+		return
 	}
+	d.failing.forget(queue.MsgID(t))
 }
 
 // process makes the task's attempt, or finds it needs none. Returning an
@@ -145,8 +144,8 @@ func (d *Dispatcher) attempt(ctx context.Context, msg jetstream.Msg, t *queuev1.
 		close(outlasted)
 	})
 	stopProgress := keepAlive(msg, d.opts.AckWait)
+	defer stopProgress() // held until the outcome is written
 	out := d.deliver.Attempt(ctx, t, ep, g)
-	stopProgress()
 	if !slow.Stop() {
 		<-outlasted
 	}
@@ -158,14 +157,19 @@ func (d *Dispatcher) attempt(ctx context.Context, msg jetstream.Msg, t *queuev1.
 		// Shutdown cut the attempt off: it is not the endpoint's failure.
 		return ctx.Err()
 	}
+	if d.hooks.Stats != nil {
+		d.hooks.Stats.Observe(t.GroupId, t.EndpointId, out.Kind(), out.Result.Duration, out.Attempt.CreatedAt)
+	}
 	dec := decide(t, ep, g, out, d.opts.Policy, d.now())
 	dec.update = whole(t, g, dec.update)
 	log.Info("delivery attempt",
 		zap.String("status", dec.update.Status), zap.Int("http_status", out.Result.StatusCode),
 		zap.Int64("duration_ms", out.Attempt.DurationMs), zap.String("error", out.Attempt.Error))
-	if err := d.recorder.Record(ctx, dec.update); err != nil {
-		d.obs.Failed("store")
-		return fmt.Errorf("record attempt: %w", err)
+	if !d.record(ctx, msg, t, dec, log) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return nil // dead-lettered with its outcome, or handed back
 	}
 	var accepted time.Time
 	if t.AcceptedAt != nil {
