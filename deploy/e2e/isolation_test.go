@@ -21,7 +21,7 @@ func TestSlowEndpointsDoNotDelayOthers(t *testing.T) {
 	s := startStack(t)
 	const (
 		slowEndpoints = 10
-		slowEvents    = 60 // each fans out to every slow endpoint: 600 deliveries
+		slowEvents    = 60  // each fans out to every slow endpoint: 600 deliveries
 		fastFirst     = 200 // answered at once, the rest hang
 		healthyEvents = 50
 		hang          = 5 * time.Second
