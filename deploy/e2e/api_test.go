@@ -685,8 +685,10 @@ func TestAPIAuth(t *testing.T) {
 		return res.UID
 	}
 	// Deliveries fail at the first attempt, and a failing endpoint stays active.
+	// Only endpoint.disabled is wanted: the failed delivery would send
+	// eventdelivery.failed too.
 	cfg := map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 1}, "disable_endpoint": false,
-		"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL}}
+		"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL, "event_types": []string{"endpoint.disabled"}}}
 	ga := create(t, "/api/v1/groups", map[string]any{"name": "A", "config": cfg})
 	gb := create(t, "/api/v1/groups", map[string]any{"name": "B"})
 	G := "/api/v1/groups/" + ga

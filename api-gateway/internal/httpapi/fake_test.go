@@ -86,6 +86,7 @@ func sampleGroup() *ingestv1.Group {
 			RetentionPolicy: "720h",
 			MetaEvent: &ingestv1.MetaEventConfig{IsEnabled: true, Url: "https://ops.example.com/meta", Secret: "meta-secret",
 				EventTypes: []string{"endpoint.disabled"}},
+			CircuitBreaker: &ingestv1.CircuitBreakerConfig{FailureThreshold: 70, MinRequests: 10, Window: "1m", Cooldown: "30s"},
 		},
 		CreatedAt: timestamppb.New(fixedCreated),
 		UpdatedAt: timestamppb.New(fixedUpdated),
@@ -107,6 +108,7 @@ func sampleEndpoint() *ingestv1.Endpoint {
 		},
 		Events: []string{"*"}, HttpTimeout: "30s", RateLimit: 5000, RateLimitDuration: "1m", Status: "active",
 		CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedUpdated),
+		Circuit: &ingestv1.Circuit{State: "half_open", FailureRate: 0.8, OpenedAt: timestamppb.New(fixedUpdated)},
 	}
 }
 
@@ -306,7 +308,7 @@ func sampleStats() *ingestv1.EndpointStats {
 			{Start: timestamppb.New(fixedCreated.Add(5 * time.Minute)), Figures: &ingestv1.StatsFigures{Success: 98, Failure: 1, Timeout: 1, P50: &p50, P99: &p99}},
 		},
 		LastSuccessAt: timestamppb.New(fixedUpdated), ConsecutiveFailures: 2,
-		Circuit:           &ingestv1.StatsCircuit{State: "open", FailureRate: 0.75, OpenedAt: timestamppb.New(fixedUpdated)},
+		Circuit:           &ingestv1.Circuit{State: "open", FailureRate: 0.75, OpenedAt: timestamppb.New(fixedUpdated)},
 		DeliveriesPending: 3,
 	}
 }

@@ -37,6 +37,12 @@ type groupConfigInput struct {
 		Secret     *string   `json:"secret"`
 		EventTypes *[]string `json:"event_types"`
 	} `json:"meta_event"`
+	CircuitBreaker *struct {
+		FailureThreshold *int32  `json:"failure_threshold"`
+		MinRequests      *int32  `json:"min_requests"`
+		Window           *string `json:"window"`
+		Cooldown         *string `json:"cooldown"`
+	} `json:"circuit_breaker"`
 }
 
 func (c *groupConfigInput) proto() *ingestv1.GroupConfigInput {
@@ -57,6 +63,10 @@ func (c *groupConfigInput) proto() *ingestv1.GroupConfigInput {
 	if m := c.MetaEvent; m != nil {
 		in.MetaEventIsEnabled, in.MetaEventUrl, in.MetaEventSecret = m.IsEnabled, m.URL, m.Secret
 		in.SetMetaEventTypes, in.MetaEventTypes = m.EventTypes != nil, deref(m.EventTypes)
+	}
+	if b := c.CircuitBreaker; b != nil {
+		in.CircuitBreakerFailureThreshold, in.CircuitBreakerMinRequests = b.FailureThreshold, b.MinRequests
+		in.CircuitBreakerWindow, in.CircuitBreakerCooldown = b.Window, b.Cooldown
 	}
 	return in
 }
@@ -84,6 +94,14 @@ type groupConfigView struct {
 	ReplayAttacks   bool                `json:"replay_attacks"`
 	RetentionPolicy string              `json:"retention_policy"`
 	MetaEvent       metaEventConfigView `json:"meta_event"`
+	CircuitBreaker  circuitBreakerView  `json:"circuit_breaker"`
+}
+
+type circuitBreakerView struct {
+	FailureThreshold int32  `json:"failure_threshold"`
+	MinRequests      int32  `json:"min_requests"`
+	Window           string `json:"window"`
+	Cooldown         string `json:"cooldown"`
 }
 
 type metaEventConfigView struct {
@@ -110,6 +128,11 @@ func groupOut(g *ingestv1.Group) groupView {
 	v.Config.MetaEvent = metaEventConfigView{
 		IsEnabled: m.GetIsEnabled(), URL: m.GetUrl(), Secret: m.GetSecret(),
 		EventTypes: append([]string{}, m.GetEventTypes()...),
+	}
+	b := c.GetCircuitBreaker()
+	v.Config.CircuitBreaker = circuitBreakerView{
+		FailureThreshold: b.GetFailureThreshold(), MinRequests: b.GetMinRequests(),
+		Window: b.GetWindow(), Cooldown: b.GetCooldown(),
 	}
 	return v
 }

@@ -257,6 +257,21 @@ func TestRoutesCallIngest(t *testing.T) {
 			}},
 		},
 		{
+			name: "create group with a circuit breaker", method: "POST", path: "/api/v1/groups",
+			body:       `{"name":"p","config":{"circuit_breaker":{"failure_threshold":50,"min_requests":4,"window":"30s","cooldown":"3s"}}}`,
+			wantStatus: 201, wantRPC: "CreateGroup",
+			wantReq: &ingestv1.CreateGroupRequest{Name: "p", Config: &ingestv1.GroupConfigInput{
+				CircuitBreakerFailureThreshold: ptr[int32](50), CircuitBreakerMinRequests: ptr[int32](4),
+				CircuitBreakerWindow: ptr("30s"), CircuitBreakerCooldown: ptr("3s"),
+			}},
+		},
+		{
+			name: "update group circuit breaker cooldown only", method: "PUT", path: g,
+			body:       `{"config":{"circuit_breaker":{"cooldown":"1m"}}}`,
+			wantStatus: 200, wantRPC: "UpdateGroup",
+			wantReq: &ingestv1.UpdateGroupRequest{GroupId: "grp-1", Config: &ingestv1.GroupConfigInput{CircuitBreakerCooldown: ptr("1m")}},
+		},
+		{
 			name: "update group meta event secret only", method: "PUT", path: g,
 			body:       `{"config":{"meta_event":{"secret":"my-meta-secret"}}}`,
 			wantStatus: 200, wantRPC: "UpdateGroup",

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"convoy/core/endpointhealth"
 	"convoy/core/model"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
@@ -26,6 +27,7 @@ func tsPtr(t *time.Time) *timestamppb.Timestamp {
 
 func groupPB(g *model.Group) *ingestv1.Group {
 	c := g.Config
+	cb := c.CircuitBreaker.WithDefaults()
 	return &ingestv1.Group{
 		Uid:  g.UID,
 		Name: g.Name,
@@ -38,6 +40,10 @@ func groupPB(g *model.Group) *ingestv1.Group {
 			MetaEvent: &ingestv1.MetaEventConfig{
 				IsEnabled: c.MetaEvent.IsEnabled, Url: c.MetaEvent.URL, Secret: c.MetaEvent.Secret,
 				EventTypes: c.MetaEvent.EventTypes,
+			},
+			CircuitBreaker: &ingestv1.CircuitBreakerConfig{
+				FailureThreshold: cb.FailureThreshold, MinRequests: cb.MinRequests,
+				Window: shortDuration(cb.Window), Cooldown: shortDuration(cb.Cooldown),
 			},
 		},
 		CreatedAt: ts(g.CreatedAt),
@@ -56,7 +62,8 @@ func appPB(a *model.Application) *ingestv1.Application {
 	}
 }
 
-func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
+// endpointPB converts an endpoint; its circuit is h's.
+func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 	out := &ingestv1.Endpoint{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, Url: e.URL, Description: e.Description,
 		Events:            e.Events,
@@ -66,6 +73,7 @@ func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
 		Status:            e.Status,
 		CreatedAt:         ts(e.CreatedAt),
 		UpdatedAt:         ts(e.UpdatedAt),
+		Circuit:           circuitPB(h),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value
@@ -74,6 +82,10 @@ func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
 		out.Secrets = append(out.Secrets, &ingestv1.EndpointSecret{Value: s.Value, CreatedAt: ts(s.CreatedAt), ExpiresAt: tsPtr(s.ExpiresAt)})
 	}
 	return out
+}
+
+func circuitPB(h endpointhealth.State) *ingestv1.Circuit {
+	return &ingestv1.Circuit{State: h.CircuitState(), FailureRate: h.FailureRate, OpenedAt: tsPtr(h.OpenedAt)}
 }
 
 func eventPB(e *model.Event) *ingestv1.Event {

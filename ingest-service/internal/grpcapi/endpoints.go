@@ -22,6 +22,26 @@ const (
 	maxSecretExpiration    = 30 * 24 * 3600 // seconds
 )
 
+// healthReadTimeout bounds the reads of the endpoint health bucket one call
+// makes: a slow NATS must not hold an endpoint answer.
+const healthReadTimeout = 2 * time.Second
+
+// endpointOut converts an endpoint with its circuit. The circuit is shown,
+// never needed: when the health cannot be read the endpoint is answered
+// without it (null) rather than failing the call.
+func (s *Server) endpointOut(ctx context.Context, e *model.Endpoint) *ingestv1.Endpoint {
+	ctx, cancel := context.WithTimeout(ctx, healthReadTimeout)
+	defer cancel()
+	h, err := s.health.get(ctx, e.UID)
+	if err != nil {
+		s.log.Warn("read endpoint health", zap.String("endpoint_id", e.UID), zap.Error(err))
+		out := endpointPB(e, h)
+		out.Circuit = nil
+		return out
+	}
+	return endpointPB(e, h)
+}
+
 // CreateEndpoint adds an endpoint to an application. Without a secret it
 // takes the application's, or a generated one.
 func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpointRequest) (*ingestv1.Endpoint, error) {
@@ -48,7 +68,7 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(a.UID)
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // ListEndpoints lists an application's endpoints, newest first.
@@ -65,8 +85,10 @@ func (s *Server) ListEndpoints(ctx context.Context, req *ingestv1.ListEndpointsR
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	out := &ingestv1.ListEndpointsResponse{Page: pageInfo(p.PerPage, info)}
+	hctx, cancel := context.WithTimeout(ctx, healthReadTimeout)
+	defer cancel()
 	for i := range eps {
-		out.Endpoints = append(out.Endpoints, endpointPB(&eps[i]))
+		out.Endpoints = append(out.Endpoints, s.endpointOut(hctx, &eps[i]))
 	}
 	return out, nil
 }
@@ -77,7 +99,7 @@ func (s *Server) GetEndpoint(ctx context.Context, req *ingestv1.GetEndpointReque
 	if err != nil {
 		return nil, err
 	}
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // UpdateEndpoint changes the fields that are set. Setting status "active" on
@@ -121,7 +143,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 		// gives up must not stop it halfway.
 		go s.replayDiscarded(context.WithoutCancel(ctx), e.GroupID, e.UID)
 	}
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // DeleteEndpoint deletes an endpoint. Its queued deliveries are discarded
@@ -170,7 +192,7 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(e.AppID)
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // emitEndpoint sends a meta event about a change a user made. The change is

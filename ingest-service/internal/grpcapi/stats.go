@@ -76,7 +76,7 @@ func (s *Server) GetEndpointStats(ctx context.Context, req *ingestv1.GetEndpoint
 		return nil, s.toStatus(ctx, "endpoint stats", err)
 	}
 	out.ConsecutiveFailures = h.ConsecutiveFailures
-	out.Circuit = &ingestv1.StatsCircuit{State: h.CircuitState(), FailureRate: h.FailureRate, OpenedAt: tsPtr(h.OpenedAt)}
+	out.Circuit = circuitPB(h)
 
 	if out.DeliveriesPending, err = s.store.CountPendingDeliveries(ctx, e.UID); err != nil {
 		return nil, s.toStatus(ctx, "endpoint stats", err)
