@@ -112,16 +112,16 @@ type idempotencyDoc struct {
 
 // DeleteOlderThan deletes up to limit documents of each kind of a group
 // that are older than cutoff: events created before it, their deliveries
-// (with attempts; a delivery's id carries its event's time) and idempotency
-// keys claimed before it. It reports how many it deleted in all. Callers
-// loop until it returns 0, so deletes go in small batches that leave room
-// for live traffic.
+// (with attempts; a delivery's id carries its event's time), idempotency
+// keys claimed before it and meta events. It reports how many it deleted in
+// all. Callers loop until it returns 0, so deletes go in small batches that
+// leave room for live traffic.
 func (s *Store) DeleteOlderThan(ctx context.Context, groupID string, cutoff time.Time, limit int) (int64, error) {
 	var total int64
-	for _, c := range []string{collDeliveries, collEvents, collIdempotency} {
+	for _, c := range []string{collDeliveries, collEvents, collIdempotency, collMetaEvents} {
 		var n int64
 		var err error
-		if s.index != nil {
+		if s.index != nil && c != collMetaEvents { // meta events are few: no index of their own
 			n, err = s.deleteIndexed(ctx, c, groupID, cutoff, limit)
 		} else {
 			n, err = deleteBatch(ctx, s.coll(c), oldFilter(c, groupID, cutoff), limit)
@@ -136,9 +136,10 @@ func (s *Store) DeleteOlderThan(ctx context.Context, groupID string, cutoff time
 
 // oldFilter selects what retention deletes from a collection at cutoff.
 // Events and deliveries go by `_id` (ids carry the event's time), which the
-// (group_id, _id) index serves; idempotency keys have no such id.
+// (group_id, _id) index serves; idempotency keys and meta events by
+// created_at.
 func oldFilter(coll, groupID string, cutoff time.Time) bson.D {
-	if coll == collIdempotency {
+	if coll != collEvents && coll != collDeliveries {
 		return bson.D{{Key: "group_id", Value: groupID}, {Key: "created_at", Value: bson.D{{Key: "$lt", Value: cutoff}}}}
 	}
 	return bson.D{{Key: "group_id", Value: groupID}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: ids.AtOrAfter(cutoff)}}}}

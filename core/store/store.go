@@ -37,6 +37,7 @@ const (
 	collEvents       = "events"
 	collIdempotency  = "idempotency_keys"
 	collDeliveries   = "deliveries"
+	collMetaEvents   = "meta_events"
 )
 
 // Store is the MongoDB-backed store. It is safe for concurrent use.
@@ -123,7 +124,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries} {
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents} {
 		if have[n] {
 			continue
 		}
@@ -226,6 +227,7 @@ func indexes() map[string][]mongo.IndexModel {
 			idx("endpoint_id", "status", "_id"),
 			idx("status", "metadata.next_send_time"),
 		},
+		collMetaEvents: {idx("group_id", "_id"), idx("group_id", "created_at")},
 	}
 }
 

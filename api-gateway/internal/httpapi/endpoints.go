@@ -42,6 +42,8 @@ type endpointView struct {
 	Status            string               `json:"status"`
 	CreatedAt         *string              `json:"created_at"`
 	UpdatedAt         *string              `json:"updated_at"`
+	// Circuit is null when ingest could not read the endpoint's health.
+	Circuit *circuitView `json:"circuit"`
 }
 
 type endpointSecretView struct {
@@ -68,6 +70,7 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		Status:            e.GetStatus(),
 		CreatedAt:         timeOut(e.GetCreatedAt()),
 		UpdatedAt:         timeOut(e.GetUpdatedAt()),
+		Circuit:           circuitOut(e.GetCircuit()),
 	}
 }
 

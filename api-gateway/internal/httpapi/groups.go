@@ -31,6 +31,18 @@ type groupConfigInput struct {
 	DisableEndpoint *bool   `json:"disable_endpoint"`
 	ReplayAttacks   *bool   `json:"replay_attacks"`
 	RetentionPolicy *string `json:"retention_policy"`
+	MetaEvent       *struct {
+		IsEnabled  *bool     `json:"is_enabled"`
+		URL        *string   `json:"url"`
+		Secret     *string   `json:"secret"`
+		EventTypes *[]string `json:"event_types"`
+	} `json:"meta_event"`
+	CircuitBreaker *struct {
+		FailureThreshold *int32  `json:"failure_threshold"`
+		MinRequests      *int32  `json:"min_requests"`
+		Window           *string `json:"window"`
+		Cooldown         *string `json:"cooldown"`
+	} `json:"circuit_breaker"`
 }
 
 func (c *groupConfigInput) proto() *ingestv1.GroupConfigInput {
@@ -47,6 +59,14 @@ func (c *groupConfigInput) proto() *ingestv1.GroupConfigInput {
 	}
 	if s := c.Signature; s != nil {
 		in.SignatureHeader, in.SignatureHash, in.SignatureFormat = s.Header, s.Hash, s.Format
+	}
+	if m := c.MetaEvent; m != nil {
+		in.MetaEventIsEnabled, in.MetaEventUrl, in.MetaEventSecret = m.IsEnabled, m.URL, m.Secret
+		in.SetMetaEventTypes, in.MetaEventTypes = m.EventTypes != nil, deref(m.EventTypes)
+	}
+	if b := c.CircuitBreaker; b != nil {
+		in.CircuitBreakerFailureThreshold, in.CircuitBreakerMinRequests = b.FailureThreshold, b.MinRequests
+		in.CircuitBreakerWindow, in.CircuitBreakerCooldown = b.Window, b.Cooldown
 	}
 	return in
 }
@@ -70,9 +90,26 @@ type groupConfigView struct {
 		Hash   string `json:"hash"`
 		Format string `json:"format"`
 	} `json:"signature"`
-	DisableEndpoint bool   `json:"disable_endpoint"`
-	ReplayAttacks   bool   `json:"replay_attacks"`
-	RetentionPolicy string `json:"retention_policy"`
+	DisableEndpoint bool                `json:"disable_endpoint"`
+	ReplayAttacks   bool                `json:"replay_attacks"`
+	RetentionPolicy string              `json:"retention_policy"`
+	MetaEvent       metaEventConfigView `json:"meta_event"`
+	CircuitBreaker  circuitBreakerView  `json:"circuit_breaker"`
+}
+
+type circuitBreakerView struct {
+	FailureThreshold int32  `json:"failure_threshold"`
+	MinRequests      int32  `json:"min_requests"`
+	Window           string `json:"window"`
+	Cooldown         string `json:"cooldown"`
+}
+
+type metaEventConfigView struct {
+	IsEnabled bool   `json:"is_enabled"`
+	URL       string `json:"url"`
+	Secret    string `json:"secret"`
+	// EventTypes is [] (every type) rather than null when none are listed.
+	EventTypes []string `json:"event_types"`
 }
 
 func groupOut(g *ingestv1.Group) groupView {
@@ -87,6 +124,16 @@ func groupOut(g *ingestv1.Group) groupView {
 	v.Config.DisableEndpoint = c.GetDisableEndpoint()
 	v.Config.ReplayAttacks = c.GetReplayAttacks()
 	v.Config.RetentionPolicy = c.GetRetentionPolicy()
+	m := c.GetMetaEvent()
+	v.Config.MetaEvent = metaEventConfigView{
+		IsEnabled: m.GetIsEnabled(), URL: m.GetUrl(), Secret: m.GetSecret(),
+		EventTypes: append([]string{}, m.GetEventTypes()...),
+	}
+	b := c.GetCircuitBreaker()
+	v.Config.CircuitBreaker = circuitBreakerView{
+		FailureThreshold: b.GetFailureThreshold(), MinRequests: b.GetMinRequests(),
+		Window: b.GetWindow(), Cooldown: b.GetCooldown(),
+	}
 	return v
 }
 

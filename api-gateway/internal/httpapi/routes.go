@@ -21,12 +21,21 @@ type route struct {
 	handle  func(a *API, ctx context.Context, r *http.Request) (any, error)
 }
 
-// public reports whether the route is open without credentials. Every route
-// acting on tenant data lives under /api/v1/groups and forwards the caller's
-// Authorization; a new route elsewhere forwards nothing, so it fails closed
-// at ingest-service rather than open.
+// credentialed are the path prefixes of every route that acts on data:
+// tenant data under /api/v1/groups, operator data under /api/v1/admin.
+var credentialed = []string{"/api/v1/groups", "/api/v1/admin"}
+
+// public reports whether the route is open without credentials. A route
+// under a credentialed prefix forwards the caller's Authorization; a new
+// route elsewhere forwards nothing, so it fails closed at ingest-service
+// rather than open.
 func (rt route) public() bool {
-	return !strings.HasPrefix(rt.path, "/api/v1/groups")
+	for _, p := range credentialed {
+		if rt.path == p || strings.HasPrefix(rt.path, p+"/") {
+			return false
+		}
+	}
+	return true
 }
 
 var wildcard = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -45,6 +54,8 @@ const (
 	appPath      = groupPath + "/applications/{app_id}"
 	endpointPath = appPath + "/endpoints/{endpoint_id}"
 	deliveryPath = groupPath + "/eventdeliveries"
+	metaPath     = groupPath + "/meta-events"
+	adminPath    = "/api/v1/admin"
 )
 
 func routes() []route {
@@ -77,6 +88,7 @@ func routes() []route {
 		{"PUT", endpointPath, "updateEndpoint", ok, "App endpoint updated successfully", (*API).updateEndpoint},
 		{"DELETE", endpointPath, "deleteEndpoint", ok, "App endpoint deleted successfully", (*API).deleteEndpoint},
 		{"POST", endpointPath + "/expire_secret", "expireSecret", ok, "Endpoint secret expired successfully", (*API).expireSecret},
+		{"GET", endpointPath + "/stats", "getEndpointStats", ok, "Endpoint stats fetched successfully", (*API).getEndpointStats},
 
 		{"POST", groupPath + "/events", "createEvent", created, "App event created successfully", (*API).createEvent},
 		{"GET", groupPath + "/events", "listEvents", ok, "App events fetched successfully", (*API).listEvents},
@@ -88,5 +100,11 @@ func routes() []route {
 		{"PUT", deliveryPath + "/{delivery_id}/resend", "resendDelivery", ok, "Event delivery resent successfully", (*API).resendDelivery},
 		{"POST", deliveryPath + "/batchretry", "batchRetryDeliveries", ok, "Event deliveries retried successfully", (*API).batchRetryDeliveries},
 		{"POST", deliveryPath + "/forceresend", "forceResendDeliveries", ok, "Event deliveries resent successfully", (*API).forceResendDeliveries},
+
+		{"GET", metaPath, "listMetaEvents", ok, "Meta events fetched successfully", (*API).listMetaEvents},
+		{"GET", metaPath + "/{meta_event_id}", "getMetaEvent", ok, "Meta event fetched successfully", (*API).getMetaEvent},
+		{"PUT", metaPath + "/{meta_event_id}/resend", "resendMetaEvent", ok, "Meta event resent successfully", (*API).resendMetaEvent},
+		{"GET", adminPath + "/deadletters", "listDeadLetters", ok, "Dead letters fetched successfully", (*API).listDeadLetters},
+		{"POST", adminPath + "/deadletters/redrive", "redriveDeadLetters", ok, "Dead letters redriven successfully", (*API).redriveDeadLetters},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"convoy/core/endpointhealth"
 	"convoy/core/model"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
@@ -26,6 +27,7 @@ func tsPtr(t *time.Time) *timestamppb.Timestamp {
 
 func groupPB(g *model.Group) *ingestv1.Group {
 	c := g.Config
+	cb := c.CircuitBreaker.WithDefaults()
 	return &ingestv1.Group{
 		Uid:  g.UID,
 		Name: g.Name,
@@ -35,6 +37,14 @@ func groupPB(g *model.Group) *ingestv1.Group {
 			DisableEndpoint: c.DisableEndpoint,
 			ReplayAttacks:   c.ReplayAttacks,
 			RetentionPolicy: c.RetentionPolicy,
+			MetaEvent: &ingestv1.MetaEventConfig{
+				IsEnabled: c.MetaEvent.IsEnabled, Url: c.MetaEvent.URL, Secret: c.MetaEvent.Secret,
+				EventTypes: c.MetaEvent.EventTypes,
+			},
+			CircuitBreaker: &ingestv1.CircuitBreakerConfig{
+				FailureThreshold: cb.FailureThreshold, MinRequests: cb.MinRequests,
+				Window: shortDuration(cb.Window), Cooldown: shortDuration(cb.Cooldown),
+			},
 		},
 		CreatedAt: ts(g.CreatedAt),
 		UpdatedAt: ts(g.UpdatedAt),
@@ -52,7 +62,8 @@ func appPB(a *model.Application) *ingestv1.Application {
 	}
 }
 
-func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
+// endpointPB converts an endpoint; its circuit is h's.
+func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 	out := &ingestv1.Endpoint{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, Url: e.URL, Description: e.Description,
 		Events:            e.Events,
@@ -62,6 +73,7 @@ func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
 		Status:            e.Status,
 		CreatedAt:         ts(e.CreatedAt),
 		UpdatedAt:         ts(e.UpdatedAt),
+		Circuit:           circuitPB(h),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value
@@ -70,6 +82,10 @@ func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
 		out.Secrets = append(out.Secrets, &ingestv1.EndpointSecret{Value: s.Value, CreatedAt: ts(s.CreatedAt), ExpiresAt: tsPtr(s.ExpiresAt)})
 	}
 	return out
+}
+
+func circuitPB(h endpointhealth.State) *ingestv1.Circuit {
+	return &ingestv1.Circuit{State: h.CircuitState(), FailureRate: h.FailureRate, OpenedAt: tsPtr(h.OpenedAt)}
 }
 
 func eventPB(e *model.Event) *ingestv1.Event {
@@ -102,6 +118,25 @@ func attemptPB(deliveryID string, a *model.Attempt) *ingestv1.Attempt {
 		HttpStatus: a.HTTPStatus, ResponseData: a.ResponseData, ResponseTruncated: a.ResponseTruncated,
 		Error: a.Error, Status: a.Status, DurationMs: a.DurationMs, CreatedAt: ts(a.CreatedAt),
 	}
+}
+
+// metaEventPB converts a meta event; its attempts are there when m has them.
+func metaEventPB(m *model.MetaEvent) *ingestv1.MetaEvent {
+	out := &ingestv1.MetaEvent{
+		Uid: m.UID, GroupId: m.GroupID, EventType: m.EventType, Status: m.Status,
+		Metadata: &ingestv1.MetaEventMetadata{
+			Raw:          m.Metadata.Raw,
+			NumTrials:    m.Metadata.NumTrials,
+			RetryLimit:   m.Metadata.RetryLimit,
+			NextSendTime: tsPtr(m.Metadata.NextSendTime),
+		},
+		CreatedAt: ts(m.CreatedAt),
+		UpdatedAt: ts(m.UpdatedAt),
+	}
+	for i := range m.Attempts {
+		out.Attempts = append(out.Attempts, attemptPB("", &m.Attempts[i]))
+	}
+	return out
 }
 
 // shortDuration writes a duration as users write it: "1m", not "1m0s".

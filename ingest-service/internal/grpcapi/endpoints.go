@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"convoy/core/ids"
+	"convoy/core/metaevent"
 	"convoy/core/model"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
@@ -20,6 +21,26 @@ const (
 	minWindow, maxWindow   = time.Second, 24 * time.Hour
 	maxSecretExpiration    = 30 * 24 * 3600 // seconds
 )
+
+// healthReadTimeout bounds the reads of the endpoint health bucket one call
+// makes: a slow NATS must not hold an endpoint answer.
+const healthReadTimeout = 2 * time.Second
+
+// endpointOut converts an endpoint with its circuit. The circuit is shown,
+// never needed: when the health cannot be read the endpoint is answered
+// without it (null) rather than failing the call.
+func (s *Server) endpointOut(ctx context.Context, e *model.Endpoint) *ingestv1.Endpoint {
+	ctx, cancel := context.WithTimeout(ctx, healthReadTimeout)
+	defer cancel()
+	h, err := s.health.get(ctx, e.UID)
+	if err != nil {
+		s.log.Warn("read endpoint health", zap.String("endpoint_id", e.UID), zap.Error(err))
+		out := endpointPB(e, h)
+		out.Circuit = nil
+		return out
+	}
+	return endpointPB(e, h)
+}
 
 // CreateEndpoint adds an endpoint to an application. Without a secret it
 // takes the application's, or a generated one.
@@ -47,7 +68,7 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(a.UID)
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // ListEndpoints lists an application's endpoints, newest first.
@@ -64,8 +85,10 @@ func (s *Server) ListEndpoints(ctx context.Context, req *ingestv1.ListEndpointsR
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	out := &ingestv1.ListEndpointsResponse{Page: pageInfo(p.PerPage, info)}
+	hctx, cancel := context.WithTimeout(ctx, healthReadTimeout)
+	defer cancel()
 	for i := range eps {
-		out.Endpoints = append(out.Endpoints, endpointPB(&eps[i]))
+		out.Endpoints = append(out.Endpoints, s.endpointOut(hctx, &eps[i]))
 	}
 	return out, nil
 }
@@ -76,7 +99,7 @@ func (s *Server) GetEndpoint(ctx context.Context, req *ingestv1.GetEndpointReque
 	if err != nil {
 		return nil, err
 	}
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // UpdateEndpoint changes the fields that are set. Setting status "active" on
@@ -90,7 +113,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 	if err := updateEndpoint(e, req); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	reenabled := false
+	reenabled, disabled := false, false
 	if req.Status != nil {
 		switch *req.Status {
 		case model.EndpointActive:
@@ -98,6 +121,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 				e.Status, reenabled = model.EndpointPending, true
 			}
 		case model.EndpointInactive:
+			disabled = e.Status != model.EndpointInactive
 			e.Status = model.EndpointInactive
 		default:
 			return nil, status.Error(codes.InvalidArgument, "status must be active or inactive")
@@ -108,12 +132,18 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(e.AppID)
+	switch {
+	case disabled:
+		s.emitEndpoint(ctx, metaevent.EndpointDisabled, e)
+	case reenabled:
+		s.emitEndpoint(ctx, metaevent.EndpointEnabled, e)
+	}
 	if reenabled {
 		// The replay outlives this call: it may be long, and a caller that
 		// gives up must not stop it halfway.
 		go s.replayDiscarded(context.WithoutCancel(ctx), e.GroupID, e.UID)
 	}
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // DeleteEndpoint deletes an endpoint. Its queued deliveries are discarded
@@ -162,7 +192,16 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(e.AppID)
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
+}
+
+// emitEndpoint sends a meta event about a change a user made. The change is
+// made whatever happens to the notice, so a failure to queue it is logged,
+// not answered.
+func (s *Server) emitEndpoint(ctx context.Context, eventType string, e *model.Endpoint) {
+	if err := s.meta.Emit(ctx, e.GroupID, eventType, metaevent.EndpointOf(e)); err != nil {
+		s.log.Warn("meta event not sent", zap.String("event_type", eventType), zap.String("endpoint_id", e.UID), zap.Error(err))
+	}
 }
 
 // endpoint authenticates a call and loads an endpoint of an application.

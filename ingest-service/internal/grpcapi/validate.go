@@ -6,10 +6,12 @@ import (
 	"net/mail"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"convoy/core/hmacs"
+	"convoy/core/metaevent"
 	"convoy/core/model"
 	"convoy/core/queue"
 	"convoy/core/store"
@@ -23,6 +25,9 @@ var formats = []string{model.FormatSimple, model.FormatAdvanced, model.FormatSta
 // applyGroupConfig overlays what the caller set onto cfg and validates the
 // result.
 func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (model.GroupConfig, error) {
+	// A group stored before the circuit breaker existed has it zero, which
+	// means the defaults: a partial update starts from those.
+	cfg.CircuitBreaker = cfg.CircuitBreaker.WithDefaults()
 	if in != nil {
 		if in.StrategyType != nil {
 			cfg.Strategy.Type = *in.StrategyType
@@ -51,6 +56,10 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 		if in.RetentionPolicy != nil {
 			cfg.RetentionPolicy = strings.TrimSpace(*in.RetentionPolicy)
 		}
+		applyMetaEventConfig(&cfg.MetaEvent, in)
+		if err := applyCircuitBreaker(&cfg.CircuitBreaker, in); err != nil {
+			return cfg, err
+		}
 	}
 	switch {
 	case cfg.Strategy.Type != model.StrategyLinear && cfg.Strategy.Type != model.StrategyExponential:
@@ -72,7 +81,116 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 			return cfg, invalidf("config.retention_policy must be a duration of at least 1m, such as 720h")
 		}
 	}
+	if err := validateMetaEventConfig(&cfg.MetaEvent, cfg.Signature.Format); err != nil {
+		return cfg, err
+	}
+	if err := validateCircuitBreaker(cfg.CircuitBreaker); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// applyCircuitBreaker overlays the circuit breaker settings the caller set;
+// only a duration that does not parse is an error here, the ranges are
+// checked on the result.
+func applyCircuitBreaker(c *model.CircuitBreaker, in *ingestv1.GroupConfigInput) error {
+	if in.CircuitBreakerFailureThreshold != nil {
+		c.FailureThreshold = *in.CircuitBreakerFailureThreshold
+	}
+	if in.CircuitBreakerMinRequests != nil {
+		c.MinRequests = *in.CircuitBreakerMinRequests
+	}
+	for _, f := range []struct {
+		name string
+		in   *string
+		out  *time.Duration
+	}{
+		{"config.circuit_breaker.window", in.CircuitBreakerWindow, &c.Window},
+		{"config.circuit_breaker.cooldown", in.CircuitBreakerCooldown, &c.Cooldown},
+	} {
+		if f.in == nil {
+			continue
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(*f.in))
+		if err != nil {
+			return invalidf("%s must be a duration such as 1m or 30s", f.name)
+		}
+		*f.out = d
+	}
+	return nil
+}
+
+// Bounds of the circuit breaker settings.
+const (
+	minCircuitDuration = time.Second
+	maxCircuitDuration = 24 * time.Hour
+)
+
+func validateCircuitBreaker(c model.CircuitBreaker) error {
+	switch {
+	case c.FailureThreshold < 1 || c.FailureThreshold > 100:
+		return invalidf("config.circuit_breaker.failure_threshold must be a percentage from 1 to 100")
+	case c.MinRequests < 1:
+		return invalidf("config.circuit_breaker.min_requests must be at least 1")
+	case c.Window < minCircuitDuration || c.Window > maxCircuitDuration:
+		return invalidf("config.circuit_breaker.window must be a duration from %s to %s, such as 1m", minCircuitDuration, maxCircuitDuration)
+	case c.Cooldown < minCircuitDuration || c.Cooldown > maxCircuitDuration:
+		return invalidf("config.circuit_breaker.cooldown must be a duration from %s to %s, such as 30s", minCircuitDuration, maxCircuitDuration)
+	}
+	return nil
+}
+
+// applyMetaEventConfig overlays the meta event settings the caller set.
+func applyMetaEventConfig(m *model.MetaEventConfig, in *ingestv1.GroupConfigInput) {
+	if in.MetaEventIsEnabled != nil {
+		m.IsEnabled = *in.MetaEventIsEnabled
+	}
+	if in.MetaEventUrl != nil {
+		m.URL = strings.TrimSpace(*in.MetaEventUrl)
+	}
+	if in.MetaEventSecret != nil {
+		m.Secret = *in.MetaEventSecret
+	}
+	if in.SetMetaEventTypes {
+		m.EventTypes = in.MetaEventTypes
+	}
+}
+
+// validateMetaEventConfig checks a group's meta event settings and gives it
+// a secret, in the shape the signature format expects, when it has none.
+func validateMetaEventConfig(m *model.MetaEventConfig, format string) error {
+	if m.URL != "" {
+		if err := validateURLField("config.meta_event.url", m.URL); err != nil {
+			return err
+		}
+	}
+	if m.IsEnabled && m.URL == "" {
+		return invalidf("config.meta_event.url is required when config.meta_event.is_enabled is true")
+	}
+	if err := validateSecret("config.meta_event.secret", m.Secret); err != nil {
+		return err
+	}
+	var unknown []string
+	for _, t := range m.EventTypes {
+		if !metaevent.Known(t) {
+			unknown = append(unknown, strconv.Quote(t))
+		}
+	}
+	if len(unknown) > 0 {
+		return invalidf("config.meta_event.event_types has unknown types %s; known types are %s",
+			strings.Join(unknown, ", "), strings.Join(metaevent.Types, ", "))
+	}
+	var types []string // nil: every type
+	for _, t := range m.EventTypes {
+		if !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	m.EventTypes = types
+	if m.Secret == "" {
+		m.Secret = newSecret(format)
+	}
+	return nil
 }
 
 // reservedHeaders are ours; a custom header or signature header may not
@@ -116,22 +234,26 @@ func validateEmail(field, v string) error {
 	return nil
 }
 
-func validateURL(raw string) error {
+func validateURL(raw string) error { return validateURLField("url", raw) }
+
+// validateURLField checks a URL Convoy posts to. Where it may point is
+// checked at each attempt, on the address dialled (the outbound guard).
+func validateURLField(field, raw string) error {
 	if strings.TrimSpace(raw) == "" {
-		return invalidf("url is required")
+		return invalidf("%s is required", field)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return invalidf("url is not a valid URL")
+		return invalidf("%s is not a valid URL", field)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return invalidf("url must be http or https")
+		return invalidf("%s must be http or https", field)
 	}
 	if u.Hostname() == "" {
-		return invalidf("url must have a host")
+		return invalidf("%s must have a host", field)
 	}
 	if u.User != nil {
-		return invalidf("url must not contain credentials")
+		return invalidf("%s must not contain credentials", field)
 	}
 	return nil
 }
