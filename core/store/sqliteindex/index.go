@@ -24,6 +24,10 @@ const collectionsTable = "_ferretdb_collections"
 // store.Index. It is safe for concurrent use.
 type Index struct {
 	db *sql.DB
+	// rw writes retention's deletes (see DeleteOld); opened at the first.
+	rwOnce sync.Once
+	rw     *sql.DB
+	file   string
 
 	mu     sync.Mutex
 	tables map[string]string // collection name → table name, nil until read
@@ -40,11 +44,16 @@ func Open(dir, name string) *Index {
 	db.SetMaxOpenConns(4)
 	// An idle connection keeps FerretDB's WAL from being reset; let go soon.
 	db.SetConnMaxIdleTime(30 * time.Second)
-	return &Index{db: db}
+	return &Index{db: db, file: file}
 }
 
 // Close closes the file.
-func (ix *Index) Close() error { return ix.db.Close() }
+func (ix *Index) Close() error {
+	if ix.rw != nil {
+		_ = ix.rw.Close()
+	}
+	return ix.db.Close()
+}
 
 // Tables reads which table holds each collection of an open database file.
 func Tables(ctx context.Context, db *sql.DB) (map[string]string, error) {
