@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"convoy/core/ids"
 	"convoy/core/model"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -76,18 +77,33 @@ type DeliveryFilter struct {
 	EventID    string
 	AppID      string
 	EndpointID string
+	EventType  string
 	Statuses   []string
+	// Start and End bound the time of the delivery's event (inclusive), which
+	// its id carries: a time range is an `_id` range.
+	Start time.Time
+	End   time.Time
 }
 
 func (f DeliveryFilter) bson(groupID string) bson.D {
 	filter := bson.D{{Key: "group_id", Value: groupID}}
-	for _, kv := range []struct{ k, v string }{{"event_id", f.EventID}, {"app_id", f.AppID}, {"endpoint_id", f.EndpointID}} {
+	for _, kv := range []struct{ k, v string }{{"event_id", f.EventID}, {"app_id", f.AppID}, {"endpoint_id", f.EndpointID}, {"event_type", f.EventType}} {
 		if kv.v != "" {
 			filter = append(filter, bson.E{Key: kv.k, Value: kv.v})
 		}
 	}
 	if len(f.Statuses) > 0 {
 		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: f.Statuses}}})
+	}
+	if !f.Start.IsZero() || !f.End.IsZero() {
+		byID := bson.D{}
+		if !f.Start.IsZero() {
+			byID = append(byID, bson.E{Key: "$gte", Value: ids.AtOrAfter(f.Start)})
+		}
+		if !f.End.IsZero() {
+			byID = append(byID, bson.E{Key: "$lte", Value: ids.AtOrBefore(f.End)})
+		}
+		filter = append(filter, bson.E{Key: "_id", Value: byID})
 	}
 	return filter
 }

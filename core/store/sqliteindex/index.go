@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"convoy/core/ids"
+	"convoy/core/model"
 	"convoy/core/store"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", the one FerretDB itself uses
@@ -200,7 +201,7 @@ func ceilMs(t time.Time) int64 {
 func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.DeliveryFilter, before string, limit int) ([]string, error) {
 	q := query{order: "DESC", limit: limit}
 	q.where("group_id", "=", groupID)
-	for _, kv := range []struct{ path, v string }{{"app_id", f.AppID}, {"endpoint_id", f.EndpointID}} {
+	for _, kv := range []struct{ path, v string }{{"app_id", f.AppID}, {"endpoint_id", f.EndpointID}, {"event_type", f.EventType}} {
 		if kv.v != "" {
 			q.where(kv.path, "=", kv.v)
 		}
@@ -220,6 +221,12 @@ func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.Delive
 		q.idRange("<=", ids.AtOrBefore(at))
 		q.where("event_id", "=", f.EventID)
 	}
+	if !f.Start.IsZero() {
+		q.idRange(">=", ids.AtOrAfter(f.Start))
+	}
+	if !f.End.IsZero() {
+		q.idRange("<=", ids.AtOrBefore(f.End))
+	}
 	if before != "" {
 		q.idRange("<", before)
 	}
@@ -229,11 +236,17 @@ func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.Delive
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // EndpointDeliveryIDs returns the ids of up to limit deliveries of an
-// endpoint in a status, oldest first.
+// endpoint in a status, oldest first. Discarded ones (what an endpoint's
+// replay asks for) have an index of their own; the condition is written as
+// that index's own text, which is how SQLite knows it may use it.
 func (ix *Index) EndpointDeliveryIDs(ctx context.Context, endpointID, status string, limit int) ([]string, error) {
 	q := query{order: "ASC", limit: limit}
 	q.where("endpoint_id", "=", endpointID)
-	q.where("status", "=", status)
+	if status == model.StatusDiscarded {
+		q.conds = append(q.conds, discardedCond)
+	} else {
+		q.where("status", "=", status)
+	}
 	return ix.ids(ctx, collDeliveries, q)
 }
 

@@ -24,7 +24,7 @@ func (s *Server) ListDeliveries(ctx context.Context, req *ingestv1.ListDeliverie
 		return nil, s.toStatus(ctx, "delivery", err)
 	}
 	f := deliveryFilter(req.Filter)
-	if err := validateStatuses(f.Statuses); err != nil {
+	if err := validateDeliveryFilter(f); err != nil {
 		return nil, s.toStatus(ctx, "delivery", err)
 	}
 	ds, info, err := s.store.ListDeliveries(ctx, req.GroupId, f, p)
@@ -42,7 +42,22 @@ func deliveryFilter(f *ingestv1.DeliveryFilter) store.DeliveryFilter {
 	if f == nil {
 		return store.DeliveryFilter{}
 	}
-	return store.DeliveryFilter{EventID: f.EventId, AppID: f.AppId, EndpointID: f.EndpointId, Statuses: f.Status}
+	out := store.DeliveryFilter{EventID: f.EventId, AppID: f.AppId, EndpointID: f.EndpointId, EventType: f.EventType, Statuses: f.Status}
+	if f.StartDate != nil {
+		out.Start = f.StartDate.AsTime()
+	}
+	if f.EndDate != nil {
+		out.End = f.EndDate.AsTime()
+	}
+	return out
+}
+
+// validateDeliveryFilter checks a filter's statuses and its time range.
+func validateDeliveryFilter(f store.DeliveryFilter) error {
+	if !f.Start.IsZero() && !f.End.IsZero() && f.End.Before(f.Start) {
+		return invalidf("end_date must not be before start_date")
+	}
+	return validateStatuses(f.Statuses)
 }
 
 // GetDelivery returns one delivery.
@@ -153,7 +168,7 @@ func (s *Server) selectDeliveries(ctx context.Context, groupID string, idList []
 	if len(f.Statuses) == 0 {
 		f.Statuses = defaultStatuses
 	}
-	if err := validateStatuses(f.Statuses); err != nil {
+	if err := validateDeliveryFilter(f); err != nil {
 		return nil, nil, s.toStatus(ctx, "delivery", err)
 	}
 	p := store.Page{PerPage: 100}

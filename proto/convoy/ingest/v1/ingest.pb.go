@@ -3810,11 +3810,15 @@ func (x *Attempt) GetCreatedAt() *timestamppb.Timestamp {
 }
 
 type DeliveryFilter struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	AppId         string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
-	EndpointId    string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
-	Status        []string               `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	AppId      string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Status     []string               `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
+	EventType  string                 `protobuf:"bytes,5,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// Bounds on the time of the delivery's event, inclusive.
+	StartDate     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3873,6 +3877,27 @@ func (x *DeliveryFilter) GetEndpointId() string {
 func (x *DeliveryFilter) GetStatus() []string {
 	if x != nil {
 		return x.Status
+	}
+	return nil
+}
+
+func (x *DeliveryFilter) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *DeliveryFilter) GetStartDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartDate
+	}
+	return nil
+}
+
+func (x *DeliveryFilter) GetEndDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndDate
 	}
 	return nil
 }
@@ -5481,13 +5506,18 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aE\n" +
 	"\x17ResponseHttpHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x02\n" +
 	"\x0eDeliveryFilter\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
 	"endpointId\x12\x16\n" +
-	"\x06status\x18\x04 \x03(\tR\x06status\"\x9f\x01\n" +
+	"\x06status\x18\x04 \x03(\tR\x06status\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x05 \x01(\tR\teventType\x129\n" +
+	"\n" +
+	"start_date\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartDate\x125\n" +
+	"\bend_date\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aendDate\"\x9f\x01\n" +
 	"\x15ListDeliveriesRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x128\n" +
 	"\x06filter\x18\x02 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\x121\n" +
@@ -5771,97 +5801,99 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	77,  // 52: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
 	78,  // 53: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
 	79,  // 54: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	53,  // 55: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,   // 56: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	51,  // 57: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,   // 58: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	52,  // 59: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	53,  // 60: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	79,  // 61: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	64,  // 62: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
-	52,  // 63: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	79,  // 64: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	79,  // 65: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 66: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	65,  // 67: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
-	1,   // 68: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	79,  // 69: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
-	0,   // 70: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	70,  // 71: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
-	1,   // 72: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	9,   // 73: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 74: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 75: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 76: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 77: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 78: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 79: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	20,  // 80: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	23,  // 81: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	24,  // 82: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	26,  // 83: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	27,  // 84: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	28,  // 85: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	32,  // 86: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	33,  // 87: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	35,  // 88: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	36,  // 89: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	37,  // 90: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	39,  // 91: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	40,  // 92: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	46,  // 93: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	47,  // 94: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	49,  // 95: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	54,  // 96: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	56,  // 97: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	57,  // 98: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	59,  // 99: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	60,  // 100: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	62,  // 101: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	66,  // 102: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	68,  // 103: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	69,  // 104: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	71,  // 105: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	73,  // 106: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	8,   // 107: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 108: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 109: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 110: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 111: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 112: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	19,  // 113: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	21,  // 114: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	22,  // 115: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	25,  // 116: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	22,  // 117: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	22,  // 118: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	29,  // 119: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	31,  // 120: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	34,  // 121: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	31,  // 122: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	31,  // 123: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	38,  // 124: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	31,  // 125: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	44,  // 126: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	45,  // 127: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	48,  // 128: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	45,  // 129: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	55,  // 130: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	51,  // 131: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	58,  // 132: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	51,  // 133: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	61,  // 134: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	63,  // 135: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	67,  // 136: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	65,  // 137: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	65,  // 138: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	72,  // 139: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	74,  // 140: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	107, // [107:141] is the sub-list for method output_type
-	73,  // [73:107] is the sub-list for method input_type
-	73,  // [73:73] is the sub-list for extension type_name
-	73,  // [73:73] is the sub-list for extension extendee
-	0,   // [0:73] is the sub-list for field type_name
+	79,  // 55: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	79,  // 56: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	53,  // 57: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 58: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	51,  // 59: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 60: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	52,  // 61: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	53,  // 62: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	79,  // 63: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	64,  // 64: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	52,  // 65: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	79,  // 66: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	79,  // 67: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 68: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	65,  // 69: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 70: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	79,  // 71: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 72: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	70,  // 73: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 74: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	9,   // 75: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 76: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 77: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 78: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 79: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 80: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 81: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	20,  // 82: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	23,  // 83: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	24,  // 84: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	26,  // 85: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	27,  // 86: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	28,  // 87: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	32,  // 88: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	33,  // 89: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	35,  // 90: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	36,  // 91: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	37,  // 92: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	39,  // 93: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	40,  // 94: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	46,  // 95: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	47,  // 96: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	49,  // 97: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	54,  // 98: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	56,  // 99: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	57,  // 100: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	59,  // 101: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	60,  // 102: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	62,  // 103: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	66,  // 104: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	68,  // 105: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	69,  // 106: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	71,  // 107: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	73,  // 108: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	8,   // 109: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 110: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 111: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 112: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 113: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 114: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	19,  // 115: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	21,  // 116: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	22,  // 117: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	25,  // 118: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	22,  // 119: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	22,  // 120: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	29,  // 121: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	31,  // 122: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	34,  // 123: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	31,  // 124: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	31,  // 125: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	38,  // 126: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	31,  // 127: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	44,  // 128: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	45,  // 129: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	48,  // 130: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	45,  // 131: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	55,  // 132: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	51,  // 133: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	58,  // 134: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	51,  // 135: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	61,  // 136: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	63,  // 137: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	67,  // 138: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	65,  // 139: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	65,  // 140: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	72,  // 141: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	74,  // 142: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	109, // [109:143] is the sub-list for method output_type
+	75,  // [75:109] is the sub-list for method input_type
+	75,  // [75:75] is the sub-list for extension type_name
+	75,  // [75:75] is the sub-list for extension extendee
+	0,   // [0:75] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
