@@ -275,11 +275,7 @@ func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit i
 			return !model.IsFinal(d.Status) && d.Metadata.NextSendTime != nil && d.Metadata.NextSendTime.Before(before)
 		})
 	}
-	filter := bson.D{
-		{Key: "status", Value: bson.D{{Key: "$in", Value: []string{model.StatusScheduled, model.StatusProcessing, model.StatusRetry}}}},
-		{Key: "metadata.next_send_time", Value: bson.D{{Key: "$lt", Value: before}}},
-	}
-	cur, err := s.coll(collDeliveries).Find(ctx, filter, options.Find().SetLimit(int64(limit)).SetProjection(withoutAttempts))
+	cur, err := s.coll(collDeliveries).Find(ctx, overdueFilter(before), options.Find().SetLimit(int64(limit)).SetProjection(withoutAttempts))
 	if err != nil {
 		return nil, fmt.Errorf("find overdue deliveries: %w", err)
 	}
@@ -289,6 +285,22 @@ func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit i
 	}
 	return out, nil
 }
+
+// overdueFilter selects the deliveries a sweep checks at `before`.
+func overdueFilter(before time.Time) bson.D {
+	return bson.D{
+		{Key: "status", Value: bson.D{{Key: "$in", Value: []string{model.StatusScheduled, model.StatusProcessing, model.StatusRetry}}}},
+		{Key: "metadata.next_send_time", Value: bson.D{{Key: "$lt", Value: before}}},
+	}
+}
+
+// endpointFilter and endpointSort select an endpoint's deliveries in a
+// status, oldest first.
+func endpointFilter(endpointID, status string) bson.D {
+	return bson.D{{Key: "endpoint_id", Value: endpointID}, {Key: "status", Value: status}}
+}
+
+var endpointSort = bson.D{{Key: "_id", Value: 1}}
 
 // DeliveriesOfEndpoint returns up to limit deliveries of an endpoint in the
 // given status, oldest first (for replaying what was held back).
@@ -300,9 +312,8 @@ func (s *Store) DeliveriesOfEndpoint(ctx context.Context, endpointID, status str
 		}
 		return s.deliveriesByID(ctx, found, func(d *model.Delivery) bool { return d.Status == status })
 	}
-	filter := bson.D{{Key: "endpoint_id", Value: endpointID}, {Key: "status", Value: status}}
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(withoutAttempts)
-	cur, err := s.coll(collDeliveries).Find(ctx, filter, opts)
+	opts := options.Find().SetSort(endpointSort).SetLimit(int64(limit)).SetProjection(withoutAttempts)
+	cur, err := s.coll(collDeliveries).Find(ctx, endpointFilter(endpointID, status), opts)
 	if err != nil {
 		return nil, fmt.Errorf("find endpoint deliveries: %w", err)
 	}

@@ -59,6 +59,11 @@ func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p
 			return s.index.EventIDs(ctx, groupID, f, before, n)
 		}, func(e *model.Event) bool { return e.GroupID == groupID }, nil)
 	}
+	return findPage(ctx, c, f.bson(groupID), "_id", p, func(e *model.Event) string { return e.UID }, nil)
+}
+
+// bson is the MongoDB filter of a group's events that f selects.
+func (f EventFilter) bson(groupID string) bson.D {
 	filter := bson.D{{Key: "group_id", Value: groupID}}
 	if f.AppID != "" {
 		filter = append(filter, bson.E{Key: "app_id", Value: f.AppID})
@@ -80,7 +85,7 @@ func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p
 		}
 		filter = append(filter, bson.E{Key: "created_at", Value: r}, bson.E{Key: "_id", Value: byID})
 	}
-	return findPage(ctx, c, filter, "_id", p, func(e *model.Event) string { return e.UID }, nil)
+	return filter
 }
 
 // ClaimIdempotencyKey binds key, within a group, to eventID. When the key was
