@@ -34,10 +34,7 @@ func applicationOut(app *ingestv1.Application) applicationView {
 }
 
 func (a *API) createApplication(ctx context.Context, r *http.Request) (any, error) {
-	var in applicationInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[applicationInput](r)
 	app, err := a.ingest.CreateApplication(ctx, &ingestv1.CreateApplicationRequest{
 		GroupId:      r.PathValue("group_id"),
 		Name:         deref(in.Name),
@@ -71,10 +68,7 @@ func (a *API) getApplication(ctx context.Context, r *http.Request) (any, error) 
 }
 
 func (a *API) updateApplication(ctx context.Context, r *http.Request) (any, error) {
-	var in applicationInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[applicationInput](r)
 	app, err := a.ingest.UpdateApplication(ctx, &ingestv1.UpdateApplicationRequest{
 		GroupId:      r.PathValue("group_id"),
 		AppId:        r.PathValue("app_id"),

@@ -160,10 +160,7 @@ func (a *API) resendDelivery(ctx context.Context, r *http.Request) (any, error) 
 // batchRetryDeliveries retries the ids in the body or, when there are
 // none, whatever the list filters in the query select.
 func (a *API) batchRetryDeliveries(ctx context.Context, r *http.Request) (any, error) {
-	var in idsInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[idsInput](r)
 	req := &ingestv1.BatchRetryDeliveriesRequest{GroupId: r.PathValue("group_id"), Ids: in.IDs}
 	if len(in.IDs) == 0 {
 		q, err := parseQuery(r)
@@ -183,10 +180,7 @@ func (a *API) batchRetryDeliveries(ctx context.Context, r *http.Request) (any, e
 }
 
 func (a *API) forceResendDeliveries(ctx context.Context, r *http.Request) (any, error) {
-	var in idsInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[idsInput](r)
 	res, err := a.ingest.ForceResendDeliveries(ctx, &ingestv1.ForceResendDeliveriesRequest{GroupId: r.PathValue("group_id"), Ids: in.IDs})
 	if err != nil {
 		return nil, err

@@ -66,10 +66,7 @@ func eventOut(e *ingestv1.Event) eventView {
 }
 
 func (a *API) createEvent(ctx context.Context, r *http.Request) (any, error) {
-	var in eventInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[eventInput](r)
 	key := in.IdempotencyKey
 	if key == "" {
 		key = r.Header.Get(headerIdempotencyKey)

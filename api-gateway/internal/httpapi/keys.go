@@ -24,10 +24,7 @@ func apiKeyOut(k *ingestv1.APIKey) apiKeyView {
 }
 
 func (a *API) createAPIKey(ctx context.Context, r *http.Request) (any, error) {
-	var in apiKeyInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[apiKeyInput](r)
 	k, err := a.ingest.CreateAPIKey(ctx, &ingestv1.CreateAPIKeyRequest{GroupId: r.PathValue("group_id"), Name: in.Name})
 	if err != nil {
 		return nil, err

@@ -77,7 +77,12 @@ func (q *queryParser) list(name string) []string {
 	return out
 }
 
-// timestamp parses an RFC 3339 parameter; absent gives nil.
+// convoyTimeLayout is how Convoy v0.5 clients send startDate and endDate:
+// no zone, meaning UTC.
+const convoyTimeLayout = "2006-01-02T15:04:05"
+
+// timestamp parses an RFC 3339 parameter (or Convoy's zoneless form, read
+// as UTC); absent gives nil.
 func (q *queryParser) timestamp(name string) *timestamppb.Timestamp {
 	v := q.single(name)
 	if v == "" {
@@ -85,8 +90,10 @@ func (q *queryParser) timestamp(name string) *timestamppb.Timestamp {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		q.fail(name + " must be RFC 3339, e.g. 2024-01-02T15:04:05Z")
-		return nil
+		if t, err = time.ParseInLocation(convoyTimeLayout, v, time.UTC); err != nil {
+			q.fail(name + " must be RFC 3339, e.g. 2024-01-02T15:04:05Z")
+			return nil
+		}
 	}
 	return timestamppb.New(t)
 }

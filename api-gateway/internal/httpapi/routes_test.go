@@ -111,7 +111,7 @@ func TestRoutesCallIngest(t *testing.T) {
 		},
 		{
 			name: "create endpoint", method: "POST", path: app + "/endpoints",
-			body:       `{"url":"https://example.com/hook","description":"main","secret":"s","events":["a","b"],"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"inactive"}`,
+			body:       `{"url":"https://example.com/hook","description":"main","secret":"s","events":["a","b"],"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m"}`,
 			wantStatus: 201, wantRPC: "CreateEndpoint",
 			wantReq: &ingestv1.CreateEndpointRequest{GroupId: "grp-1", AppId: "app-1", Url: "https://example.com/hook", Description: "main",
 				Secret: "s", Events: []string{"a", "b"}, HttpTimeout: "30s", RateLimit: 5000, RateLimitDuration: "1m"},
@@ -140,7 +140,7 @@ func TestRoutesCallIngest(t *testing.T) {
 		},
 		{
 			name: "update endpoint without events", method: "PUT", path: ep,
-			body:       `{"description":"","http_timeout":"10s","rate_limit_duration":"1h","secret":"ignored"}`,
+			body:       `{"description":"","http_timeout":"10s","rate_limit_duration":"1h"}`,
 			wantStatus: 200, wantRPC: "UpdateEndpoint",
 			wantReq: &ingestv1.UpdateEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1",
 				Description: ptr(""), HttpTimeout: ptr("10s"), RateLimitDuration: ptr("1h")},
