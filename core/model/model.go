@@ -161,7 +161,9 @@ type Event struct {
 	Data           []byte            `bson:"data"`
 	IdempotencyKey string            `bson:"idempotency_key,omitempty"`
 	CustomHeaders  map[string]string `bson:"custom_headers,omitempty"`
-	CreatedAt      time.Time         `bson:"created_at"`
+	// MatchedEndpoints counts the endpoints subscribed when it was accepted.
+	MatchedEndpoints int32     `bson:"matched_endpoints,omitempty"`
+	CreatedAt        time.Time `bson:"created_at"`
 }
 
 // Delivery is one event on its way to one endpoint. Its attempts live inside

@@ -76,6 +76,9 @@ type DeliveryFilter struct {
 	AppID      string
 	EndpointID string
 	Statuses   []string
+	// Start and End bound created_at, both included; zero is unbounded.
+	Start time.Time
+	End   time.Time
 }
 
 func (f DeliveryFilter) bson(groupID string) bson.D {
@@ -88,7 +91,7 @@ func (f DeliveryFilter) bson(groupID string) bson.D {
 	if len(f.Statuses) > 0 {
 		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: f.Statuses}}})
 	}
-	return filter
+	return append(filter, createdBetween(f.Start, f.End)...)
 }
 
 // ListDeliveries lists a group's deliveries newest first, without attempts.

@@ -57,16 +57,7 @@ func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p
 	if f.EventType != "" {
 		filter = append(filter, bson.E{Key: "event_type", Value: f.EventType})
 	}
-	if !f.Start.IsZero() || !f.End.IsZero() {
-		r := bson.D{}
-		if !f.Start.IsZero() {
-			r = append(r, bson.E{Key: "$gte", Value: f.Start})
-		}
-		if !f.End.IsZero() {
-			r = append(r, bson.E{Key: "$lte", Value: f.End})
-		}
-		filter = append(filter, bson.E{Key: "created_at", Value: r})
-	}
+	filter = append(filter, createdBetween(f.Start, f.End)...)
 	return findPage(ctx, s.coll(collEvents), filter, "_id", p, func(e *model.Event) string { return e.UID }, nil)
 }
 
@@ -139,4 +130,20 @@ func deleteBatch(ctx context.Context, c *mongo.Collection, filter bson.D, limit 
 		return 0, fmt.Errorf("delete old %s: %w", c.Name(), err)
 	}
 	return res.DeletedCount, nil
+}
+
+// createdBetween is the filter element bounding created_at (both ends
+// included), or nothing when both are zero.
+func createdBetween(start, end time.Time) bson.D {
+	if start.IsZero() && end.IsZero() {
+		return nil
+	}
+	r := bson.D{}
+	if !start.IsZero() {
+		r = append(r, bson.E{Key: "$gte", Value: start})
+	}
+	if !end.IsZero() {
+		r = append(r, bson.E{Key: "$lte", Value: end})
+	}
+	return bson.D{{Key: "created_at", Value: r}}
 }

@@ -32,7 +32,12 @@ type PageRequest struct {
 	// Page size; 0 means the default (20); at most 100.
 	PerPage int32 `protobuf:"varint,1,opt,name=per_page,json=perPage,proto3" json:"per_page,omitempty"`
 	// Opaque cursor from a previous page's next_page_cursor.
-	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// A 1-based page number for offset paging (Convoy v0.5's page); 0 pages by
+	// cursor. With a page number the answer counts the total.
+	Page int32 `protobuf:"varint,3,opt,name=page,proto3" json:"page,omitempty"`
+	// Oldest first; only with a page number.
+	Ascending     bool `protobuf:"varint,4,opt,name=ascending,proto3" json:"ascending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -81,13 +86,31 @@ func (x *PageRequest) GetCursor() string {
 	return ""
 }
 
+func (x *PageRequest) GetPage() int32 {
+	if x != nil {
+		return x.Page
+	}
+	return 0
+}
+
+func (x *PageRequest) GetAscending() bool {
+	if x != nil {
+		return x.Ascending
+	}
+	return false
+}
+
 type PageInfo struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	PerPage        int32                  `protobuf:"varint,1,opt,name=per_page,json=perPage,proto3" json:"per_page,omitempty"`
 	HasNextPage    bool                   `protobuf:"varint,2,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
 	NextPageCursor string                 `protobuf:"bytes,3,opt,name=next_page_cursor,json=nextPageCursor,proto3" json:"next_page_cursor,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Set when a page number was asked for: the items matching in all, and
+	// the page answered.
+	Total         int64 `protobuf:"varint,4,opt,name=total,proto3" json:"total,omitempty"`
+	Page          int32 `protobuf:"varint,5,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PageInfo) Reset() {
@@ -139,6 +162,20 @@ func (x *PageInfo) GetNextPageCursor() string {
 		return x.NextPageCursor
 	}
 	return ""
+}
+
+func (x *PageInfo) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *PageInfo) GetPage() int32 {
+	if x != nil {
+		return x.Page
+	}
+	return 0
 }
 
 type StrategyConfig struct {
@@ -582,8 +619,10 @@ func (x *CreateGroupRequest) GetConfig() *GroupConfigInput {
 }
 
 type ListGroupsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Page          *PageRequest           `protobuf:"bytes,1,opt,name=page,proto3" json:"page,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Page  *PageRequest           `protobuf:"bytes,1,opt,name=page,proto3" json:"page,omitempty"`
+	// Only the groups with exactly this name.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -623,6 +662,13 @@ func (x *ListGroupsRequest) GetPage() *PageRequest {
 		return x.Page
 	}
 	return nil
+}
+
+func (x *ListGroupsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 type ListGroupsResponse struct {
@@ -991,9 +1037,10 @@ func (x *CreateAPIKeyRequest) GetName() string {
 }
 
 type ListAPIKeysRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	Page          *PageRequest           `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty lists every group's keys.
+	GroupId       string       `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Page          *PageRequest `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1042,6 +1089,50 @@ func (x *ListAPIKeysRequest) GetPage() *PageRequest {
 	return nil
 }
 
+type GetAPIKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAPIKeyRequest) Reset() {
+	*x = GetAPIKeyRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAPIKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAPIKeyRequest) ProtoMessage() {}
+
+func (x *GetAPIKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAPIKeyRequest.ProtoReflect.Descriptor instead.
+func (*GetAPIKeyRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetAPIKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
 type ListAPIKeysResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Keys          []*APIKey              `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
@@ -1052,7 +1143,7 @@ type ListAPIKeysResponse struct {
 
 func (x *ListAPIKeysResponse) Reset() {
 	*x = ListAPIKeysResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1155,7 @@ func (x *ListAPIKeysResponse) String() string {
 func (*ListAPIKeysResponse) ProtoMessage() {}
 
 func (x *ListAPIKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1168,7 @@ func (x *ListAPIKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAPIKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListAPIKeysResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{17}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListAPIKeysResponse) GetKeys() []*APIKey {
@@ -1095,16 +1186,17 @@ func (x *ListAPIKeysResponse) GetPage() *PageInfo {
 }
 
 type RevokeAPIKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	KeyId         string                 `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty revokes the key whatever its group.
+	GroupId       string `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	KeyId         string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RevokeAPIKeyRequest) Reset() {
 	*x = RevokeAPIKeyRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1208,7 @@ func (x *RevokeAPIKeyRequest) String() string {
 func (*RevokeAPIKeyRequest) ProtoMessage() {}
 
 func (x *RevokeAPIKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1221,7 @@ func (x *RevokeAPIKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAPIKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAPIKeyRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{18}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RevokeAPIKeyRequest) GetGroupId() string {
@@ -1154,7 +1246,7 @@ type RevokeAPIKeyResponse struct {
 
 func (x *RevokeAPIKeyResponse) Reset() {
 	*x = RevokeAPIKeyResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1258,7 @@ func (x *RevokeAPIKeyResponse) String() string {
 func (*RevokeAPIKeyResponse) ProtoMessage() {}
 
 func (x *RevokeAPIKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1271,7 @@ func (x *RevokeAPIKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAPIKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAPIKeyResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{19}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{20}
 }
 
 type Application struct {
@@ -1196,7 +1288,7 @@ type Application struct {
 
 func (x *Application) Reset() {
 	*x = Application{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1300,7 @@ func (x *Application) String() string {
 func (*Application) ProtoMessage() {}
 
 func (x *Application) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1313,7 @@ func (x *Application) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Application.ProtoReflect.Descriptor instead.
 func (*Application) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{20}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Application) GetUid() string {
@@ -1278,7 +1370,7 @@ type CreateApplicationRequest struct {
 
 func (x *CreateApplicationRequest) Reset() {
 	*x = CreateApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1382,7 @@ func (x *CreateApplicationRequest) String() string {
 func (*CreateApplicationRequest) ProtoMessage() {}
 
 func (x *CreateApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1395,7 @@ func (x *CreateApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApplicationRequest.ProtoReflect.Descriptor instead.
 func (*CreateApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{21}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateApplicationRequest) GetGroupId() string {
@@ -1335,16 +1427,18 @@ func (x *CreateApplicationRequest) GetSupportEmail() string {
 }
 
 type ListApplicationsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	Page          *PageRequest           `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Page    *PageRequest           `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	// Only applications whose name contains this, ignoring case.
+	NameContains  string `protobuf:"bytes,3,opt,name=name_contains,json=nameContains,proto3" json:"name_contains,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListApplicationsRequest) Reset() {
 	*x = ListApplicationsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1450,7 @@ func (x *ListApplicationsRequest) String() string {
 func (*ListApplicationsRequest) ProtoMessage() {}
 
 func (x *ListApplicationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1463,7 @@ func (x *ListApplicationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApplicationsRequest.ProtoReflect.Descriptor instead.
 func (*ListApplicationsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{22}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListApplicationsRequest) GetGroupId() string {
@@ -1386,6 +1480,13 @@ func (x *ListApplicationsRequest) GetPage() *PageRequest {
 	return nil
 }
 
+func (x *ListApplicationsRequest) GetNameContains() string {
+	if x != nil {
+		return x.NameContains
+	}
+	return ""
+}
+
 type ListApplicationsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Applications  []*Application         `protobuf:"bytes,1,rep,name=applications,proto3" json:"applications,omitempty"`
@@ -1396,7 +1497,7 @@ type ListApplicationsResponse struct {
 
 func (x *ListApplicationsResponse) Reset() {
 	*x = ListApplicationsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1509,7 @@ func (x *ListApplicationsResponse) String() string {
 func (*ListApplicationsResponse) ProtoMessage() {}
 
 func (x *ListApplicationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1522,7 @@ func (x *ListApplicationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApplicationsResponse.ProtoReflect.Descriptor instead.
 func (*ListApplicationsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{23}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListApplicationsResponse) GetApplications() []*Application {
@@ -1448,7 +1549,7 @@ type GetApplicationRequest struct {
 
 func (x *GetApplicationRequest) Reset() {
 	*x = GetApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1460,7 +1561,7 @@ func (x *GetApplicationRequest) String() string {
 func (*GetApplicationRequest) ProtoMessage() {}
 
 func (x *GetApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1473,7 +1574,7 @@ func (x *GetApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationRequest.ProtoReflect.Descriptor instead.
 func (*GetApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{24}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetApplicationRequest) GetGroupId() string {
@@ -1503,7 +1604,7 @@ type UpdateApplicationRequest struct {
 
 func (x *UpdateApplicationRequest) Reset() {
 	*x = UpdateApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1515,7 +1616,7 @@ func (x *UpdateApplicationRequest) String() string {
 func (*UpdateApplicationRequest) ProtoMessage() {}
 
 func (x *UpdateApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1528,7 +1629,7 @@ func (x *UpdateApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateApplicationRequest.ProtoReflect.Descriptor instead.
 func (*UpdateApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{25}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateApplicationRequest) GetGroupId() string {
@@ -1576,7 +1677,7 @@ type DeleteApplicationRequest struct {
 
 func (x *DeleteApplicationRequest) Reset() {
 	*x = DeleteApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1689,7 @@ func (x *DeleteApplicationRequest) String() string {
 func (*DeleteApplicationRequest) ProtoMessage() {}
 
 func (x *DeleteApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1702,7 @@ func (x *DeleteApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApplicationRequest.ProtoReflect.Descriptor instead.
 func (*DeleteApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{26}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteApplicationRequest) GetGroupId() string {
@@ -1626,7 +1727,7 @@ type DeleteApplicationResponse struct {
 
 func (x *DeleteApplicationResponse) Reset() {
 	*x = DeleteApplicationResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1638,7 +1739,7 @@ func (x *DeleteApplicationResponse) String() string {
 func (*DeleteApplicationResponse) ProtoMessage() {}
 
 func (x *DeleteApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1651,7 +1752,7 @@ func (x *DeleteApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApplicationResponse.ProtoReflect.Descriptor instead.
 func (*DeleteApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{27}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{28}
 }
 
 type EndpointSecret struct {
@@ -1666,7 +1767,7 @@ type EndpointSecret struct {
 
 func (x *EndpointSecret) Reset() {
 	*x = EndpointSecret{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1779,7 @@ func (x *EndpointSecret) String() string {
 func (*EndpointSecret) ProtoMessage() {}
 
 func (x *EndpointSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +1792,7 @@ func (x *EndpointSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSecret.ProtoReflect.Descriptor instead.
 func (*EndpointSecret) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{28}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EndpointSecret) GetValue() string {
@@ -1740,7 +1841,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1752,7 +1853,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1765,7 +1866,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{29}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Endpoint) GetUid() string {
@@ -1883,7 +1984,7 @@ type CreateEndpointRequest struct {
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1895,7 +1996,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1908,7 +2009,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{30}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateEndpointRequest) GetGroupId() string {
@@ -1985,7 +2086,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1997,7 +2098,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2010,7 +2111,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{31}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListEndpointsRequest) GetGroupId() string {
@@ -2044,7 +2145,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2157,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2170,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{32}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -2097,7 +2198,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2109,7 +2210,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2122,7 +2223,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetEndpointRequest) GetGroupId() string {
@@ -2167,7 +2268,7 @@ type UpdateEndpointRequest struct {
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2179,7 +2280,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2192,7 +2293,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UpdateEndpointRequest) GetGroupId() string {
@@ -2283,7 +2384,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2396,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2409,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeleteEndpointRequest) GetGroupId() string {
@@ -2340,7 +2441,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2352,7 +2453,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2365,7 +2466,7 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
 }
 
 type ExpireSecretRequest struct {
@@ -2383,7 +2484,7 @@ type ExpireSecretRequest struct {
 
 func (x *ExpireSecretRequest) Reset() {
 	*x = ExpireSecretRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2395,7 +2496,7 @@ func (x *ExpireSecretRequest) String() string {
 func (*ExpireSecretRequest) ProtoMessage() {}
 
 func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2408,7 +2509,7 @@ func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireSecretRequest.ProtoReflect.Descriptor instead.
 func (*ExpireSecretRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ExpireSecretRequest) GetGroupId() string {
@@ -2457,13 +2558,15 @@ type Event struct {
 	IdempotencyKey string                 `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	CustomHeaders  map[string]string      `protobuf:"bytes,7,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	CreatedAt      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Endpoints subscribed to the event when it was accepted.
+	MatchedEndpoints int32 `protobuf:"varint,9,opt,name=matched_endpoints,json=matchedEndpoints,proto3" json:"matched_endpoints,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2578,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2591,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Event) GetUid() string {
@@ -2547,6 +2650,13 @@ func (x *Event) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Event) GetMatchedEndpoints() int32 {
+	if x != nil {
+		return x.MatchedEndpoints
+	}
+	return 0
+}
+
 type CreateEventRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	GroupId   string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -2562,7 +2672,7 @@ type CreateEventRequest struct {
 
 func (x *CreateEventRequest) Reset() {
 	*x = CreateEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2574,7 +2684,7 @@ func (x *CreateEventRequest) String() string {
 func (*CreateEventRequest) ProtoMessage() {}
 
 func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2587,7 +2697,7 @@ func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CreateEventRequest) GetGroupId() string {
@@ -2646,7 +2756,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2658,7 +2768,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2671,7 +2781,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListEventsRequest) GetGroupId() string {
@@ -2726,7 +2836,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +2848,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +2861,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -2778,7 +2888,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2790,7 +2900,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2803,7 +2913,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetEventRequest) GetGroupId() string {
@@ -2836,7 +2946,7 @@ type DeliveryMetadata struct {
 
 func (x *DeliveryMetadata) Reset() {
 	*x = DeliveryMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2848,7 +2958,7 @@ func (x *DeliveryMetadata) String() string {
 func (*DeliveryMetadata) ProtoMessage() {}
 
 func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2861,7 +2971,7 @@ func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryMetadata.ProtoReflect.Descriptor instead.
 func (*DeliveryMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DeliveryMetadata) GetNumTrials() int32 {
@@ -2920,7 +3030,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2932,7 +3042,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2945,7 +3055,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Delivery) GetUid() string {
@@ -3048,7 +3158,7 @@ type Attempt struct {
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3060,7 +3170,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3073,7 +3183,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Attempt) GetUid() string {
@@ -3175,18 +3285,21 @@ func (x *Attempt) GetCreatedAt() *timestamppb.Timestamp {
 }
 
 type DeliveryFilter struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	AppId         string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
-	EndpointId    string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
-	Status        []string               `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	AppId      string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Status     []string               `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
+	// Bounds on created_at, both included.
+	StartDate     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeliveryFilter) Reset() {
 	*x = DeliveryFilter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3198,7 +3311,7 @@ func (x *DeliveryFilter) String() string {
 func (*DeliveryFilter) ProtoMessage() {}
 
 func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3211,7 +3324,7 @@ func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryFilter.ProtoReflect.Descriptor instead.
 func (*DeliveryFilter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DeliveryFilter) GetEventId() string {
@@ -3242,6 +3355,20 @@ func (x *DeliveryFilter) GetStatus() []string {
 	return nil
 }
 
+func (x *DeliveryFilter) GetStartDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartDate
+	}
+	return nil
+}
+
+func (x *DeliveryFilter) GetEndDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndDate
+	}
+	return nil
+}
+
 type ListDeliveriesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -3253,7 +3380,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3265,7 +3392,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3278,7 +3405,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListDeliveriesRequest) GetGroupId() string {
@@ -3312,7 +3439,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3324,7 +3451,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3337,7 +3464,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -3364,7 +3491,7 @@ type GetDeliveryRequest struct {
 
 func (x *GetDeliveryRequest) Reset() {
 	*x = GetDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3376,7 +3503,7 @@ func (x *GetDeliveryRequest) String() string {
 func (*GetDeliveryRequest) ProtoMessage() {}
 
 func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3389,7 +3516,7 @@ func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*GetDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetDeliveryRequest) GetGroupId() string {
@@ -3416,7 +3543,7 @@ type ListAttemptsRequest struct {
 
 func (x *ListAttemptsRequest) Reset() {
 	*x = ListAttemptsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3428,7 +3555,7 @@ func (x *ListAttemptsRequest) String() string {
 func (*ListAttemptsRequest) ProtoMessage() {}
 
 func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3441,7 +3568,7 @@ func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListAttemptsRequest) GetGroupId() string {
@@ -3467,7 +3594,7 @@ type ListAttemptsResponse struct {
 
 func (x *ListAttemptsResponse) Reset() {
 	*x = ListAttemptsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3479,7 +3606,7 @@ func (x *ListAttemptsResponse) String() string {
 func (*ListAttemptsResponse) ProtoMessage() {}
 
 func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3492,7 +3619,7 @@ func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListAttemptsResponse) GetAttempts() []*Attempt {
@@ -3502,17 +3629,80 @@ func (x *ListAttemptsResponse) GetAttempts() []*Attempt {
 	return nil
 }
 
-type ResendDeliveryRequest struct {
+type GetAttemptRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	DeliveryId    string                 `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	AttemptId     string                 `protobuf:"bytes,3,opt,name=attempt_id,json=attemptId,proto3" json:"attempt_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *GetAttemptRequest) Reset() {
+	*x = GetAttemptRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAttemptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAttemptRequest) ProtoMessage() {}
+
+func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAttemptRequest.ProtoReflect.Descriptor instead.
+func (*GetAttemptRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *GetAttemptRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *GetAttemptRequest) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *GetAttemptRequest) GetAttemptId() string {
+	if x != nil {
+		return x.AttemptId
+	}
+	return ""
+}
+
+type ResendDeliveryRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	GroupId    string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	DeliveryId string                 `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	// When the endpoint is inactive, make it pending and resend (as Convoy
+	// v0.5 did) instead of refusing.
+	ReactivateEndpoint bool `protobuf:"varint,3,opt,name=reactivate_endpoint,json=reactivateEndpoint,proto3" json:"reactivate_endpoint,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
 func (x *ResendDeliveryRequest) Reset() {
 	*x = ResendDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3524,7 +3714,7 @@ func (x *ResendDeliveryRequest) String() string {
 func (*ResendDeliveryRequest) ProtoMessage() {}
 
 func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3537,7 +3727,7 @@ func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*ResendDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ResendDeliveryRequest) GetGroupId() string {
@@ -3554,6 +3744,13 @@ func (x *ResendDeliveryRequest) GetDeliveryId() string {
 	return ""
 }
 
+func (x *ResendDeliveryRequest) GetReactivateEndpoint() bool {
+	if x != nil {
+		return x.ReactivateEndpoint
+	}
+	return false
+}
+
 type BatchRetryDeliveriesRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	GroupId string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -3566,7 +3763,7 @@ type BatchRetryDeliveriesRequest struct {
 
 func (x *BatchRetryDeliveriesRequest) Reset() {
 	*x = BatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3578,7 +3775,7 @@ func (x *BatchRetryDeliveriesRequest) String() string {
 func (*BatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3591,7 +3788,7 @@ func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *BatchRetryDeliveriesRequest) GetGroupId() string {
@@ -3625,7 +3822,7 @@ type BatchRetryDeliveriesResponse struct {
 
 func (x *BatchRetryDeliveriesResponse) Reset() {
 	*x = BatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3637,7 +3834,7 @@ func (x *BatchRetryDeliveriesResponse) String() string {
 func (*BatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3650,7 +3847,7 @@ func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *BatchRetryDeliveriesResponse) GetRetried() int32 {
@@ -3667,6 +3864,102 @@ func (x *BatchRetryDeliveriesResponse) GetIds() []string {
 	return nil
 }
 
+type CountBatchRetryDeliveriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Filter        *DeliveryFilter        `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountBatchRetryDeliveriesRequest) Reset() {
+	*x = CountBatchRetryDeliveriesRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountBatchRetryDeliveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountBatchRetryDeliveriesRequest) ProtoMessage() {}
+
+func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountBatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
+func (*CountBatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *CountBatchRetryDeliveriesRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *CountBatchRetryDeliveriesRequest) GetFilter() *DeliveryFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type CountBatchRetryDeliveriesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Num           int32                  `protobuf:"varint,1,opt,name=num,proto3" json:"num,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountBatchRetryDeliveriesResponse) Reset() {
+	*x = CountBatchRetryDeliveriesResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountBatchRetryDeliveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountBatchRetryDeliveriesResponse) ProtoMessage() {}
+
+func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountBatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
+func (*CountBatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *CountBatchRetryDeliveriesResponse) GetNum() int32 {
+	if x != nil {
+		return x.Num
+	}
+	return 0
+}
+
 type ForceResendDeliveriesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -3677,7 +3970,7 @@ type ForceResendDeliveriesRequest struct {
 
 func (x *ForceResendDeliveriesRequest) Reset() {
 	*x = ForceResendDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3689,7 +3982,7 @@ func (x *ForceResendDeliveriesRequest) String() string {
 func (*ForceResendDeliveriesRequest) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3702,7 +3995,7 @@ func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ForceResendDeliveriesRequest) GetGroupId() string {
@@ -3729,7 +4022,7 @@ type ForceResendDeliveriesResponse struct {
 
 func (x *ForceResendDeliveriesResponse) Reset() {
 	*x = ForceResendDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3741,7 +4034,7 @@ func (x *ForceResendDeliveriesResponse) String() string {
 func (*ForceResendDeliveriesResponse) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3754,7 +4047,7 @@ func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ForceResendDeliveriesResponse) GetResent() int32 {
@@ -3775,14 +4068,18 @@ var File_convoy_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
-	"\x1dconvoy/ingest/v1/ingest.proto\x12\x10convoy.ingest.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n" +
+	"\x1dconvoy/ingest/v1/ingest.proto\x12\x10convoy.ingest.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"r\n" +
 	"\vPageRequest\x12\x19\n" +
 	"\bper_page\x18\x01 \x01(\x05R\aperPage\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"s\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x12\n" +
+	"\x04page\x18\x03 \x01(\x05R\x04page\x12\x1c\n" +
+	"\tascending\x18\x04 \x01(\bR\tascending\"\x9d\x01\n" +
 	"\bPageInfo\x12\x19\n" +
 	"\bper_page\x18\x01 \x01(\x05R\aperPage\x12\"\n" +
 	"\rhas_next_page\x18\x02 \x01(\bR\vhasNextPage\x12(\n" +
-	"\x10next_page_cursor\x18\x03 \x01(\tR\x0enextPageCursor\"a\n" +
+	"\x10next_page_cursor\x18\x03 \x01(\tR\x0enextPageCursor\x12\x14\n" +
+	"\x05total\x18\x04 \x01(\x03R\x05total\x12\x12\n" +
+	"\x04page\x18\x05 \x01(\x05R\x04page\"a\n" +
 	"\x0eStrategyConfig\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1a\n" +
 	"\bduration\x18\x02 \x01(\x03R\bduration\x12\x1f\n" +
@@ -3828,9 +4125,10 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"updated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"d\n" +
 	"\x12CreateGroupRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12:\n" +
-	"\x06config\x18\x02 \x01(\v2\".convoy.ingest.v1.GroupConfigInputR\x06config\"F\n" +
+	"\x06config\x18\x02 \x01(\v2\".convoy.ingest.v1.GroupConfigInputR\x06config\"Z\n" +
 	"\x11ListGroupsRequest\x121\n" +
-	"\x04page\x18\x01 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"u\n" +
+	"\x04page\x18\x01 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"u\n" +
 	"\x12ListGroupsResponse\x12/\n" +
 	"\x06groups\x18\x01 \x03(\v2\x17.convoy.ingest.v1.GroupR\x06groups\x12.\n" +
 	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\",\n" +
@@ -3856,7 +4154,9 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"b\n" +
 	"\x12ListAPIKeysRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
-	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"s\n" +
+	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\")\n" +
+	"\x10GetAPIKeyRequest\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"s\n" +
 	"\x13ListAPIKeysResponse\x12,\n" +
 	"\x04keys\x18\x01 \x03(\v2\x18.convoy.ingest.v1.APIKeyR\x04keys\x12.\n" +
 	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"G\n" +
@@ -3877,10 +4177,11 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\tR\x06secret\x12#\n" +
-	"\rsupport_email\x18\x04 \x01(\tR\fsupportEmail\"g\n" +
+	"\rsupport_email\x18\x04 \x01(\tR\fsupportEmail\"\x8c\x01\n" +
 	"\x17ListApplicationsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
-	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"\x8d\x01\n" +
+	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\x12#\n" +
+	"\rname_contains\x18\x03 \x01(\tR\fnameContains\"\x8d\x01\n" +
 	"\x18ListApplicationsResponse\x12A\n" +
 	"\fapplications\x18\x01 \x03(\v2\x1d.convoy.ingest.v1.ApplicationR\fapplications\x12.\n" +
 	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"I\n" +
@@ -3984,7 +4285,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x1e\n" +
 	"\n" +
 	"expiration\x18\x05 \x01(\x03R\n" +
-	"expiration\"\xf7\x02\n" +
+	"expiration\"\xa4\x03\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -3995,7 +4296,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12Q\n" +
 	"\x0ecustom_headers\x18\a \x03(\v2*.convoy.ingest.v1.Event.CustomHeadersEntryR\rcustomHeaders\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x1a@\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12+\n" +
+	"\x11matched_endpoints\x18\t \x01(\x05R\x10matchedEndpoints\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
@@ -4076,13 +4378,16 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aE\n" +
 	"\x17ResponseHttpHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xed\x01\n" +
 	"\x0eDeliveryFilter\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
 	"endpointId\x12\x16\n" +
-	"\x06status\x18\x04 \x03(\tR\x06status\"\x9f\x01\n" +
+	"\x06status\x18\x04 \x03(\tR\x06status\x129\n" +
+	"\n" +
+	"start_date\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartDate\x125\n" +
+	"\bend_date\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendDate\"\x9f\x01\n" +
 	"\x15ListDeliveriesRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x128\n" +
 	"\x06filter\x18\x02 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\x121\n" +
@@ -4101,24 +4406,36 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x02 \x01(\tR\n" +
 	"deliveryId\"M\n" +
 	"\x14ListAttemptsResponse\x125\n" +
-	"\battempts\x18\x01 \x03(\v2\x19.convoy.ingest.v1.AttemptR\battempts\"S\n" +
+	"\battempts\x18\x01 \x03(\v2\x19.convoy.ingest.v1.AttemptR\battempts\"n\n" +
+	"\x11GetAttemptRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
+	"\vdelivery_id\x18\x02 \x01(\tR\n" +
+	"deliveryId\x12\x1d\n" +
+	"\n" +
+	"attempt_id\x18\x03 \x01(\tR\tattemptId\"\x84\x01\n" +
 	"\x15ResendDeliveryRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
 	"\vdelivery_id\x18\x02 \x01(\tR\n" +
-	"deliveryId\"\x84\x01\n" +
+	"deliveryId\x12/\n" +
+	"\x13reactivate_endpoint\x18\x03 \x01(\bR\x12reactivateEndpoint\"\x84\x01\n" +
 	"\x1bBatchRetryDeliveriesRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x10\n" +
 	"\x03ids\x18\x02 \x03(\tR\x03ids\x128\n" +
 	"\x06filter\x18\x03 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\"J\n" +
 	"\x1cBatchRetryDeliveriesResponse\x12\x18\n" +
 	"\aretried\x18\x01 \x01(\x05R\aretried\x12\x10\n" +
-	"\x03ids\x18\x02 \x03(\tR\x03ids\"K\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids\"w\n" +
+	" CountBatchRetryDeliveriesRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x128\n" +
+	"\x06filter\x18\x02 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\"5\n" +
+	"!CountBatchRetryDeliveriesResponse\x12\x10\n" +
+	"\x03num\x18\x01 \x01(\x05R\x03num\"K\n" +
 	"\x1cForceResendDeliveriesRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x10\n" +
 	"\x03ids\x18\x02 \x03(\tR\x03ids\"I\n" +
 	"\x1dForceResendDeliveriesResponse\x12\x16\n" +
 	"\x06resent\x18\x01 \x01(\x05R\x06resent\x12\x10\n" +
-	"\x03ids\x18\x02 \x03(\tR\x03ids2\x8c\x14\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids2\xac\x16\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -4127,7 +4444,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\vUpdateGroup\x12$.convoy.ingest.v1.UpdateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12Z\n" +
 	"\vDeleteGroup\x12$.convoy.ingest.v1.DeleteGroupRequest\x1a%.convoy.ingest.v1.DeleteGroupResponse\x12O\n" +
 	"\fCreateAPIKey\x12%.convoy.ingest.v1.CreateAPIKeyRequest\x1a\x18.convoy.ingest.v1.APIKey\x12Z\n" +
-	"\vListAPIKeys\x12$.convoy.ingest.v1.ListAPIKeysRequest\x1a%.convoy.ingest.v1.ListAPIKeysResponse\x12]\n" +
+	"\vListAPIKeys\x12$.convoy.ingest.v1.ListAPIKeysRequest\x1a%.convoy.ingest.v1.ListAPIKeysResponse\x12I\n" +
+	"\tGetAPIKey\x12\".convoy.ingest.v1.GetAPIKeyRequest\x1a\x18.convoy.ingest.v1.APIKey\x12]\n" +
 	"\fRevokeAPIKey\x12%.convoy.ingest.v1.RevokeAPIKeyRequest\x1a&.convoy.ingest.v1.RevokeAPIKeyResponse\x12^\n" +
 	"\x11CreateApplication\x12*.convoy.ingest.v1.CreateApplicationRequest\x1a\x1d.convoy.ingest.v1.Application\x12i\n" +
 	"\x10ListApplications\x12).convoy.ingest.v1.ListApplicationsRequest\x1a*.convoy.ingest.v1.ListApplicationsResponse\x12X\n" +
@@ -4146,9 +4464,12 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bGetEvent\x12!.convoy.ingest.v1.GetEventRequest\x1a\x17.convoy.ingest.v1.Event\x12c\n" +
 	"\x0eListDeliveries\x12'.convoy.ingest.v1.ListDeliveriesRequest\x1a(.convoy.ingest.v1.ListDeliveriesResponse\x12O\n" +
 	"\vGetDelivery\x12$.convoy.ingest.v1.GetDeliveryRequest\x1a\x1a.convoy.ingest.v1.Delivery\x12]\n" +
-	"\fListAttempts\x12%.convoy.ingest.v1.ListAttemptsRequest\x1a&.convoy.ingest.v1.ListAttemptsResponse\x12U\n" +
+	"\fListAttempts\x12%.convoy.ingest.v1.ListAttemptsRequest\x1a&.convoy.ingest.v1.ListAttemptsResponse\x12L\n" +
+	"\n" +
+	"GetAttempt\x12#.convoy.ingest.v1.GetAttemptRequest\x1a\x19.convoy.ingest.v1.Attempt\x12U\n" +
 	"\x0eResendDelivery\x12'.convoy.ingest.v1.ResendDeliveryRequest\x1a\x1a.convoy.ingest.v1.Delivery\x12u\n" +
-	"\x14BatchRetryDeliveries\x12-.convoy.ingest.v1.BatchRetryDeliveriesRequest\x1a..convoy.ingest.v1.BatchRetryDeliveriesResponse\x12x\n" +
+	"\x14BatchRetryDeliveries\x12-.convoy.ingest.v1.BatchRetryDeliveriesRequest\x1a..convoy.ingest.v1.BatchRetryDeliveriesResponse\x12\x84\x01\n" +
+	"\x19CountBatchRetryDeliveries\x122.convoy.ingest.v1.CountBatchRetryDeliveriesRequest\x1a3.convoy.ingest.v1.CountBatchRetryDeliveriesResponse\x12x\n" +
 	"\x15ForceResendDeliveries\x12..convoy.ingest.v1.ForceResendDeliveriesRequest\x1a/.convoy.ingest.v1.ForceResendDeliveriesResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
 
 var (
@@ -4163,181 +4484,194 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
-	(*PageRequest)(nil),                   // 0: convoy.ingest.v1.PageRequest
-	(*PageInfo)(nil),                      // 1: convoy.ingest.v1.PageInfo
-	(*StrategyConfig)(nil),                // 2: convoy.ingest.v1.StrategyConfig
-	(*SignatureConfig)(nil),               // 3: convoy.ingest.v1.SignatureConfig
-	(*GroupConfig)(nil),                   // 4: convoy.ingest.v1.GroupConfig
-	(*GroupConfigInput)(nil),              // 5: convoy.ingest.v1.GroupConfigInput
-	(*Group)(nil),                         // 6: convoy.ingest.v1.Group
-	(*CreateGroupRequest)(nil),            // 7: convoy.ingest.v1.CreateGroupRequest
-	(*ListGroupsRequest)(nil),             // 8: convoy.ingest.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),            // 9: convoy.ingest.v1.ListGroupsResponse
-	(*GetGroupRequest)(nil),               // 10: convoy.ingest.v1.GetGroupRequest
-	(*UpdateGroupRequest)(nil),            // 11: convoy.ingest.v1.UpdateGroupRequest
-	(*DeleteGroupRequest)(nil),            // 12: convoy.ingest.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),           // 13: convoy.ingest.v1.DeleteGroupResponse
-	(*APIKey)(nil),                        // 14: convoy.ingest.v1.APIKey
-	(*CreateAPIKeyRequest)(nil),           // 15: convoy.ingest.v1.CreateAPIKeyRequest
-	(*ListAPIKeysRequest)(nil),            // 16: convoy.ingest.v1.ListAPIKeysRequest
-	(*ListAPIKeysResponse)(nil),           // 17: convoy.ingest.v1.ListAPIKeysResponse
-	(*RevokeAPIKeyRequest)(nil),           // 18: convoy.ingest.v1.RevokeAPIKeyRequest
-	(*RevokeAPIKeyResponse)(nil),          // 19: convoy.ingest.v1.RevokeAPIKeyResponse
-	(*Application)(nil),                   // 20: convoy.ingest.v1.Application
-	(*CreateApplicationRequest)(nil),      // 21: convoy.ingest.v1.CreateApplicationRequest
-	(*ListApplicationsRequest)(nil),       // 22: convoy.ingest.v1.ListApplicationsRequest
-	(*ListApplicationsResponse)(nil),      // 23: convoy.ingest.v1.ListApplicationsResponse
-	(*GetApplicationRequest)(nil),         // 24: convoy.ingest.v1.GetApplicationRequest
-	(*UpdateApplicationRequest)(nil),      // 25: convoy.ingest.v1.UpdateApplicationRequest
-	(*DeleteApplicationRequest)(nil),      // 26: convoy.ingest.v1.DeleteApplicationRequest
-	(*DeleteApplicationResponse)(nil),     // 27: convoy.ingest.v1.DeleteApplicationResponse
-	(*EndpointSecret)(nil),                // 28: convoy.ingest.v1.EndpointSecret
-	(*Endpoint)(nil),                      // 29: convoy.ingest.v1.Endpoint
-	(*CreateEndpointRequest)(nil),         // 30: convoy.ingest.v1.CreateEndpointRequest
-	(*ListEndpointsRequest)(nil),          // 31: convoy.ingest.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),         // 32: convoy.ingest.v1.ListEndpointsResponse
-	(*GetEndpointRequest)(nil),            // 33: convoy.ingest.v1.GetEndpointRequest
-	(*UpdateEndpointRequest)(nil),         // 34: convoy.ingest.v1.UpdateEndpointRequest
-	(*DeleteEndpointRequest)(nil),         // 35: convoy.ingest.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),        // 36: convoy.ingest.v1.DeleteEndpointResponse
-	(*ExpireSecretRequest)(nil),           // 37: convoy.ingest.v1.ExpireSecretRequest
-	(*Event)(nil),                         // 38: convoy.ingest.v1.Event
-	(*CreateEventRequest)(nil),            // 39: convoy.ingest.v1.CreateEventRequest
-	(*ListEventsRequest)(nil),             // 40: convoy.ingest.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),            // 41: convoy.ingest.v1.ListEventsResponse
-	(*GetEventRequest)(nil),               // 42: convoy.ingest.v1.GetEventRequest
-	(*DeliveryMetadata)(nil),              // 43: convoy.ingest.v1.DeliveryMetadata
-	(*Delivery)(nil),                      // 44: convoy.ingest.v1.Delivery
-	(*Attempt)(nil),                       // 45: convoy.ingest.v1.Attempt
-	(*DeliveryFilter)(nil),                // 46: convoy.ingest.v1.DeliveryFilter
-	(*ListDeliveriesRequest)(nil),         // 47: convoy.ingest.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),        // 48: convoy.ingest.v1.ListDeliveriesResponse
-	(*GetDeliveryRequest)(nil),            // 49: convoy.ingest.v1.GetDeliveryRequest
-	(*ListAttemptsRequest)(nil),           // 50: convoy.ingest.v1.ListAttemptsRequest
-	(*ListAttemptsResponse)(nil),          // 51: convoy.ingest.v1.ListAttemptsResponse
-	(*ResendDeliveryRequest)(nil),         // 52: convoy.ingest.v1.ResendDeliveryRequest
-	(*BatchRetryDeliveriesRequest)(nil),   // 53: convoy.ingest.v1.BatchRetryDeliveriesRequest
-	(*BatchRetryDeliveriesResponse)(nil),  // 54: convoy.ingest.v1.BatchRetryDeliveriesResponse
-	(*ForceResendDeliveriesRequest)(nil),  // 55: convoy.ingest.v1.ForceResendDeliveriesRequest
-	(*ForceResendDeliveriesResponse)(nil), // 56: convoy.ingest.v1.ForceResendDeliveriesResponse
-	nil,                                   // 57: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                   // 58: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                   // 59: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                   // 60: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),         // 61: google.protobuf.Timestamp
+	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
+	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
+	(*StrategyConfig)(nil),                    // 2: convoy.ingest.v1.StrategyConfig
+	(*SignatureConfig)(nil),                   // 3: convoy.ingest.v1.SignatureConfig
+	(*GroupConfig)(nil),                       // 4: convoy.ingest.v1.GroupConfig
+	(*GroupConfigInput)(nil),                  // 5: convoy.ingest.v1.GroupConfigInput
+	(*Group)(nil),                             // 6: convoy.ingest.v1.Group
+	(*CreateGroupRequest)(nil),                // 7: convoy.ingest.v1.CreateGroupRequest
+	(*ListGroupsRequest)(nil),                 // 8: convoy.ingest.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),                // 9: convoy.ingest.v1.ListGroupsResponse
+	(*GetGroupRequest)(nil),                   // 10: convoy.ingest.v1.GetGroupRequest
+	(*UpdateGroupRequest)(nil),                // 11: convoy.ingest.v1.UpdateGroupRequest
+	(*DeleteGroupRequest)(nil),                // 12: convoy.ingest.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),               // 13: convoy.ingest.v1.DeleteGroupResponse
+	(*APIKey)(nil),                            // 14: convoy.ingest.v1.APIKey
+	(*CreateAPIKeyRequest)(nil),               // 15: convoy.ingest.v1.CreateAPIKeyRequest
+	(*ListAPIKeysRequest)(nil),                // 16: convoy.ingest.v1.ListAPIKeysRequest
+	(*GetAPIKeyRequest)(nil),                  // 17: convoy.ingest.v1.GetAPIKeyRequest
+	(*ListAPIKeysResponse)(nil),               // 18: convoy.ingest.v1.ListAPIKeysResponse
+	(*RevokeAPIKeyRequest)(nil),               // 19: convoy.ingest.v1.RevokeAPIKeyRequest
+	(*RevokeAPIKeyResponse)(nil),              // 20: convoy.ingest.v1.RevokeAPIKeyResponse
+	(*Application)(nil),                       // 21: convoy.ingest.v1.Application
+	(*CreateApplicationRequest)(nil),          // 22: convoy.ingest.v1.CreateApplicationRequest
+	(*ListApplicationsRequest)(nil),           // 23: convoy.ingest.v1.ListApplicationsRequest
+	(*ListApplicationsResponse)(nil),          // 24: convoy.ingest.v1.ListApplicationsResponse
+	(*GetApplicationRequest)(nil),             // 25: convoy.ingest.v1.GetApplicationRequest
+	(*UpdateApplicationRequest)(nil),          // 26: convoy.ingest.v1.UpdateApplicationRequest
+	(*DeleteApplicationRequest)(nil),          // 27: convoy.ingest.v1.DeleteApplicationRequest
+	(*DeleteApplicationResponse)(nil),         // 28: convoy.ingest.v1.DeleteApplicationResponse
+	(*EndpointSecret)(nil),                    // 29: convoy.ingest.v1.EndpointSecret
+	(*Endpoint)(nil),                          // 30: convoy.ingest.v1.Endpoint
+	(*CreateEndpointRequest)(nil),             // 31: convoy.ingest.v1.CreateEndpointRequest
+	(*ListEndpointsRequest)(nil),              // 32: convoy.ingest.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),             // 33: convoy.ingest.v1.ListEndpointsResponse
+	(*GetEndpointRequest)(nil),                // 34: convoy.ingest.v1.GetEndpointRequest
+	(*UpdateEndpointRequest)(nil),             // 35: convoy.ingest.v1.UpdateEndpointRequest
+	(*DeleteEndpointRequest)(nil),             // 36: convoy.ingest.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),            // 37: convoy.ingest.v1.DeleteEndpointResponse
+	(*ExpireSecretRequest)(nil),               // 38: convoy.ingest.v1.ExpireSecretRequest
+	(*Event)(nil),                             // 39: convoy.ingest.v1.Event
+	(*CreateEventRequest)(nil),                // 40: convoy.ingest.v1.CreateEventRequest
+	(*ListEventsRequest)(nil),                 // 41: convoy.ingest.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),                // 42: convoy.ingest.v1.ListEventsResponse
+	(*GetEventRequest)(nil),                   // 43: convoy.ingest.v1.GetEventRequest
+	(*DeliveryMetadata)(nil),                  // 44: convoy.ingest.v1.DeliveryMetadata
+	(*Delivery)(nil),                          // 45: convoy.ingest.v1.Delivery
+	(*Attempt)(nil),                           // 46: convoy.ingest.v1.Attempt
+	(*DeliveryFilter)(nil),                    // 47: convoy.ingest.v1.DeliveryFilter
+	(*ListDeliveriesRequest)(nil),             // 48: convoy.ingest.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),            // 49: convoy.ingest.v1.ListDeliveriesResponse
+	(*GetDeliveryRequest)(nil),                // 50: convoy.ingest.v1.GetDeliveryRequest
+	(*ListAttemptsRequest)(nil),               // 51: convoy.ingest.v1.ListAttemptsRequest
+	(*ListAttemptsResponse)(nil),              // 52: convoy.ingest.v1.ListAttemptsResponse
+	(*GetAttemptRequest)(nil),                 // 53: convoy.ingest.v1.GetAttemptRequest
+	(*ResendDeliveryRequest)(nil),             // 54: convoy.ingest.v1.ResendDeliveryRequest
+	(*BatchRetryDeliveriesRequest)(nil),       // 55: convoy.ingest.v1.BatchRetryDeliveriesRequest
+	(*BatchRetryDeliveriesResponse)(nil),      // 56: convoy.ingest.v1.BatchRetryDeliveriesResponse
+	(*CountBatchRetryDeliveriesRequest)(nil),  // 57: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	(*CountBatchRetryDeliveriesResponse)(nil), // 58: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	(*ForceResendDeliveriesRequest)(nil),      // 59: convoy.ingest.v1.ForceResendDeliveriesRequest
+	(*ForceResendDeliveriesResponse)(nil),     // 60: convoy.ingest.v1.ForceResendDeliveriesResponse
+	nil,                                       // 61: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 62: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 63: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 64: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 65: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,  // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
 	3,  // 1: convoy.ingest.v1.GroupConfig.signature:type_name -> convoy.ingest.v1.SignatureConfig
 	4,  // 2: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	61, // 3: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	61, // 4: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	65, // 3: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	65, // 4: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	5,  // 5: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,  // 6: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	6,  // 7: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,  // 8: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	5,  // 9: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	61, // 10: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	65, // 10: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 11: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	14, // 12: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
 	1,  // 13: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	61, // 14: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	61, // 15: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	65, // 14: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	65, // 15: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 16: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	20, // 17: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
+	21, // 17: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
 	1,  // 18: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	61, // 19: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	61, // 20: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 21: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	61, // 22: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	61, // 23: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	65, // 19: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	65, // 20: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 21: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
+	65, // 22: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	65, // 23: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 24: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	29, // 25: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
+	30, // 25: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
 	1,  // 26: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	57, // 27: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	61, // 28: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	58, // 29: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	61, // 30: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	61, // 31: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	61, // 27: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	65, // 28: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	62, // 29: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	65, // 30: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	65, // 31: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
 	0,  // 32: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	38, // 33: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	39, // 33: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
 	1,  // 34: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	61, // 35: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	43, // 36: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	61, // 37: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	61, // 38: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	59, // 39: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	60, // 40: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	61, // 41: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	46, // 42: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,  // 43: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	44, // 44: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,  // 45: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	45, // 46: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	46, // 47: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	7,  // 48: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	8,  // 49: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	10, // 50: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	11, // 51: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	12, // 52: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	15, // 53: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	16, // 54: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	18, // 55: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	21, // 56: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	22, // 57: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	24, // 58: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	25, // 59: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	26, // 60: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	30, // 61: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	31, // 62: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	33, // 63: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	34, // 64: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	35, // 65: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	37, // 66: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	39, // 67: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	40, // 68: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	42, // 69: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	47, // 70: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	49, // 71: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	50, // 72: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	52, // 73: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	53, // 74: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	55, // 75: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	6,  // 76: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	9,  // 77: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	6,  // 78: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	6,  // 79: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	13, // 80: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	14, // 81: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	17, // 82: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	19, // 83: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	20, // 84: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	23, // 85: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	20, // 86: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	20, // 87: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	27, // 88: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	29, // 89: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32, // 90: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	29, // 91: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	29, // 92: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	36, // 93: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	29, // 94: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	38, // 95: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	41, // 96: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	38, // 97: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	48, // 98: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	44, // 99: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	51, // 100: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	44, // 101: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	54, // 102: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	56, // 103: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	76, // [76:104] is the sub-list for method output_type
-	48, // [48:76] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	65, // 35: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	44, // 36: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	65, // 37: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	65, // 38: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	63, // 39: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	64, // 40: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	65, // 41: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	65, // 42: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	65, // 43: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	47, // 44: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,  // 45: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	45, // 46: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,  // 47: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	46, // 48: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	47, // 49: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	47, // 50: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	7,  // 51: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	8,  // 52: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	10, // 53: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	11, // 54: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	12, // 55: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	15, // 56: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	16, // 57: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	17, // 58: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	19, // 59: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	22, // 60: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	23, // 61: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	25, // 62: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	26, // 63: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	27, // 64: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	31, // 65: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	32, // 66: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	34, // 67: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	35, // 68: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	36, // 69: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	38, // 70: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	40, // 71: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	41, // 72: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	43, // 73: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	48, // 74: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	50, // 75: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	51, // 76: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	53, // 77: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	54, // 78: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	55, // 79: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	57, // 80: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	59, // 81: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	6,  // 82: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	9,  // 83: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	6,  // 84: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	6,  // 85: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	13, // 86: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	14, // 87: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	18, // 88: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	14, // 89: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20, // 90: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	21, // 91: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	24, // 92: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	21, // 93: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	21, // 94: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	28, // 95: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	30, // 96: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	33, // 97: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	30, // 98: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	30, // 99: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	37, // 100: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	30, // 101: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	39, // 102: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	42, // 103: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	39, // 104: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	49, // 105: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	45, // 106: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	52, // 107: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	46, // 108: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	45, // 109: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	56, // 110: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	58, // 111: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	60, // 112: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	82, // [82:113] is the sub-list for method output_type
+	51, // [51:82] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -4347,15 +4681,15 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 	}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[5].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[11].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[25].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[34].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[26].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[35].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   61,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
