@@ -28,7 +28,7 @@ type accepts struct {
 // Parameter sets shared by several routes.
 var (
 	cursorPaging    = []string{"per_page", "next_page_cursor"}
-	deliveryFilters = []string{"event_id", "app_id", "endpoint_id", "status"}
+	deliveryFilters = []string{"event_id", "app_id", "endpoint_id", "status", "start_date", "end_date"}
 	eventFilters    = []string{"app_id", "event_type", "start_date", "end_date"}
 )
 
@@ -83,6 +83,12 @@ func (in accepts) canonicalQuery(r *http.Request) error {
 
 type bodyKey struct{}
 
+// validator is a body type that refuses some values it decodes: a field a
+// dialect sends that we accept only where it asks for nothing we lack.
+type validator interface {
+	validate() error
+}
+
 // decodeDeclaredBody decodes the body into a new value of the route's body
 // type and keeps it in the request context for bodyAs. A route without a
 // body type still reads the body, so that any field sent is refused.
@@ -98,27 +104,35 @@ func (a *API) decodeDeclaredBody(r *http.Request, in accepts) (*http.Request, er
 	if err := a.decodeBody(r, dst.Interface()); err != nil {
 		return r, err
 	}
+	if v, ok := dst.Interface().(validator); ok {
+		if err := v.validate(); err != nil {
+			return r, err
+		}
+	}
 	return r.WithContext(context.WithValue(r.Context(), bodyKey{}, dst.Interface())), nil
 }
 
 // bodyAs returns the decoded body of r as a *T: the route's body type
-// itself, or a T it embeds first (a dialect's body type embeds ours and adds
-// the fields only that dialect sends). A handler asking for a type its route
-// does not declare is a programming error, caught by the route tests.
+// itself, or the body of ours a dialect's body type extends. A handler
+// asking for a type its route does not declare is a programming error,
+// caught by the route tests.
 func bodyAs[T any](r *http.Request) *T {
 	v := r.Context().Value(bodyKey{})
 	if t, ok := v.(*T); ok {
 		return t
 	}
-	if v != nil {
-		rv := reflect.ValueOf(v).Elem()
-		if rv.Kind() == reflect.Struct && rv.NumField() > 0 && rv.Type().Field(0).Anonymous {
-			if t, ok := rv.Field(0).Addr().Interface().(*T); ok {
-				return t
-			}
+	if ext, ok := v.(extension); ok {
+		if t, ok := ext.ours().(*T); ok {
+			return t
 		}
 	}
 	panic("httpapi: handler reads a body of type " + reflect.TypeFor[T]().String() + " its route does not declare")
+}
+
+// extension is a dialect's body type: one of ours (embedded) plus the fields
+// only that dialect sends.
+type extension interface {
+	ours() any
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -73,6 +73,7 @@ func TestUnknownInputIsNamed(t *testing.T) {
 			[]string{`unknown query parameter "appid"`, "app_id, event_type, start_date, end_date, per_page, next_page_cursor"}},
 		{"alias and our name both given", "GET", g + "/eventdeliveries?app_id=a&appId=b", "", []string{"app_id must be given at most once"}},
 		{"page is not ours", "GET", g + "/events?page=2", "", []string{`unknown query parameter "page"`}},
+		{"batch retry by ids and filters", "POST", g + "/eventdeliveries/batchretry?appId=a", `{"ids":["d"]}`, []string{"give ids or query filters, not both"}},
 		{"conflicting intervals", "POST", "/api/v1/groups", `{"name":"p","config":{"strategy":{"duration":10,"default":{"intervalSeconds":20}}}}`,
 			[]string{"config.strategy.duration and config.strategy.default.intervalSeconds differ"}},
 		{"conflicting retry limits", "PUT", g, `{"config":{"strategy":{"retry_count":3,"default":{"retryLimit":4}}}}`,

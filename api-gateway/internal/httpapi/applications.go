@@ -48,11 +48,16 @@ func (a *API) createApplication(ctx context.Context, r *http.Request) (any, erro
 }
 
 func (a *API) listApplications(ctx context.Context, r *http.Request) (any, error) {
-	p, err := pageOnly(r)
+	q, err := parseQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.ingest.ListApplications(ctx, &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), Page: p})
+	req := &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), NameContains: q.single("q"), Page: q.page()}
+	if err := q.err(); err != nil {
+		return nil, err
+	}
+	p := req.Page
+	res, err := a.ingest.ListApplications(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,8 @@ type eventView struct {
 	CreatedAt      *string           `json:"created_at"`
 	// data is spliced in raw by appendJSON.
 	data []byte
+	// matched is shown by Convoy's dialect.
+	matched int32
 }
 
 // appendJSON encodes the other fields with encoding/json, then adds
@@ -62,6 +64,7 @@ func eventOut(e *ingestv1.Event) eventView {
 		CustomHeaders:  headers,
 		CreatedAt:      timeOut(e.GetCreatedAt()),
 		data:           e.GetData(),
+		matched:        e.GetMatchedEndpoints(),
 	}
 }
 

@@ -15,6 +15,12 @@ import (
 type groupInput struct {
 	Name   *string           `json:"name"`
 	Config *groupConfigInput `json:"config"`
+	// Convoy v0.5's group fields for features this service does not have
+	// (a logo for its dashboard, a group-wide ingest rate limit): accepted
+	// so that Convoy's clients work, not applied, listed in the README.
+	LogoURL           *string `json:"logo_url"`
+	RateLimit         *int32  `json:"rate_limit"`
+	RateLimitDuration *string `json:"rate_limit_duration"`
 }
 
 type groupConfigInput struct {
@@ -128,6 +134,15 @@ type groupConfigView struct {
 		Type       string `json:"type"`
 		Duration   int64  `json:"duration"`
 		RetryCount int32  `json:"retry_count"`
+		// The same schedule in Convoy v0.5's names, since /groups is
+		// Convoy's path too: the block of the type in use is filled in.
+		Default struct {
+			IntervalSeconds int64 `json:"intervalSeconds"`
+			RetryLimit      int32 `json:"retryLimit"`
+		} `json:"default"`
+		ExponentialBackoff struct {
+			RetryLimit int32 `json:"retryLimit"`
+		} `json:"exponentialBackoff"`
 	} `json:"strategy"`
 	Signature struct {
 		Header string `json:"header"`
@@ -145,6 +160,12 @@ func groupOut(g *ingestv1.Group) groupView {
 	v.Config.Strategy.Type = c.GetStrategy().GetType()
 	v.Config.Strategy.Duration = c.GetStrategy().GetDuration()
 	v.Config.Strategy.RetryCount = c.GetStrategy().GetRetryCount()
+	if v.Config.Strategy.Type == "exponential-backoff" {
+		v.Config.Strategy.ExponentialBackoff.RetryLimit = v.Config.Strategy.RetryCount
+	} else {
+		v.Config.Strategy.Default.IntervalSeconds = v.Config.Strategy.Duration
+		v.Config.Strategy.Default.RetryLimit = v.Config.Strategy.RetryCount
+	}
 	v.Config.Signature.Header = c.GetSignature().GetHeader()
 	v.Config.Signature.Hash = c.GetSignature().GetHash()
 	v.Config.Signature.Format = c.GetSignature().GetFormat()
@@ -193,11 +214,16 @@ func (a *API) createGroup(ctx context.Context, r *http.Request) (any, error) {
 }
 
 func (a *API) listGroups(ctx context.Context, r *http.Request) (any, error) {
-	p, err := pageOnly(r)
+	q, err := parseQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.ingest.ListGroups(ctx, &ingestv1.ListGroupsRequest{Page: p})
+	req := &ingestv1.ListGroupsRequest{Name: q.single("name"), Page: q.page()}
+	if err := q.err(); err != nil {
+		return nil, err
+	}
+	p := req.Page
+	res, err := a.ingest.ListGroups(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,8 @@ const (
 type queryParser struct {
 	values url.Values
 	errs   []string
+	// offset pages by page number instead of cursor.
+	offset bool
 }
 
 func parseQuery(r *http.Request) (*queryParser, error) {
@@ -29,10 +31,21 @@ func parseQuery(r *http.Request) (*queryParser, error) {
 	if err != nil {
 		return nil, badRequest("malformed query string: %v", err)
 	}
-	return &queryParser{values: values}, nil
+	q := &queryParser{values: values}
+	if dialectOf(r) == convoyV05 {
+		q.convoyPages()
+	}
+	return q, nil
 }
 
 func (q *queryParser) fail(msg string) { q.errs = append(q.errs, msg) }
+
+// convoyPages makes page() page by number, as Convoy v0.5 did: page 1 when
+// none is given.
+func (q *queryParser) convoyPages() *queryParser {
+	q.offset = true
+	return q
+}
 
 // err returns the collected problems as one 400, or nil.
 func (q *queryParser) err() error {
@@ -98,7 +111,8 @@ func (q *queryParser) timestamp(name string) *timestamppb.Timestamp {
 	return timestamppb.New(t)
 }
 
-// page reads per_page and next_page_cursor.
+// page reads per_page and next_page_cursor, or for offset pages per_page,
+// page and sort.
 func (q *queryParser) page() *ingestv1.PageRequest {
 	p := &ingestv1.PageRequest{PerPage: defaultPerPage, Cursor: q.single("next_page_cursor")}
 	if v := q.single("per_page"); v != "" {
@@ -108,6 +122,25 @@ func (q *queryParser) page() *ingestv1.PageRequest {
 		} else {
 			p.PerPage = int32(n)
 		}
+	}
+	if !q.offset {
+		return p
+	}
+	p.Page = 1
+	if v := q.single("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			q.fail("page must be an integer between 1 and 1000000")
+		} else {
+			p.Page = int32(n)
+		}
+	}
+	switch strings.ToUpper(q.single("sort")) {
+	case "", "DESC":
+	case "ASC", "AESC": // AESC is how Convoy v0.5 spelled it
+		p.Ascending = true
+	default:
+		q.fail("sort must be ASC or DESC")
 	}
 	return p
 }
@@ -129,6 +162,8 @@ func (q *queryParser) deliveryFilter() *ingestv1.DeliveryFilter {
 		AppId:      q.single("app_id"),
 		EndpointId: q.single("endpoint_id"),
 		Status:     q.list("status"),
+		StartDate:  q.timestamp("start_date"),
+		EndDate:    q.timestamp("end_date"),
 	}
 }
 
@@ -137,6 +172,8 @@ func paginationOf(p *ingestv1.PageInfo, requested *ingestv1.PageRequest) paginat
 		PerPage:        p.GetPerPage(),
 		HasNextPage:    p.GetHasNextPage(),
 		NextPageCursor: p.GetNextPageCursor(),
+		total:          p.GetTotal(),
+		page:           p.GetPage(),
 	}
 	if v.PerPage == 0 {
 		v.PerPage = requested.GetPerPage()

@@ -50,7 +50,8 @@ func TestResponseShapes(t *testing.T) {
 	}{
 		{
 			name: "group", method: "GET", path: g, wantStatus: 200,
-			wantJSON: `{"uid":"grp-1","name":"prod","config":{"strategy":{"type":"exponential-backoff","duration":10,"retry_count":7},` +
+			wantJSON: `{"uid":"grp-1","name":"prod","config":{"strategy":{"type":"exponential-backoff","duration":10,"retry_count":7,` +
+				`"default":{"intervalSeconds":0,"retryLimit":0},"exponentialBackoff":{"retryLimit":7}},` +
 				`"signature":{"header":"X-Convoy-Signature","hash":"SHA256","format":"simple"},"disable_endpoint":true,` +
 				`"replay_attacks":false,"retention_policy":"720h"},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},

@@ -24,12 +24,12 @@ type route struct {
 	handle func(a *API, ctx context.Context, r *http.Request) (any, error)
 }
 
-// public reports whether the route is open without credentials. Every route
-// acting on tenant data lives under /api/v1/groups and forwards the caller's
-// Authorization; a new route elsewhere forwards nothing, so it fails closed
-// at ingest-service rather than open.
+// public reports whether the route is open without credentials: health and
+// the OpenAPI document. Every other route under /api/v1 forwards the
+// caller's Authorization; a new route elsewhere forwards nothing, so it
+// fails closed at ingest-service rather than open.
 func (rt route) public() bool {
-	return !strings.HasPrefix(rt.path, "/api/v1/groups")
+	return !strings.HasPrefix(rt.path, "/api/v1/") || rt.path == "/api/v1/openapi.json"
 }
 
 var wildcard = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -48,6 +48,23 @@ const (
 	appPath      = groupPath + "/applications/{app_id}"
 	endpointPath = appPath + "/endpoints/{endpoint_id}"
 	deliveryPath = groupPath + "/eventdeliveries"
+
+	// Convoy v0.5's paths: the group is the groupId parameter or the key's.
+	convoyAppsPath       = "/api/v1/applications"
+	convoyAppPath        = convoyAppsPath + "/{app_id}"
+	convoyEndpointPath   = convoyAppPath + "/endpoints/{endpoint_id}"
+	convoyEventsPath     = "/api/v1/events"
+	convoyDeliveriesPath = "/api/v1/eventdeliveries"
+	convoyDeliveryPath   = convoyDeliveriesPath + "/{delivery_id}"
+	convoyKeysPath       = "/api/v1/security/keys"
+)
+
+// Convoy v0.5's query parameters, by our names (queryAliases has Convoy's).
+var (
+	convoyGroup    = []string{"group_id"}
+	convoyPaging   = []string{"per_page", "page", "sort"}
+	convoyFilters  = []string{"app_id", "event_id", "endpoint_id", "status", "start_date", "end_date"}
+	convoyCountQry = params(convoyGroup, convoyFilters, convoyPaging)
 )
 
 func routes() []route {
@@ -59,7 +76,7 @@ func routes() []route {
 		{"GET", "/api/v1/openapi.json", "openapi", ok, "", accepts{}, (*API).openapi},
 
 		{"POST", "/api/v1/groups", "createGroup", created, "Group created successfully", accepts{body: groupInput{}}, (*API).createGroup},
-		{"GET", "/api/v1/groups", "listGroups", ok, "Groups fetched successfully", accepts{query: cursorPaging}, (*API).listGroups},
+		{"GET", "/api/v1/groups", "listGroups", ok, "Groups fetched successfully", accepts{query: params(cursorPaging, []string{"name"})}, (*API).listGroups},
 		{"GET", groupPath, "getGroup", ok, "Group fetched successfully", accepts{}, (*API).getGroup},
 		{"PUT", groupPath, "updateGroup", ok, "Group updated successfully", accepts{body: groupInput{}}, (*API).updateGroup},
 		{"DELETE", groupPath, "deleteGroup", ok, "Group deleted successfully", accepts{}, (*API).deleteGroup},
@@ -87,9 +104,43 @@ func routes() []route {
 
 		{"GET", deliveryPath, "listDeliveries", ok, "Event deliveries fetched successfully", accepts{query: params(deliveryFilters, cursorPaging)}, (*API).listDeliveries},
 		{"GET", deliveryPath + "/{delivery_id}", "getDelivery", ok, "Event delivery fetched successfully", accepts{}, (*API).getDelivery},
+		{"GET", deliveryPath + "/countbatchretryevents", "countBatchRetryDeliveries", ok, "Event deliveries counted successfully", accepts{query: deliveryFilters}, (*API).countBatchRetryDeliveries},
 		{"GET", deliveryPath + "/{delivery_id}/deliveryattempts", "listAttempts", ok, "Delivery attempts fetched successfully", accepts{}, (*API).listAttempts},
+		{"GET", deliveryPath + "/{delivery_id}/deliveryattempts/{attempt_id}", "getAttempt", ok, "Delivery attempt fetched successfully", accepts{}, (*API).getAttempt},
 		{"PUT", deliveryPath + "/{delivery_id}/resend", "resendDelivery", ok, "Event delivery resent successfully", accepts{}, (*API).resendDelivery},
 		{"POST", deliveryPath + "/batchretry", "batchRetryDeliveries", ok, "Event deliveries retried successfully", accepts{query: deliveryFilters, body: idsInput{}}, (*API).batchRetryDeliveries},
 		{"POST", deliveryPath + "/forceresend", "forceResendDeliveries", ok, "Event deliveries resent successfully", accepts{body: idsInput{}}, (*API).forceResendDeliveries},
+
+		// Convoy v0.5's API (its groups routes are ours above). Convoy
+		// answered 200 on create.
+		{"GET", convoyAppsPath, "convoyListApplications", ok, "Apps fetched successfully", accepts{query: params(convoyGroup, convoyPaging, []string{"q"})}, convoy((*API).listApplications, convoyShape)},
+		{"POST", convoyAppsPath, "convoyCreateApplication", ok, "App created successfully", accepts{query: convoyGroup, body: convoyApplicationInput{}}, convoy((*API).createApplication, convoyShape)},
+		{"GET", convoyAppPath, "convoyGetApplication", ok, "App fetched successfully", accepts{query: convoyGroup}, convoy((*API).getApplication, convoyShape)},
+		{"PUT", convoyAppPath, "convoyUpdateApplication", ok, "App updated successfully", accepts{query: convoyGroup, body: convoyApplicationInput{}}, convoy((*API).updateApplication, convoyShape)},
+		{"DELETE", convoyAppPath, "convoyDeleteApplication", ok, "App deleted successfully", accepts{query: convoyGroup}, convoy((*API).deleteApplication, convoyShape)},
+		{"GET", convoyAppPath + "/endpoints", "convoyListEndpoints", ok, "App endpoints fetched successfully", accepts{query: convoyGroup}, convoy((*API).listEndpoints, convoyShape)},
+		{"POST", convoyAppPath + "/endpoints", "convoyCreateEndpoint", ok, "App endpoint created successfully", accepts{query: convoyGroup, body: endpointCreateInput{}}, convoy((*API).createEndpoint, convoyShape)},
+		{"GET", convoyEndpointPath, "convoyGetEndpoint", ok, "App endpoint fetched successfully", accepts{query: convoyGroup}, convoy((*API).getEndpoint, convoyShape)},
+		{"PUT", convoyEndpointPath, "convoyUpdateEndpoint", ok, "App endpoint updated successfully", accepts{query: convoyGroup, body: endpointUpdateInput{}}, convoy((*API).updateEndpoint, convoyShape)},
+		{"DELETE", convoyEndpointPath, "convoyDeleteEndpoint", ok, "App endpoint deleted successfully", accepts{query: convoyGroup}, convoy((*API).deleteEndpoint, convoyShape)},
+
+		{"GET", convoyEventsPath, "convoyListEvents", ok, "App events fetched successfully", accepts{query: params(convoyGroup, eventFilters, convoyPaging)}, convoy((*API).listEvents, convoyShape)},
+		{"POST", convoyEventsPath, "convoyCreateEvent", ok, "App event created successfully", accepts{query: convoyGroup, body: eventInput{}}, convoy((*API).createEvent, convoyShape)},
+		{"GET", convoyEventsPath + "/{event_id}", "convoyGetEvent", ok, "App event fetched successfully", accepts{query: convoyGroup}, convoy((*API).getEvent, convoyShape)},
+
+		{"GET", convoyDeliveriesPath, "convoyListDeliveries", ok, "Event deliveries fetched successfully", accepts{query: params(convoyGroup, convoyFilters, convoyPaging)}, convoy((*API).listDeliveries, convoyShape)},
+		{"POST", convoyDeliveriesPath + "/batchretry", "convoyBatchRetryDeliveries", ok, "Event deliveries retried successfully", accepts{query: params(convoyGroup, convoyFilters), body: idsInput{}}, convoy((*API).batchRetryDeliveries, convoyShape)},
+		{"GET", convoyDeliveriesPath + "/countbatchretryevents", "convoyCountBatchRetryDeliveries", ok, "Event deliveries counted successfully", accepts{query: convoyCountQry}, convoy((*API).countBatchRetryDeliveries, convoyShape)},
+		{"POST", convoyDeliveriesPath + "/forceresend", "convoyForceResendDeliveries", ok, "Event deliveries resent successfully", accepts{query: convoyGroup, body: idsInput{}}, convoy((*API).forceResendDeliveries, convoyShape)},
+		{"GET", convoyDeliveryPath, "convoyGetDelivery", ok, "Event delivery fetched successfully", accepts{query: convoyGroup}, convoy((*API).getDelivery, convoyShape)},
+		{"PUT", convoyDeliveryPath + "/resend", "convoyResendDelivery", ok, "Event delivery resent successfully", accepts{query: convoyGroup}, convoy((*API).resendDelivery, convoyShape)},
+		{"GET", convoyDeliveryPath + "/deliveryattempts", "convoyListAttempts", ok, "Delivery attempts fetched successfully", accepts{query: convoyGroup}, convoy((*API).listAttempts, convoyShape)},
+		{"GET", convoyDeliveryPath + "/deliveryattempts/{attempt_id}", "convoyGetAttempt", ok, "Delivery attempt fetched successfully", accepts{query: convoyGroup}, convoy((*API).getAttempt, convoyShape)},
+
+		{"POST", convoyKeysPath, "convoyCreateAPIKey", ok, "API key created successfully", accepts{body: convoyKeyInput{}}, convoy(keyGroupFromBody((*API).createAPIKey), convoyShape)},
+		{"GET", convoyKeysPath, "convoyListAPIKeys", ok, "API keys fetched successfully", accepts{query: convoyPaging}, convoy((*API).listAPIKeys, convoyShape)},
+		{"GET", convoyKeysPath + "/{key_id}", "convoyGetAPIKey", ok, "API key fetched successfully", accepts{}, convoy((*API).getAPIKey, convoyShape)},
+		{"PUT", convoyKeysPath + "/{key_id}", "convoyUpdateAPIKey", ok, "API key updated successfully", accepts{body: convoyKeyRoleInput{}}, convoy((*API).updateAPIKey, convoyShape)},
+		{"PUT", convoyKeysPath + "/{key_id}/revoke", "convoyRevokeAPIKey", ok, "API key revoked successfully", accepts{}, convoy((*API).revokeAPIKey, convoyShape)},
 	}
 }
