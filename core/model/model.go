@@ -56,6 +56,60 @@ type GroupConfig struct {
 	ReplayAttacks   bool      `bson:"replay_attacks"`
 	// RetentionPolicy is a Go duration ("720h"); empty keeps everything.
 	RetentionPolicy string `bson:"retention_policy"`
+	// MetaEvent is where the group's operational events go.
+	MetaEvent MetaEventConfig `bson:"meta_event"`
+	// CircuitBreaker is read through WithDefaults: groups stored before it
+	// existed have it zero.
+	CircuitBreaker CircuitBreaker `bson:"circuit_breaker"`
+}
+
+// CircuitBreaker stops attempts to an endpoint that fails most of them, and
+// probes it again after a cooldown.
+type CircuitBreaker struct {
+	// FailureThreshold is the percentage of failed attempts (1 to 100)
+	// within Window that opens the circuit.
+	FailureThreshold int32 `bson:"failure_threshold"`
+	// MinRequests is how many attempts Window must hold before the rate
+	// counts.
+	MinRequests int32         `bson:"min_requests"`
+	Window      time.Duration `bson:"window"`
+	Cooldown    time.Duration `bson:"cooldown"`
+}
+
+// Circuit breaker defaults.
+const (
+	DefaultCircuitFailureThreshold = 70
+	DefaultCircuitMinRequests      = 10
+	DefaultCircuitWindow           = time.Minute
+	DefaultCircuitCooldown         = 30 * time.Second
+)
+
+// WithDefaults fills the fields left zero.
+func (c CircuitBreaker) WithDefaults() CircuitBreaker {
+	if c.FailureThreshold <= 0 {
+		c.FailureThreshold = DefaultCircuitFailureThreshold
+	}
+	if c.MinRequests <= 0 {
+		c.MinRequests = DefaultCircuitMinRequests
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultCircuitWindow
+	}
+	if c.Cooldown <= 0 {
+		c.Cooldown = DefaultCircuitCooldown
+	}
+	return c
+}
+
+// MetaEventConfig says whether and where a group's operational (meta)
+// events are sent: notices about its endpoints and deliveries, signed with
+// Secret in the group's signature format.
+type MetaEventConfig struct {
+	IsEnabled bool   `bson:"is_enabled"`
+	URL       string `bson:"url,omitempty"`
+	Secret    string `bson:"secret,omitempty"`
+	// EventTypes are the meta event types wanted; empty means all of them.
+	EventTypes []string `bson:"event_types,omitempty"`
 }
 
 // Strategy is a group's retry schedule.
@@ -81,6 +135,7 @@ func DefaultGroupConfig() GroupConfig {
 		Signature:       Signature{Header: "X-Convoy-Signature", Hash: "SHA256", Format: FormatSimple},
 		DisableEndpoint: true,
 		ReplayAttacks:   true,
+		CircuitBreaker:  CircuitBreaker{}.WithDefaults(),
 	}
 }
 
@@ -210,6 +265,32 @@ type Attempt struct {
 	Status            bool              `bson:"status"`
 	DurationMs        int64             `bson:"duration_ms"`
 	CreatedAt         time.Time         `bson:"created_at"`
+}
+
+// MetaEvent is one operational event of a group on its way to the group's
+// meta event URL. Like a delivery, its attempts live inside the document.
+type MetaEvent struct {
+	UID       string            `bson:"_id"`
+	GroupID   string            `bson:"group_id"`
+	EventType string            `bson:"event_type"`
+	Status    string            `bson:"status"`
+	Metadata  MetaEventMetadata `bson:"metadata"`
+	// Generation counts manual resends; each starts a fresh attempt budget.
+	Generation int32     `bson:"generation"`
+	Attempts   []Attempt `bson:"attempts,omitempty"`
+	CreatedAt  time.Time `bson:"created_at"`
+	UpdatedAt  time.Time `bson:"updated_at"`
+}
+
+// MetaEventMetadata is a meta event's body and where it stands in its
+// retry budget.
+type MetaEventMetadata struct {
+	// Raw is the JSON body, byte for byte as sent and signed:
+	// {"event_type", "data", "created_at"}.
+	Raw          string     `bson:"raw"`
+	NumTrials    int32      `bson:"num_trials"`
+	RetryLimit   int32      `bson:"retry_limit"`
+	NextSendTime *time.Time `bson:"next_send_time,omitempty"`
 }
 
 // IsFinal reports whether a delivery status is terminal.

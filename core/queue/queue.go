@@ -8,6 +8,14 @@
 // id, so "is this delivery queued?" is one subject lookup, and every message
 // id names the delivery, its budget generation and attempt, so a duplicate
 // publish within the stream's window is dropped by the server.
+//
+// A third, CONVOY_META, carries a group's operational (meta) events to the
+// dispatcher's meta consumer; it is apart from the delivery streams so that
+// notices about deliveries never queue behind them (package metaevent).
+
+// A third stream, CONVOY_DEADLETTER, keeps the tasks that could not be
+// processed for a reason that is not the endpoint's (see core/deadletter);
+// it is a limits stream, so entries stay until an operator redrives them.
 package queue
 
 import (
@@ -28,11 +36,15 @@ import (
 
 // Stream names and subject prefixes.
 const (
-	StreamDispatch = "CONVOY_DISPATCH"
-	StreamRetry    = "CONVOY_RETRY"
+	StreamDispatch   = "CONVOY_DISPATCH"
+	StreamRetry      = "CONVOY_RETRY"
+	StreamMeta       = "CONVOY_META"
+	StreamDeadLetter = "CONVOY_DEADLETTER"
 
-	dispatchPrefix = "convoy.dispatch."
-	retryPrefix    = "convoy.retry."
+	dispatchPrefix   = "convoy.dispatch."
+	retryPrefix      = "convoy.retry."
+	metaPrefix       = "convoy.meta."
+	deadLetterPrefix = "convoy.deadletter."
 )
 
 // DuplicateWindow is how long the streams remember message ids.
@@ -43,6 +55,16 @@ func DispatchSubject(deliveryID string) string { return dispatchPrefix + deliver
 
 // RetrySubject is the subject of a delivery's pending retry.
 func RetrySubject(deliveryID string) string { return retryPrefix + deliveryID }
+
+// MetaSubject is the subject of a meta event's task.
+func MetaSubject(metaEventID string) string { return metaPrefix + metaEventID }
+
+// DeadLetterSubject is the subject of a delivery's dead-letter entries
+// (key is the delivery id, or a placeholder when the task named none).
+func DeadLetterSubject(key string) string { return deadLetterPrefix + key }
+
+// DeadLetterSubjects matches every dead-letter entry.
+const DeadLetterSubjects = deadLetterPrefix + ">"
 
 // MsgID names one attempt of one delivery within one attempt budget.
 func MsgID(t *queuev1.DeliveryTask) string {
@@ -78,14 +100,17 @@ func Connect(url, name string, log *zap.Logger) (*nats.Conn, jetstream.JetStream
 	return nc, js, nil
 }
 
-// EnsureStreams creates or updates both streams; replicas is 1 for a single
+// EnsureStreams creates or updates every stream; replicas is 1 for a single
 // server and 3 for a production cluster.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
 	for _, cfg := range []jetstream.StreamConfig{
-		{Name: StreamDispatch, Subjects: []string{dispatchPrefix + ">"}},
-		{Name: StreamRetry, Subjects: []string{retryPrefix + ">"}},
+		{Name: StreamDispatch, Subjects: []string{dispatchPrefix + ">"}, Retention: jetstream.WorkQueuePolicy},
+		{Name: StreamRetry, Subjects: []string{retryPrefix + ">"}, Retention: jetstream.WorkQueuePolicy},
+		{Name: StreamMeta, Subjects: []string{metaPrefix + ">"}, Retention: jetstream.WorkQueuePolicy},
+		// Limits retention without limits: an entry stays until it is
+		// redriven (and deleted), however many are read in between.
+		{Name: StreamDeadLetter, Subjects: []string{DeadLetterSubjects}, Retention: jetstream.LimitsPolicy},
 	} {
-		cfg.Retention = jetstream.WorkQueuePolicy
 		cfg.Storage = jetstream.FileStorage
 		cfg.Replicas = replicas
 		cfg.Duplicates = DuplicateWindow
@@ -155,12 +180,15 @@ func (p *Publisher) PublishRetry(ctx context.Context, rt *queuev1.RetryTask) err
 	return nil
 }
 
-// Queued reports whether a delivery has a message on either stream: one
-// waiting for a dispatcher, held by one, or waiting for its retry time.
+// Queued reports whether a delivery has a message on any stream: one
+// waiting for a dispatcher, held by one, waiting for its retry time, or
+// dead-lettered (held for an operator to redrive: queueing it again would
+// make an attempt the redrive may then contradict).
 func (p *Publisher) Queued(ctx context.Context, deliveryID string) (bool, error) {
 	for _, sc := range []struct{ stream, subject string }{
 		{StreamDispatch, DispatchSubject(deliveryID)},
 		{StreamRetry, RetrySubject(deliveryID)},
+		{StreamDeadLetter, DeadLetterSubject(deliveryID)},
 	} {
 		s, err := p.js.Stream(ctx, sc.stream)
 		if err != nil {

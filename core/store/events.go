@@ -89,12 +89,12 @@ type idempotencyDoc struct {
 }
 
 // DeleteOlderThan deletes up to limit documents of a group created before
-// cutoff from events, their deliveries (with attempts) and idempotency keys,
-// and reports how many it deleted in all. Callers loop until it returns 0, so
-// deletes go in small batches that leave room for live traffic.
+// cutoff from events, their deliveries (with attempts), idempotency keys and
+// meta events, and reports how many it deleted in all. Callers loop until it
+// returns 0, so deletes go in small batches that leave room for live traffic.
 func (s *Store) DeleteOlderThan(ctx context.Context, groupID string, cutoff time.Time, limit int) (int64, error) {
 	var total int64
-	for _, c := range []string{collDeliveries, collEvents, collIdempotency} {
+	for _, c := range []string{collDeliveries, collEvents, collIdempotency, collMetaEvents} {
 		n, err := deleteBatch(ctx, s.coll(c), bson.D{
 			{Key: "group_id", Value: groupID},
 			{Key: "created_at", Value: bson.D{{Key: "$lt", Value: cutoff}}},

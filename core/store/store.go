@@ -35,6 +35,7 @@ const (
 	collEvents       = "events"
 	collIdempotency  = "idempotency_keys"
 	collDeliveries   = "deliveries"
+	collMetaEvents   = "meta_events"
 )
 
 // Store is the MongoDB-backed store. It is safe for concurrent use.
@@ -80,7 +81,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries} {
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents} {
 		if have[n] {
 			continue
 		}
@@ -181,6 +182,7 @@ func indexes() map[string][]mongo.IndexModel {
 			idx("status", "metadata.next_send_time"),
 			idx("group_id", "created_at"),
 		},
+		collMetaEvents: {idx("group_id", "_id"), idx("group_id", "created_at")},
 	}
 }
 

@@ -97,6 +97,9 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"DeliveriesOfEndpoint", testDeliveriesOfEndpoint},
 		{"DeleteOlderThan", testDeleteOlderThan},
 		{"DeleteGroupCascades", testDeleteGroupCascades},
+		{"MetaEvents", testMetaEvents},
+		{"EndpointStats", testEndpointStats},
+		{"CountPendingDeliveries", testCountPendingDeliveries},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, st) })
 	}

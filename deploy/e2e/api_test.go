@@ -519,6 +519,65 @@ func TestAPIRoutes(t *testing.T) {
 		}
 	})
 
+	t.Run("meta events", func(t *testing.T) {
+		gid := w.ids["group_id"]
+		metaRecv := newReceiver(t)
+		r := w.do(t, 200, "PUT", g, map[string]any{"config": map[string]any{"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL}}})
+		var gv struct {
+			Config struct {
+				MetaEvent struct {
+					IsEnabled  bool     `json:"is_enabled"`
+					URL        string   `json:"url"`
+					Secret     string   `json:"secret"`
+					EventTypes []string `json:"event_types"`
+				} `json:"meta_event"`
+			}
+		}
+		r.data(t, &gv)
+		if m := gv.Config.MetaEvent; !m.IsEnabled || m.URL != metaRecv.URL || m.Secret == "" || m.EventTypes == nil || len(m.EventTypes) != 0 {
+			t.Fatalf("group meta_event %s", r.env.Data)
+		}
+		w.do(t, 200, "PUT", app+"/endpoints/{failing_id}", map[string]any{"status": "inactive"})
+		ms := waitMetaEvents(t, s, gid, 1, "Success")
+		w.ids["meta_event_id"] = ms[0].UID
+		items := checkList(t, w.do(t, 200, "GET", g+"/meta-events", nil), 20)
+		m := checkResource(t, items[0], "updated_at")
+		if m["event_type"] != "endpoint.disabled" || m["attempts"] != nil {
+			t.Fatalf("listed meta event %s", items[0])
+		}
+		checkList(t, w.do(t, 200, "GET", g+"/meta-events?per_page=1", nil), 1)
+		r = w.do(t, 200, "GET", g+"/meta-events/{meta_event_id}", nil)
+		var one metaEvent
+		r.data(t, &one)
+		if len(one.Attempts) != 1 || !one.Attempts[0].Status || strings.Contains(string(r.env.Data), `"delivery_id"`) {
+			t.Fatalf("meta event %s", r.env.Data)
+		}
+		w.do(t, 200, "PUT", g+"/meta-events/{meta_event_id}/resend", nil)
+		eventually(t, 15*time.Second, "the resent meta event to arrive", func() bool { return len(metaRecv.requests()) == 2 })
+	})
+
+	t.Run("endpoint stats and dead letters", func(t *testing.T) {
+		r := w.do(t, 200, "GET", ep+"/stats?window=1h", nil)
+		var st struct {
+			EndpointID string `json:"endpoint_id"`
+			Window     string
+			Buckets    []map[string]any
+			Circuit    struct{ State string }
+		}
+		r.data(t, &st)
+		if st.EndpointID != w.ids["endpoint_id"] || st.Window != "1h0m0s" || len(st.Buckets) != 12 || st.Circuit.State != "closed" {
+			t.Fatalf("endpoint stats %s", r.env.Data)
+		}
+		r = w.do(t, 200, "GET", "/api/v1/admin/deadletters", nil)
+		if items := checkList(t, r, 20); len(items) != 0 {
+			t.Fatalf("dead letters on a healthy stack: %s", r.env.Data)
+		}
+		r = w.do(t, 200, "POST", "/api/v1/admin/deadletters/redrive", map[string]any{})
+		if string(r.env.Data) != `{"redriven":0,"failed":0}` {
+			t.Fatalf("redrive of nothing %s", r.env.Data)
+		}
+	})
+
 	t.Run("deletes", func(t *testing.T) {
 		w.do(t, 200, "DELETE", ep, nil)
 		w.do(t, 404, "GET", ep, nil)
@@ -613,6 +672,7 @@ func TestAPIAuth(t *testing.T) {
 	s := startStack(t)
 	okRecv := newReceiver(t)
 	badRecv := failingReceiver(t)
+	metaRecv := newReceiver(t)
 
 	var mu sync.Mutex
 	keys := map[string]string{}
@@ -642,7 +702,8 @@ func TestAPIAuth(t *testing.T) {
 		return res.UID
 	}
 	// Deliveries fail at the first attempt, and a failing endpoint stays active.
-	cfg := map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 1}, "disable_endpoint": false}
+	cfg := map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 1}, "disable_endpoint": false,
+		"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL}}
 	ga := create(t, "/api/v1/groups", map[string]any{"name": "A", "config": cfg})
 	gb := create(t, "/api/v1/groups", map[string]any{"name": "B"})
 	G := "/api/v1/groups/" + ga
@@ -668,6 +729,12 @@ func TestAPIAuth(t *testing.T) {
 		r.data(t, &k)
 		return k.UID
 	}
+	// Disabling an endpoint gives A a meta event.
+	doomedEp := create(t, APP+"/endpoints", map[string]any{"url": okRecv.URL, "events": []string{"never"}})
+	if r := apiDo(t, s, "PUT", APP+"/endpoints/"+doomedEp, adminKey, map[string]any{"status": "inactive"}); r.code != 200 {
+		t.Fatalf("disable endpoint: %d %s", r.code, r.env.Message)
+	}
+	metaID := waitMetaEvents(t, s, ga, 1, "Success")[0].UID
 	// B has data of its own that A's key must not see either.
 	bApp := create(t, "/api/v1/groups/"+gb+"/applications", map[string]any{"name": "theirs"})
 
@@ -706,6 +773,7 @@ func TestAPIAuth(t *testing.T) {
 			return APP + "/endpoints/" + create(t, APP+"/endpoints", map[string]any{"url": okRecv.URL, "events": []string{"never"}}), ga
 		}},
 		{"POST", "expire secret", false, 200, map[string]any{"expiration": 60}, at(APP + "/endpoints/" + okEp + "/expire_secret")},
+		{"GET", "endpoint stats", false, 200, nil, at(APP + "/endpoints/" + okEp + "/stats?window=1h")},
 		{"POST", "create event", false, 201, map[string]any{"app_id": app, "event_type": "none.x", "data": map[string]any{}}, at(G + "/events")},
 		{"GET", "list events", false, 200, nil, at(G + "/events?app_id=" + app)},
 		{"GET", "get event", false, 200, nil, at(G + "/events/" + okEvent)},
@@ -724,6 +792,14 @@ func TestAPIAuth(t *testing.T) {
 		}},
 		{"GET", "count for batchretry", false, 200, nil, at(G + "/eventdeliveries/countbatchretryevents?app_id=" + app)},
 		{"GET", "get attempt", false, 200, nil, at(G + "/eventdeliveries/" + okDelivery + "/deliveryattempts/" + okAttempt)},
+		{"GET", "list meta events", false, 200, nil, at(G + "/meta-events")},
+		{"GET", "get meta event", false, 200, nil, at(G + "/meta-events/" + metaID)},
+		{"PUT", "resend meta event", false, 200, nil, func(t *testing.T) (string, string) {
+			waitMetaEvents(t, s, ga, 1, "Success")
+			return G + "/meta-events/" + metaID + "/resend", ga
+		}},
+		{"GET", "list dead letters", true, 200, nil, at("/api/v1/admin/deadletters")},
+		{"POST", "redrive dead letters", true, 200, map[string]any{}, at("/api/v1/admin/deadletters/redrive")},
 	}
 	// Convoy v0.5's routes, naming the group with groupId (the key's own
 	// group when omitted is TestConvoyCompat's).
@@ -821,6 +897,8 @@ func TestAPIAuth(t *testing.T) {
 			"/api/v1/groups/" + gb + "/applications",
 			"/api/v1/groups/" + gb + "/events",
 			"/api/v1/groups/" + gb + "/eventdeliveries",
+			"/api/v1/groups/" + gb + "/meta-events",
+			"/api/v1/groups/" + gb + "/meta-events/" + metaID,
 		} {
 			r := apiDo(t, s, "GET", p, key, nil)
 			if r.code != 404 {

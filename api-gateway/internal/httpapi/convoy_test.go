@@ -128,7 +128,7 @@ func TestConvoyRoutesCallIngest(t *testing.T) {
 		})
 	}
 	for _, rt := range routes() {
-		if rt.public() || strings.HasPrefix(rt.path, "/api/v1/groups") {
+		if rt.public() || !strings.HasPrefix(rt.operationID, "convoy") {
 			continue
 		}
 		if p := rt.method + " " + rt.path; !covered[p] {

@@ -84,6 +84,8 @@ func sampleGroup() *ingestv1.Group {
 			Signature:       &ingestv1.SignatureConfig{Header: "X-Convoy-Signature", Hash: "SHA256", Format: "simple"},
 			DisableEndpoint: true,
 			RetentionPolicy: "720h",
+			MetaEvent: &ingestv1.MetaEventConfig{IsEnabled: true, Url: "https://ops.example.com/meta", Secret: "meta-secret",
+				EventTypes: []string{"endpoint.disabled"}},
 		},
 		CreatedAt: timestamppb.New(fixedCreated),
 		UpdatedAt: timestamppb.New(fixedUpdated),
@@ -273,6 +275,66 @@ func (f *fakeIngest) BatchRetryDeliveries(ctx context.Context, r *ingestv1.Batch
 
 func (f *fakeIngest) ForceResendDeliveries(ctx context.Context, r *ingestv1.ForceResendDeliveriesRequest) (*ingestv1.ForceResendDeliveriesResponse, error) {
 	return record(ctx, f, "ForceResendDeliveries", r, &ingestv1.ForceResendDeliveriesResponse{Resent: int32(len(r.GetIds())), Ids: r.GetIds()})
+}
+
+func sampleMetaEvent() *ingestv1.MetaEvent {
+	return &ingestv1.MetaEvent{
+		Uid: "meta-1", GroupId: "grp-1", EventType: "endpoint.disabled", Status: "Retry",
+		Metadata: &ingestv1.MetaEventMetadata{
+			Raw:       `{"event_type":"endpoint.disabled","data":{"uid":"ep-1","status":"inactive"},"created_at":"2024-01-02T03:04:05Z"}`,
+			NumTrials: 1, RetryLimit: 5, NextSendTime: timestamppb.New(fixedUpdated.Add(100 * time.Second)),
+		},
+		Attempts: []*ingestv1.Attempt{{Uid: "att-1", Url: "https://ops.example.com/meta", Method: "POST", HttpStatus: 503,
+			Error: "endpoint answered Service Unavailable", CreatedAt: timestamppb.New(fixedUpdated)}},
+		CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedUpdated),
+	}
+}
+
+func (f *fakeIngest) ListMetaEvents(ctx context.Context, r *ingestv1.ListMetaEventsRequest) (*ingestv1.ListMetaEventsResponse, error) {
+	m := sampleMetaEvent()
+	m.Attempts = nil
+	return record(ctx, f, "ListMetaEvents", r, &ingestv1.ListMetaEventsResponse{MetaEvents: []*ingestv1.MetaEvent{m}, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) GetMetaEvent(ctx context.Context, r *ingestv1.GetMetaEventRequest) (*ingestv1.MetaEvent, error) {
+	return record(ctx, f, "GetMetaEvent", r, sampleMetaEvent())
+}
+
+func (f *fakeIngest) ResendMetaEvent(ctx context.Context, r *ingestv1.ResendMetaEventRequest) (*ingestv1.MetaEvent, error) {
+	return record(ctx, f, "ResendMetaEvent", r, sampleMetaEvent())
+}
+
+func (f *fakeIngest) GetEndpointStats(ctx context.Context, r *ingestv1.GetEndpointStatsRequest) (*ingestv1.EndpointStats, error) {
+	return record(ctx, f, "GetEndpointStats", r, sampleStats())
+}
+
+func (f *fakeIngest) ListDeadLetters(ctx context.Context, r *ingestv1.ListDeadLettersRequest) (*ingestv1.ListDeadLettersResponse, error) {
+	return record(ctx, f, "ListDeadLetters", r, &ingestv1.ListDeadLettersResponse{DeadLetters: []*ingestv1.DeadLetter{sampleDeadLetter()}, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) RedriveDeadLetters(ctx context.Context, r *ingestv1.RedriveDeadLettersRequest) (*ingestv1.RedriveDeadLettersResponse, error) {
+	return record(ctx, f, "RedriveDeadLetters", r, &ingestv1.RedriveDeadLettersResponse{Redriven: int32(len(r.GetIds())), Failed: 1})
+}
+
+func sampleStats() *ingestv1.EndpointStats {
+	p50, p99 := 11.89, 101.6
+	at := timestamppb.New(fixedCreated)
+	return &ingestv1.EndpointStats{
+		EndpointId: "ep-1", Window: "10m0s", Start: at, End: timestamppb.New(fixedCreated.Add(10 * time.Minute)),
+		Totals: &ingestv1.StatsFigures{Success: 98, Failure: 1, Timeout: 1, P50: &p50, P99: &p99},
+		Buckets: []*ingestv1.StatsBucket{
+			{Start: at, Figures: &ingestv1.StatsFigures{}},
+			{Start: timestamppb.New(fixedCreated.Add(5 * time.Minute)), Figures: &ingestv1.StatsFigures{Success: 98, Failure: 1, Timeout: 1, P50: &p50, P99: &p99}},
+		},
+		LastSuccessAt: timestamppb.New(fixedUpdated), ConsecutiveFailures: 2,
+		Circuit:           &ingestv1.StatsCircuit{State: "open", FailureRate: 0.75, OpenedAt: timestamppb.New(fixedUpdated)},
+		DeliveriesPending: 3,
+	}
+}
+
+func sampleDeadLetter() *ingestv1.DeadLetter {
+	return &ingestv1.DeadLetter{Id: 7, Reason: "attempt_unrecorded", Error: "update deliveries: timeout", Subject: "convoy.dispatch.dlv-1",
+		DeliveryId: "dlv-1", EventId: "evt-1", EndpointId: "ep-1", GroupId: "grp-1", DeadAt: timestamppb.New(fixedUpdated), HasOutcome: true}
 }
 
 // harness is the gateway in front of a fake ingest-service on bufconn.

@@ -33,6 +33,12 @@ type groupConfigInput struct {
 	DisableEndpoint *bool   `json:"disable_endpoint"`
 	ReplayAttacks   *bool   `json:"replay_attacks"`
 	RetentionPolicy *string `json:"retention_policy"`
+	MetaEvent       *struct {
+		IsEnabled  *bool     `json:"is_enabled"`
+		URL        *string   `json:"url"`
+		Secret     *string   `json:"secret"`
+		EventTypes *[]string `json:"event_types"`
+	} `json:"meta_event"`
 }
 
 // strategyInput takes the retry schedule in our names (duration,
@@ -118,6 +124,10 @@ func (c *groupConfigInput) proto() (*ingestv1.GroupConfigInput, error) {
 	if s := c.Signature; s != nil {
 		in.SignatureHeader, in.SignatureHash, in.SignatureFormat = s.Header, s.Hash, s.Format
 	}
+	if m := c.MetaEvent; m != nil {
+		in.MetaEventIsEnabled, in.MetaEventUrl, in.MetaEventSecret = m.IsEnabled, m.URL, m.Secret
+		in.SetMetaEventTypes, in.MetaEventTypes = m.EventTypes != nil, deref(m.EventTypes)
+	}
 	return in, nil
 }
 
@@ -149,9 +159,18 @@ type groupConfigView struct {
 		Hash   string `json:"hash"`
 		Format string `json:"format"`
 	} `json:"signature"`
-	DisableEndpoint bool   `json:"disable_endpoint"`
-	ReplayAttacks   bool   `json:"replay_attacks"`
-	RetentionPolicy string `json:"retention_policy"`
+	DisableEndpoint bool                `json:"disable_endpoint"`
+	ReplayAttacks   bool                `json:"replay_attacks"`
+	RetentionPolicy string              `json:"retention_policy"`
+	MetaEvent       metaEventConfigView `json:"meta_event"`
+}
+
+type metaEventConfigView struct {
+	IsEnabled bool   `json:"is_enabled"`
+	URL       string `json:"url"`
+	Secret    string `json:"secret"`
+	// EventTypes is [] (every type) rather than null when none are listed.
+	EventTypes []string `json:"event_types"`
 }
 
 func groupOut(g *ingestv1.Group) groupView {
@@ -172,6 +191,11 @@ func groupOut(g *ingestv1.Group) groupView {
 	v.Config.DisableEndpoint = c.GetDisableEndpoint()
 	v.Config.ReplayAttacks = c.GetReplayAttacks()
 	v.Config.RetentionPolicy = c.GetRetentionPolicy()
+	m := c.GetMetaEvent()
+	v.Config.MetaEvent = metaEventConfigView{
+		IsEnabled: m.GetIsEnabled(), URL: m.GetUrl(), Secret: m.GetSecret(),
+		EventTypes: append([]string{}, m.GetEventTypes()...),
+	}
 	return v
 }
 

@@ -57,6 +57,14 @@ func TestBadInputNeverReachesIngest(t *testing.T) {
 			wantStatus: 400, wantMessage: []string{"config.strategy.retry_count must be a number"},
 		},
 		{
+			name: "meta event types not an array", method: "PUT", path: g, body: `{"config":{"meta_event":{"event_types":"endpoint.disabled"}}}`,
+			wantStatus: 400, wantMessage: []string{"config.meta_event.event_types must be"},
+		},
+		{
+			name: "meta event is_enabled not a boolean", method: "POST", path: "/api/v1/groups", body: `{"name":"p","config":{"meta_event":{"is_enabled":"yes"}}}`,
+			wantStatus: 400, wantMessage: []string{"config.meta_event.is_enabled must be"},
+		},
+		{
 			name: "config not an object", method: "POST", path: "/api/v1/groups", body: `{"config":"fast"}`,
 			wantStatus: 400, wantMessage: []string{"config must be an object"},
 		},

@@ -53,7 +53,8 @@ func TestResponseShapes(t *testing.T) {
 			wantJSON: `{"uid":"grp-1","name":"prod","config":{"strategy":{"type":"exponential-backoff","duration":10,"retry_count":7,` +
 				`"default":{"intervalSeconds":0,"retryLimit":0},"exponentialBackoff":{"retryLimit":7}},` +
 				`"signature":{"header":"X-Convoy-Signature","hash":"SHA256","format":"simple"},"disable_endpoint":true,` +
-				`"replay_attacks":false,"retention_policy":"720h"},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
+				`"replay_attacks":false,"retention_policy":"720h","meta_event":{"is_enabled":true,"url":"https://ops.example.com/meta",` +
+				`"secret":"meta-secret","event_types":["endpoint.disabled"]}},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},
 		{
 			name: "created group", method: "POST", path: "/api/v1/groups", body: `{"name":"prod"}`, wantStatus: 201,
@@ -97,6 +98,21 @@ func TestResponseShapes(t *testing.T) {
 				`"custom_headers":{},"created_at":"2024-01-02T03:04:05Z","data":{"n":1}}`,
 		},
 		{
+			name: "meta event", method: "GET", path: g + "/meta-events/meta-1", wantStatus: 200,
+			wantJSON: `{"uid":"meta-1","group_id":"grp-1","event_type":"endpoint.disabled","status":"Retry",` +
+				`"metadata":{"data":{"uid":"ep-1","status":"inactive"},` +
+				`"raw":"{\"event_type\":\"endpoint.disabled\",\"data\":{\"uid\":\"ep-1\",\"status\":\"inactive\"},\"created_at\":\"2024-01-02T03:04:05Z\"}",` +
+				`"num_trials":1,"retry_limit":5,"next_send_time":"2024-01-02T04:06:46.5Z"},` +
+				`"attempts":[{"uid":"att-1","url":"https://ops.example.com/meta","method":"POST","ip_address":"","request_http_header":{},` +
+				`"response_http_header":{},"http_status":503,"response_data":"","response_truncated":false,` +
+				`"error":"endpoint answered Service Unavailable","status":false,"duration_ms":0,"created_at":"2024-01-02T04:05:06.5Z"}],` +
+				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
+		},
+		{
+			name: "meta events list has no attempts", method: "GET", path: g + "/meta-events", wantStatus: 200, list: true,
+			wantKeys: sorted("uid", "group_id", "event_type", "status", "metadata", "created_at", "updated_at"),
+		},
+		{
 			name: "batch retry", method: "POST", path: g + "/eventdeliveries/batchretry", body: `{"ids":["dlv-1","dlv-2"]}`, wantStatus: 200,
 			wantJSON: `{"retried":2,"ids":["dlv-1","dlv-2"]}`,
 		},
@@ -107,6 +123,23 @@ func TestResponseShapes(t *testing.T) {
 		{
 			name: "force resend of nothing", method: "POST", path: g + "/eventdeliveries/forceresend", body: `{}`, wantStatus: 200,
 			wantJSON: `{"resent":0,"ids":[]}`,
+		},
+		{
+			name: "endpoint stats", method: "GET", path: g + "/applications/app-1/endpoints/ep-1/stats?window=10m", wantStatus: 200,
+			wantJSON: `{"endpoint_id":"ep-1","window":"10m0s","start":"2024-01-02T03:04:05Z","end":"2024-01-02T03:14:05Z",` +
+				`"totals":{"success":98,"failure":1,"timeout":1,"p50":11.89,"p99":101.6},` +
+				`"buckets":[{"start":"2024-01-02T03:04:05Z","success":0,"failure":0,"timeout":0,"p50":null,"p99":null},` +
+				`{"start":"2024-01-02T03:09:05Z","success":98,"failure":1,"timeout":1,"p50":11.89,"p99":101.6}],` +
+				`"last_success_at":"2024-01-02T04:05:06.5Z","last_failure_at":null,"consecutive_failures":2,` +
+				`"circuit":{"state":"open","failure_rate":0.75,"opened_at":"2024-01-02T04:05:06.5Z"},"deliveries_pending":3}`,
+		},
+		{
+			name: "dead letters", method: "GET", path: "/api/v1/admin/deadletters", wantStatus: 200, list: true,
+			wantKeys: sorted("id", "reason", "error", "subject", "delivery_id", "event_id", "endpoint_id", "group_id", "dead_at", "has_outcome"),
+		},
+		{
+			name: "redrive", method: "POST", path: "/api/v1/admin/deadletters/redrive", body: `{"ids":[1,2]}`, wantStatus: 200,
+			wantJSON: `{"redriven":2,"failed":1}`,
 		},
 		{name: "delete answers null", method: "DELETE", path: g, wantStatus: 200, wantJSON: `null`},
 	}

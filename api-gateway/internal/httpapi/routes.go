@@ -24,12 +24,25 @@ type route struct {
 	handle func(a *API, ctx context.Context, r *http.Request) (any, error)
 }
 
-// public reports whether the route is open without credentials: health and
-// the OpenAPI document. Every other route under /api/v1 forwards the
-// caller's Authorization; a new route elsewhere forwards nothing, so it
-// fails closed at ingest-service rather than open.
+// credentialed are the path prefixes of every route that acts on data:
+// tenant data under /api/v1/groups and Convoy v0.5's top-level paths,
+// operator data under /api/v1/admin.
+var credentialed = []string{
+	"/api/v1/groups", "/api/v1/admin",
+	"/api/v1/applications", "/api/v1/events", "/api/v1/eventdeliveries", "/api/v1/security",
+}
+
+// public reports whether the route is open without credentials. A route
+// under a credentialed prefix forwards the caller's Authorization; a new
+// route elsewhere forwards nothing, so it fails closed at ingest-service
+// rather than open.
 func (rt route) public() bool {
-	return !strings.HasPrefix(rt.path, "/api/v1/") || rt.path == "/api/v1/openapi.json"
+	for _, p := range credentialed {
+		if rt.path == p || strings.HasPrefix(rt.path, p+"/") {
+			return false
+		}
+	}
+	return true
 }
 
 var wildcard = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -57,6 +70,9 @@ const (
 	convoyDeliveriesPath = "/api/v1/eventdeliveries"
 	convoyDeliveryPath   = convoyDeliveriesPath + "/{delivery_id}"
 	convoyKeysPath       = "/api/v1/security/keys"
+
+	metaPath     = groupPath + "/meta-events"
+	adminPath    = "/api/v1/admin"
 )
 
 // Convoy v0.5's query parameters, by our names (queryAliases has Convoy's).
@@ -97,6 +113,7 @@ func routes() []route {
 		{"PUT", endpointPath, "updateEndpoint", ok, "App endpoint updated successfully", accepts{body: endpointUpdateInput{}}, (*API).updateEndpoint},
 		{"DELETE", endpointPath, "deleteEndpoint", ok, "App endpoint deleted successfully", accepts{}, (*API).deleteEndpoint},
 		{"POST", endpointPath + "/expire_secret", "expireSecret", ok, "Endpoint secret expired successfully", accepts{body: expireSecretInput{}}, (*API).expireSecret},
+		{"GET", endpointPath + "/stats", "getEndpointStats", ok, "Endpoint stats fetched successfully", accepts{query: []string{"window"}}, (*API).getEndpointStats},
 
 		{"POST", groupPath + "/events", "createEvent", created, "App event created successfully", accepts{body: eventInput{}}, (*API).createEvent},
 		{"GET", groupPath + "/events", "listEvents", ok, "App events fetched successfully", accepts{query: params(eventFilters, cursorPaging)}, (*API).listEvents},
@@ -110,6 +127,12 @@ func routes() []route {
 		{"PUT", deliveryPath + "/{delivery_id}/resend", "resendDelivery", ok, "Event delivery resent successfully", accepts{}, (*API).resendDelivery},
 		{"POST", deliveryPath + "/batchretry", "batchRetryDeliveries", ok, "Event deliveries retried successfully", accepts{query: deliveryFilters, body: idsInput{}}, (*API).batchRetryDeliveries},
 		{"POST", deliveryPath + "/forceresend", "forceResendDeliveries", ok, "Event deliveries resent successfully", accepts{body: idsInput{}}, (*API).forceResendDeliveries},
+
+		{"GET", metaPath, "listMetaEvents", ok, "Meta events fetched successfully", accepts{query: cursorPaging}, (*API).listMetaEvents},
+		{"GET", metaPath + "/{meta_event_id}", "getMetaEvent", ok, "Meta event fetched successfully", accepts{}, (*API).getMetaEvent},
+		{"PUT", metaPath + "/{meta_event_id}/resend", "resendMetaEvent", ok, "Meta event resent successfully", accepts{}, (*API).resendMetaEvent},
+		{"GET", adminPath + "/deadletters", "listDeadLetters", ok, "Dead letters fetched successfully", accepts{query: cursorPaging}, (*API).listDeadLetters},
+		{"POST", adminPath + "/deadletters/redrive", "redriveDeadLetters", ok, "Dead letters redriven successfully", accepts{body: redriveInput{}}, (*API).redriveDeadLetters},
 
 		// Convoy v0.5's API (its groups routes are ours above). Convoy
 		// answered 200 on create.

@@ -8,6 +8,8 @@ import (
 
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -157,6 +159,16 @@ func TestRoutesCallIngest(t *testing.T) {
 			wantReq: &ingestv1.ExpireSecretRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", Secret: "next", Expiration: 3600},
 		},
 		{
+			name: "endpoint stats", method: "GET", path: ep + "/stats?window=1h",
+			wantStatus: 200, wantRPC: "GetEndpointStats",
+			wantReq: &ingestv1.GetEndpointStatsRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", Window: "1h"},
+		},
+		{
+			name: "endpoint stats with the default window", method: "GET", path: ep + "/stats",
+			wantStatus: 200, wantRPC: "GetEndpointStats",
+			wantReq: &ingestv1.GetEndpointStatsRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1"},
+		},
+		{
 			name: "create event", method: "POST", path: g + "/events",
 			body:       `{"app_id":"app-1","event_type":"invoice.paid","data":{"amount":10},"idempotency_key":"k1","custom_headers":{"X-Tenant":"t1"}}`,
 			wantStatus: 201, wantRPC: "CreateEvent",
@@ -249,6 +261,47 @@ func TestRoutesCallIngest(t *testing.T) {
 			wantStatus: 200, wantRPC: "ForceResendDeliveries",
 			wantReq: &ingestv1.ForceResendDeliveriesRequest{GroupId: "grp-1", Ids: []string{"dlv-3"}},
 		},
+		{
+			name: "update group meta event config", method: "PUT", path: g,
+			body:       `{"config":{"meta_event":{"is_enabled":true,"url":"https://ops.example.com/meta","event_types":["endpoint.disabled"]}}}`,
+			wantStatus: 200, wantRPC: "UpdateGroup",
+			wantReq: &ingestv1.UpdateGroupRequest{GroupId: "grp-1", Config: &ingestv1.GroupConfigInput{
+				MetaEventIsEnabled: ptr(true), MetaEventUrl: ptr("https://ops.example.com/meta"),
+				SetMetaEventTypes: true, MetaEventTypes: []string{"endpoint.disabled"},
+			}},
+		},
+		{
+			name: "update group meta event secret only", method: "PUT", path: g,
+			body:       `{"config":{"meta_event":{"secret":"my-meta-secret"}}}`,
+			wantStatus: 200, wantRPC: "UpdateGroup",
+			wantReq: &ingestv1.UpdateGroupRequest{GroupId: "grp-1", Config: &ingestv1.GroupConfigInput{MetaEventSecret: ptr("my-meta-secret")}},
+		},
+		{
+			name: "list meta events", method: "GET", path: g + "/meta-events?per_page=3&next_page_cursor=c",
+			wantStatus: 200, wantRPC: "ListMetaEvents",
+			wantReq: &ingestv1.ListMetaEventsRequest{GroupId: "grp-1", Page: &ingestv1.PageRequest{PerPage: 3, Cursor: "c"}},
+		},
+		{
+			name: "get meta event", method: "GET", path: g + "/meta-events/meta-1",
+			wantStatus: 200, wantRPC: "GetMetaEvent", wantReq: &ingestv1.GetMetaEventRequest{GroupId: "grp-1", MetaEventId: "meta-1"},
+		},
+		{
+			name: "resend meta event", method: "PUT", path: g + "/meta-events/meta-1/resend",
+			wantStatus: 200, wantRPC: "ResendMetaEvent", wantReq: &ingestv1.ResendMetaEventRequest{GroupId: "grp-1", MetaEventId: "meta-1"},
+		},
+		{
+			name: "list dead letters", method: "GET", path: "/api/v1/admin/deadletters?per_page=50&next_page_cursor=8",
+			wantStatus: 200, wantRPC: "ListDeadLetters",
+			wantReq: &ingestv1.ListDeadLettersRequest{Page: &ingestv1.PageRequest{PerPage: 50, Cursor: "8"}},
+		},
+		{
+			name: "redrive dead letters by id", method: "POST", path: "/api/v1/admin/deadletters/redrive", body: `{"ids":[3,9]}`,
+			wantStatus: 200, wantRPC: "RedriveDeadLetters", wantReq: &ingestv1.RedriveDeadLettersRequest{Ids: []uint64{3, 9}},
+		},
+		{
+			name: "redrive every dead letter", method: "POST", path: "/api/v1/admin/deadletters/redrive", body: `{}`,
+			wantStatus: 200, wantRPC: "RedriveDeadLetters", wantReq: &ingestv1.RedriveDeadLettersRequest{},
+		},
 	}
 
 	h := newHarness(t, Options{})
@@ -294,11 +347,50 @@ func TestRoutesCallIngest(t *testing.T) {
 	}
 
 	for _, rt := range routes() {
-		if rt.public() || !strings.HasPrefix(rt.path, "/api/v1/groups") {
+		if rt.public() || strings.HasPrefix(rt.operationID, "convoy") {
 			continue // Convoy's routes: TestConvoyRoutesCallIngest
 		}
 		if p := rt.method + " " + rt.path; !covered[p] {
 			t.Errorf("route %s has no case in TestRoutesCallIngest", p)
+		}
+	}
+}
+
+// Only the health checks and the API document are open without
+// credentials; everything under /api/v1/groups and /api/v1/admin forwards
+// the caller's, and a prefix match needs a whole path segment.
+func TestRoutePublic(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/health": true, "/healthz": true, "/readyz": true, "/api/v1/openapi.json": true,
+		"/api/v1/groups": false, "/api/v1/groups/{group_id}/keys": false,
+		"/api/v1/admin": false, "/api/v1/admin/deadletters": false, "/api/v1/admin/deadletters/redrive": false,
+		"/api/v1/administrator": true, "/api/v1/groupsx": true,
+	} {
+		if got := (route{path: path}).public(); got != want {
+			t.Errorf("public(%s) = %v, want %v", path, got, want)
+		}
+	}
+	for _, rt := range routes() {
+		if rt.public() && rt.path != "/health" && rt.path != "/healthz" && rt.path != "/readyz" && rt.path != "/api/v1/openapi.json" {
+			t.Errorf("route %s %s is open without credentials", rt.method, rt.path)
+		}
+	}
+}
+
+// The admin routes fail closed: without a key, ingest sees none and answers
+// Unauthenticated, which the gateway maps to 401.
+func TestAdminRoutesForwardNoCredentialsWhenAbsent(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.fake.setErr(status.Error(codes.Unauthenticated, "missing API key"))
+	for _, r := range []struct{ method, path string }{{"GET", "/api/v1/admin/deadletters"}, {"POST", "/api/v1/admin/deadletters/redrive"}} {
+		before := len(h.fake.recorded())
+		res := h.do(t, r.method, r.path, "", nil)
+		if res.status != http.StatusUnauthorized {
+			t.Errorf("%s %s without a key = %d, want 401", r.method, r.path, res.status)
+		}
+		calls := h.fake.recorded()[before:]
+		if len(calls) != 1 || len(calls[0].md.Get("authorization")) != 0 {
+			t.Errorf("%s %s: calls %v, want one without authorization", r.method, r.path, calls)
 		}
 	}
 }

@@ -32,8 +32,10 @@ type runner struct {
 	clk    clock
 	clkTck float64
 
-	recv     *Receiver
-	recvURL  string
+	recv    *Receiver
+	recvURL string
+	// serveCtx ends once the stack has stopped: receivers serve until then.
+	serveCtx context.Context
 	st       *stack
 	res      resources
 	client   *http.Client
@@ -44,7 +46,7 @@ type runner struct {
 	notes    []string
 }
 
-// Run runs every phase and returns the result. It stops the stack and removes its temp folder
+// Run runs the chosen phases and returns the result. It stops the stack and removes its temp folder
 // (unless cfg.Keep) before returning, also on error or when ctx is cancelled.
 func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err error) {
 	began := time.Now()
@@ -66,21 +68,24 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 
 	recvCtx, stopRecv := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRecv()
+	r.serveCtx = recvCtx
 	r.recvURL, _, err = r.recv.Serve(recvCtx)
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
 
 	// a. The raw ceiling, before the stack exists, so nothing else competes for the CPU.
-	r.body, r.data = eventBody("raw", cfg.PayloadBytes)
-	log.Info("phase: raw ceiling", zap.Duration("duration", cfg.RawDuration))
-	raw := closedLoop(ctx, clk, loopOptions{workers: cfg.Producers, duration: cfg.RawDuration,
-		limit: limitFor(cfg.RawDuration)}, rawSender(r.client, r.recvURL, r.body))
-	res.RawCeiling = rateOf(raw)
-	log.Info("raw ceiling", zap.Float64("req_per_s", res.RawCeiling.PerSec), zap.Int("failed", raw.failed()))
-	r.recv.Reset()
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if cfg.Runs(PhaseRaw) {
+		r.body, r.data = eventBody("raw", cfg.PayloadBytes)
+		log.Info("phase: raw ceiling", zap.Duration("duration", cfg.RawDuration))
+		raw := closedLoop(ctx, clk, loopOptions{workers: cfg.Producers, duration: cfg.RawDuration,
+			limit: limitFor(cfg.RawDuration)}, rawSender(r.client, r.recvURL, r.body))
+		res.RawCeiling = rateOf(raw)
+		log.Info("raw ceiling", zap.Float64("req_per_s", res.RawCeiling.PerSec), zap.Int("failed", raw.failed()))
+		r.recv.Reset()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 
 	dir, err := os.MkdirTemp("", "convoy-bench-")
@@ -120,33 +125,51 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 	// b. The end-to-end round on a store that holds nothing yet (the gate bounds the backlog
 	// in every saturation phase).
 	gate := r.backlogGate()
-	roundStart := time.Now()
-	res.Empty = r.round(ctx, "empty", gate)
-	roundTook := time.Since(roundStart)
-	if err := r.alive(ctx); err != nil {
-		return nil, err
+	var roundTook time.Duration
+	if cfg.Runs(PhaseEmpty) {
+		roundStart := time.Now()
+		res.Empty = r.round(ctx, "empty", gate)
+		roundTook = time.Since(roundStart)
+		if err := r.alive(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	// c. Accept rates. Nothing throttles them: they measure the front door alone. The backlog
 	// each leaves is delivered before the next phase starts.
-	if res.AcceptHTTP, err = r.accept(ctx, "gateway HTTP accept", cfg.AcceptHTTPDuration, r.httpSender()); err != nil {
-		return nil, err
-	}
-	if res.AcceptGRPC, err = r.accept(ctx, "gRPC accept", cfg.AcceptGRPCDuration, r.grpcSender()); err != nil {
-		return nil, err
+	if cfg.Runs(PhaseAccept) {
+		if res.AcceptHTTP, err = r.accept(ctx, "gateway HTTP accept", cfg.AcceptHTTPDuration, r.httpSender()); err != nil {
+			return nil, err
+		}
+		if res.AcceptGRPC, err = r.accept(ctx, "gRPC accept", cfg.AcceptGRPCDuration, r.grpcSender()); err != nil {
+			return nil, err
+		}
 	}
 
 	// d. Fill to the history size at saturation over gRPC (the cheaper front door), within
-	// what the budget leaves once a second round as long as the first is set aside; then the
-	// round again.
-	fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-roundTook-stopAllowance)
-	r.fill(ctx, gate, fillFor)
-	if err := r.alive(ctx); err != nil {
-		return nil, err
+	// what the budget leaves once a second round as long as the first and the isolation
+	// phase are set aside; then the round again.
+	if cfg.Runs(PhaseHistory) {
+		fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-roundTook-stopAllowance-isolationReserve(cfg))
+		r.fill(ctx, gate, fillFor)
+		if err := r.alive(ctx); err != nil {
+			return nil, err
+		}
+		res.History = r.round(ctx, "history", gate)
+		if err := r.alive(ctx); err != nil {
+			return nil, err
+		}
 	}
-	res.History = r.round(ctx, "history", gate)
-	if err := r.alive(ctx); err != nil {
-		return nil, err
+
+	// e. Last, because the slow endpoints' backlog outlives it: a healthy endpoint while ten
+	// others hang.
+	if cfg.Runs(PhaseIsolation) {
+		if res.Isolation, err = r.isolation(ctx); err != nil {
+			return nil, err
+		}
+		if err := r.alive(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	res.Delivered = r.recv.Unique()
@@ -157,11 +180,13 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 	if res.RawCeiling.PerSec > 0 {
 		res.RawRatio = round(res.Empty.Sustained.DeliveredPerSec/res.RawCeiling.PerSec, 3)
 	}
-	r.note("CPU per 1,000 events covers each phase from its start until its last delivery (plus %s); "+
-		"the devstack row is embedded NATS and FerretDB together, which /proc cannot separate", recordGrace)
-	r.note("latency runs from the producer sending the event to its arrival at the receiver, so it includes "+
-		"accepting it; %d of the fixed-rate phases' deliveries arrived before the producer had read the 201",
-		res.Empty.Fixed.Latency.BeforeAnswer+res.History.Fixed.Latency.BeforeAnswer)
+	if cfg.Runs(PhaseEmpty) || cfg.Runs(PhaseHistory) {
+		r.note("CPU per 1,000 events covers each phase from its start until its last delivery (plus %s); "+
+			"the devstack row is embedded NATS and FerretDB together, which /proc cannot separate", recordGrace)
+		r.note("latency runs from the producer sending the event to its arrival at the receiver, so it includes "+
+			"accepting it; %d of the fixed-rate phases' deliveries arrived before the producer had read the 201",
+			res.Empty.Fixed.Latency.BeforeAnswer+res.History.Fixed.Latency.BeforeAnswer)
+	}
 	if cfg.MaxBacklog > 0 {
 		r.note("saturation phases keep at most %d events accepted but not yet delivered; saturation latency "+
 			"is queueing behind that backlog", cfg.MaxBacklog)
@@ -239,23 +264,39 @@ func (r *runner) grpcSender() func() sendFunc {
 	return grpcEventSender(r.conn, r.st.adminKey, r.res.groupID, r.res.appID, r.data)
 }
 
+// sink is where a load's events end up: the receiver they arrive at and the count of events
+// accepted for it, which together give the backlog.
+type sink struct {
+	recv     *Receiver
+	accepted *atomic.Int64
+}
+
+// mainSink is the bench's own endpoint, which every phase but the isolation phase loads.
+func (r *runner) mainSink() sink { return sink{recv: r.recv, accepted: &r.accepted} }
+
 // backlogGate holds producers back while MaxBacklog events are accepted but not delivered.
-func (r *runner) backlogGate() func() bool {
+func (r *runner) backlogGate() func() bool { return r.backlogGateOn(r.mainSink()) }
+
+func (r *runner) backlogGateOn(s sink) func() bool {
 	if r.cfg.MaxBacklog == 0 {
 		return nil
 	}
 	limit := int64(r.cfg.MaxBacklog)
-	return func() bool { return r.accepted.Load()-r.recv.Unique() < limit }
+	return func() bool { return s.accepted.Load()-s.recv.Unique() < limit }
 }
 
 // waitDelivered waits until every accepted event has arrived, at most timeout, and gives up
 // early when nothing arrives for stall. It reports whether everything arrived.
 func (r *runner) waitDelivered(ctx context.Context, timeout, stall time.Duration) bool {
+	return waitDelivered(ctx, r.mainSink(), timeout, stall)
+}
+
+func waitDelivered(ctx context.Context, s sink, timeout, stall time.Duration) bool {
 	deadline := time.Now().Add(timeout)
-	last, lastChange := r.recv.Unique(), time.Now()
+	last, lastChange := s.recv.Unique(), time.Now()
 	for {
-		got := r.recv.Unique()
-		if got >= r.accepted.Load() {
+		got := s.recv.Unique()
+		if got >= s.accepted.Load() {
 			return true
 		}
 		if got != last {
@@ -315,14 +356,19 @@ func (r *runner) logPhase(phase, store string, p Phase) {
 
 // measure runs one end-to-end phase: CPU is sampled at its start and after its last delivery.
 func (r *runner) measure(ctx context.Context, offered int, run func(context.Context) *tally) Phase {
-	p := Phase{OfferedPerSec: float64(offered), BacklogAtStart: r.accepted.Load() - r.recv.Unique()}
+	return r.measureOn(ctx, r.mainSink(), offered, r.cfg.Drain, run)
+}
+
+// measureOn is measure for the events of s, waiting at most drain for their last deliveries.
+func (r *runner) measureOn(ctx context.Context, s sink, offered int, drain time.Duration, run func(context.Context) *tally) Phase {
+	p := Phase{OfferedPerSec: float64(offered), BacklogAtStart: s.accepted.Load() - s.recv.Unique()}
 	cpu0 := r.st.sampleCPU(r.clk)
 	t := run(ctx)
-	p.DrainTimedOut = !r.waitDelivered(ctx, r.cfg.Drain, r.cfg.Drain)
+	p.DrainTimedOut = !waitDelivered(ctx, s, drain, drain)
 	time.Sleep(recordGrace)
 	cpu1 := r.st.sampleCPU(r.clk)
 
-	arrivals := r.recv.arrivalsOf(t.accepts)
+	arrivals := s.recv.arrivalsOf(t.accepts)
 	lat := make([]time.Duration, 0, len(arrivals))
 	var early, inWindow int
 	var last time.Duration

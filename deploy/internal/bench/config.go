@@ -1,7 +1,8 @@
 // Package bench is Convoy's end-to-end benchmark: it starts the local stack (bin/devstack) on a
 // fresh data folder, a webhook receiver and a load generator in this process, measures
 // acceptance and delivery rates, latency and per-process CPU on an empty store and again with
-// 100,000 events of history, and reports them against the targets of issue 6.
+// 100,000 events of history, and reports them against the targets of issue 6; its isolation
+// phase measures how a healthy endpoint fares while ten others hang (issue 11).
 package bench
 
 import (
@@ -9,11 +10,32 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 )
 
-// Config tunes the bench. The defaults keep a full run within about six minutes on two cores.
+// The phases, in the order they run.
+const (
+	PhaseRaw       = "raw"       // raw ceiling: generator → receiver, no Convoy
+	PhaseEmpty     = "empty"     // the end-to-end round on an empty store
+	PhaseAccept    = "accept"    // the HTTP and gRPC accept rates
+	PhaseHistory   = "history"   // the fill, then the end-to-end round again
+	PhaseIsolation = "isolation" // a healthy endpoint while ten others hang
+)
+
+// PhaseNames lists every phase in the order they run.
+var PhaseNames = []string{PhaseRaw, PhaseEmpty, PhaseAccept, PhaseHistory, PhaseIsolation}
+
+// IsolationSlowEndpoints is how many endpoints hang in the isolation phase.
+const IsolationSlowEndpoints = 10
+
+// Config tunes the bench. The defaults keep a full run within about nine minutes on two cores.
 type Config struct {
+	// Phases are the phases to run, a subset of PhaseNames (in that order whatever the order
+	// given). The stack is started and warmed up whichever are chosen.
+	Phases []string
+
 	// Producers is how many concurrent HTTP producers (and gRPC callers) saturate the gateway.
 	// Each waits for its answer before sending again, so they must be enough to keep the
 	// pipeline busy: with 32, each waiting ~15 ms for its event's group commit, the producers
@@ -42,6 +64,17 @@ type Config struct {
 	FillTimeout time.Duration
 	Budget      time.Duration
 
+	// The isolation phase: IsolationSlowEndpoints endpoints of one application hang
+	// IsolationHang before answering 200 and IsolationSlowEvents events are sent to them up
+	// front; meanwhile a healthy endpoint of another application gets IsolationRate events/s
+	// for IsolationFixed, then is saturated for IsolationSustained, which is compared with
+	// the same saturation before the slow events were sent.
+	IsolationSlowEvents int
+	IsolationHang       time.Duration
+	IsolationRate       int
+	IsolationFixed      time.Duration
+	IsolationSustained  time.Duration
+
 	// MaxBacklog caps accepted-but-undelivered events in the saturation phases and the fill:
 	// producers wait while the pipeline is that far behind. Without it a gateway faster than
 	// the dispatcher turns "latency at saturation" into "how long the test ran" and leaves a
@@ -57,6 +90,7 @@ type Config struct {
 // Default returns the default configuration.
 func Default() Config {
 	return Config{
+		Phases:             slices.Clone(PhaseNames),
 		Producers:          64,
 		Workers:            64,
 		RawDuration:        10 * time.Second,
@@ -69,11 +103,18 @@ func Default() Config {
 		Settle:             120 * time.Second,
 		History:            100_000,
 		FillTimeout:        10 * time.Minute,
-		Budget:             6 * time.Minute,
-		MaxBacklog:         2_000,
-		PayloadBytes:       512,
-		BinDir:             "bin",
-		OutDir:             "bench-results",
+		// The isolation phase's share of the budget is set aside before the fill (see
+		// isolationReserve), so that the fill gets about as long as it did without it.
+		Budget:              9 * time.Minute,
+		IsolationSlowEvents: 3_000,
+		IsolationHang:       20 * time.Second,
+		IsolationRate:       20,
+		IsolationFixed:      60 * time.Second,
+		IsolationSustained:  30 * time.Second,
+		MaxBacklog:          2_000,
+		PayloadBytes:        512,
+		BinDir:              "bin",
+		OutDir:              "bench-results",
 	}
 }
 
@@ -82,6 +123,11 @@ func ParseFlags(name string, args []string, errOut io.Writer) (Config, error) {
 	c := Default()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(errOut)
+	fs.Func("phases", "comma-separated phases to run, of "+strings.Join(PhaseNames, ",")+" (default all)",
+		func(v string) error {
+			c.Phases = splitPhases(v)
+			return nil
+		})
 	fs.IntVar(&c.Producers, "producers", c.Producers, "concurrent HTTP producers / gRPC callers at saturation")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "open-loop worker pool of the fixed-rate phase")
 	fs.DurationVar(&c.RawDuration, "raw", c.RawDuration, "raw ceiling phase (generator straight to receiver)")
@@ -95,6 +141,13 @@ func ParseFlags(name string, args []string, errOut io.Writer) (Config, error) {
 	fs.IntVar(&c.History, "history", c.History, "delivered events in the store before the second round")
 	fs.DurationVar(&c.FillTimeout, "fill-timeout", c.FillTimeout, "longest fill to reach -history")
 	fs.DurationVar(&c.Budget, "budget", c.Budget, "time the whole run should stay within; shortens the fill")
+	fs.IntVar(&c.IsolationSlowEvents, "isolation-slow-events", c.IsolationSlowEvents,
+		fmt.Sprintf("events sent up front to the application of the %d hanging endpoints (each gets every one)", IsolationSlowEndpoints))
+	fs.DurationVar(&c.IsolationHang, "isolation-hang", c.IsolationHang, "how long the slow endpoints hang before answering 200 (their http_timeout is 30s)")
+	fs.IntVar(&c.IsolationRate, "isolation-rate", c.IsolationRate, "events/s offered to the healthy endpoint while the slow ones hang")
+	fs.DurationVar(&c.IsolationFixed, "isolation-fixed", c.IsolationFixed, "the healthy endpoint's fixed-rate window in the isolation phase")
+	fs.DurationVar(&c.IsolationSustained, "isolation-sustained", c.IsolationSustained,
+		"each of the healthy endpoint's two saturation windows (alone, then while the slow ones hang)")
 	fs.IntVar(&c.MaxBacklog, "max-backlog", c.MaxBacklog, "accepted-but-undelivered events producers may run ahead at saturation (0: no cap)")
 	fs.IntVar(&c.PayloadBytes, "payload", c.PayloadBytes, "bytes of event data")
 	fs.StringVar(&c.BinDir, "bin", c.BinDir, "directory with devstack and the four service binaries")
@@ -116,9 +169,10 @@ func (c Config) Validate() error {
 		"-raw": c.RawDuration, "-accept-http": c.AcceptHTTPDuration, "-accept-grpc": c.AcceptGRPCDuration,
 		"-sustained": c.SustainedDuration, "-fixed": c.FixedDuration, "-drain": c.Drain, "-settle": c.Settle,
 		"-fill-timeout": c.FillTimeout, "-budget": c.Budget,
+		"-isolation-fixed": c.IsolationFixed, "-isolation-sustained": c.IsolationSustained,
 	}
 	for _, name := range []string{"-raw", "-accept-http", "-accept-grpc", "-sustained", "-fixed", "-drain", "-settle",
-		"-fill-timeout", "-budget"} {
+		"-fill-timeout", "-budget", "-isolation-fixed", "-isolation-sustained"} {
 		if d := positive[name]; d <= 0 || d > time.Hour {
 			errs = append(errs, fmt.Errorf("%s=%s: want more than 0 and at most 1h", name, d))
 		}
@@ -141,6 +195,25 @@ func (c Config) Validate() error {
 	if c.PayloadBytes < 0 || c.PayloadBytes > 512<<10 {
 		errs = append(errs, fmt.Errorf("-payload=%d: want 0 to 524288", c.PayloadBytes))
 	}
+	if len(c.Phases) == 0 {
+		errs = append(errs, errors.New("-phases: want at least one of "+strings.Join(PhaseNames, ",")))
+	}
+	for _, p := range c.Phases {
+		if !slices.Contains(PhaseNames, p) {
+			errs = append(errs, fmt.Errorf("-phases: unknown phase %q, want %s", p, strings.Join(PhaseNames, ",")))
+		}
+	}
+	if c.IsolationSlowEvents < 1 || c.IsolationSlowEvents > 100_000 {
+		errs = append(errs, fmt.Errorf("-isolation-slow-events=%d: want 1 to 100000", c.IsolationSlowEvents))
+	}
+	// The slow endpoints' http_timeout is isolationTimeout: a longer hang would turn them into
+	// failing endpoints, which is another test.
+	if c.IsolationHang <= 0 || c.IsolationHang >= isolationTimeout {
+		errs = append(errs, fmt.Errorf("-isolation-hang=%s: want more than 0 and less than %s", c.IsolationHang, isolationTimeout))
+	}
+	if c.IsolationRate < 1 || c.IsolationRate > 50_000 {
+		errs = append(errs, fmt.Errorf("-isolation-rate=%d: want 1 to 50000", c.IsolationRate))
+	}
 	if c.BinDir == "" {
 		errs = append(errs, errors.New("-bin must not be empty"))
 	}
@@ -148,6 +221,34 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("-out must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// Runs reports whether phase is among the chosen ones.
+func (c Config) Runs(phase string) bool { return slices.Contains(c.Phases, phase) }
+
+// splitPhases turns "isolation, raw" into the phases in their running order, keeping unknown
+// names for Validate to report; "all" stands for every phase.
+func splitPhases(v string) []string {
+	var known, unknown []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.ToLower(strings.TrimSpace(p))
+		switch {
+		case p == "":
+		case p == "all":
+			known = append(known, PhaseNames...)
+		case slices.Contains(PhaseNames, p):
+			known = append(known, p)
+		default:
+			unknown = append(unknown, p)
+		}
+	}
+	var out []string
+	for _, p := range PhaseNames {
+		if slices.Contains(known, p) {
+			out = append(out, p)
+		}
+	}
+	return append(out, unknown...)
 }
 
 // limitFor caps the requests of a closed-loop phase: far above what loopback HTTP can carry

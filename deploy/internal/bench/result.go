@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -29,6 +30,9 @@ type Result struct {
 	Empty   Round `json:"empty"`
 	History Round `json:"history"`
 
+	// Isolation is the isolation phase, when it ran.
+	Isolation *Isolation `json:"isolation,omitempty"`
+
 	// HistoryRatio is sustained deliveries/s with history over the same on an empty store.
 	HistoryRatio float64 `json:"history_ratio"`
 	// RawRatio is sustained deliveries/s on an empty store over the raw ceiling.
@@ -45,28 +49,37 @@ type Result struct {
 
 // Settings are the knobs of the run, as they went into the result.
 type Settings struct {
-	Producers    int     `json:"producers"`
-	Workers      int     `json:"open_loop_workers"`
-	RawS         float64 `json:"raw_s"`
-	AcceptHTTPS  float64 `json:"accept_http_s"`
-	AcceptGRPCS  float64 `json:"accept_grpc_s"`
-	SustainedS   float64 `json:"sustained_s"`
-	FixedS       float64 `json:"fixed_s"`
-	FixedRate    int     `json:"fixed_rate"`
-	DrainS       float64 `json:"drain_s"`
-	History      int     `json:"history"`
-	MaxBacklog   int     `json:"max_backlog"`
-	PayloadBytes int     `json:"payload_bytes"`
-	ClockTicks   float64 `json:"clk_tck"`
+	Phases       []string `json:"phases"`
+	Producers    int      `json:"producers"`
+	Workers      int      `json:"open_loop_workers"`
+	RawS         float64  `json:"raw_s"`
+	AcceptHTTPS  float64  `json:"accept_http_s"`
+	AcceptGRPCS  float64  `json:"accept_grpc_s"`
+	SustainedS   float64  `json:"sustained_s"`
+	FixedS       float64  `json:"fixed_s"`
+	FixedRate    int      `json:"fixed_rate"`
+	DrainS       float64  `json:"drain_s"`
+	History      int      `json:"history"`
+	MaxBacklog   int      `json:"max_backlog"`
+	PayloadBytes int      `json:"payload_bytes"`
+	ClockTicks   float64  `json:"clk_tck"`
+
+	IsolationSlowEvents int     `json:"isolation_slow_events"`
+	IsolationHangS      float64 `json:"isolation_hang_s"`
+	IsolationRate       int     `json:"isolation_rate"`
+	IsolationFixedS     float64 `json:"isolation_fixed_s"`
+	IsolationSustainedS float64 `json:"isolation_sustained_s"`
 }
 
 func settingsOf(c Config, clk float64) Settings {
 	return Settings{
-		Producers: c.Producers, Workers: c.Workers, RawS: c.RawDuration.Seconds(),
+		Phases: c.Phases, Producers: c.Producers, Workers: c.Workers, RawS: c.RawDuration.Seconds(),
 		AcceptHTTPS: c.AcceptHTTPDuration.Seconds(), AcceptGRPCS: c.AcceptGRPCDuration.Seconds(),
 		SustainedS: c.SustainedDuration.Seconds(), FixedS: c.FixedDuration.Seconds(), FixedRate: c.FixedRate,
 		DrainS: c.Drain.Seconds(), History: c.History, MaxBacklog: c.MaxBacklog, PayloadBytes: c.PayloadBytes,
-		ClockTicks: clk,
+		ClockTicks: clk, IsolationSlowEvents: c.IsolationSlowEvents, IsolationHangS: c.IsolationHang.Seconds(),
+		IsolationRate: c.IsolationRate, IsolationFixedS: c.IsolationFixed.Seconds(),
+		IsolationSustainedS: c.IsolationSustained.Seconds(),
 	}
 }
 
@@ -128,8 +141,9 @@ type Phase struct {
 	FirstError         string  `json:"first_error,omitempty"`
 }
 
-// Target is one of issue 6's goals with the measured value.
+// Target is one goal with the measured value; Issue is the issue that set it.
 type Target struct {
+	Issue int     `json:"issue"`
 	Name  string  `json:"name"`
 	Want  string  `json:"want"`
 	Value float64 `json:"value"`
@@ -138,8 +152,24 @@ type Target struct {
 	Note  string  `json:"note,omitempty"`
 }
 
-// Evaluate fills Targets from the figures.
+// ran reports whether phase was among those run; a result without the list ran them all.
+func (r *Result) ran(phase string) bool {
+	return len(r.Config.Phases) == 0 || slices.Contains(r.Config.Phases, phase)
+}
+
+// Evaluate fills Targets from the figures, for the phases that ran.
 func (r *Result) Evaluate() {
+	r.Targets = nil
+	if r.ran(PhaseEmpty) || r.ran(PhaseHistory) {
+		r.Targets = append(r.Targets, r.throughputTargets()...)
+	}
+	if r.ran(PhaseIsolation) {
+		r.Targets = append(r.Targets, r.isolationTargets()...)
+	}
+}
+
+// throughputTargets are issue 6's.
+func (r *Result) throughputTargets() []Target {
 	es, ef := r.Empty.Sustained, r.Empty.Fixed
 	thr := Target{Name: "sustained end-to-end deliveries", Want: ">= 2000", Value: es.DeliveredPerSec,
 		Unit: "events/s", Pass: es.DeliveredPerSec >= 2000 && es.Undelivered == 0}
@@ -166,7 +196,94 @@ func (r *Result) Evaluate() {
 	}
 	cpu := Target{Name: "CPU in the four services per delivered event (sustained, empty store)", Want: "<= 300",
 		Value: es.ServicesCPUPerEventUs, Unit: "µs", Pass: es.Delivered > 0 && es.ServicesCPUPerEventUs <= 300}
-	r.Targets = []Target{thr, lat, hist, cpu}
+	if !r.ran(PhaseEmpty) {
+		for _, t := range []*Target{&thr, &lat, &hist, &cpu} {
+			t.Pass, t.Note = false, "the empty-store round did not run"
+		}
+	}
+	if !r.ran(PhaseHistory) {
+		hist.Pass, hist.Note = false, "the history round did not run"
+	}
+	out := []Target{thr, lat, hist, cpu}
+	for i := range out {
+		out[i].Issue = 6
+	}
+	return out
+}
+
+// Isolation targets: what the healthy endpoint must get while the slow ones hang, and the
+// setup they are stated for.
+const (
+	isolationTargetP99ms       = 2000
+	isolationTargetRatio       = 0.8
+	isolationStatedRate        = 20
+	isolationStatedAttemptsDue = 3000
+	isolationStatedHang        = 20 * time.Second
+	isolationStatedFixed       = 60 * time.Second
+)
+
+// isolationTargets are issue 11's.
+func (r *Result) isolationTargets() []Target {
+	iso := r.Isolation
+	if iso == nil {
+		iso = &Isolation{}
+	}
+	f := iso.Fixed
+	// The setup must be at least as hard as the one the targets are stated for.
+	var weaker string
+	switch {
+	case iso.SlowEndpoints < IsolationSlowEndpoints:
+		weaker = fmt.Sprintf("%d slow endpoints, the target is stated for %d", iso.SlowEndpoints, IsolationSlowEndpoints)
+	case iso.SlowAttemptsDue < isolationStatedAttemptsDue:
+		weaker = fmt.Sprintf("%d slow attempts due, the target is stated for at least %d", iso.SlowAttemptsDue, isolationStatedAttemptsDue)
+	case time.Duration(iso.HangS*float64(time.Second)) < isolationStatedHang:
+		weaker = fmt.Sprintf("slow endpoints hung %.0f s, the target is stated for %.0f s", iso.HangS, isolationStatedHang.Seconds())
+	case r.Config.IsolationFixedS > 0 && r.Config.IsolationFixedS < isolationStatedFixed.Seconds():
+		weaker = fmt.Sprintf("window %.0f s is shorter than the %.0f s the target asks for", r.Config.IsolationFixedS, isolationStatedFixed.Seconds())
+	}
+	rate := fmt.Sprintf("%.0f/s", f.OfferedPerSec)
+
+	all := Target{Name: "isolation: healthy endpoint's events delivered at " + rate + " while 10 endpoints hang",
+		Want: "= " + commas(int64(f.Sent)) + " sent", Value: float64(f.Delivered), Unit: "events",
+		Pass: f.Sent > 0 && f.Missed == 0 && f.Delivered == f.Sent && f.Undelivered == 0}
+	if lost := f.Sent - f.Delivered; lost > 0 || f.Missed > 0 {
+		all.Note = fmt.Sprintf("%d never arrived within %s of the window's end, %d of them not accepted; "+
+			"%d more were due but not sent in time", lost, isolationDrain, f.Failed, f.Missed)
+	}
+	lat := Target{Name: "isolation: healthy endpoint's p99 send->delivery at " + rate + " while 10 endpoints hang",
+		Want: fmt.Sprintf("<= %d", isolationTargetP99ms), Value: f.Latency.P99ms, Unit: "ms",
+		Pass: f.Latency.Count > 0 && f.Latency.P99ms <= isolationTargetP99ms && f.Undelivered == 0}
+	switch {
+	case f.Latency.Count == 0:
+		lat.Note = "nothing was delivered"
+	case f.Undelivered > 0:
+		lat.Note = fmt.Sprintf("over the %d delivered; %d accepted events never arrived", f.Latency.Count, f.Undelivered)
+	}
+	if f.OfferedPerSec != isolationStatedRate && lat.Note == "" {
+		lat.Note = fmt.Sprintf("the target is stated at %d events/s", isolationStatedRate)
+	}
+	sat := Target{Name: "isolation: healthy endpoint's saturation throughput while 10 endpoints hang / alone",
+		Want: fmt.Sprintf(">= %.2f", isolationTargetRatio), Value: iso.SaturationRatio, Unit: "ratio",
+		Pass: iso.SaturationRatio >= isolationTargetRatio}
+	if iso.Alone.DeliveredPerSec > 0 {
+		sat.Note = fmt.Sprintf("%s vs %s events/s", num(iso.WithSlow.DeliveredPerSec), num(iso.Alone.DeliveredPerSec))
+	} else {
+		sat.Note = "nothing measured alone"
+	}
+	if n := iso.WithSlow.Undelivered; n > 0 {
+		sat.Note += fmt.Sprintf("; %d accepted while they hung never arrived", n)
+	}
+	out := []Target{all, lat, sat}
+	for i := range out {
+		out[i].Issue = 11
+		if r.Isolation == nil {
+			out[i].Pass, out[i].Note = false, "the isolation phase did not run to its end"
+		} else if weaker != "" {
+			out[i].Pass = false
+			out[i].Note = strings.TrimPrefix(out[i].Note+"; "+weaker, "; ")
+		}
+	}
+	return out
 }
 
 // JSON is the compact encoding of the result.
@@ -200,13 +317,63 @@ func (r *Result) WriteTable(w io.Writer) error {
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
-	es, ef, hs, hf := r.Empty.Sustained, r.Empty.Fixed, r.History.Sustained, r.History.Fixed
+	if r.ran(PhaseRaw) || r.ran(PhaseAccept) {
+		r.acceptRows(row)
+	}
+	if r.ran(PhaseEmpty) || r.ran(PhaseHistory) {
+		r.roundRows(row)
+	}
+	if r.ran(PhaseIsolation) && r.Isolation != nil {
+		r.Isolation.rows(row)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 
+	for _, issue := range []int{6, 11} {
+		heading := false
+		for _, t := range r.Targets {
+			if t.Issue != issue {
+				continue
+			}
+			if !heading {
+				fmt.Fprintf(&b, "\nTARGETS (issue %d)\n", issue)
+				heading = true
+			}
+			verdict := "FAIL"
+			if t.Pass {
+				verdict = "PASS"
+			}
+			value := num3(t.Value)
+			if t.Unit == "events" {
+				value = commas(int64(t.Value))
+			}
+			fmt.Fprintf(&b, "  [%s] %s %s %s: measured %s", verdict, t.Name, t.Want, t.Unit, value)
+			if t.Note != "" {
+				fmt.Fprintf(&b, " (%s)", t.Note)
+			}
+			b.WriteByte('\n')
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// acceptRows are the table's front-door figures.
+func (r *Result) acceptRows(row func(...string)) {
 	row("ACCEPT", "", "", "")
 	row("raw ceiling: generator -> receiver, req/s", num(r.RawCeiling.PerSec), "", "")
 	row("gateway HTTP accepted, events/s", num(r.AcceptHTTP.PerSec), failStr(r.AcceptHTTP.Failures), "")
 	row("ingest gRPC accepted, events/s", num(r.AcceptGRPC.PerSec), failStr(r.AcceptGRPC.Failures), "")
 	row("", "", "", "")
+}
+
+// roundRows are the table's end-to-end and CPU figures of the two rounds.
+func (r *Result) roundRows(row func(...string)) {
+	es, ef, hs, hf := r.Empty.Sustained, r.Empty.Fixed, r.History.Sustained, r.History.Fixed
 	row("END TO END", "empty store", "with history", "history/empty")
 	row("events delivered before the round", commas(r.Empty.StoredBefore), commas(r.History.StoredBefore), "")
 	row("saturation: delivered events/s", num(es.DeliveredPerSec), num(hs.DeliveredPerSec), ratio(r.HistoryRatio))
@@ -233,27 +400,26 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row("", "", "", "")
 	row("e2e saturation / raw ceiling", fmt.Sprintf("%.3f", r.RawRatio), "", "")
 	row("delivered in all / duplicate deliveries", pair(int(r.Delivered), r.Duplicates), "", "")
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+}
 
-	b.WriteString("\nTARGETS (issue 6)\n")
-	for _, t := range r.Targets {
-		verdict := "FAIL"
-		if t.Pass {
-			verdict = "PASS"
-		}
-		fmt.Fprintf(&b, "  [%s] %s %s %s: measured %s", verdict, t.Name, t.Want, t.Unit, num3(t.Value))
-		if t.Note != "" {
-			fmt.Fprintf(&b, " (%s)", t.Note)
-		}
-		b.WriteByte('\n')
-	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+// rows are the table's isolation figures.
+func (iso *Isolation) rows(row func(...string)) {
+	f, al, ws := iso.Fixed, iso.Alone, iso.WithSlow
+	row("", "", "", "")
+	row(fmt.Sprintf("ISOLATION: %d endpoints hang %.0f s (http_timeout %.0f s)", iso.SlowEndpoints, iso.HangS, iso.HTTPTimeoutS),
+		"", "", "")
+	row("  slow events accepted / attempts due", pair(iso.SlowEvents, iso.SlowAttemptsDue), "", "")
+	row("  slow requests held at fixed start | peak", pairI(iso.SlowAtFixed.InFlight, iso.SlowAtEnd.Peak), "", "")
+	row("  slow requests arrived | answered after the hang", pairI(iso.SlowAtEnd.Arrived, iso.SlowAtEnd.HungOut), "", "")
+	row(fmt.Sprintf("healthy endpoint at %.0f/s: sent / delivered", f.OfferedPerSec), pair(f.Sent, f.Delivered), "", "")
+	row("  failed / missed / undelivered", triple(f.Failed, f.Missed, f.Undelivered), "", "")
+	row("  latency p50 / p95 / p99 ms", lats(f.Latency), "", "")
+	row("  latency max ms", maxLat(f.Latency), "", "")
+	row("healthy endpoint at saturation", "alone", "while they hang", "hang/alone")
+	row("  delivered events/s", num(al.DeliveredPerSec), num(ws.DeliveredPerSec), ratio(iso.SaturationRatio))
+	row("  accepted / undelivered", pair(al.Accepted, al.Undelivered), pair(ws.Accepted, ws.Undelivered), "")
+	row("  latency p50 / p95 / p99 ms", lats(al.Latency), lats(ws.Latency), "")
+	row("  CPU µs per event, 4 services", num3(al.ServicesCPUPerEventUs), num3(ws.ServicesCPUPerEventUs), "")
 }
 
 func num(x float64) string {
@@ -290,6 +456,8 @@ func ratio(x float64) string { return fmt.Sprintf("%.2f", x) }
 
 func pair(a, b int) string { return commas(int64(a)) + " / " + commas(int64(b)) }
 
+func pairI(a, b int64) string { return commas(a) + " | " + commas(b) }
+
 func pairF(a, b float64) string { return num3(a) + " | " + num3(b) }
 
 func triple(a, b, c int) string { return pair(a, b) + " / " + commas(int64(c)) }
@@ -299,6 +467,13 @@ func lats(l Latency) string {
 		return "-"
 	}
 	return num3(l.P50ms) + " / " + num3(l.P95ms) + " / " + num3(l.P99ms)
+}
+
+func maxLat(l Latency) string {
+	if l.Count == 0 {
+		return "-"
+	}
+	return num3(l.MaxMs)
 }
 
 func failStr(f map[string]int) string {

@@ -280,18 +280,23 @@ type resources struct {
 	groupID, appID, endpointID string
 }
 
+// benchGroup is the body creating one of the bench's groups.
+func benchGroup(name string) map[string]any {
+	return map[string]any{
+		"name": name,
+		"config": map[string]any{
+			"strategy":  map[string]any{"type": "default", "duration": 10, "retry_count": 3},
+			"signature": map[string]any{"header": "X-Convoy-Signature", "hash": "SHA256", "format": "simple"},
+		},
+	}
+}
+
 // setup creates a group, an application and one endpoint pointing at the receiver, with a
 // rate limit high enough never to throttle the bench.
 func (a api) setup(ctx context.Context, receiverURL string) (resources, error) {
 	var r resources
 	var err error
-	r.groupID, err = a.create(ctx, "/api/v1/groups", map[string]any{
-		"name": "bench",
-		"config": map[string]any{
-			"strategy":  map[string]any{"type": "default", "duration": 10, "retry_count": 3},
-			"signature": map[string]any{"header": "X-Convoy-Signature", "hash": "SHA256", "format": "simple"},
-		},
-	})
+	r.groupID, err = a.create(ctx, "/api/v1/groups", benchGroup("bench"))
 	if err != nil {
 		return r, err
 	}

@@ -7,17 +7,23 @@ import (
 	"net/netip"
 	"time"
 
+	"convoy/core/deadletter"
+	"convoy/core/endpointhealth"
+	"convoy/core/metaevent"
 	"convoy/core/ops"
 	"convoy/core/queue"
 	"convoy/core/retryschedule"
 	"convoy/core/service"
+	"convoy/dispatcher-service/internal/circuit"
 	"convoy/dispatcher-service/internal/config"
 	"convoy/dispatcher-service/internal/consume"
 	"convoy/dispatcher-service/internal/deliver"
+	"convoy/dispatcher-service/internal/meta"
 	"convoy/dispatcher-service/internal/metrics"
 	"convoy/dispatcher-service/internal/outbound"
 	"convoy/dispatcher-service/internal/ratelimit"
 	"convoy/dispatcher-service/internal/record"
+	"convoy/dispatcher-service/internal/stats"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -40,11 +46,17 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.ServeOps(gctx) })
 
-	var cons jetstream.Consumer
-	var kv jetstream.KeyValue
+	var cons, metaCons jetstream.Consumer
+	var kv, healthKV jetstream.KeyValue
 	err = b.Prepare(gctx, func(ctx context.Context) error {
 		var err error
 		if kv, err = ratelimit.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
+			return err
+		}
+		if healthKV, err = endpointhealth.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
+			return err
+		}
+		if metaCons, err = meta.EnsureConsumer(ctx, js, cfg.AckWait); err != nil {
 			return err
 		}
 		cons, err = consume.EnsureConsumer(ctx, js, cfg.AckWait)
@@ -56,7 +68,15 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 
 	m := metrics.New(reg)
 	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamDispatch, cons)
+	// Dead letters: tasks consume cannot process for a reason that is not
+	// the endpoint's are put there (dead.Put) instead of looping.
+	dead := deadletter.New(js)
+	go deadletter.NewGauge(dead, reg).Poll(gctx, 5*time.Second)
+	// Endpoint stats: consume tells stats.Observe of every attempt.
+	endpointStats := stats.New(st, stats.Options{}, reg, log.Named("stats"))
 	rec := record.New(st)
+	breaker := circuit.New(healthKV)
+	g.Go(func() error { return breaker.Run(gctx) })
 	client := outbound.New(outbound.Config{Allow: cfg.Allow, UserAgent: "Convoy/" + Version, IdlePerHost: cfg.PerEndpoint})
 	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version), queue.NewPublisher(js), m, consume.Options{
 		Concurrency: cfg.Concurrency,
@@ -64,19 +84,31 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		AckWait:     cfg.AckWait,
 		Drain:       cfg.ShutdownWait,
 		Policy:      retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
-	}, log.Named("consume"))
+	}, consume.Hooks{Breaker: breaker, Notifier: metaevent.New(st, js), Stats: endpointStats, DeadLetters: dead}, log.Named("consume"))
+	// Meta events go their own way: their own stream, consumer and workers,
+	// so that notices about failing deliveries never wait behind them.
+	mc := meta.New(st, deliver.New(client, Version), meta.Options{
+		AckWait: cfg.AckWait,
+		Drain:   cfg.ShutdownWait,
+		Policy:  retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
+	}, log.Named("meta"))
+	g.Go(func() error { return mc.Run(gctx, metaCons) })
 
-	// The recorder outlives the consumer: attempts finishing during the
-	// drain still need their writes.
+	// The recorder and the stats outlive the consumer: attempts finishing
+	// during the drain still need their writes, and their counts.
 	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
-	recDone := make(chan error, 1)
+	recDone, statsDone := make(chan error, 1), make(chan error, 1)
 	go func() { recDone <- rec.Run(recCtx) }()
+	go func() { statsDone <- endpointStats.Run(recCtx) }()
 	g.Go(func() error {
 		log.Info("dispatcher ready", zap.Int("concurrency", cfg.Concurrency))
 		err := d.Run(gctx, cons)
 		stopRecorder()
 		if rerr := <-recDone; err == nil {
 			err = rerr
+		}
+		if serr := <-statsDone; err == nil {
+			err = serr
 		}
 		return err
 	})

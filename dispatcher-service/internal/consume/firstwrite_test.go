@@ -10,6 +10,8 @@ import (
 	"convoy/core/model"
 	"convoy/core/store"
 	"convoy/dispatcher-service/internal/consume"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Ingest queues a delivery without storing it: the first outcome stores the
@@ -52,9 +54,9 @@ func (r *lostRecorder) Record(ctx context.Context, u store.DeliveryUpdate) error
 	return r.Recorder.Record(ctx, u)
 }
 
-// A redelivered first attempt whose delivery is not stored has not been
-// recorded yet: it is made again, not dropped as if the delivery were gone.
-func TestRedeliveredFirstAttemptWithNothingStoredIsMade(t *testing.T) {
+// A failed outcome write is written again, not answered by making the
+// attempt again: the receiver sees one request and the store one attempt.
+func TestFailedOutcomeWriteIsWrittenAgain(t *testing.T) {
 	rec := &lostRecorder{}
 	h := newHarness(t, harnessOptions{wrapRecorder: func(r consume.Recorder) consume.Recorder { rec.Recorder = r; return rec }})
 	rc := newReceiver(t, simpleSHA256, nil)
@@ -66,8 +68,40 @@ func TestRedeliveredFirstAttemptWithNothingStoredIsMade(t *testing.T) {
 		t.Fatal("the recorder never lost an outcome")
 	}
 	h.waitHandled(t)
-	if n := len(rc.requests()); n != 2 {
-		t.Fatalf("receiver got %d requests, want 2 (the lost attempt and its repeat)", n)
+	if n := len(rc.requests()); n != 1 {
+		t.Fatalf("receiver got %d requests, want 1", n)
+	}
+	if atts := h.attempts(t, got); len(atts) != 1 {
+		t.Fatalf("%d attempts recorded, want 1", len(atts))
+	}
+}
+
+// A redelivered first attempt whose delivery is not stored has not been
+// recorded yet (its dispatcher died before writing it): it is made, not
+// dropped as if the delivery were gone.
+func TestRedeliveredFirstAttemptWithNothingStoredIsMade(t *testing.T) {
+	h := newHarness(t, harnessOptions{noDispatcher: true})
+	rc := newReceiver(t, simpleSHA256, nil)
+	g := h.group(t, nil)
+	ep := h.endpoint(t, g, rc.URL, nil)
+	d, _ := h.send(t, g, ep, 0, nil)
+	// A dispatcher takes the task and dies: the task comes back.
+	cons, err := consume.EnsureConsumer(t.Context(), h.js, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := msg.Nak(); err != nil {
+		t.Fatal(err)
+	}
+	h.startDispatcher(t, harnessOptions{})
+	got := h.waitStatus(t, d.UID, 10*time.Second, model.StatusSuccess)
+	h.waitHandled(t)
+	if n := len(rc.requests()); n != 1 {
+		t.Fatalf("receiver got %d requests, want 1", n)
 	}
 	if atts := h.attempts(t, got); len(atts) != 1 {
 		t.Fatalf("%d attempts recorded, want 1", len(atts))

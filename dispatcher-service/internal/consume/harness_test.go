@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"convoy/core/deadletter"
 	"convoy/core/embedded/embeddedtest"
+	"convoy/core/endpointhealth"
 	"convoy/core/ids"
 	"convoy/core/model"
 	"convoy/core/queue"
@@ -18,6 +20,7 @@ import (
 	"convoy/core/store"
 	"convoy/core/verify"
 	"convoy/dispatcher-service/internal/app"
+	"convoy/dispatcher-service/internal/circuit"
 	"convoy/dispatcher-service/internal/consume"
 	"convoy/dispatcher-service/internal/deliver"
 	"convoy/dispatcher-service/internal/metrics"
@@ -100,6 +103,15 @@ func (h *harness) startDispatcher(t *testing.T, o harnessOptions) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	healthKV, err := endpointhealth.EnsureBucket(ctx, js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	breaker := circuit.New(healthKV)
+	breakerCtx, stopBreaker := context.WithCancel(context.Background())
+	breakerDone := make(chan struct{})
+	go func() { _ = breaker.Run(breakerCtx); close(breakerDone) }()
+	t.Cleanup(func() { stopBreaker(); <-breakerDone })
 	cons, err := consume.EnsureConsumer(ctx, js, o.ackWait)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +137,7 @@ func (h *harness) startDispatcher(t *testing.T, o harnessOptions) {
 		AckWait:     o.ackWait,
 		Drain:       2 * time.Second,
 		Policy:      retryschedule.Policy{MaxRetryAfter: time.Hour},
-	}, log.Named("consume"))
+	}, consume.Hooks{Breaker: breaker, DeadLetters: deadletter.New(js)}, log.Named("consume"))
 
 	runCtx, stop := context.WithCancel(context.Background())
 	recCtx, stopRec := context.WithCancel(context.Background())

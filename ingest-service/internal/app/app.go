@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"convoy/core/metaevent"
 	"convoy/core/queue"
 	"convoy/core/service"
 	"convoy/ingest-service/internal/auth"
@@ -48,7 +49,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 
 	pub := queue.NewPublisher(js)
 	fan := fanout.New(st, pub, m)
-	api := grpcapi.New(st, auth.New(cfg.AdminAPIKey, st), fan, pub, log.Named("grpcapi"))
+	api := grpcapi.New(st, auth.New(cfg.AdminAPIKey, st), fan, pub, metaevent.New(st, js), log.Named("grpcapi"), grpcapi.WithJetStream(js))
 	ingestv1.RegisterIngestServiceServer(srv, api)
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -30,6 +30,7 @@ type world struct {
 	app, endpoint, event, delivery      string
 	otherApp, otherEndpoint, otherEvent string
 	otherDelivery                       string
+	metaEvent, otherMetaEvent           string
 	// dapp has one endpoint; fresh deliveries for resend ops come from it.
 	dapp string
 	// attempt is the one recorded attempt of delivery.
@@ -58,6 +59,8 @@ func newWorld(t *testing.T, h *harness) *world {
 	}}); err != nil {
 		t.Fatalf("record attempt: %v", err)
 	}
+	w.metaEvent = h.metaEvent(t, w.group, model.StatusSuccess).UID
+	w.otherMetaEvent = h.metaEvent(t, w.other, model.StatusFailure).UID
 	return w
 }
 
@@ -174,6 +177,10 @@ func authOps() []authOp {
 			_, err := w.h.api.ExpireSecret(ctx(t, w.group), &ingestv1.ExpireSecretRequest{GroupId: w.group, AppId: w.app, EndpointId: w.endpoint, Expiration: 60})
 			return err
 		}},
+		{"GetEndpointStats", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.GetEndpointStats(ctx(t, w.group), &ingestv1.GetEndpointStatsRequest{GroupId: w.group, AppId: w.app, EndpointId: w.endpoint, Window: "1h"})
+			return err
+		}},
 		{"CreateEvent", false, func(t *testing.T, ctx as, w *world) error {
 			_, err := w.h.api.CreateEvent(ctx(t, w.group), &ingestv1.CreateEventRequest{GroupId: w.group, AppId: w.app, EventType: "auth.matrix", Data: []byte(`{}`)})
 			return err
@@ -228,6 +235,27 @@ func authOps() []authOp {
 		{"ForceResendDeliveries", false, func(t *testing.T, ctx as, w *world) error {
 			id := w.freshDelivery(t, model.StatusSuccess)
 			_, err := w.h.api.ForceResendDeliveries(ctx(t, w.group), &ingestv1.ForceResendDeliveriesRequest{GroupId: w.group, Ids: []string{id}})
+			return err
+		}},
+		{"ListMetaEvents", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ListMetaEvents(ctx(t, w.group), &ingestv1.ListMetaEventsRequest{GroupId: w.group})
+			return err
+		}},
+		{"GetMetaEvent", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.GetMetaEvent(ctx(t, w.group), &ingestv1.GetMetaEventRequest{GroupId: w.group, MetaEventId: w.metaEvent})
+			return err
+		}},
+		{"ResendMetaEvent", false, func(t *testing.T, ctx as, w *world) error {
+			id := w.h.metaEvent(t, w.group, model.StatusFailure).UID
+			_, err := w.h.api.ResendMetaEvent(ctx(t, w.group), &ingestv1.ResendMetaEventRequest{GroupId: w.group, MetaEventId: id})
+			return err
+		}},
+		{"ListDeadLetters", true, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ListDeadLetters(ctx(t, w.group), &ingestv1.ListDeadLettersRequest{})
+			return err
+		}},
+		{"RedriveDeadLetters", true, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.RedriveDeadLetters(ctx(t, w.group), &ingestv1.RedriveDeadLettersRequest{})
 			return err
 		}},
 	}
@@ -319,6 +347,14 @@ func TestAuthCrossGroupIDs(t *testing.T) {
 			_, err := h.api.GetEndpoint(ctx, &ingestv1.GetEndpointRequest{GroupId: w.group, AppId: w.app, EndpointId: w.otherEndpoint})
 			return err
 		}},
+		{"GetEndpointStats", func() error {
+			_, err := h.api.GetEndpointStats(ctx, &ingestv1.GetEndpointStatsRequest{GroupId: w.group, AppId: w.otherApp, EndpointId: w.otherEndpoint})
+			return err
+		}},
+		{"GetEndpointStats/own app", func() error {
+			_, err := h.api.GetEndpointStats(ctx, &ingestv1.GetEndpointStatsRequest{GroupId: w.group, AppId: w.app, EndpointId: w.otherEndpoint})
+			return err
+		}},
 		{"UpdateEndpoint", func() error {
 			_, err := h.api.UpdateEndpoint(ctx, &ingestv1.UpdateEndpointRequest{GroupId: w.group, AppId: w.otherApp, EndpointId: w.otherEndpoint, Url: str("https://evil.example")})
 			return err
@@ -359,6 +395,14 @@ func TestAuthCrossGroupIDs(t *testing.T) {
 			_, err := h.api.ForceResendDeliveries(ctx, &ingestv1.ForceResendDeliveriesRequest{GroupId: w.group, Ids: []string{w.otherDelivery}})
 			return err
 		}},
+		{"GetMetaEvent", func() error {
+			_, err := h.api.GetMetaEvent(ctx, &ingestv1.GetMetaEventRequest{GroupId: w.group, MetaEventId: w.otherMetaEvent})
+			return err
+		}},
+		{"ResendMetaEvent", func() error {
+			_, err := h.api.ResendMetaEvent(ctx, &ingestv1.ResendMetaEventRequest{GroupId: w.group, MetaEventId: w.otherMetaEvent})
+			return err
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantCode(t, c.call(), codes.NotFound, "not found") })
@@ -378,6 +422,10 @@ func TestAuthCrossGroupIDs(t *testing.T) {
 	e := must(h.api.GetEndpoint(h.admin, &ingestv1.GetEndpointRequest{GroupId: w.other, AppId: w.otherApp, EndpointId: w.otherEndpoint}))(t)
 	if e.Url != "https://example.com/hook" || len(e.Secrets) != 1 {
 		t.Errorf("other group's endpoint changed: %v", e)
+	}
+	m := must(h.api.GetMetaEvent(h.admin, &ingestv1.GetMetaEventRequest{GroupId: w.other, MetaEventId: w.otherMetaEvent}))(t)
+	if m.Status != model.StatusFailure {
+		t.Errorf("other group's meta event is %s, want it left Failure", m.Status)
 	}
 	a := must(h.api.GetApplication(h.admin, &ingestv1.GetApplicationRequest{GroupId: w.other, AppId: w.otherApp}))(t)
 	if a.Name != "theirs" {
@@ -439,6 +487,17 @@ func TestInvalidArgument(t *testing.T) {
 		{"signature header reserved", createGroup(cfg(func(c *ingestv1.GroupConfigInput) { c.SignatureHeader = str("content-type") })), "signature.header"},
 		{"signature format", createGroup(cfg(func(c *ingestv1.GroupConfigInput) { c.SignatureFormat = str("fancy") })), "format must be one of"},
 		{"retention policy", createGroup(cfg(func(c *ingestv1.GroupConfigInput) { c.RetentionPolicy = str("forever") })), "retention_policy"},
+		{"meta event url scheme", createGroup(cfg(func(c *ingestv1.GroupConfigInput) { c.MetaEventUrl = str("ftp://ops.example.com") })), "config.meta_event.url must be http or https"},
+		{"meta event url host", createGroup(cfg(func(c *ingestv1.GroupConfigInput) { c.MetaEventUrl = str("https://") })), "config.meta_event.url must have a host"},
+		{"meta event enabled without url", createGroup(cfg(func(c *ingestv1.GroupConfigInput) { c.MetaEventIsEnabled = new(true) })), "config.meta_event.url is required"},
+		{"meta event secret short", createGroup(cfg(func(c *ingestv1.GroupConfigInput) { c.MetaEventSecret = str("short") })), "config.meta_event.secret must be 8 to 256"},
+		{"meta event types unknown", createGroup(cfg(func(c *ingestv1.GroupConfigInput) {
+			c.SetMetaEventTypes, c.MetaEventTypes = true, []string{"endpoint.disabled", "endpoint.exploded", "Endpoint.Enabled"}
+		})), `config.meta_event.event_types has unknown types "endpoint.exploded", "Endpoint.Enabled"`},
+		{"update meta event enabled without url", func() error {
+			_, err := api.UpdateGroup(ctx, &ingestv1.UpdateGroupRequest{GroupId: g, Config: cfg(func(c *ingestv1.GroupConfigInput) { c.MetaEventIsEnabled = new(true) })})
+			return err
+		}, "config.meta_event.url is required"},
 		{"update group hash", func() error {
 			_, err := api.UpdateGroup(ctx, &ingestv1.UpdateGroupRequest{GroupId: g, Config: cfg(func(c *ingestv1.GroupConfigInput) { c.SignatureHash = str("MD4") })})
 			return err

@@ -35,6 +35,10 @@ func groupPB(g *model.Group) *ingestv1.Group {
 			DisableEndpoint: c.DisableEndpoint,
 			ReplayAttacks:   c.ReplayAttacks,
 			RetentionPolicy: c.RetentionPolicy,
+			MetaEvent: &ingestv1.MetaEventConfig{
+				IsEnabled: c.MetaEvent.IsEnabled, Url: c.MetaEvent.URL, Secret: c.MetaEvent.Secret,
+				EventTypes: c.MetaEvent.EventTypes,
+			},
 		},
 		CreatedAt: ts(g.CreatedAt),
 		UpdatedAt: ts(g.UpdatedAt),
@@ -103,6 +107,25 @@ func attemptPB(deliveryID string, a *model.Attempt) *ingestv1.Attempt {
 		HttpStatus: a.HTTPStatus, ResponseData: a.ResponseData, ResponseTruncated: a.ResponseTruncated,
 		Error: a.Error, Status: a.Status, DurationMs: a.DurationMs, CreatedAt: ts(a.CreatedAt),
 	}
+}
+
+// metaEventPB converts a meta event; its attempts are there when m has them.
+func metaEventPB(m *model.MetaEvent) *ingestv1.MetaEvent {
+	out := &ingestv1.MetaEvent{
+		Uid: m.UID, GroupId: m.GroupID, EventType: m.EventType, Status: m.Status,
+		Metadata: &ingestv1.MetaEventMetadata{
+			Raw:          m.Metadata.Raw,
+			NumTrials:    m.Metadata.NumTrials,
+			RetryLimit:   m.Metadata.RetryLimit,
+			NextSendTime: tsPtr(m.Metadata.NextSendTime),
+		},
+		CreatedAt: ts(m.CreatedAt),
+		UpdatedAt: ts(m.UpdatedAt),
+	}
+	for i := range m.Attempts {
+		out.Attempts = append(out.Attempts, attemptPB("", &m.Attempts[i]))
+	}
+	return out
 }
 
 // shortDuration writes a duration as users write it: "1m", not "1m0s".

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"convoy/core/ids"
+	"convoy/core/metaevent"
 	"convoy/core/model"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
@@ -90,7 +91,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 	if err := updateEndpoint(e, req); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	reenabled := false
+	reenabled, disabled := false, false
 	if req.Status != nil {
 		switch *req.Status {
 		case model.EndpointActive:
@@ -98,6 +99,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 				e.Status, reenabled = model.EndpointPending, true
 			}
 		case model.EndpointInactive:
+			disabled = e.Status != model.EndpointInactive
 			e.Status = model.EndpointInactive
 		default:
 			return nil, status.Error(codes.InvalidArgument, "status must be active or inactive")
@@ -108,6 +110,12 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(e.AppID)
+	switch {
+	case disabled:
+		s.emitEndpoint(ctx, metaevent.EndpointDisabled, e)
+	case reenabled:
+		s.emitEndpoint(ctx, metaevent.EndpointEnabled, e)
+	}
 	if reenabled {
 		// The replay outlives this call: it may be long, and a caller that
 		// gives up must not stop it halfway.
@@ -163,6 +171,15 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 	}
 	s.endpoints.Forget(e.AppID)
 	return endpointPB(e), nil
+}
+
+// emitEndpoint sends a meta event about a change a user made. The change is
+// made whatever happens to the notice, so a failure to queue it is logged,
+// not answered.
+func (s *Server) emitEndpoint(ctx context.Context, eventType string, e *model.Endpoint) {
+	if err := s.meta.Emit(ctx, e.GroupID, eventType, metaevent.EndpointOf(e)); err != nil {
+		s.log.Warn("meta event not sent", zap.String("event_type", eventType), zap.String("endpoint_id", e.UID), zap.Error(err))
+	}
 }
 
 // endpoint authenticates a call and loads an endpoint of an application.

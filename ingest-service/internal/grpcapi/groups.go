@@ -94,6 +94,7 @@ func (s *Server) UpdateGroup(ctx context.Context, req *ingestv1.UpdateGroupReque
 		return nil, s.toStatus(ctx, "group", err)
 	}
 	s.groups.Forget(g.UID)
+	s.meta.Forget(g.UID)
 	return groupPB(g), nil
 }
 
@@ -109,6 +110,7 @@ func (s *Server) DeleteGroup(ctx context.Context, req *ingestv1.DeleteGroupReque
 		return nil, s.toStatus(ctx, "group", err)
 	}
 	s.groups.Forget(req.GroupId)
+	s.meta.Forget(req.GroupId)
 	return &ingestv1.DeleteGroupResponse{}, nil
 }
 

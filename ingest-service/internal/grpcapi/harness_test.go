@@ -11,6 +11,7 @@ import (
 
 	"convoy/core/embedded/embeddedtest"
 	"convoy/core/ids"
+	"convoy/core/metaevent"
 	"convoy/core/model"
 	"convoy/core/queue"
 	"convoy/core/store"
@@ -85,7 +86,7 @@ func newHarness(t *testing.T) *harness {
 	})
 
 	srv := grpc.NewServer(grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16<<20))
-	ingestv1.RegisterIngestServiceServer(srv, grpcapi.New(st, auth.New(adminKey, st), fan, pub, zap.NewNop()))
+	ingestv1.RegisterIngestServiceServer(srv, grpcapi.New(st, auth.New(adminKey, st), fan, pub, metaevent.New(st, js), zap.NewNop(), grpcapi.WithJetStream(js)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"convoy/core/cache"
+	"convoy/core/deadletter"
 	"convoy/core/model"
 	"convoy/core/store"
 	"convoy/ingest-service/internal/auth"
@@ -18,6 +19,7 @@ import (
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,6 +30,13 @@ type Publisher interface {
 	PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryTask) error
 }
 
+// MetaEmitter sends a group's meta events (a *metaevent.Emitter).
+type MetaEmitter interface {
+	Emit(ctx context.Context, groupID, eventType string, data any) error
+	Resend(ctx context.Context, m *model.MetaEvent) error
+	Forget(groupID string)
+}
+
 // Server is the IngestService.
 type Server struct {
 	ingestv1.UnimplementedIngestServiceServer
@@ -36,7 +45,13 @@ type Server struct {
 	auth   *auth.Authenticator
 	fanout *fanout.Fanout
 	pub    Publisher
+	meta   MetaEmitter
 	log    *zap.Logger
+
+	// Set by WithJetStream; without it the stats answer every circuit
+	// closed and the dead-letter calls are Unavailable.
+	deadLetters *deadletter.Queue
+	health      *healthReader
 
 	// Settings read on every event are cached briefly; writes through this
 	// replica forget them at once, other replicas see changes within the TTL.
@@ -49,14 +64,30 @@ type Server struct {
 // application or endpoint change may be when it accepts an event.
 const SettingsCacheTTL = time.Second
 
+// Option adds an optional dependency.
+type Option func(*Server)
+
+// WithJetStream gives the service JetStream for what lives there: the
+// dead-letter stream and the endpoint health bucket.
+func WithJetStream(js jetstream.JetStream) Option {
+	return func(s *Server) {
+		s.deadLetters = deadletter.New(js)
+		s.health = &healthReader{js: js}
+	}
+}
+
 // New returns the service.
-func New(st *store.Store, a *auth.Authenticator, f *fanout.Fanout, pub Publisher, log *zap.Logger) *Server {
-	return &Server{
-		store: st, auth: a, fanout: f, pub: pub, log: log,
+func New(st *store.Store, a *auth.Authenticator, f *fanout.Fanout, pub Publisher, meta MetaEmitter, log *zap.Logger, opts ...Option) *Server {
+	s := &Server{
+		store: st, auth: a, fanout: f, pub: pub, meta: meta, log: log,
 		groups:    cache.New[string, *model.Group](SettingsCacheTTL),
 		apps:      cache.New[string, *model.Application](SettingsCacheTTL),
 		endpoints: cache.New[string, []model.Endpoint](SettingsCacheTTL),
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // now is the current time at the store's resolution (BSON dates hold

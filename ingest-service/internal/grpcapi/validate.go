@@ -6,10 +6,12 @@ import (
 	"net/mail"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"convoy/core/hmacs"
+	"convoy/core/metaevent"
 	"convoy/core/model"
 	"convoy/core/queue"
 	"convoy/core/store"
@@ -51,6 +53,7 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 		if in.RetentionPolicy != nil {
 			cfg.RetentionPolicy = strings.TrimSpace(*in.RetentionPolicy)
 		}
+		applyMetaEventConfig(&cfg.MetaEvent, in)
 	}
 	switch {
 	case cfg.Strategy.Type != model.StrategyLinear && cfg.Strategy.Type != model.StrategyExponential:
@@ -72,7 +75,63 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 			return cfg, invalidf("config.retention_policy must be a duration of at least 1m, such as 720h")
 		}
 	}
+	if err := validateMetaEventConfig(&cfg.MetaEvent, cfg.Signature.Format); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// applyMetaEventConfig overlays the meta event settings the caller set.
+func applyMetaEventConfig(m *model.MetaEventConfig, in *ingestv1.GroupConfigInput) {
+	if in.MetaEventIsEnabled != nil {
+		m.IsEnabled = *in.MetaEventIsEnabled
+	}
+	if in.MetaEventUrl != nil {
+		m.URL = strings.TrimSpace(*in.MetaEventUrl)
+	}
+	if in.MetaEventSecret != nil {
+		m.Secret = *in.MetaEventSecret
+	}
+	if in.SetMetaEventTypes {
+		m.EventTypes = in.MetaEventTypes
+	}
+}
+
+// validateMetaEventConfig checks a group's meta event settings and gives it
+// a secret, in the shape the signature format expects, when it has none.
+func validateMetaEventConfig(m *model.MetaEventConfig, format string) error {
+	if m.URL != "" {
+		if err := validateURLField("config.meta_event.url", m.URL); err != nil {
+			return err
+		}
+	}
+	if m.IsEnabled && m.URL == "" {
+		return invalidf("config.meta_event.url is required when config.meta_event.is_enabled is true")
+	}
+	if err := validateSecret("config.meta_event.secret", m.Secret); err != nil {
+		return err
+	}
+	var unknown []string
+	for _, t := range m.EventTypes {
+		if !metaevent.Known(t) {
+			unknown = append(unknown, strconv.Quote(t))
+		}
+	}
+	if len(unknown) > 0 {
+		return invalidf("config.meta_event.event_types has unknown types %s; known types are %s",
+			strings.Join(unknown, ", "), strings.Join(metaevent.Types, ", "))
+	}
+	var types []string // nil: every type
+	for _, t := range m.EventTypes {
+		if !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	m.EventTypes = types
+	if m.Secret == "" {
+		m.Secret = newSecret(format)
+	}
+	return nil
 }
 
 // reservedHeaders are ours; a custom header or signature header may not
@@ -116,22 +175,26 @@ func validateEmail(field, v string) error {
 	return nil
 }
 
-func validateURL(raw string) error {
+func validateURL(raw string) error { return validateURLField("url", raw) }
+
+// validateURLField checks a URL Convoy posts to. Where it may point is
+// checked at each attempt, on the address dialled (the outbound guard).
+func validateURLField(field, raw string) error {
 	if strings.TrimSpace(raw) == "" {
-		return invalidf("url is required")
+		return invalidf("%s is required", field)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return invalidf("url is not a valid URL")
+		return invalidf("%s is not a valid URL", field)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return invalidf("url must be http or https")
+		return invalidf("%s must be http or https", field)
 	}
 	if u.Hostname() == "" {
-		return invalidf("url must have a host")
+		return invalidf("%s must have a host", field)
 	}
 	if u.User != nil {
-		return invalidf("url must not contain credentials")
+		return invalidf("%s must not contain credentials", field)
 	}
 	return nil
 }

@@ -1,5 +1,6 @@
 // Package retention deletes what is older than each group's retention
-// policy: events, their deliveries (with attempts) and idempotency keys.
+// policy: events, their deliveries (with attempts) and idempotency keys; and
+// endpoint stats older than StatsRetention, whatever the group.
 // FerretDB has no TTL indexes, and a TTL index could not read a per-group
 // policy anyway, so this is a periodic job. Deletes go in small batches with
 // a pause between them so live traffic keeps the store; they are idempotent,
@@ -21,7 +22,11 @@ import (
 type Store interface {
 	ListGroups(ctx context.Context, p store.Page) ([]model.Group, store.PageInfo, error)
 	DeleteOlderThan(ctx context.Context, groupID string, cutoff time.Time, limit int) (int64, error)
+	DropEndpointStatsBefore(ctx context.Context, cutoff time.Time) (int, error)
 }
+
+// StatsRetention is how long endpoint stats are kept (by whole UTC days).
+const StatsRetention = 30 * 24 * time.Hour
 
 // Options tune retention.
 type Options struct {
@@ -68,8 +73,14 @@ func (e *Enforcer) Run(ctx context.Context) error {
 	}
 }
 
-// Once runs one pass over every group and returns how many documents it deleted.
+// Once runs one pass over every group and returns how many documents it
+// deleted; it also drops the endpoint stats of days past StatsRetention.
 func (e *Enforcer) Once(ctx context.Context) (int64, error) {
+	if days, err := e.store.DropEndpointStatsBefore(ctx, e.now().Add(-StatsRetention)); err != nil {
+		e.log.Warn("retention of endpoint stats", zap.Error(err))
+	} else if days > 0 {
+		e.log.Info("retention dropped old endpoint stats", zap.Int("days", days))
+	}
 	var total int64
 	p := store.Page{PerPage: 100}
 	for {

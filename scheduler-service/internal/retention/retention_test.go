@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"convoy/core/embedded/embeddedtest"
+	"convoy/core/endpointstats"
 	"convoy/core/ids"
 	"convoy/core/model"
 	"convoy/core/store"
@@ -77,5 +78,45 @@ func TestRetentionDeletesExactlyWhatIsOlderThanThePolicy(t *testing.T) {
 		if len(evs) != want || len(ds) != want {
 			t.Errorf("group %s: %d events and %d deliveries left, want %d of each", g.Name, len(evs), len(ds), want)
 		}
+	}
+}
+
+// Endpoint stats go by whole UTC days once past StatsRetention, whatever
+// the group's policy; the days within it stay.
+func TestRetentionDropsOldEndpointStats(t *testing.T) {
+	mongoURI, _ := embeddedtest.ForTest(t)
+	st, err := store.Open(t.Context(), mongoURI, "convoy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(t.Context()) })
+	if err := st.EnsureSchema(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC)
+	ages := []time.Duration{StatsRetention + 48*time.Hour, StatsRetention + 13*time.Hour, StatsRetention - time.Hour, 0}
+	var updates []store.StatsUpdate
+	for _, age := range ages {
+		at := now.Add(-age)
+		c := &endpointstats.Cell{}
+		c.Add(endpointstats.Success, time.Millisecond)
+		updates = append(updates, store.StatsUpdate{EndpointID: "ep", GroupID: "g", Day: at,
+			Slots: map[int]*endpointstats.Cell{endpointstats.Slot(at): c}})
+	}
+	if _, err := st.AddEndpointStats(t.Context(), updates); err != nil {
+		t.Fatal(err)
+	}
+	e := New(st, Options{Batch: 10, Pause: time.Millisecond}, prometheus.NewRegistry(), zap.NewNop())
+	e.now = func() time.Time { return now }
+	if _, err := e.Once(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	days, err := st.EndpointStatsDays(t.Context(), "ep", now.Add(-ages[0]), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The cutoff's own day (30 days ago) stays whole, the two before go.
+	if len(days) != 2 || !days[0].Day.Equal(endpointstats.Day(now.Add(-ages[2]))) {
+		t.Fatalf("days left %v, want the two within %v", days, StatsRetention)
 	}
 }

@@ -310,7 +310,8 @@ type GroupConfig struct {
 	DisableEndpoint bool                   `protobuf:"varint,3,opt,name=disable_endpoint,json=disableEndpoint,proto3" json:"disable_endpoint,omitempty"`
 	ReplayAttacks   bool                   `protobuf:"varint,4,opt,name=replay_attacks,json=replayAttacks,proto3" json:"replay_attacks,omitempty"`
 	// A Go duration such as "720h"; empty keeps everything.
-	RetentionPolicy string `protobuf:"bytes,5,opt,name=retention_policy,json=retentionPolicy,proto3" json:"retention_policy,omitempty"`
+	RetentionPolicy string           `protobuf:"bytes,5,opt,name=retention_policy,json=retentionPolicy,proto3" json:"retention_policy,omitempty"`
+	MetaEvent       *MetaEventConfig `protobuf:"bytes,6,opt,name=meta_event,json=metaEvent,proto3" json:"meta_event,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -380,26 +381,110 @@ func (x *GroupConfig) GetRetentionPolicy() string {
 	return ""
 }
 
+func (x *GroupConfig) GetMetaEvent() *MetaEventConfig {
+	if x != nil {
+		return x.MetaEvent
+	}
+	return nil
+}
+
+// MetaEventConfig is where a group's operational (meta) events go.
+type MetaEventConfig struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	IsEnabled bool                   `protobuf:"varint,1,opt,name=is_enabled,json=isEnabled,proto3" json:"is_enabled,omitempty"`
+	Url       string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// Signs meta events in the group's signature format.
+	Secret string `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The meta event types sent; empty sends every type.
+	EventTypes    []string `protobuf:"bytes,4,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetaEventConfig) Reset() {
+	*x = MetaEventConfig{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetaEventConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetaEventConfig) ProtoMessage() {}
+
+func (x *MetaEventConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetaEventConfig.ProtoReflect.Descriptor instead.
+func (*MetaEventConfig) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MetaEventConfig) GetIsEnabled() bool {
+	if x != nil {
+		return x.IsEnabled
+	}
+	return false
+}
+
+func (x *MetaEventConfig) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *MetaEventConfig) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *MetaEventConfig) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
 // GroupConfigInput carries what a caller set; unset fields take defaults on
 // create and keep their value on update.
 type GroupConfigInput struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	StrategyType     *string                `protobuf:"bytes,1,opt,name=strategy_type,json=strategyType,proto3,oneof" json:"strategy_type,omitempty"`
-	StrategyDuration *int64                 `protobuf:"varint,2,opt,name=strategy_duration,json=strategyDuration,proto3,oneof" json:"strategy_duration,omitempty"`
-	RetryCount       *int32                 `protobuf:"varint,3,opt,name=retry_count,json=retryCount,proto3,oneof" json:"retry_count,omitempty"`
-	SignatureHeader  *string                `protobuf:"bytes,4,opt,name=signature_header,json=signatureHeader,proto3,oneof" json:"signature_header,omitempty"`
-	SignatureHash    *string                `protobuf:"bytes,5,opt,name=signature_hash,json=signatureHash,proto3,oneof" json:"signature_hash,omitempty"`
-	SignatureFormat  *string                `protobuf:"bytes,6,opt,name=signature_format,json=signatureFormat,proto3,oneof" json:"signature_format,omitempty"`
-	DisableEndpoint  *bool                  `protobuf:"varint,7,opt,name=disable_endpoint,json=disableEndpoint,proto3,oneof" json:"disable_endpoint,omitempty"`
-	ReplayAttacks    *bool                  `protobuf:"varint,8,opt,name=replay_attacks,json=replayAttacks,proto3,oneof" json:"replay_attacks,omitempty"`
-	RetentionPolicy  *string                `protobuf:"bytes,9,opt,name=retention_policy,json=retentionPolicy,proto3,oneof" json:"retention_policy,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	StrategyType       *string                `protobuf:"bytes,1,opt,name=strategy_type,json=strategyType,proto3,oneof" json:"strategy_type,omitempty"`
+	StrategyDuration   *int64                 `protobuf:"varint,2,opt,name=strategy_duration,json=strategyDuration,proto3,oneof" json:"strategy_duration,omitempty"`
+	RetryCount         *int32                 `protobuf:"varint,3,opt,name=retry_count,json=retryCount,proto3,oneof" json:"retry_count,omitempty"`
+	SignatureHeader    *string                `protobuf:"bytes,4,opt,name=signature_header,json=signatureHeader,proto3,oneof" json:"signature_header,omitempty"`
+	SignatureHash      *string                `protobuf:"bytes,5,opt,name=signature_hash,json=signatureHash,proto3,oneof" json:"signature_hash,omitempty"`
+	SignatureFormat    *string                `protobuf:"bytes,6,opt,name=signature_format,json=signatureFormat,proto3,oneof" json:"signature_format,omitempty"`
+	DisableEndpoint    *bool                  `protobuf:"varint,7,opt,name=disable_endpoint,json=disableEndpoint,proto3,oneof" json:"disable_endpoint,omitempty"`
+	ReplayAttacks      *bool                  `protobuf:"varint,8,opt,name=replay_attacks,json=replayAttacks,proto3,oneof" json:"replay_attacks,omitempty"`
+	RetentionPolicy    *string                `protobuf:"bytes,9,opt,name=retention_policy,json=retentionPolicy,proto3,oneof" json:"retention_policy,omitempty"`
+	MetaEventIsEnabled *bool                  `protobuf:"varint,10,opt,name=meta_event_is_enabled,json=metaEventIsEnabled,proto3,oneof" json:"meta_event_is_enabled,omitempty"`
+	MetaEventUrl       *string                `protobuf:"bytes,11,opt,name=meta_event_url,json=metaEventUrl,proto3,oneof" json:"meta_event_url,omitempty"`
+	MetaEventSecret    *string                `protobuf:"bytes,12,opt,name=meta_event_secret,json=metaEventSecret,proto3,oneof" json:"meta_event_secret,omitempty"`
+	// Set to replace the meta event types.
+	SetMetaEventTypes bool     `protobuf:"varint,13,opt,name=set_meta_event_types,json=setMetaEventTypes,proto3" json:"set_meta_event_types,omitempty"`
+	MetaEventTypes    []string `protobuf:"bytes,14,rep,name=meta_event_types,json=metaEventTypes,proto3" json:"meta_event_types,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *GroupConfigInput) Reset() {
 	*x = GroupConfigInput{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[5]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +496,7 @@ func (x *GroupConfigInput) String() string {
 func (*GroupConfigInput) ProtoMessage() {}
 
 func (x *GroupConfigInput) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[5]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +509,7 @@ func (x *GroupConfigInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupConfigInput.ProtoReflect.Descriptor instead.
 func (*GroupConfigInput) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{5}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GroupConfigInput) GetStrategyType() string {
@@ -490,6 +575,41 @@ func (x *GroupConfigInput) GetRetentionPolicy() string {
 	return ""
 }
 
+func (x *GroupConfigInput) GetMetaEventIsEnabled() bool {
+	if x != nil && x.MetaEventIsEnabled != nil {
+		return *x.MetaEventIsEnabled
+	}
+	return false
+}
+
+func (x *GroupConfigInput) GetMetaEventUrl() string {
+	if x != nil && x.MetaEventUrl != nil {
+		return *x.MetaEventUrl
+	}
+	return ""
+}
+
+func (x *GroupConfigInput) GetMetaEventSecret() string {
+	if x != nil && x.MetaEventSecret != nil {
+		return *x.MetaEventSecret
+	}
+	return ""
+}
+
+func (x *GroupConfigInput) GetSetMetaEventTypes() bool {
+	if x != nil {
+		return x.SetMetaEventTypes
+	}
+	return false
+}
+
+func (x *GroupConfigInput) GetMetaEventTypes() []string {
+	if x != nil {
+		return x.MetaEventTypes
+	}
+	return nil
+}
+
 type Group struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
@@ -503,7 +623,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[6]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +635,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[6]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +648,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{6}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Group) GetUid() string {
@@ -576,7 +696,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +708,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +721,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{7}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateGroupRequest) GetName() string {
@@ -629,7 +749,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[8]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +761,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[8]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +774,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{8}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListGroupsRequest) GetPage() *PageRequest {
@@ -681,7 +801,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +813,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +826,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -732,7 +852,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[10]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +864,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[10]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +877,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{10}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetGroupRequest) GetGroupId() string {
@@ -778,7 +898,7 @@ type UpdateGroupRequest struct {
 
 func (x *UpdateGroupRequest) Reset() {
 	*x = UpdateGroupRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[11]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +910,7 @@ func (x *UpdateGroupRequest) String() string {
 func (*UpdateGroupRequest) ProtoMessage() {}
 
 func (x *UpdateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[11]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +923,7 @@ func (x *UpdateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGroupRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{11}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateGroupRequest) GetGroupId() string {
@@ -836,7 +956,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[12]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +968,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[12]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +981,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{12}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteGroupRequest) GetGroupId() string {
@@ -879,7 +999,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[13]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1011,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[13]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1024,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{13}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{14}
 }
 
 type APIKey struct {
@@ -921,7 +1041,7 @@ type APIKey struct {
 
 func (x *APIKey) Reset() {
 	*x = APIKey{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[14]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1053,7 @@ func (x *APIKey) String() string {
 func (*APIKey) ProtoMessage() {}
 
 func (x *APIKey) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[14]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1066,7 @@ func (x *APIKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use APIKey.ProtoReflect.Descriptor instead.
 func (*APIKey) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{14}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *APIKey) GetUid() string {
@@ -994,7 +1114,7 @@ type CreateAPIKeyRequest struct {
 
 func (x *CreateAPIKeyRequest) Reset() {
 	*x = CreateAPIKeyRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[15]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1126,7 @@ func (x *CreateAPIKeyRequest) String() string {
 func (*CreateAPIKeyRequest) ProtoMessage() {}
 
 func (x *CreateAPIKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[15]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1139,7 @@ func (x *CreateAPIKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAPIKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateAPIKeyRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{15}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateAPIKeyRequest) GetGroupId() string {
@@ -1047,7 +1167,7 @@ type ListAPIKeysRequest struct {
 
 func (x *ListAPIKeysRequest) Reset() {
 	*x = ListAPIKeysRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[16]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1179,7 @@ func (x *ListAPIKeysRequest) String() string {
 func (*ListAPIKeysRequest) ProtoMessage() {}
 
 func (x *ListAPIKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[16]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1192,7 @@ func (x *ListAPIKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAPIKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListAPIKeysRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{16}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAPIKeysRequest) GetGroupId() string {
@@ -1098,7 +1218,7 @@ type GetAPIKeyRequest struct {
 
 func (x *GetAPIKeyRequest) Reset() {
 	*x = GetAPIKeyRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1230,7 @@ func (x *GetAPIKeyRequest) String() string {
 func (*GetAPIKeyRequest) ProtoMessage() {}
 
 func (x *GetAPIKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1243,7 @@ func (x *GetAPIKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAPIKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetAPIKeyRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{17}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAPIKeyRequest) GetKeyId() string {
@@ -1143,7 +1263,7 @@ type ListAPIKeysResponse struct {
 
 func (x *ListAPIKeysResponse) Reset() {
 	*x = ListAPIKeysResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1275,7 @@ func (x *ListAPIKeysResponse) String() string {
 func (*ListAPIKeysResponse) ProtoMessage() {}
 
 func (x *ListAPIKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1288,7 @@ func (x *ListAPIKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAPIKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListAPIKeysResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{18}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListAPIKeysResponse) GetKeys() []*APIKey {
@@ -1196,7 +1316,7 @@ type RevokeAPIKeyRequest struct {
 
 func (x *RevokeAPIKeyRequest) Reset() {
 	*x = RevokeAPIKeyRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1328,7 @@ func (x *RevokeAPIKeyRequest) String() string {
 func (*RevokeAPIKeyRequest) ProtoMessage() {}
 
 func (x *RevokeAPIKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1341,7 @@ func (x *RevokeAPIKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAPIKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAPIKeyRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{19}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RevokeAPIKeyRequest) GetGroupId() string {
@@ -1246,7 +1366,7 @@ type RevokeAPIKeyResponse struct {
 
 func (x *RevokeAPIKeyResponse) Reset() {
 	*x = RevokeAPIKeyResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1378,7 @@ func (x *RevokeAPIKeyResponse) String() string {
 func (*RevokeAPIKeyResponse) ProtoMessage() {}
 
 func (x *RevokeAPIKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1391,7 @@ func (x *RevokeAPIKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAPIKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAPIKeyResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{20}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{21}
 }
 
 type Application struct {
@@ -1288,7 +1408,7 @@ type Application struct {
 
 func (x *Application) Reset() {
 	*x = Application{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1420,7 @@ func (x *Application) String() string {
 func (*Application) ProtoMessage() {}
 
 func (x *Application) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1433,7 @@ func (x *Application) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Application.ProtoReflect.Descriptor instead.
 func (*Application) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{21}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Application) GetUid() string {
@@ -1370,7 +1490,7 @@ type CreateApplicationRequest struct {
 
 func (x *CreateApplicationRequest) Reset() {
 	*x = CreateApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1502,7 @@ func (x *CreateApplicationRequest) String() string {
 func (*CreateApplicationRequest) ProtoMessage() {}
 
 func (x *CreateApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1515,7 @@ func (x *CreateApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApplicationRequest.ProtoReflect.Descriptor instead.
 func (*CreateApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{22}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateApplicationRequest) GetGroupId() string {
@@ -1438,7 +1558,7 @@ type ListApplicationsRequest struct {
 
 func (x *ListApplicationsRequest) Reset() {
 	*x = ListApplicationsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1570,7 @@ func (x *ListApplicationsRequest) String() string {
 func (*ListApplicationsRequest) ProtoMessage() {}
 
 func (x *ListApplicationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1583,7 @@ func (x *ListApplicationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApplicationsRequest.ProtoReflect.Descriptor instead.
 func (*ListApplicationsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{23}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListApplicationsRequest) GetGroupId() string {
@@ -1497,7 +1617,7 @@ type ListApplicationsResponse struct {
 
 func (x *ListApplicationsResponse) Reset() {
 	*x = ListApplicationsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1629,7 @@ func (x *ListApplicationsResponse) String() string {
 func (*ListApplicationsResponse) ProtoMessage() {}
 
 func (x *ListApplicationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1642,7 @@ func (x *ListApplicationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApplicationsResponse.ProtoReflect.Descriptor instead.
 func (*ListApplicationsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{24}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListApplicationsResponse) GetApplications() []*Application {
@@ -1549,7 +1669,7 @@ type GetApplicationRequest struct {
 
 func (x *GetApplicationRequest) Reset() {
 	*x = GetApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1681,7 @@ func (x *GetApplicationRequest) String() string {
 func (*GetApplicationRequest) ProtoMessage() {}
 
 func (x *GetApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1694,7 @@ func (x *GetApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationRequest.ProtoReflect.Descriptor instead.
 func (*GetApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{25}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetApplicationRequest) GetGroupId() string {
@@ -1604,7 +1724,7 @@ type UpdateApplicationRequest struct {
 
 func (x *UpdateApplicationRequest) Reset() {
 	*x = UpdateApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1736,7 @@ func (x *UpdateApplicationRequest) String() string {
 func (*UpdateApplicationRequest) ProtoMessage() {}
 
 func (x *UpdateApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1749,7 @@ func (x *UpdateApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateApplicationRequest.ProtoReflect.Descriptor instead.
 func (*UpdateApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{26}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateApplicationRequest) GetGroupId() string {
@@ -1677,7 +1797,7 @@ type DeleteApplicationRequest struct {
 
 func (x *DeleteApplicationRequest) Reset() {
 	*x = DeleteApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1689,7 +1809,7 @@ func (x *DeleteApplicationRequest) String() string {
 func (*DeleteApplicationRequest) ProtoMessage() {}
 
 func (x *DeleteApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1702,7 +1822,7 @@ func (x *DeleteApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApplicationRequest.ProtoReflect.Descriptor instead.
 func (*DeleteApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{27}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteApplicationRequest) GetGroupId() string {
@@ -1727,7 +1847,7 @@ type DeleteApplicationResponse struct {
 
 func (x *DeleteApplicationResponse) Reset() {
 	*x = DeleteApplicationResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1859,7 @@ func (x *DeleteApplicationResponse) String() string {
 func (*DeleteApplicationResponse) ProtoMessage() {}
 
 func (x *DeleteApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1872,7 @@ func (x *DeleteApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApplicationResponse.ProtoReflect.Descriptor instead.
 func (*DeleteApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{28}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{29}
 }
 
 type EndpointSecret struct {
@@ -1767,7 +1887,7 @@ type EndpointSecret struct {
 
 func (x *EndpointSecret) Reset() {
 	*x = EndpointSecret{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +1899,7 @@ func (x *EndpointSecret) String() string {
 func (*EndpointSecret) ProtoMessage() {}
 
 func (x *EndpointSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +1912,7 @@ func (x *EndpointSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSecret.ProtoReflect.Descriptor instead.
 func (*EndpointSecret) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{29}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EndpointSecret) GetValue() string {
@@ -1841,7 +1961,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +1973,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +1986,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{30}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Endpoint) GetUid() string {
@@ -1984,7 +2104,7 @@ type CreateEndpointRequest struct {
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +2116,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2129,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{31}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CreateEndpointRequest) GetGroupId() string {
@@ -2086,7 +2206,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2218,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2231,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{32}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListEndpointsRequest) GetGroupId() string {
@@ -2145,7 +2265,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2277,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2290,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -2198,7 +2318,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2330,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2343,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetEndpointRequest) GetGroupId() string {
@@ -2268,7 +2388,7 @@ type UpdateEndpointRequest struct {
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2400,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2413,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UpdateEndpointRequest) GetGroupId() string {
@@ -2384,7 +2504,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2396,7 +2516,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2409,7 +2529,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteEndpointRequest) GetGroupId() string {
@@ -2441,7 +2561,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2453,7 +2573,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2466,7 +2586,7 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
 }
 
 type ExpireSecretRequest struct {
@@ -2484,7 +2604,7 @@ type ExpireSecretRequest struct {
 
 func (x *ExpireSecretRequest) Reset() {
 	*x = ExpireSecretRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2496,7 +2616,7 @@ func (x *ExpireSecretRequest) String() string {
 func (*ExpireSecretRequest) ProtoMessage() {}
 
 func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2509,7 +2629,7 @@ func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireSecretRequest.ProtoReflect.Descriptor instead.
 func (*ExpireSecretRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ExpireSecretRequest) GetGroupId() string {
@@ -2547,6 +2667,395 @@ func (x *ExpireSecretRequest) GetExpiration() int64 {
 	return 0
 }
 
+type GetEndpointStatsRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	GroupId    string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AppId      string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// A Go duration, at most 168h; empty means 24h.
+	Window        string `protobuf:"bytes,4,opt,name=window,proto3" json:"window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEndpointStatsRequest) Reset() {
+	*x = GetEndpointStatsRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEndpointStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEndpointStatsRequest) ProtoMessage() {}
+
+func (x *GetEndpointStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEndpointStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetEndpointStatsRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetEndpointStatsRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *GetEndpointStatsRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *GetEndpointStatsRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *GetEndpointStatsRequest) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+// StatsFigures are attempts by outcome and their latency, over a bucket or
+// the whole window.
+type StatsFigures struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Success int64                  `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	Failure int64                  `protobuf:"varint,2,opt,name=failure,proto3" json:"failure,omitempty"`
+	Timeout int64                  `protobuf:"varint,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Latency percentiles in milliseconds (upper bounds of the histogram bin
+	// they fall in); unset when there was no attempt.
+	P50           *float64 `protobuf:"fixed64,4,opt,name=p50,proto3,oneof" json:"p50,omitempty"`
+	P99           *float64 `protobuf:"fixed64,5,opt,name=p99,proto3,oneof" json:"p99,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsFigures) Reset() {
+	*x = StatsFigures{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsFigures) ProtoMessage() {}
+
+func (x *StatsFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsFigures.ProtoReflect.Descriptor instead.
+func (*StatsFigures) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *StatsFigures) GetSuccess() int64 {
+	if x != nil {
+		return x.Success
+	}
+	return 0
+}
+
+func (x *StatsFigures) GetFailure() int64 {
+	if x != nil {
+		return x.Failure
+	}
+	return 0
+}
+
+func (x *StatsFigures) GetTimeout() int64 {
+	if x != nil {
+		return x.Timeout
+	}
+	return 0
+}
+
+func (x *StatsFigures) GetP50() float64 {
+	if x != nil && x.P50 != nil {
+		return *x.P50
+	}
+	return 0
+}
+
+func (x *StatsFigures) GetP99() float64 {
+	if x != nil && x.P99 != nil {
+		return *x.P99
+	}
+	return 0
+}
+
+type StatsBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bucket covers [start, start + 5 minutes).
+	Start         *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	Figures       *StatsFigures          `protobuf:"bytes,2,opt,name=figures,proto3" json:"figures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsBucket) Reset() {
+	*x = StatsBucket{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsBucket) ProtoMessage() {}
+
+func (x *StatsBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsBucket.ProtoReflect.Descriptor instead.
+func (*StatsBucket) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *StatsBucket) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *StatsBucket) GetFigures() *StatsFigures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+type StatsCircuit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "closed", "open" or "half_open".
+	State         string                 `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	FailureRate   float64                `protobuf:"fixed64,2,opt,name=failure_rate,json=failureRate,proto3" json:"failure_rate,omitempty"`
+	OpenedAt      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsCircuit) Reset() {
+	*x = StatsCircuit{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsCircuit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsCircuit) ProtoMessage() {}
+
+func (x *StatsCircuit) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsCircuit.ProtoReflect.Descriptor instead.
+func (*StatsCircuit) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *StatsCircuit) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *StatsCircuit) GetFailureRate() float64 {
+	if x != nil {
+		return x.FailureRate
+	}
+	return 0
+}
+
+func (x *StatsCircuit) GetOpenedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OpenedAt
+	}
+	return nil
+}
+
+type EndpointStats struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EndpointId string                 `protobuf:"bytes,1,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Window     string                 `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	Start      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start,proto3" json:"start,omitempty"`
+	End        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end,proto3" json:"end,omitempty"`
+	Totals     *StatsFigures          `protobuf:"bytes,5,opt,name=totals,proto3" json:"totals,omitempty"`
+	// Every 5-minute bucket of the window, oldest first.
+	Buckets             []*StatsBucket         `protobuf:"bytes,6,rep,name=buckets,proto3" json:"buckets,omitempty"`
+	LastSuccessAt       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_success_at,json=lastSuccessAt,proto3" json:"last_success_at,omitempty"`
+	LastFailureAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_failure_at,json=lastFailureAt,proto3" json:"last_failure_at,omitempty"`
+	ConsecutiveFailures int64                  `protobuf:"varint,9,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	Circuit             *StatsCircuit          `protobuf:"bytes,10,opt,name=circuit,proto3" json:"circuit,omitempty"`
+	// Stored deliveries of the endpoint that are not final.
+	DeliveriesPending int64 `protobuf:"varint,11,opt,name=deliveries_pending,json=deliveriesPending,proto3" json:"deliveries_pending,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *EndpointStats) Reset() {
+	*x = EndpointStats{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointStats) ProtoMessage() {}
+
+func (x *EndpointStats) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointStats.ProtoReflect.Descriptor instead.
+func (*EndpointStats) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *EndpointStats) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *EndpointStats) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *EndpointStats) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetTotals() *StatsFigures {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetBuckets() []*StatsBucket {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetLastSuccessAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSuccessAt
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetLastFailureAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastFailureAt
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetConsecutiveFailures() int64 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *EndpointStats) GetCircuit() *StatsCircuit {
+	if x != nil {
+		return x.Circuit
+	}
+	return nil
+}
+
+func (x *EndpointStats) GetDeliveriesPending() int64 {
+	if x != nil {
+		return x.DeliveriesPending
+	}
+	return 0
+}
+
 type Event struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Uid       string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
@@ -2566,7 +3075,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2578,7 +3087,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2591,7 +3100,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Event) GetUid() string {
@@ -2672,7 +3181,7 @@ type CreateEventRequest struct {
 
 func (x *CreateEventRequest) Reset() {
 	*x = CreateEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2684,7 +3193,7 @@ func (x *CreateEventRequest) String() string {
 func (*CreateEventRequest) ProtoMessage() {}
 
 func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2697,7 +3206,7 @@ func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CreateEventRequest) GetGroupId() string {
@@ -2756,7 +3265,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2768,7 +3277,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2781,7 +3290,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListEventsRequest) GetGroupId() string {
@@ -2836,7 +3345,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2848,7 +3357,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2861,7 +3370,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -2888,7 +3397,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2900,7 +3409,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2913,7 +3422,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetEventRequest) GetGroupId() string {
@@ -2946,7 +3455,7 @@ type DeliveryMetadata struct {
 
 func (x *DeliveryMetadata) Reset() {
 	*x = DeliveryMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2958,7 +3467,7 @@ func (x *DeliveryMetadata) String() string {
 func (*DeliveryMetadata) ProtoMessage() {}
 
 func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2971,7 +3480,7 @@ func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryMetadata.ProtoReflect.Descriptor instead.
 func (*DeliveryMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DeliveryMetadata) GetNumTrials() int32 {
@@ -3030,7 +3539,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3042,7 +3551,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3055,7 +3564,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Delivery) GetUid() string {
@@ -3158,7 +3667,7 @@ type Attempt struct {
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3170,7 +3679,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3183,7 +3692,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Attempt) GetUid() string {
@@ -3299,7 +3808,7 @@ type DeliveryFilter struct {
 
 func (x *DeliveryFilter) Reset() {
 	*x = DeliveryFilter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3311,7 +3820,7 @@ func (x *DeliveryFilter) String() string {
 func (*DeliveryFilter) ProtoMessage() {}
 
 func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3324,7 +3833,7 @@ func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryFilter.ProtoReflect.Descriptor instead.
 func (*DeliveryFilter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *DeliveryFilter) GetEventId() string {
@@ -3380,7 +3889,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3392,7 +3901,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3405,7 +3914,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListDeliveriesRequest) GetGroupId() string {
@@ -3439,7 +3948,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3451,7 +3960,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3464,7 +3973,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -3491,7 +4000,7 @@ type GetDeliveryRequest struct {
 
 func (x *GetDeliveryRequest) Reset() {
 	*x = GetDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +4012,7 @@ func (x *GetDeliveryRequest) String() string {
 func (*GetDeliveryRequest) ProtoMessage() {}
 
 func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +4025,7 @@ func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*GetDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetDeliveryRequest) GetGroupId() string {
@@ -3543,7 +4052,7 @@ type ListAttemptsRequest struct {
 
 func (x *ListAttemptsRequest) Reset() {
 	*x = ListAttemptsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3555,7 +4064,7 @@ func (x *ListAttemptsRequest) String() string {
 func (*ListAttemptsRequest) ProtoMessage() {}
 
 func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3568,7 +4077,7 @@ func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListAttemptsRequest) GetGroupId() string {
@@ -3594,7 +4103,7 @@ type ListAttemptsResponse struct {
 
 func (x *ListAttemptsResponse) Reset() {
 	*x = ListAttemptsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3606,7 +4115,7 @@ func (x *ListAttemptsResponse) String() string {
 func (*ListAttemptsResponse) ProtoMessage() {}
 
 func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3619,7 +4128,7 @@ func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListAttemptsResponse) GetAttempts() []*Attempt {
@@ -3640,7 +4149,7 @@ type GetAttemptRequest struct {
 
 func (x *GetAttemptRequest) Reset() {
 	*x = GetAttemptRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3652,7 +4161,7 @@ func (x *GetAttemptRequest) String() string {
 func (*GetAttemptRequest) ProtoMessage() {}
 
 func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3665,7 +4174,7 @@ func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAttemptRequest.ProtoReflect.Descriptor instead.
 func (*GetAttemptRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetAttemptRequest) GetGroupId() string {
@@ -3702,7 +4211,7 @@ type ResendDeliveryRequest struct {
 
 func (x *ResendDeliveryRequest) Reset() {
 	*x = ResendDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3714,7 +4223,7 @@ func (x *ResendDeliveryRequest) String() string {
 func (*ResendDeliveryRequest) ProtoMessage() {}
 
 func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3727,7 +4236,7 @@ func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*ResendDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ResendDeliveryRequest) GetGroupId() string {
@@ -3763,7 +4272,7 @@ type BatchRetryDeliveriesRequest struct {
 
 func (x *BatchRetryDeliveriesRequest) Reset() {
 	*x = BatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3775,7 +4284,7 @@ func (x *BatchRetryDeliveriesRequest) String() string {
 func (*BatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3788,7 +4297,7 @@ func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *BatchRetryDeliveriesRequest) GetGroupId() string {
@@ -3822,7 +4331,7 @@ type BatchRetryDeliveriesResponse struct {
 
 func (x *BatchRetryDeliveriesResponse) Reset() {
 	*x = BatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3834,7 +4343,7 @@ func (x *BatchRetryDeliveriesResponse) String() string {
 func (*BatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3847,7 +4356,7 @@ func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *BatchRetryDeliveriesResponse) GetRetried() int32 {
@@ -3874,7 +4383,7 @@ type CountBatchRetryDeliveriesRequest struct {
 
 func (x *CountBatchRetryDeliveriesRequest) Reset() {
 	*x = CountBatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3886,7 +4395,7 @@ func (x *CountBatchRetryDeliveriesRequest) String() string {
 func (*CountBatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3899,7 +4408,7 @@ func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountBatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*CountBatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *CountBatchRetryDeliveriesRequest) GetGroupId() string {
@@ -3925,7 +4434,7 @@ type CountBatchRetryDeliveriesResponse struct {
 
 func (x *CountBatchRetryDeliveriesResponse) Reset() {
 	*x = CountBatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3937,7 +4446,7 @@ func (x *CountBatchRetryDeliveriesResponse) String() string {
 func (*CountBatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3950,7 +4459,7 @@ func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CountBatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*CountBatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *CountBatchRetryDeliveriesResponse) GetNum() int32 {
@@ -3970,7 +4479,7 @@ type ForceResendDeliveriesRequest struct {
 
 func (x *ForceResendDeliveriesRequest) Reset() {
 	*x = ForceResendDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3982,7 +4491,7 @@ func (x *ForceResendDeliveriesRequest) String() string {
 func (*ForceResendDeliveriesRequest) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3995,7 +4504,7 @@ func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ForceResendDeliveriesRequest) GetGroupId() string {
@@ -4022,7 +4531,7 @@ type ForceResendDeliveriesResponse struct {
 
 func (x *ForceResendDeliveriesResponse) Reset() {
 	*x = ForceResendDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4034,7 +4543,7 @@ func (x *ForceResendDeliveriesResponse) String() string {
 func (*ForceResendDeliveriesResponse) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4047,7 +4556,7 @@ func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ForceResendDeliveriesResponse) GetResent() int32 {
@@ -4062,6 +4571,706 @@ func (x *ForceResendDeliveriesResponse) GetIds() []string {
 		return x.Ids
 	}
 	return nil
+}
+
+type MetaEventMetadata struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request body, byte for byte as sent and signed:
+	// {"event_type", "data", "created_at"}.
+	Raw string `protobuf:"bytes,1,opt,name=raw,proto3" json:"raw,omitempty"`
+	// Attempts made so far in the current budget.
+	NumTrials int32 `protobuf:"varint,2,opt,name=num_trials,json=numTrials,proto3" json:"num_trials,omitempty"`
+	// Attempts allowed in all, the first included.
+	RetryLimit int32 `protobuf:"varint,3,opt,name=retry_limit,json=retryLimit,proto3" json:"retry_limit,omitempty"`
+	// When the next attempt is due; unset once the meta event is final.
+	NextSendTime  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=next_send_time,json=nextSendTime,proto3" json:"next_send_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetaEventMetadata) Reset() {
+	*x = MetaEventMetadata{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetaEventMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetaEventMetadata) ProtoMessage() {}
+
+func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetaEventMetadata.ProtoReflect.Descriptor instead.
+func (*MetaEventMetadata) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *MetaEventMetadata) GetRaw() string {
+	if x != nil {
+		return x.Raw
+	}
+	return ""
+}
+
+func (x *MetaEventMetadata) GetNumTrials() int32 {
+	if x != nil {
+		return x.NumTrials
+	}
+	return 0
+}
+
+func (x *MetaEventMetadata) GetRetryLimit() int32 {
+	if x != nil {
+		return x.RetryLimit
+	}
+	return 0
+}
+
+func (x *MetaEventMetadata) GetNextSendTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextSendTime
+	}
+	return nil
+}
+
+type MetaEvent struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Uid     string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	GroupId string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// One of the meta event types, such as "endpoint.disabled".
+	EventType string `protobuf:"bytes,3,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// Scheduled, Success, Retry, Failure or Discarded.
+	Status   string             `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	Metadata *MetaEventMetadata `protobuf:"bytes,5,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// Every attempt, oldest first; only GetMetaEvent and ResendMetaEvent
+	// fill it.
+	Attempts      []*Attempt             `protobuf:"bytes,6,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetaEvent) Reset() {
+	*x = MetaEvent{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetaEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetaEvent) ProtoMessage() {}
+
+func (x *MetaEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetaEvent.ProtoReflect.Descriptor instead.
+func (*MetaEvent) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *MetaEvent) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *MetaEvent) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *MetaEvent) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *MetaEvent) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *MetaEvent) GetMetadata() *MetaEventMetadata {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *MetaEvent) GetAttempts() []*Attempt {
+	if x != nil {
+		return x.Attempts
+	}
+	return nil
+}
+
+func (x *MetaEvent) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *MetaEvent) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+type ListMetaEventsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Page          *PageRequest           `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMetaEventsRequest) Reset() {
+	*x = ListMetaEventsRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMetaEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMetaEventsRequest) ProtoMessage() {}
+
+func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMetaEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListMetaEventsRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *ListMetaEventsRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListMetaEventsRequest) GetPage() *PageRequest {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type ListMetaEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MetaEvents    []*MetaEvent           `protobuf:"bytes,1,rep,name=meta_events,json=metaEvents,proto3" json:"meta_events,omitempty"`
+	Page          *PageInfo              `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMetaEventsResponse) Reset() {
+	*x = ListMetaEventsResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMetaEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMetaEventsResponse) ProtoMessage() {}
+
+func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMetaEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListMetaEventsResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *ListMetaEventsResponse) GetMetaEvents() []*MetaEvent {
+	if x != nil {
+		return x.MetaEvents
+	}
+	return nil
+}
+
+func (x *ListMetaEventsResponse) GetPage() *PageInfo {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type GetMetaEventRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	MetaEventId   string                 `protobuf:"bytes,2,opt,name=meta_event_id,json=metaEventId,proto3" json:"meta_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMetaEventRequest) Reset() {
+	*x = GetMetaEventRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMetaEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMetaEventRequest) ProtoMessage() {}
+
+func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMetaEventRequest.ProtoReflect.Descriptor instead.
+func (*GetMetaEventRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *GetMetaEventRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *GetMetaEventRequest) GetMetaEventId() string {
+	if x != nil {
+		return x.MetaEventId
+	}
+	return ""
+}
+
+type ResendMetaEventRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	MetaEventId   string                 `protobuf:"bytes,2,opt,name=meta_event_id,json=metaEventId,proto3" json:"meta_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResendMetaEventRequest) Reset() {
+	*x = ResendMetaEventRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResendMetaEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResendMetaEventRequest) ProtoMessage() {}
+
+func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResendMetaEventRequest.ProtoReflect.Descriptor instead.
+func (*ResendMetaEventRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *ResendMetaEventRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ResendMetaEventRequest) GetMetaEventId() string {
+	if x != nil {
+		return x.MetaEventId
+	}
+	return ""
+}
+
+type DeadLetter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry's id: its sequence in the dead-letter stream.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// "undecodable", "store_failing", "attempt_unrecorded" (or "corrupt" for
+	// an entry that does not decode itself).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Error  string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// The subject the task was published to.
+	Subject string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	// From the task, when it decodes.
+	DeliveryId string                 `protobuf:"bytes,5,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	EventId    string                 `protobuf:"bytes,6,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,7,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	GroupId    string                 `protobuf:"bytes,8,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	DeadAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=dead_at,json=deadAt,proto3" json:"dead_at,omitempty"`
+	// Whether it holds the outcome of an attempt made but not recorded.
+	HasOutcome    bool `protobuf:"varint,10,opt,name=has_outcome,json=hasOutcome,proto3" json:"has_outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLetter) Reset() {
+	*x = DeadLetter{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetter) ProtoMessage() {}
+
+func (x *DeadLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
+func (*DeadLetter) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *DeadLetter) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetDeadAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeadAt
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetHasOutcome() bool {
+	if x != nil {
+		return x.HasOutcome
+	}
+	return false
+}
+
+type ListDeadLettersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Page          *PageRequest           `protobuf:"bytes,1,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersRequest) Reset() {
+	*x = ListDeadLettersRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersRequest) ProtoMessage() {}
+
+func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *ListDeadLettersRequest) GetPage() *PageRequest {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type ListDeadLettersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetters   []*DeadLetter          `protobuf:"bytes,1,rep,name=dead_letters,json=deadLetters,proto3" json:"dead_letters,omitempty"`
+	Page          *PageInfo              `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersResponse) Reset() {
+	*x = ListDeadLettersResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersResponse) ProtoMessage() {}
+
+func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
+	if x != nil {
+		return x.DeadLetters
+	}
+	return nil
+}
+
+func (x *ListDeadLettersResponse) GetPage() *PageInfo {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type RedriveDeadLettersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entries to redrive; empty redrives every entry.
+	Ids           []uint64 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedriveDeadLettersRequest) Reset() {
+	*x = RedriveDeadLettersRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveDeadLettersRequest) ProtoMessage() {}
+
+func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *RedriveDeadLettersRequest) GetIds() []uint64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+type RedriveDeadLettersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Redriven      int32                  `protobuf:"varint,1,opt,name=redriven,proto3" json:"redriven,omitempty"`
+	Failed        int32                  `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedriveDeadLettersResponse) Reset() {
+	*x = RedriveDeadLettersResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveDeadLettersResponse) ProtoMessage() {}
+
+func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
+	if x != nil {
+		return x.Redriven
+	}
+	return 0
+}
+
+func (x *RedriveDeadLettersResponse) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
 }
 
 var File_convoy_ingest_v1_ingest_proto protoreflect.FileDescriptor
@@ -4088,13 +5297,22 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0fSignatureConfig\x12\x16\n" +
 	"\x06header\x18\x01 \x01(\tR\x06header\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\tR\x04hash\x12\x16\n" +
-	"\x06format\x18\x03 \x01(\tR\x06format\"\x89\x02\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\"\xcb\x02\n" +
 	"\vGroupConfig\x12<\n" +
 	"\bstrategy\x18\x01 \x01(\v2 .convoy.ingest.v1.StrategyConfigR\bstrategy\x12?\n" +
 	"\tsignature\x18\x02 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12)\n" +
 	"\x10disable_endpoint\x18\x03 \x01(\bR\x0fdisableEndpoint\x12%\n" +
 	"\x0ereplay_attacks\x18\x04 \x01(\bR\rreplayAttacks\x12)\n" +
-	"\x10retention_policy\x18\x05 \x01(\tR\x0fretentionPolicy\"\xde\x04\n" +
+	"\x10retention_policy\x18\x05 \x01(\tR\x0fretentionPolicy\x12@\n" +
+	"\n" +
+	"meta_event\x18\x06 \x01(\v2!.convoy.ingest.v1.MetaEventConfigR\tmetaEvent\"{\n" +
+	"\x0fMetaEventConfig\x12\x1d\n" +
+	"\n" +
+	"is_enabled\x18\x01 \x01(\bR\tisEnabled\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\tR\x06secret\x12\x1f\n" +
+	"\vevent_types\x18\x04 \x03(\tR\n" +
+	"eventTypes\"\x90\a\n" +
 	"\x10GroupConfigInput\x12(\n" +
 	"\rstrategy_type\x18\x01 \x01(\tH\x00R\fstrategyType\x88\x01\x01\x120\n" +
 	"\x11strategy_duration\x18\x02 \x01(\x03H\x01R\x10strategyDuration\x88\x01\x01\x12$\n" +
@@ -4105,7 +5323,14 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x10signature_format\x18\x06 \x01(\tH\x05R\x0fsignatureFormat\x88\x01\x01\x12.\n" +
 	"\x10disable_endpoint\x18\a \x01(\bH\x06R\x0fdisableEndpoint\x88\x01\x01\x12*\n" +
 	"\x0ereplay_attacks\x18\b \x01(\bH\aR\rreplayAttacks\x88\x01\x01\x12.\n" +
-	"\x10retention_policy\x18\t \x01(\tH\bR\x0fretentionPolicy\x88\x01\x01B\x10\n" +
+	"\x10retention_policy\x18\t \x01(\tH\bR\x0fretentionPolicy\x88\x01\x01\x126\n" +
+	"\x15meta_event_is_enabled\x18\n" +
+	" \x01(\bH\tR\x12metaEventIsEnabled\x88\x01\x01\x12)\n" +
+	"\x0emeta_event_url\x18\v \x01(\tH\n" +
+	"R\fmetaEventUrl\x88\x01\x01\x12/\n" +
+	"\x11meta_event_secret\x18\f \x01(\tH\vR\x0fmetaEventSecret\x88\x01\x01\x12/\n" +
+	"\x14set_meta_event_types\x18\r \x01(\bR\x11setMetaEventTypes\x12(\n" +
+	"\x10meta_event_types\x18\x0e \x03(\tR\x0emetaEventTypesB\x10\n" +
 	"\x0e_strategy_typeB\x14\n" +
 	"\x12_strategy_durationB\x0e\n" +
 	"\f_retry_countB\x13\n" +
@@ -4114,7 +5339,10 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x11_signature_formatB\x13\n" +
 	"\x11_disable_endpointB\x11\n" +
 	"\x0f_replay_attacksB\x13\n" +
-	"\x11_retention_policy\"\xda\x01\n" +
+	"\x11_retention_policyB\x18\n" +
+	"\x16_meta_event_is_enabledB\x11\n" +
+	"\x0f_meta_event_urlB\x14\n" +
+	"\x12_meta_event_secret\"\xda\x01\n" +
 	"\x05Group\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x125\n" +
@@ -4285,7 +5513,42 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x1e\n" +
 	"\n" +
 	"expiration\x18\x05 \x01(\x03R\n" +
-	"expiration\"\xa4\x03\n" +
+	"expiration\"\x84\x01\n" +
+	"\x17GetEndpointStatsRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
+	"\vendpoint_id\x18\x03 \x01(\tR\n" +
+	"endpointId\x12\x16\n" +
+	"\x06window\x18\x04 \x01(\tR\x06window\"\x9a\x01\n" +
+	"\fStatsFigures\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\x03R\asuccess\x12\x18\n" +
+	"\afailure\x18\x02 \x01(\x03R\afailure\x12\x18\n" +
+	"\atimeout\x18\x03 \x01(\x03R\atimeout\x12\x15\n" +
+	"\x03p50\x18\x04 \x01(\x01H\x00R\x03p50\x88\x01\x01\x12\x15\n" +
+	"\x03p99\x18\x05 \x01(\x01H\x01R\x03p99\x88\x01\x01B\x06\n" +
+	"\x04_p50B\x06\n" +
+	"\x04_p99\"y\n" +
+	"\vStatsBucket\x120\n" +
+	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x128\n" +
+	"\afigures\x18\x02 \x01(\v2\x1e.convoy.ingest.v1.StatsFiguresR\afigures\"\x80\x01\n" +
+	"\fStatsCircuit\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12!\n" +
+	"\ffailure_rate\x18\x02 \x01(\x01R\vfailureRate\x127\n" +
+	"\topened_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\"\xbd\x04\n" +
+	"\rEndpointStats\x12\x1f\n" +
+	"\vendpoint_id\x18\x01 \x01(\tR\n" +
+	"endpointId\x12\x16\n" +
+	"\x06window\x18\x02 \x01(\tR\x06window\x120\n" +
+	"\x05start\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
+	"\x03end\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x126\n" +
+	"\x06totals\x18\x05 \x01(\v2\x1e.convoy.ingest.v1.StatsFiguresR\x06totals\x127\n" +
+	"\abuckets\x18\x06 \x03(\v2\x1d.convoy.ingest.v1.StatsBucketR\abuckets\x12B\n" +
+	"\x0flast_success_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rlastSuccessAt\x12B\n" +
+	"\x0flast_failure_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rlastFailureAt\x121\n" +
+	"\x14consecutive_failures\x18\t \x01(\x03R\x13consecutiveFailures\x128\n" +
+	"\acircuit\x18\n" +
+	" \x01(\v2\x1e.convoy.ingest.v1.StatsCircuitR\acircuit\x12-\n" +
+	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xa4\x03\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -4435,7 +5698,65 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x03ids\x18\x02 \x03(\tR\x03ids\"I\n" +
 	"\x1dForceResendDeliveriesResponse\x12\x16\n" +
 	"\x06resent\x18\x01 \x01(\x05R\x06resent\x12\x10\n" +
-	"\x03ids\x18\x02 \x03(\tR\x03ids2\xac\x16\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids\"\xa7\x01\n" +
+	"\x11MetaEventMetadata\x12\x10\n" +
+	"\x03raw\x18\x01 \x01(\tR\x03raw\x12\x1d\n" +
+	"\n" +
+	"num_trials\x18\x02 \x01(\x05R\tnumTrials\x12\x1f\n" +
+	"\vretry_limit\x18\x03 \x01(\x05R\n" +
+	"retryLimit\x12@\n" +
+	"\x0enext_send_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fnextSendTime\"\xdd\x02\n" +
+	"\tMetaEvent\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x03 \x01(\tR\teventType\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12?\n" +
+	"\bmetadata\x18\x05 \x01(\v2#.convoy.ingest.v1.MetaEventMetadataR\bmetadata\x125\n" +
+	"\battempts\x18\x06 \x03(\v2\x19.convoy.ingest.v1.AttemptR\battempts\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"e\n" +
+	"\x15ListMetaEventsRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
+	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"\x86\x01\n" +
+	"\x16ListMetaEventsResponse\x12<\n" +
+	"\vmeta_events\x18\x01 \x03(\v2\x1b.convoy.ingest.v1.MetaEventR\n" +
+	"metaEvents\x12.\n" +
+	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"T\n" +
+	"\x13GetMetaEventRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\"\n" +
+	"\rmeta_event_id\x18\x02 \x01(\tR\vmetaEventId\"W\n" +
+	"\x16ResendMetaEventRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\"\n" +
+	"\rmeta_event_id\x18\x02 \x01(\tR\vmetaEventId\"\xb2\x02\n" +
+	"\n" +
+	"DeadLetter\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x18\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject\x12\x1f\n" +
+	"\vdelivery_id\x18\x05 \x01(\tR\n" +
+	"deliveryId\x12\x19\n" +
+	"\bevent_id\x18\x06 \x01(\tR\aeventId\x12\x1f\n" +
+	"\vendpoint_id\x18\a \x01(\tR\n" +
+	"endpointId\x12\x19\n" +
+	"\bgroup_id\x18\b \x01(\tR\agroupId\x123\n" +
+	"\adead_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x06deadAt\x12\x1f\n" +
+	"\vhas_outcome\x18\n" +
+	" \x01(\bR\n" +
+	"hasOutcome\"K\n" +
+	"\x16ListDeadLettersRequest\x121\n" +
+	"\x04page\x18\x01 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"\x8a\x01\n" +
+	"\x17ListDeadLettersResponse\x12?\n" +
+	"\fdead_letters\x18\x01 \x03(\v2\x1c.convoy.ingest.v1.DeadLetterR\vdeadLetters\x12.\n" +
+	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"-\n" +
+	"\x19RedriveDeadLettersRequest\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x04R\x03ids\"P\n" +
+	"\x1aRedriveDeadLettersResponse\x12\x1a\n" +
+	"\bredriven\x18\x01 \x01(\x05R\bredriven\x12\x16\n" +
+	"\x06failed\x18\x02 \x01(\x05R\x06failed2\xf8\x1a\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -4457,7 +5778,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\vGetEndpoint\x12$.convoy.ingest.v1.GetEndpointRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12U\n" +
 	"\x0eUpdateEndpoint\x12'.convoy.ingest.v1.UpdateEndpointRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12c\n" +
 	"\x0eDeleteEndpoint\x12'.convoy.ingest.v1.DeleteEndpointRequest\x1a(.convoy.ingest.v1.DeleteEndpointResponse\x12Q\n" +
-	"\fExpireSecret\x12%.convoy.ingest.v1.ExpireSecretRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12L\n" +
+	"\fExpireSecret\x12%.convoy.ingest.v1.ExpireSecretRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12^\n" +
+	"\x10GetEndpointStats\x12).convoy.ingest.v1.GetEndpointStatsRequest\x1a\x1f.convoy.ingest.v1.EndpointStats\x12L\n" +
 	"\vCreateEvent\x12$.convoy.ingest.v1.CreateEventRequest\x1a\x17.convoy.ingest.v1.Event\x12W\n" +
 	"\n" +
 	"ListEvents\x12#.convoy.ingest.v1.ListEventsRequest\x1a$.convoy.ingest.v1.ListEventsResponse\x12F\n" +
@@ -4470,7 +5792,12 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0eResendDelivery\x12'.convoy.ingest.v1.ResendDeliveryRequest\x1a\x1a.convoy.ingest.v1.Delivery\x12u\n" +
 	"\x14BatchRetryDeliveries\x12-.convoy.ingest.v1.BatchRetryDeliveriesRequest\x1a..convoy.ingest.v1.BatchRetryDeliveriesResponse\x12\x84\x01\n" +
 	"\x19CountBatchRetryDeliveries\x122.convoy.ingest.v1.CountBatchRetryDeliveriesRequest\x1a3.convoy.ingest.v1.CountBatchRetryDeliveriesResponse\x12x\n" +
-	"\x15ForceResendDeliveries\x12..convoy.ingest.v1.ForceResendDeliveriesRequest\x1a/.convoy.ingest.v1.ForceResendDeliveriesResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
+	"\x15ForceResendDeliveries\x12..convoy.ingest.v1.ForceResendDeliveriesRequest\x1a/.convoy.ingest.v1.ForceResendDeliveriesResponse\x12c\n" +
+	"\x0eListMetaEvents\x12'.convoy.ingest.v1.ListMetaEventsRequest\x1a(.convoy.ingest.v1.ListMetaEventsResponse\x12R\n" +
+	"\fGetMetaEvent\x12%.convoy.ingest.v1.GetMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12X\n" +
+	"\x0fResendMetaEvent\x12(.convoy.ingest.v1.ResendMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12f\n" +
+	"\x0fListDeadLetters\x12(.convoy.ingest.v1.ListDeadLettersRequest\x1a).convoy.ingest.v1.ListDeadLettersResponse\x12o\n" +
+	"\x12RedriveDeadLetters\x12+.convoy.ingest.v1.RedriveDeadLettersRequest\x1a,.convoy.ingest.v1.RedriveDeadLettersResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
 
 var (
 	file_convoy_ingest_v1_ingest_proto_rawDescOnce sync.Once
@@ -4484,194 +5811,246 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 82)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
 	(*StrategyConfig)(nil),                    // 2: convoy.ingest.v1.StrategyConfig
 	(*SignatureConfig)(nil),                   // 3: convoy.ingest.v1.SignatureConfig
 	(*GroupConfig)(nil),                       // 4: convoy.ingest.v1.GroupConfig
-	(*GroupConfigInput)(nil),                  // 5: convoy.ingest.v1.GroupConfigInput
-	(*Group)(nil),                             // 6: convoy.ingest.v1.Group
-	(*CreateGroupRequest)(nil),                // 7: convoy.ingest.v1.CreateGroupRequest
-	(*ListGroupsRequest)(nil),                 // 8: convoy.ingest.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),                // 9: convoy.ingest.v1.ListGroupsResponse
-	(*GetGroupRequest)(nil),                   // 10: convoy.ingest.v1.GetGroupRequest
-	(*UpdateGroupRequest)(nil),                // 11: convoy.ingest.v1.UpdateGroupRequest
-	(*DeleteGroupRequest)(nil),                // 12: convoy.ingest.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),               // 13: convoy.ingest.v1.DeleteGroupResponse
-	(*APIKey)(nil),                            // 14: convoy.ingest.v1.APIKey
-	(*CreateAPIKeyRequest)(nil),               // 15: convoy.ingest.v1.CreateAPIKeyRequest
-	(*ListAPIKeysRequest)(nil),                // 16: convoy.ingest.v1.ListAPIKeysRequest
-	(*GetAPIKeyRequest)(nil),                  // 17: convoy.ingest.v1.GetAPIKeyRequest
-	(*ListAPIKeysResponse)(nil),               // 18: convoy.ingest.v1.ListAPIKeysResponse
-	(*RevokeAPIKeyRequest)(nil),               // 19: convoy.ingest.v1.RevokeAPIKeyRequest
-	(*RevokeAPIKeyResponse)(nil),              // 20: convoy.ingest.v1.RevokeAPIKeyResponse
-	(*Application)(nil),                       // 21: convoy.ingest.v1.Application
-	(*CreateApplicationRequest)(nil),          // 22: convoy.ingest.v1.CreateApplicationRequest
-	(*ListApplicationsRequest)(nil),           // 23: convoy.ingest.v1.ListApplicationsRequest
-	(*ListApplicationsResponse)(nil),          // 24: convoy.ingest.v1.ListApplicationsResponse
-	(*GetApplicationRequest)(nil),             // 25: convoy.ingest.v1.GetApplicationRequest
-	(*UpdateApplicationRequest)(nil),          // 26: convoy.ingest.v1.UpdateApplicationRequest
-	(*DeleteApplicationRequest)(nil),          // 27: convoy.ingest.v1.DeleteApplicationRequest
-	(*DeleteApplicationResponse)(nil),         // 28: convoy.ingest.v1.DeleteApplicationResponse
-	(*EndpointSecret)(nil),                    // 29: convoy.ingest.v1.EndpointSecret
-	(*Endpoint)(nil),                          // 30: convoy.ingest.v1.Endpoint
-	(*CreateEndpointRequest)(nil),             // 31: convoy.ingest.v1.CreateEndpointRequest
-	(*ListEndpointsRequest)(nil),              // 32: convoy.ingest.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),             // 33: convoy.ingest.v1.ListEndpointsResponse
-	(*GetEndpointRequest)(nil),                // 34: convoy.ingest.v1.GetEndpointRequest
-	(*UpdateEndpointRequest)(nil),             // 35: convoy.ingest.v1.UpdateEndpointRequest
-	(*DeleteEndpointRequest)(nil),             // 36: convoy.ingest.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),            // 37: convoy.ingest.v1.DeleteEndpointResponse
-	(*ExpireSecretRequest)(nil),               // 38: convoy.ingest.v1.ExpireSecretRequest
-	(*Event)(nil),                             // 39: convoy.ingest.v1.Event
-	(*CreateEventRequest)(nil),                // 40: convoy.ingest.v1.CreateEventRequest
-	(*ListEventsRequest)(nil),                 // 41: convoy.ingest.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),                // 42: convoy.ingest.v1.ListEventsResponse
-	(*GetEventRequest)(nil),                   // 43: convoy.ingest.v1.GetEventRequest
-	(*DeliveryMetadata)(nil),                  // 44: convoy.ingest.v1.DeliveryMetadata
-	(*Delivery)(nil),                          // 45: convoy.ingest.v1.Delivery
-	(*Attempt)(nil),                           // 46: convoy.ingest.v1.Attempt
-	(*DeliveryFilter)(nil),                    // 47: convoy.ingest.v1.DeliveryFilter
-	(*ListDeliveriesRequest)(nil),             // 48: convoy.ingest.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),            // 49: convoy.ingest.v1.ListDeliveriesResponse
-	(*GetDeliveryRequest)(nil),                // 50: convoy.ingest.v1.GetDeliveryRequest
-	(*ListAttemptsRequest)(nil),               // 51: convoy.ingest.v1.ListAttemptsRequest
-	(*ListAttemptsResponse)(nil),              // 52: convoy.ingest.v1.ListAttemptsResponse
-	(*GetAttemptRequest)(nil),                 // 53: convoy.ingest.v1.GetAttemptRequest
-	(*ResendDeliveryRequest)(nil),             // 54: convoy.ingest.v1.ResendDeliveryRequest
-	(*BatchRetryDeliveriesRequest)(nil),       // 55: convoy.ingest.v1.BatchRetryDeliveriesRequest
-	(*BatchRetryDeliveriesResponse)(nil),      // 56: convoy.ingest.v1.BatchRetryDeliveriesResponse
-	(*CountBatchRetryDeliveriesRequest)(nil),  // 57: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	(*CountBatchRetryDeliveriesResponse)(nil), // 58: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	(*ForceResendDeliveriesRequest)(nil),      // 59: convoy.ingest.v1.ForceResendDeliveriesRequest
-	(*ForceResendDeliveriesResponse)(nil),     // 60: convoy.ingest.v1.ForceResendDeliveriesResponse
-	nil,                                       // 61: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 62: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 63: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 64: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),             // 65: google.protobuf.Timestamp
+	(*MetaEventConfig)(nil),                   // 5: convoy.ingest.v1.MetaEventConfig
+	(*GroupConfigInput)(nil),                  // 6: convoy.ingest.v1.GroupConfigInput
+	(*Group)(nil),                             // 7: convoy.ingest.v1.Group
+	(*CreateGroupRequest)(nil),                // 8: convoy.ingest.v1.CreateGroupRequest
+	(*ListGroupsRequest)(nil),                 // 9: convoy.ingest.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),                // 10: convoy.ingest.v1.ListGroupsResponse
+	(*GetGroupRequest)(nil),                   // 11: convoy.ingest.v1.GetGroupRequest
+	(*UpdateGroupRequest)(nil),                // 12: convoy.ingest.v1.UpdateGroupRequest
+	(*DeleteGroupRequest)(nil),                // 13: convoy.ingest.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),               // 14: convoy.ingest.v1.DeleteGroupResponse
+	(*APIKey)(nil),                            // 15: convoy.ingest.v1.APIKey
+	(*CreateAPIKeyRequest)(nil),               // 16: convoy.ingest.v1.CreateAPIKeyRequest
+	(*ListAPIKeysRequest)(nil),                // 17: convoy.ingest.v1.ListAPIKeysRequest
+	(*GetAPIKeyRequest)(nil),                  // 18: convoy.ingest.v1.GetAPIKeyRequest
+	(*ListAPIKeysResponse)(nil),               // 19: convoy.ingest.v1.ListAPIKeysResponse
+	(*RevokeAPIKeyRequest)(nil),               // 20: convoy.ingest.v1.RevokeAPIKeyRequest
+	(*RevokeAPIKeyResponse)(nil),              // 21: convoy.ingest.v1.RevokeAPIKeyResponse
+	(*Application)(nil),                       // 22: convoy.ingest.v1.Application
+	(*CreateApplicationRequest)(nil),          // 23: convoy.ingest.v1.CreateApplicationRequest
+	(*ListApplicationsRequest)(nil),           // 24: convoy.ingest.v1.ListApplicationsRequest
+	(*ListApplicationsResponse)(nil),          // 25: convoy.ingest.v1.ListApplicationsResponse
+	(*GetApplicationRequest)(nil),             // 26: convoy.ingest.v1.GetApplicationRequest
+	(*UpdateApplicationRequest)(nil),          // 27: convoy.ingest.v1.UpdateApplicationRequest
+	(*DeleteApplicationRequest)(nil),          // 28: convoy.ingest.v1.DeleteApplicationRequest
+	(*DeleteApplicationResponse)(nil),         // 29: convoy.ingest.v1.DeleteApplicationResponse
+	(*EndpointSecret)(nil),                    // 30: convoy.ingest.v1.EndpointSecret
+	(*Endpoint)(nil),                          // 31: convoy.ingest.v1.Endpoint
+	(*CreateEndpointRequest)(nil),             // 32: convoy.ingest.v1.CreateEndpointRequest
+	(*ListEndpointsRequest)(nil),              // 33: convoy.ingest.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),             // 34: convoy.ingest.v1.ListEndpointsResponse
+	(*GetEndpointRequest)(nil),                // 35: convoy.ingest.v1.GetEndpointRequest
+	(*UpdateEndpointRequest)(nil),             // 36: convoy.ingest.v1.UpdateEndpointRequest
+	(*DeleteEndpointRequest)(nil),             // 37: convoy.ingest.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),            // 38: convoy.ingest.v1.DeleteEndpointResponse
+	(*ExpireSecretRequest)(nil),               // 39: convoy.ingest.v1.ExpireSecretRequest
+	(*GetEndpointStatsRequest)(nil),           // 40: convoy.ingest.v1.GetEndpointStatsRequest
+	(*StatsFigures)(nil),                      // 41: convoy.ingest.v1.StatsFigures
+	(*StatsBucket)(nil),                       // 42: convoy.ingest.v1.StatsBucket
+	(*StatsCircuit)(nil),                      // 43: convoy.ingest.v1.StatsCircuit
+	(*EndpointStats)(nil),                     // 44: convoy.ingest.v1.EndpointStats
+	(*Event)(nil),                             // 45: convoy.ingest.v1.Event
+	(*CreateEventRequest)(nil),                // 46: convoy.ingest.v1.CreateEventRequest
+	(*ListEventsRequest)(nil),                 // 47: convoy.ingest.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),                // 48: convoy.ingest.v1.ListEventsResponse
+	(*GetEventRequest)(nil),                   // 49: convoy.ingest.v1.GetEventRequest
+	(*DeliveryMetadata)(nil),                  // 50: convoy.ingest.v1.DeliveryMetadata
+	(*Delivery)(nil),                          // 51: convoy.ingest.v1.Delivery
+	(*Attempt)(nil),                           // 52: convoy.ingest.v1.Attempt
+	(*DeliveryFilter)(nil),                    // 53: convoy.ingest.v1.DeliveryFilter
+	(*ListDeliveriesRequest)(nil),             // 54: convoy.ingest.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),            // 55: convoy.ingest.v1.ListDeliveriesResponse
+	(*GetDeliveryRequest)(nil),                // 56: convoy.ingest.v1.GetDeliveryRequest
+	(*ListAttemptsRequest)(nil),               // 57: convoy.ingest.v1.ListAttemptsRequest
+	(*ListAttemptsResponse)(nil),              // 58: convoy.ingest.v1.ListAttemptsResponse
+	(*GetAttemptRequest)(nil),                 // 59: convoy.ingest.v1.GetAttemptRequest
+	(*ResendDeliveryRequest)(nil),             // 60: convoy.ingest.v1.ResendDeliveryRequest
+	(*BatchRetryDeliveriesRequest)(nil),       // 61: convoy.ingest.v1.BatchRetryDeliveriesRequest
+	(*BatchRetryDeliveriesResponse)(nil),      // 62: convoy.ingest.v1.BatchRetryDeliveriesResponse
+	(*CountBatchRetryDeliveriesRequest)(nil),  // 63: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	(*CountBatchRetryDeliveriesResponse)(nil), // 64: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	(*ForceResendDeliveriesRequest)(nil),      // 65: convoy.ingest.v1.ForceResendDeliveriesRequest
+	(*ForceResendDeliveriesResponse)(nil),     // 66: convoy.ingest.v1.ForceResendDeliveriesResponse
+	(*MetaEventMetadata)(nil),                 // 67: convoy.ingest.v1.MetaEventMetadata
+	(*MetaEvent)(nil),                         // 68: convoy.ingest.v1.MetaEvent
+	(*ListMetaEventsRequest)(nil),             // 69: convoy.ingest.v1.ListMetaEventsRequest
+	(*ListMetaEventsResponse)(nil),            // 70: convoy.ingest.v1.ListMetaEventsResponse
+	(*GetMetaEventRequest)(nil),               // 71: convoy.ingest.v1.GetMetaEventRequest
+	(*ResendMetaEventRequest)(nil),            // 72: convoy.ingest.v1.ResendMetaEventRequest
+	(*DeadLetter)(nil),                        // 73: convoy.ingest.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),            // 74: convoy.ingest.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),           // 75: convoy.ingest.v1.ListDeadLettersResponse
+	(*RedriveDeadLettersRequest)(nil),         // 76: convoy.ingest.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),        // 77: convoy.ingest.v1.RedriveDeadLettersResponse
+	nil,                                       // 78: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 79: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 80: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 81: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 82: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
-	2,  // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
-	3,  // 1: convoy.ingest.v1.GroupConfig.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	4,  // 2: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	65, // 3: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	65, // 4: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
-	5,  // 5: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	0,  // 6: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	6,  // 7: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
-	1,  // 8: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	5,  // 9: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	65, // 10: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 11: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	14, // 12: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
-	1,  // 13: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	65, // 14: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	65, // 15: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 16: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	21, // 17: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
-	1,  // 18: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	65, // 19: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	65, // 20: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 21: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	65, // 22: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	65, // 23: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 24: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	30, // 25: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
-	1,  // 26: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	61, // 27: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	65, // 28: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	62, // 29: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	65, // 30: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	65, // 31: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
-	0,  // 32: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	39, // 33: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
-	1,  // 34: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	65, // 35: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	44, // 36: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	65, // 37: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	65, // 38: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	63, // 39: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	64, // 40: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	65, // 41: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	65, // 42: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	65, // 43: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
-	47, // 44: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,  // 45: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	45, // 46: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,  // 47: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	46, // 48: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	47, // 49: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	47, // 50: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	7,  // 51: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	8,  // 52: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	10, // 53: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	11, // 54: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	12, // 55: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	15, // 56: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	16, // 57: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	17, // 58: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	19, // 59: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	22, // 60: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	23, // 61: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	25, // 62: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	26, // 63: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	27, // 64: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	31, // 65: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	32, // 66: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	34, // 67: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	35, // 68: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	36, // 69: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	38, // 70: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	40, // 71: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	41, // 72: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	43, // 73: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	48, // 74: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	50, // 75: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	51, // 76: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	53, // 77: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	54, // 78: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	55, // 79: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	57, // 80: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	59, // 81: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	6,  // 82: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	9,  // 83: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	6,  // 84: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	6,  // 85: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	13, // 86: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	14, // 87: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	18, // 88: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	14, // 89: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20, // 90: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	21, // 91: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	24, // 92: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	21, // 93: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	21, // 94: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	28, // 95: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	30, // 96: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	33, // 97: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	30, // 98: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	30, // 99: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	37, // 100: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	30, // 101: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	39, // 102: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	42, // 103: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	39, // 104: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	49, // 105: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	45, // 106: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	52, // 107: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	46, // 108: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	45, // 109: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	56, // 110: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	58, // 111: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	60, // 112: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	82, // [82:113] is the sub-list for method output_type
-	51, // [51:82] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
+	3,   // 1: convoy.ingest.v1.GroupConfig.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	5,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
+	4,   // 3: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
+	82,  // 4: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	82,  // 5: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	6,   // 6: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
+	0,   // 7: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	7,   // 8: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
+	1,   // 9: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	6,   // 10: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
+	82,  // 11: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 12: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	15,  // 13: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
+	1,   // 14: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	82,  // 15: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	82,  // 16: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 17: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	22,  // 18: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
+	1,   // 19: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	82,  // 20: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	82,  // 21: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	30,  // 22: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
+	82,  // 23: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	82,  // 24: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 25: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	31,  // 26: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
+	1,   // 27: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	82,  // 28: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	41,  // 29: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
+	82,  // 30: convoy.ingest.v1.StatsCircuit.opened_at:type_name -> google.protobuf.Timestamp
+	82,  // 31: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	82,  // 32: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	41,  // 33: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
+	42,  // 34: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
+	82,  // 35: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	82,  // 36: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	43,  // 37: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.StatsCircuit
+	78,  // 38: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	82,  // 39: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	79,  // 40: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	82,  // 41: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	82,  // 42: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	0,   // 43: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	45,  // 44: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	1,   // 45: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	82,  // 46: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	50,  // 47: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	82,  // 48: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	82,  // 49: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	80,  // 50: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	81,  // 51: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	82,  // 52: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	82,  // 53: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	82,  // 54: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	53,  // 55: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 56: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	51,  // 57: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 58: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	52,  // 59: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	53,  // 60: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	53,  // 61: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	82,  // 62: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	67,  // 63: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	52,  // 64: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	82,  // 65: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	82,  // 66: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 67: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	68,  // 68: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 69: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	82,  // 70: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 71: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	73,  // 72: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 73: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	8,   // 74: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	9,   // 75: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	11,  // 76: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	12,  // 77: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	13,  // 78: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	16,  // 79: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	17,  // 80: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	18,  // 81: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	20,  // 82: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	23,  // 83: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	24,  // 84: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	26,  // 85: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	27,  // 86: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	28,  // 87: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	32,  // 88: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	33,  // 89: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	35,  // 90: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	36,  // 91: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	37,  // 92: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	39,  // 93: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	40,  // 94: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	46,  // 95: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	47,  // 96: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	49,  // 97: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	54,  // 98: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	56,  // 99: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	57,  // 100: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	59,  // 101: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	60,  // 102: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	61,  // 103: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	63,  // 104: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	65,  // 105: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	69,  // 106: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	71,  // 107: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	72,  // 108: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	74,  // 109: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	76,  // 110: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	7,   // 111: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	10,  // 112: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	7,   // 113: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	7,   // 114: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	14,  // 115: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	15,  // 116: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	19,  // 117: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	15,  // 118: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	21,  // 119: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	22,  // 120: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	25,  // 121: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	22,  // 122: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	22,  // 123: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	29,  // 124: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	31,  // 125: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	34,  // 126: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	31,  // 127: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	31,  // 128: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	38,  // 129: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	31,  // 130: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	44,  // 131: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	45,  // 132: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	48,  // 133: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	45,  // 134: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	55,  // 135: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	51,  // 136: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	58,  // 137: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	52,  // 138: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	51,  // 139: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	62,  // 140: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	64,  // 141: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	66,  // 142: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	70,  // 143: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	68,  // 144: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	68,  // 145: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	75,  // 146: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	77,  // 147: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	111, // [111:148] is the sub-list for method output_type
+	74,  // [74:111] is the sub-list for method input_type
+	74,  // [74:74] is the sub-list for extension type_name
+	74,  // [74:74] is the sub-list for extension extendee
+	0,   // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -4679,17 +6058,18 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 	if File_convoy_ingest_v1_ingest_proto != nil {
 		return
 	}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[5].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[11].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[26].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[35].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[6].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[12].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[27].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[36].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[41].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   65,
+			NumMessages:   82,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

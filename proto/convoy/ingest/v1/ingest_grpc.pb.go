@@ -44,6 +44,7 @@ const (
 	IngestService_UpdateEndpoint_FullMethodName            = "/convoy.ingest.v1.IngestService/UpdateEndpoint"
 	IngestService_DeleteEndpoint_FullMethodName            = "/convoy.ingest.v1.IngestService/DeleteEndpoint"
 	IngestService_ExpireSecret_FullMethodName              = "/convoy.ingest.v1.IngestService/ExpireSecret"
+	IngestService_GetEndpointStats_FullMethodName          = "/convoy.ingest.v1.IngestService/GetEndpointStats"
 	IngestService_CreateEvent_FullMethodName               = "/convoy.ingest.v1.IngestService/CreateEvent"
 	IngestService_ListEvents_FullMethodName                = "/convoy.ingest.v1.IngestService/ListEvents"
 	IngestService_GetEvent_FullMethodName                  = "/convoy.ingest.v1.IngestService/GetEvent"
@@ -55,6 +56,11 @@ const (
 	IngestService_BatchRetryDeliveries_FullMethodName      = "/convoy.ingest.v1.IngestService/BatchRetryDeliveries"
 	IngestService_CountBatchRetryDeliveries_FullMethodName = "/convoy.ingest.v1.IngestService/CountBatchRetryDeliveries"
 	IngestService_ForceResendDeliveries_FullMethodName     = "/convoy.ingest.v1.IngestService/ForceResendDeliveries"
+	IngestService_ListMetaEvents_FullMethodName            = "/convoy.ingest.v1.IngestService/ListMetaEvents"
+	IngestService_GetMetaEvent_FullMethodName              = "/convoy.ingest.v1.IngestService/GetMetaEvent"
+	IngestService_ResendMetaEvent_FullMethodName           = "/convoy.ingest.v1.IngestService/ResendMetaEvent"
+	IngestService_ListDeadLetters_FullMethodName           = "/convoy.ingest.v1.IngestService/ListDeadLetters"
+	IngestService_RedriveDeadLetters_FullMethodName        = "/convoy.ingest.v1.IngestService/RedriveDeadLetters"
 )
 
 // IngestServiceClient is the client API for IngestService service.
@@ -89,6 +95,7 @@ type IngestServiceClient interface {
 	UpdateEndpoint(ctx context.Context, in *UpdateEndpointRequest, opts ...grpc.CallOption) (*Endpoint, error)
 	DeleteEndpoint(ctx context.Context, in *DeleteEndpointRequest, opts ...grpc.CallOption) (*DeleteEndpointResponse, error)
 	ExpireSecret(ctx context.Context, in *ExpireSecretRequest, opts ...grpc.CallOption) (*Endpoint, error)
+	GetEndpointStats(ctx context.Context, in *GetEndpointStatsRequest, opts ...grpc.CallOption) (*EndpointStats, error)
 	// Events.
 	CreateEvent(ctx context.Context, in *CreateEventRequest, opts ...grpc.CallOption) (*Event, error)
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
@@ -103,6 +110,13 @@ type IngestServiceClient interface {
 	// How many deliveries BatchRetryDeliveries would retry for a filter.
 	CountBatchRetryDeliveries(ctx context.Context, in *CountBatchRetryDeliveriesRequest, opts ...grpc.CallOption) (*CountBatchRetryDeliveriesResponse, error)
 	ForceResendDeliveries(ctx context.Context, in *ForceResendDeliveriesRequest, opts ...grpc.CallOption) (*ForceResendDeliveriesResponse, error)
+	// Meta events: a group's operational notices and their attempts.
+	ListMetaEvents(ctx context.Context, in *ListMetaEventsRequest, opts ...grpc.CallOption) (*ListMetaEventsResponse, error)
+	GetMetaEvent(ctx context.Context, in *GetMetaEventRequest, opts ...grpc.CallOption) (*MetaEvent, error)
+	ResendMetaEvent(ctx context.Context, in *ResendMetaEventRequest, opts ...grpc.CallOption) (*MetaEvent, error)
+	// Dead letters (admin key only).
+	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
+	RedriveDeadLetters(ctx context.Context, in *RedriveDeadLettersRequest, opts ...grpc.CallOption) (*RedriveDeadLettersResponse, error)
 }
 
 type ingestServiceClient struct {
@@ -313,6 +327,16 @@ func (c *ingestServiceClient) ExpireSecret(ctx context.Context, in *ExpireSecret
 	return out, nil
 }
 
+func (c *ingestServiceClient) GetEndpointStats(ctx context.Context, in *GetEndpointStatsRequest, opts ...grpc.CallOption) (*EndpointStats, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndpointStats)
+	err := c.cc.Invoke(ctx, IngestService_GetEndpointStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ingestServiceClient) CreateEvent(ctx context.Context, in *CreateEventRequest, opts ...grpc.CallOption) (*Event, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Event)
@@ -423,6 +447,56 @@ func (c *ingestServiceClient) ForceResendDeliveries(ctx context.Context, in *For
 	return out, nil
 }
 
+func (c *ingestServiceClient) ListMetaEvents(ctx context.Context, in *ListMetaEventsRequest, opts ...grpc.CallOption) (*ListMetaEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMetaEventsResponse)
+	err := c.cc.Invoke(ctx, IngestService_ListMetaEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) GetMetaEvent(ctx context.Context, in *GetMetaEventRequest, opts ...grpc.CallOption) (*MetaEvent, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MetaEvent)
+	err := c.cc.Invoke(ctx, IngestService_GetMetaEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) ResendMetaEvent(ctx context.Context, in *ResendMetaEventRequest, opts ...grpc.CallOption) (*MetaEvent, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MetaEvent)
+	err := c.cc.Invoke(ctx, IngestService_ResendMetaEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeadLettersResponse)
+	err := c.cc.Invoke(ctx, IngestService_ListDeadLetters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) RedriveDeadLetters(ctx context.Context, in *RedriveDeadLettersRequest, opts ...grpc.CallOption) (*RedriveDeadLettersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RedriveDeadLettersResponse)
+	err := c.cc.Invoke(ctx, IngestService_RedriveDeadLetters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
@@ -455,6 +529,7 @@ type IngestServiceServer interface {
 	UpdateEndpoint(context.Context, *UpdateEndpointRequest) (*Endpoint, error)
 	DeleteEndpoint(context.Context, *DeleteEndpointRequest) (*DeleteEndpointResponse, error)
 	ExpireSecret(context.Context, *ExpireSecretRequest) (*Endpoint, error)
+	GetEndpointStats(context.Context, *GetEndpointStatsRequest) (*EndpointStats, error)
 	// Events.
 	CreateEvent(context.Context, *CreateEventRequest) (*Event, error)
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
@@ -469,6 +544,13 @@ type IngestServiceServer interface {
 	// How many deliveries BatchRetryDeliveries would retry for a filter.
 	CountBatchRetryDeliveries(context.Context, *CountBatchRetryDeliveriesRequest) (*CountBatchRetryDeliveriesResponse, error)
 	ForceResendDeliveries(context.Context, *ForceResendDeliveriesRequest) (*ForceResendDeliveriesResponse, error)
+	// Meta events: a group's operational notices and their attempts.
+	ListMetaEvents(context.Context, *ListMetaEventsRequest) (*ListMetaEventsResponse, error)
+	GetMetaEvent(context.Context, *GetMetaEventRequest) (*MetaEvent, error)
+	ResendMetaEvent(context.Context, *ResendMetaEventRequest) (*MetaEvent, error)
+	// Dead letters (admin key only).
+	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
+	RedriveDeadLetters(context.Context, *RedriveDeadLettersRequest) (*RedriveDeadLettersResponse, error)
 	mustEmbedUnimplementedIngestServiceServer()
 }
 
@@ -539,6 +621,9 @@ func (UnimplementedIngestServiceServer) DeleteEndpoint(context.Context, *DeleteE
 func (UnimplementedIngestServiceServer) ExpireSecret(context.Context, *ExpireSecretRequest) (*Endpoint, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ExpireSecret not implemented")
 }
+func (UnimplementedIngestServiceServer) GetEndpointStats(context.Context, *GetEndpointStatsRequest) (*EndpointStats, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetEndpointStats not implemented")
+}
 func (UnimplementedIngestServiceServer) CreateEvent(context.Context, *CreateEventRequest) (*Event, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CreateEvent not implemented")
 }
@@ -571,6 +656,21 @@ func (UnimplementedIngestServiceServer) CountBatchRetryDeliveries(context.Contex
 }
 func (UnimplementedIngestServiceServer) ForceResendDeliveries(context.Context, *ForceResendDeliveriesRequest) (*ForceResendDeliveriesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ForceResendDeliveries not implemented")
+}
+func (UnimplementedIngestServiceServer) ListMetaEvents(context.Context, *ListMetaEventsRequest) (*ListMetaEventsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListMetaEvents not implemented")
+}
+func (UnimplementedIngestServiceServer) GetMetaEvent(context.Context, *GetMetaEventRequest) (*MetaEvent, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetMetaEvent not implemented")
+}
+func (UnimplementedIngestServiceServer) ResendMetaEvent(context.Context, *ResendMetaEventRequest) (*MetaEvent, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ResendMetaEvent not implemented")
+}
+func (UnimplementedIngestServiceServer) ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListDeadLetters not implemented")
+}
+func (UnimplementedIngestServiceServer) RedriveDeadLetters(context.Context, *RedriveDeadLettersRequest) (*RedriveDeadLettersResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RedriveDeadLetters not implemented")
 }
 func (UnimplementedIngestServiceServer) mustEmbedUnimplementedIngestServiceServer() {}
 func (UnimplementedIngestServiceServer) testEmbeddedByValue()                       {}
@@ -953,6 +1053,24 @@ func _IngestService_ExpireSecret_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_GetEndpointStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEndpointStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).GetEndpointStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_GetEndpointStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).GetEndpointStats(ctx, req.(*GetEndpointStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IngestService_CreateEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateEventRequest)
 	if err := dec(in); err != nil {
@@ -1151,6 +1269,96 @@ func _IngestService_ForceResendDeliveries_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_ListMetaEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMetaEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ListMetaEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ListMetaEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ListMetaEvents(ctx, req.(*ListMetaEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_GetMetaEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMetaEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).GetMetaEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_GetMetaEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).GetMetaEvent(ctx, req.(*GetMetaEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_ResendMetaEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResendMetaEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ResendMetaEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ResendMetaEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ResendMetaEvent(ctx, req.(*ResendMetaEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_ListDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeadLettersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ListDeadLetters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ListDeadLetters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ListDeadLetters(ctx, req.(*ListDeadLettersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_RedriveDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RedriveDeadLettersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).RedriveDeadLetters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_RedriveDeadLetters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).RedriveDeadLetters(ctx, req.(*RedriveDeadLettersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestService_ServiceDesc is the grpc.ServiceDesc for IngestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1239,6 +1447,10 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IngestService_ExpireSecret_Handler,
 		},
 		{
+			MethodName: "GetEndpointStats",
+			Handler:    _IngestService_GetEndpointStats_Handler,
+		},
+		{
 			MethodName: "CreateEvent",
 			Handler:    _IngestService_CreateEvent_Handler,
 		},
@@ -1281,6 +1493,26 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ForceResendDeliveries",
 			Handler:    _IngestService_ForceResendDeliveries_Handler,
+		},
+		{
+			MethodName: "ListMetaEvents",
+			Handler:    _IngestService_ListMetaEvents_Handler,
+		},
+		{
+			MethodName: "GetMetaEvent",
+			Handler:    _IngestService_GetMetaEvent_Handler,
+		},
+		{
+			MethodName: "ResendMetaEvent",
+			Handler:    _IngestService_ResendMetaEvent_Handler,
+		},
+		{
+			MethodName: "ListDeadLetters",
+			Handler:    _IngestService_ListDeadLetters_Handler,
+		},
+		{
+			MethodName: "RedriveDeadLetters",
+			Handler:    _IngestService_RedriveDeadLetters_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

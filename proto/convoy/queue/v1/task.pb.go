@@ -232,6 +232,113 @@ func (x *RetryTask) GetDueAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// DeadLetter is an entry of the dead-letter stream: a task that could not be
+// processed for a reason that is not the endpoint's.
+type DeadLetter struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	Error  string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// The original message: its subject and raw bytes.
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	Task    []byte `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
+	// The JSON of the store's delivery update for an attempt that was made
+	// but not recorded.
+	Outcome []byte `protobuf:"bytes,5,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// The retry that was due after that attempt.
+	Retry *RetryTask `protobuf:"bytes,6,opt,name=retry,proto3" json:"retry,omitempty"`
+	// The retry's task carries no data of its own: it is the task's.
+	RetryDataFromTask bool                   `protobuf:"varint,7,opt,name=retry_data_from_task,json=retryDataFromTask,proto3" json:"retry_data_from_task,omitempty"`
+	DeadAt            *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=dead_at,json=deadAt,proto3" json:"dead_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *DeadLetter) Reset() {
+	*x = DeadLetter{}
+	mi := &file_convoy_queue_v1_task_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetter) ProtoMessage() {}
+
+func (x *DeadLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_queue_v1_task_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
+func (*DeadLetter) Descriptor() ([]byte, []int) {
+	return file_convoy_queue_v1_task_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DeadLetter) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetTask() []byte {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetOutcome() []byte {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetRetry() *RetryTask {
+	if x != nil {
+		return x.Retry
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetRetryDataFromTask() bool {
+	if x != nil {
+		return x.RetryDataFromTask
+	}
+	return false
+}
+
+func (x *DeadLetter) GetDeadAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeadAt
+	}
+	return nil
+}
+
 var File_convoy_queue_v1_task_proto protoreflect.FileDescriptor
 
 const file_convoy_queue_v1_task_proto_rawDesc = "" +
@@ -264,7 +371,17 @@ const file_convoy_queue_v1_task_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"q\n" +
 	"\tRetryTask\x121\n" +
 	"\x04task\x18\x01 \x01(\v2\x1d.convoy.queue.v1.DeliveryTaskR\x04task\x121\n" +
-	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAtB&Z$convoy/proto/convoy/queue/v1;queuev1b\x06proto3"
+	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\x9a\x02\n" +
+	"\n" +
+	"DeadLetter\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubject\x12\x12\n" +
+	"\x04task\x18\x04 \x01(\fR\x04task\x12\x18\n" +
+	"\aoutcome\x18\x05 \x01(\fR\aoutcome\x120\n" +
+	"\x05retry\x18\x06 \x01(\v2\x1a.convoy.queue.v1.RetryTaskR\x05retry\x12/\n" +
+	"\x14retry_data_from_task\x18\a \x01(\bR\x11retryDataFromTask\x123\n" +
+	"\adead_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x06deadAtB&Z$convoy/proto/convoy/queue/v1;queuev1b\x06proto3"
 
 var (
 	file_convoy_queue_v1_task_proto_rawDescOnce sync.Once
@@ -278,23 +395,26 @@ func file_convoy_queue_v1_task_proto_rawDescGZIP() []byte {
 	return file_convoy_queue_v1_task_proto_rawDescData
 }
 
-var file_convoy_queue_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_convoy_queue_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_convoy_queue_v1_task_proto_goTypes = []any{
 	(*DeliveryTask)(nil),          // 0: convoy.queue.v1.DeliveryTask
 	(*RetryTask)(nil),             // 1: convoy.queue.v1.RetryTask
-	nil,                           // 2: convoy.queue.v1.DeliveryTask.CustomHeadersEntry
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(*DeadLetter)(nil),            // 2: convoy.queue.v1.DeadLetter
+	nil,                           // 3: convoy.queue.v1.DeliveryTask.CustomHeadersEntry
+	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
 }
 var file_convoy_queue_v1_task_proto_depIdxs = []int32{
-	2, // 0: convoy.queue.v1.DeliveryTask.custom_headers:type_name -> convoy.queue.v1.DeliveryTask.CustomHeadersEntry
-	3, // 1: convoy.queue.v1.DeliveryTask.accepted_at:type_name -> google.protobuf.Timestamp
+	3, // 0: convoy.queue.v1.DeliveryTask.custom_headers:type_name -> convoy.queue.v1.DeliveryTask.CustomHeadersEntry
+	4, // 1: convoy.queue.v1.DeliveryTask.accepted_at:type_name -> google.protobuf.Timestamp
 	0, // 2: convoy.queue.v1.RetryTask.task:type_name -> convoy.queue.v1.DeliveryTask
-	3, // 3: convoy.queue.v1.RetryTask.due_at:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 3: convoy.queue.v1.RetryTask.due_at:type_name -> google.protobuf.Timestamp
+	1, // 4: convoy.queue.v1.DeadLetter.retry:type_name -> convoy.queue.v1.RetryTask
+	4, // 5: convoy.queue.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_convoy_queue_v1_task_proto_init() }
@@ -308,7 +428,7 @@ func file_convoy_queue_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_queue_v1_task_proto_rawDesc), len(file_convoy_queue_v1_task_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
