@@ -703,7 +703,9 @@ func TestAPIAuth(t *testing.T) {
 	}
 	// Deliveries fail at the first attempt, and a failing endpoint stays active.
 	cfg := map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 1}, "disable_endpoint": false,
-		"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL}}
+		// Only the endpoint disabled below: the failing delivery's
+		// eventdelivery.failed would make the count racy.
+		"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL, "event_types": []string{"endpoint.disabled"}}}
 	ga := create(t, "/api/v1/groups", map[string]any{"name": "A", "config": cfg})
 	gb := create(t, "/api/v1/groups", map[string]any{"name": "B"})
 	G := "/api/v1/groups/" + ga
@@ -715,6 +717,12 @@ func TestAPIAuth(t *testing.T) {
 	failEvent := create(t, G+"/events", map[string]any{"app_id": app, "event_type": "fail.x", "data": map[string]any{}})
 	okDelivery := storedDeliveries(t, s, ga, okEvent, 1)[0].UID
 	failDelivery := storedDeliveries(t, s, ga, failEvent, 1)[0].UID
+	// Disabling an endpoint gives A a meta event.
+	doomedEp := create(t, APP+"/endpoints", map[string]any{"url": okRecv.URL, "events": []string{"never"}})
+	if r := apiDo(t, s, "PUT", APP+"/endpoints/"+doomedEp, adminKey, map[string]any{"status": "inactive"}); r.code != 200 {
+		t.Fatalf("disable endpoint: %d %s", r.code, r.env.Message)
+	}
+	metaID := waitMetaEvents(t, s, ga, 1, "Success")[0].UID
 	var okAttempts []struct {
 		UID string `json:"uid"`
 	}
@@ -729,12 +737,6 @@ func TestAPIAuth(t *testing.T) {
 		r.data(t, &k)
 		return k.UID
 	}
-	// Disabling an endpoint gives A a meta event.
-	doomedEp := create(t, APP+"/endpoints", map[string]any{"url": okRecv.URL, "events": []string{"never"}})
-	if r := apiDo(t, s, "PUT", APP+"/endpoints/"+doomedEp, adminKey, map[string]any{"status": "inactive"}); r.code != 200 {
-		t.Fatalf("disable endpoint: %d %s", r.code, r.env.Message)
-	}
-	metaID := waitMetaEvents(t, s, ga, 1, "Success")[0].UID
 	// B has data of its own that A's key must not see either.
 	bApp := create(t, "/api/v1/groups/"+gb+"/applications", map[string]any{"name": "theirs"})
 
