@@ -71,8 +71,8 @@ const (
 	convoyDeliveryPath   = convoyDeliveriesPath + "/{delivery_id}"
 	convoyKeysPath       = "/api/v1/security/keys"
 
-	metaPath     = groupPath + "/meta-events"
-	adminPath    = "/api/v1/admin"
+	metaPath  = groupPath + "/meta-events"
+	adminPath = "/api/v1/admin"
 )
 
 // Convoy v0.5's query parameters, by our names (queryAliases has Convoy's).
