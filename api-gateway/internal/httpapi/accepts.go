@@ -47,18 +47,20 @@ var queryAliases = map[string]string{
 }
 
 // canonicalQuery checks every parameter of r against the route's list and
-// rewrites Convoy's names to ours, so handlers read one name. A parameter
-// given under both names counts as given twice.
-func (in accepts) canonicalQuery(r *http.Request) error {
+// rewrites Convoy's names to ours, so handlers read one name; messages about
+// a parameter still name it as the caller wrote it (queryLabel). A
+// parameter given under both names counts as given twice.
+func (in accepts) canonicalQuery(r *http.Request) (*http.Request, error) {
 	if r.URL.RawQuery == "" {
-		return nil
+		return r, nil
 	}
 	values, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return badRequest("malformed query string: %v", err)
+		return r, badRequest("malformed query string: %v", err)
 	}
 	var unknown []string
 	out := url.Values{}
+	sent := map[string][]string{}
 	for _, name := range sortedKeys(values) {
 		canon := name
 		if ours, ok := queryAliases[name]; ok {
@@ -69,16 +71,49 @@ func (in accepts) canonicalQuery(r *http.Request) error {
 			continue
 		}
 		out[canon] = append(out[canon], values[name]...)
+		sent[canon] = append(sent[canon], name)
 	}
 	if len(unknown) > 0 {
-		accepted := "none"
-		if len(in.query) > 0 {
-			accepted = strings.Join(in.query, ", ")
-		}
-		return badRequest("%s %s (this route accepts: %s)", plural2(len(unknown), "unknown query parameter"), quoteAll(unknown), accepted)
+		return r, badRequest("%s %s (this route accepts: %s)", plural2(len(unknown), "unknown query parameter"), quoteAll(unknown), in.acceptedNames())
 	}
 	r.URL.RawQuery = out.Encode()
-	return nil
+	labels := map[string]string{}
+	for canon, names := range sent {
+		if len(names) > 1 || names[0] != canon {
+			labels[canon] = strings.Join(names, "/")
+		}
+	}
+	if len(labels) == 0 {
+		return r, nil
+	}
+	return r.WithContext(context.WithValue(r.Context(), queryLabelsKey{}, labels)), nil
+}
+
+// acceptedNames lists the route's parameters, each with Convoy's name for
+// it where there is one.
+func (in accepts) acceptedNames() string {
+	if len(in.query) == 0 {
+		return "none"
+	}
+	names := make([]string, len(in.query))
+	for i, n := range in.query {
+		names[i] = n
+		for alias, ours := range queryAliases {
+			if ours == n {
+				names[i] = n + " (" + alias + ")"
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+type queryLabelsKey struct{}
+
+// queryLabels maps our parameter names to the names the caller used, where
+// they differ.
+func queryLabels(r *http.Request) map[string]string {
+	m, _ := r.Context().Value(queryLabelsKey{}).(map[string]string)
+	return m
 }
 
 type bodyKey struct{}

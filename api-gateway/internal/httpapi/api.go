@@ -161,10 +161,11 @@ func (a *API) call(rt route, params []string, r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
-	if err := rt.in.canonicalQuery(r); err != nil {
+	r, err := rt.in.canonicalQuery(r)
+	if err != nil {
 		return nil, err
 	}
-	r, err := a.decodeDeclaredBody(r, rt.in)
+	r, err = a.decodeDeclaredBody(r, rt.in)
 	if err != nil {
 		return nil, err
 	}

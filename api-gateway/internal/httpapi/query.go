@@ -22,8 +22,11 @@ const (
 type queryParser struct {
 	values url.Values
 	errs   []string
-	// offset pages by page number instead of cursor.
+	// offset pages by page number instead of cursor (Convoy v0.5's
+	// paging: page 1 when none is given).
 	offset bool
+	// labels are the names the caller used, where not ours.
+	labels map[string]string
 }
 
 func parseQuery(r *http.Request) (*queryParser, error) {
@@ -31,20 +34,16 @@ func parseQuery(r *http.Request) (*queryParser, error) {
 	if err != nil {
 		return nil, badRequest("malformed query string: %v", err)
 	}
-	q := &queryParser{values: values}
-	if dialectOf(r) == convoyV05 {
-		q.convoyPages()
-	}
-	return q, nil
+	return &queryParser{values: values, offset: dialectOf(r) == convoyV05, labels: queryLabels(r)}, nil
 }
 
-func (q *queryParser) fail(msg string) { q.errs = append(q.errs, msg) }
-
-// convoyPages makes page() page by number, as Convoy v0.5 did: page 1 when
-// none is given.
-func (q *queryParser) convoyPages() *queryParser {
-	q.offset = true
-	return q
+// fail records that parameter name (our name) is wrong; the message names
+// it as the caller wrote it.
+func (q *queryParser) fail(name, problem string) {
+	if l, ok := q.labels[name]; ok {
+		name = l
+	}
+	q.errs = append(q.errs, name+" "+problem)
 }
 
 // err returns the collected problems as one 400, or nil.
@@ -63,10 +62,10 @@ func (q *queryParser) single(name string) string {
 	case len(vs) == 0:
 		return ""
 	case len(vs) > 1:
-		q.fail(name + " must be given at most once")
+		q.fail(name, "must be given at most once")
 		return ""
 	case checkText(name, vs[0]) != nil:
-		q.fail(name + " must be valid UTF-8")
+		q.fail(name, "must be valid UTF-8")
 		return ""
 	}
 	return vs[0]
@@ -78,7 +77,7 @@ func (q *queryParser) list(name string) []string {
 	var out []string
 	for _, v := range q.values[name] {
 		if checkText(name, v) != nil {
-			q.fail(name + " must be valid UTF-8")
+			q.fail(name, "must be valid UTF-8")
 			return nil
 		}
 		for part := range strings.SplitSeq(v, ",") {
@@ -104,7 +103,7 @@ func (q *queryParser) timestamp(name string) *timestamppb.Timestamp {
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
 		if t, err = time.ParseInLocation(convoyTimeLayout, v, time.UTC); err != nil {
-			q.fail(name + " must be RFC 3339, e.g. 2024-01-02T15:04:05Z")
+			q.fail(name, "must be RFC 3339, e.g. 2024-01-02T15:04:05Z")
 			return nil
 		}
 	}
@@ -118,7 +117,7 @@ func (q *queryParser) page() *ingestv1.PageRequest {
 	if v := q.single("per_page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPerPage {
-			q.fail("per_page must be an integer between 1 and 100")
+			q.fail("per_page", "must be an integer between 1 and 100")
 		} else {
 			p.PerPage = int32(n)
 		}
@@ -130,7 +129,7 @@ func (q *queryParser) page() *ingestv1.PageRequest {
 	if v := q.single("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1_000_000 {
-			q.fail("page must be an integer between 1 and 1000000")
+			q.fail("page", "must be an integer between 1 and 1000000")
 		} else {
 			p.Page = int32(n)
 		}
@@ -140,7 +139,7 @@ func (q *queryParser) page() *ingestv1.PageRequest {
 	case "ASC", "AESC": // AESC is how Convoy v0.5 spelled it
 		p.Ascending = true
 	default:
-		q.fail("sort must be ASC or DESC")
+		q.fail("sort", "must be ASC or DESC")
 	}
 	return p
 }
