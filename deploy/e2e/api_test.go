@@ -836,6 +836,7 @@ func TestAPIAuth(t *testing.T) {
 		}},
 		{"POST", "convoy: batchretry", false, 200, map[string]any{"ids": []string{failDelivery}}, at(CD + "/batchretry" + q)},
 		{"POST", "convoy: batchretry by filter", false, 200, nil, at(CD + "/batchretry" + q + "&appId=" + app)},
+		{"PUT", "convoy: batchretry as Convoy's SDK sends it", false, 200, map[string]any{"ids": []string{failDelivery}}, at(CD + "/batchretry" + q)},
 		{"GET", "convoy: count for batchretry", false, 200, nil, at(CD + "/countbatchretryevents" + q + "&appId=" + app)},
 		{"POST", "convoy: forceresend", false, 200, map[string]any{"ids": []string{okDelivery}}, func(t *testing.T) (string, string) {
 			waitDelivery(t, s, ga, okDelivery, "Success")

@@ -603,6 +603,10 @@ func (c *compat) contract(t *testing.T) {
 		return len(c.attempts(t, w.ids["groupID"], w.ids["failedID"])) == 2
 	})
 	w.call(t, "POST /eventdeliveries/batchretry", "", true, map[string]any{"ids": []string{w.ids["failedID"]}}, 200, convoyStubKind)
+	// Convoy's Go SDK sends it as a PUT; the document says POST.
+	if r := apiDo(t, c.s, "PUT", "/api/v1/eventdeliveries/batchretry?groupId="+w.ids["groupID"], adminKey, map[string]any{"ids": []string{w.ids["failedID"]}}); r.code != 200 {
+		t.Fatalf("PUT batchretry: %d %s", r.code, r.env.Message)
+	}
 	w.call(t, "POST /eventdeliveries/forceresend", "", true, map[string]any{"ids": []string{w.ids["eventDeliveryID"]}}, 200, convoyStubKind)
 
 	k := w.call(t, "POST /security/keys", "", false, map[string]any{"name": "ci", "role": map[string]any{"type": "admin", "groups": []string{w.ids["groupID"]}}, "key_type": "api"}, 200, convoyNewKeyKind)

@@ -71,6 +71,8 @@ func TestConvoyRoutesCallIngest(t *testing.T) {
 			wantRPC: "BatchRetryDeliveries", wantReq: &ingestv1.BatchRetryDeliveriesRequest{GroupId: "grp-1", Filter: &ingestv1.DeliveryFilter{AppId: "app-A"}}},
 		{name: "batch retry by ids", method: "POST", path: "/api/v1/eventdeliveries/batchretry?" + g, body: `{"ids":["d1"]}`,
 			wantRPC: "BatchRetryDeliveries", wantReq: &ingestv1.BatchRetryDeliveriesRequest{GroupId: "grp-1", Ids: []string{"d1"}}},
+		{name: "batch retry as Convoy's SDK sends it", method: "PUT", path: "/api/v1/eventdeliveries/batchretry?" + g, body: `{"ids":["d1"]}`,
+			wantRPC: "BatchRetryDeliveries", wantReq: &ingestv1.BatchRetryDeliveriesRequest{GroupId: "grp-1", Ids: []string{"d1"}}},
 		{name: "count for batch retry", method: "GET", path: "/api/v1/eventdeliveries/countbatchretryevents?" + g + "&appId=app-1&perPage=10&page=1",
 			wantRPC: "CountBatchRetryDeliveries", wantReq: &ingestv1.CountBatchRetryDeliveriesRequest{GroupId: "grp-1", Filter: &ingestv1.DeliveryFilter{AppId: "app-1"}}},
 		{name: "force resend", method: "POST", path: "/api/v1/eventdeliveries/forceresend?" + g, body: `{"ids":["d1"]}`,

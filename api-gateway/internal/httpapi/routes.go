@@ -153,6 +153,8 @@ func routes() []route {
 
 		{"GET", convoyDeliveriesPath, "convoyListDeliveries", ok, "Event deliveries fetched successfully", accepts{query: params(convoyGroup, convoyFilters, convoyPaging)}, convoy((*API).listDeliveries, convoyShape)},
 		{"POST", convoyDeliveriesPath + "/batchretry", "convoyBatchRetryDeliveries", ok, "Event deliveries retried successfully", accepts{query: params(convoyGroup, convoyFilters), body: idsInput{}}, convoy((*API).batchRetryDeliveries, convoyShape)},
+		// Convoy's Go SDK of v0.5's time sends batchretry as a PUT.
+		{"PUT", convoyDeliveriesPath + "/batchretry", "convoyBatchRetryDeliveriesPut", ok, "Event deliveries retried successfully", accepts{query: params(convoyGroup, convoyFilters), body: idsInput{}}, convoy((*API).batchRetryDeliveries, convoyShape)},
 		{"GET", convoyDeliveriesPath + "/countbatchretryevents", "convoyCountBatchRetryDeliveries", ok, "Event deliveries counted successfully", accepts{query: convoyCountQry}, convoy((*API).countBatchRetryDeliveries, convoyShape)},
 		{"POST", convoyDeliveriesPath + "/forceresend", "convoyForceResendDeliveries", ok, "Event deliveries resent successfully", accepts{query: convoyGroup, body: idsInput{}}, convoy((*API).forceResendDeliveries, convoyShape)},
 		{"GET", convoyDeliveryPath, "convoyGetDelivery", ok, "Event delivery fetched successfully", accepts{query: convoyGroup}, convoy((*API).getDelivery, convoyShape)},
