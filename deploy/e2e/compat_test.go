@@ -29,6 +29,7 @@ func TestConvoyCompat(t *testing.T) {
 	t.Run("unknown input is refused, not ignored", c.unknownInputRefused)
 	t.Run("every operation of Convoy v0.5.6's document", c.contract)
 	t.Run("every list filter is applied, in both dialects", c.filters)
+	t.Run("Convoy's is_disabled holds an application's events back", c.disabledApplication)
 }
 
 type compat struct{ s *stack }
@@ -793,4 +794,44 @@ func (c *compat) filters(t *testing.T) {
 			t.Fatalf("B's delivery has %d attempts after a batch retry filtered to A, want 1", n)
 		}
 	})
+}
+
+func (c *compat) disabledApplication(t *testing.T) {
+	t.Parallel()
+	recv := newReceiver(t)
+	g := c.create(t, "/api/v1/groups", map[string]any{"name": "disabled"})
+	q := "?groupId=" + g
+	r := apiDo(t, c.s, "POST", "/api/v1/applications"+q, adminKey, map[string]any{"name": "off", "is_disabled": true})
+	if r.code != 200 {
+		t.Fatalf("create a disabled application: %d %s", r.code, r.env.Message)
+	}
+	var app struct {
+		UID        string `json:"uid"`
+		IsDisabled bool   `json:"is_disabled"`
+	}
+	r.data(t, &app)
+	if !app.IsDisabled {
+		t.Fatalf("application %s, want is_disabled", r.env.Data)
+	}
+	if r := apiDo(t, c.s, "POST", "/api/v1/applications/"+app.UID+"/endpoints"+q, adminKey, map[string]any{"url": recv.URL}); r.code != 200 {
+		t.Fatalf("create endpoint: %d %s", r.code, r.env.Message)
+	}
+	send := func() string {
+		r := apiDo(t, c.s, "POST", "/api/v1/events"+q, adminKey, map[string]any{"app_id": app.UID, "event_type": "x", "data": map[string]any{}})
+		var ev resource
+		r.data(t, &ev)
+		return storedDeliveries(t, c.s, g, ev.UID, 1)[0].UID
+	}
+	held := send()
+	if d := c.getDelivery(t, g, held); d.Status != "Discarded" {
+		t.Fatalf("a disabled application's delivery is %s, want Discarded", d.Status)
+	}
+	if r := apiDo(t, c.s, "PUT", "/api/v1/applications/"+app.UID+q, adminKey, map[string]any{"is_disabled": false}); r.code != 200 {
+		t.Fatalf("enable: %d %s", r.code, r.env.Message)
+	}
+	sent := send()
+	waitDelivery(t, c.s, g, sent, "Success")
+	if n := len(recv.requests()); n != 1 {
+		t.Fatalf("the receiver got %d requests, want only the enabled application's event", n)
+	}
 }

@@ -11,6 +11,8 @@ type applicationInput struct {
 	Name         *string `json:"name"`
 	Secret       *string `json:"secret"`
 	SupportEmail *string `json:"support_email"`
+	// IsDisabled holds new events back (Convoy's name and meaning).
+	IsDisabled *bool `json:"is_disabled"`
 }
 
 type applicationView struct {
@@ -18,6 +20,7 @@ type applicationView struct {
 	GroupID      string  `json:"group_id"`
 	Name         string  `json:"name"`
 	SupportEmail string  `json:"support_email"`
+	IsDisabled   bool    `json:"is_disabled"`
 	CreatedAt    *string `json:"created_at"`
 	UpdatedAt    *string `json:"updated_at"`
 }
@@ -28,6 +31,7 @@ func applicationOut(app *ingestv1.Application) applicationView {
 		GroupID:      app.GetGroupId(),
 		Name:         app.GetName(),
 		SupportEmail: app.GetSupportEmail(),
+		IsDisabled:   app.GetIsDisabled(),
 		CreatedAt:    timeOut(app.GetCreatedAt()),
 		UpdatedAt:    timeOut(app.GetUpdatedAt()),
 	}
@@ -40,6 +44,7 @@ func (a *API) createApplication(ctx context.Context, r *http.Request) (any, erro
 		Name:         deref(in.Name),
 		Secret:       deref(in.Secret),
 		SupportEmail: deref(in.SupportEmail),
+		IsDisabled:   deref(in.IsDisabled),
 	})
 	if err != nil {
 		return nil, err
@@ -80,6 +85,7 @@ func (a *API) updateApplication(ctx context.Context, r *http.Request) (any, erro
 		Name:         in.Name,
 		Secret:       in.Secret,
 		SupportEmail: in.SupportEmail,
+		IsDisabled:   in.IsDisabled,
 	})
 	if err != nil {
 		return nil, err

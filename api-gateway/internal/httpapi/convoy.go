@@ -17,25 +17,15 @@ import (
 
 // ---- request bodies only Convoy sends ----
 
-// convoyApplicationInput is Convoy's application body: ours plus two fields
-// for features this service does not have.
+// convoyApplicationInput is Convoy's application body: ours plus a field
+// for a feature this service does not have.
 type convoyApplicationInput struct {
 	applicationInput
-	// IsDisabled may be false (what every application is); true would ask
-	// for a switch this service does not have, so it is refused.
-	IsDisabled *bool `json:"is_disabled"`
 	// SlackWebhookURL is accepted and not applied (no Slack notifications).
 	SlackWebhookURL *string `json:"slack_webhook_url"`
 }
 
 func (in *convoyApplicationInput) ours() any { return &in.applicationInput }
-
-func (in *convoyApplicationInput) validate() error {
-	if in.IsDisabled != nil && *in.IsDisabled {
-		return badRequest("is_disabled: disabling an application is not supported; set its endpoints inactive instead")
-	}
-	return nil
-}
 
 // convoyRole is a Convoy key's role. A key here acts on exactly one group,
 // with every right in it: Convoy's "admin" role on that group.
@@ -332,7 +322,7 @@ func (a *API) convoyApplicationOf(ctx context.Context, app applicationView) (con
 		return convoyApplication{}, err
 	}
 	return convoyApplication{
-		UID: app.UID, GroupID: app.GroupID, Name: app.Name, SupportEmail: app.SupportEmail,
+		UID: app.UID, GroupID: app.GroupID, Name: app.Name, SupportEmail: app.SupportEmail, IsDisabled: app.IsDisabled,
 		Endpoints: eps, CreatedAt: app.CreatedAt, UpdatedAt: app.UpdatedAt,
 	}, nil
 }

@@ -33,13 +33,13 @@ func TestConvoyRoutesCallIngest(t *testing.T) {
 			related: []string{"ListEndpoints", "ListEndpoints"}},
 		{name: "list applications of the key's group, page 1 by default", method: "GET", path: "/api/v1/applications",
 			wantRPC: "ListApplications", wantReq: &ingestv1.ListApplicationsRequest{Page: page(1)}, related: []string{"ListEndpoints", "ListEndpoints"}},
-		{name: "create application", method: "POST", path: "/api/v1/applications?" + g, body: `{"name":"shop","support_email":"a@b.co","is_disabled":false,"slack_webhook_url":"https://hooks.slack.com/x"}`,
-			wantRPC: "CreateApplication", wantReq: &ingestv1.CreateApplicationRequest{GroupId: "grp-1", Name: "shop", SupportEmail: "a@b.co"},
+		{name: "create application", method: "POST", path: "/api/v1/applications?" + g, body: `{"name":"shop","support_email":"a@b.co","is_disabled":true,"slack_webhook_url":"https://hooks.slack.com/x"}`,
+			wantRPC: "CreateApplication", wantReq: &ingestv1.CreateApplicationRequest{GroupId: "grp-1", Name: "shop", SupportEmail: "a@b.co", IsDisabled: true},
 			related: []string{"ListEndpoints", "ListEndpoints"}},
 		{name: "get application", method: "GET", path: "/api/v1/applications/app-1?" + g,
 			wantRPC: "GetApplication", wantReq: &ingestv1.GetApplicationRequest{GroupId: "grp-1", AppId: "app-1"}, related: []string{"ListEndpoints", "ListEndpoints"}},
-		{name: "update application", method: "PUT", path: "/api/v1/applications/app-1?" + g, body: `{"name":"shop2"}`,
-			wantRPC: "UpdateApplication", wantReq: &ingestv1.UpdateApplicationRequest{GroupId: "grp-1", AppId: "app-1", Name: ptr("shop2")},
+		{name: "update application", method: "PUT", path: "/api/v1/applications/app-1?" + g, body: `{"name":"shop2","is_disabled":false}`,
+			wantRPC: "UpdateApplication", wantReq: &ingestv1.UpdateApplicationRequest{GroupId: "grp-1", AppId: "app-1", Name: ptr("shop2"), IsDisabled: ptr(false)},
 			related: []string{"ListEndpoints", "ListEndpoints"}},
 		{name: "delete application", method: "DELETE", path: "/api/v1/applications/app-1?" + g,
 			wantRPC: "DeleteApplication", wantReq: &ingestv1.DeleteApplicationRequest{GroupId: "grp-1", AppId: "app-1"}},
@@ -201,7 +201,6 @@ func TestConvoyFieldsWeCannotApply(t *testing.T) {
 		name, method, path, body string
 		want                     string
 	}{
-		{"disabling an application", "POST", "/api/v1/applications?groupId=g", `{"name":"a","is_disabled":true}`, "is_disabled"},
 		{"a key of two groups", "POST", "/api/v1/security/keys", `{"name":"k","role":{"type":"admin","groups":["a","b"]}}`, "role.groups"},
 		{"a key of no group", "POST", "/api/v1/security/keys", `{"name":"k"}`, "role.groups"},
 		{"a key scoped to applications", "POST", "/api/v1/security/keys", `{"name":"k","role":{"groups":["a"],"apps":["x"]}}`, "role.apps"},

@@ -74,7 +74,7 @@ func TestResponseShapes(t *testing.T) {
 		},
 		{
 			name: "application", method: "GET", path: g + "/applications/app-1", wantStatus: 200,
-			wantJSON: `{"uid":"app-1","group_id":"grp-1","name":"billing","support_email":"ops@example.com",` +
+			wantJSON: `{"uid":"app-1","group_id":"grp-1","name":"billing","support_email":"ops@example.com","is_disabled":false,` +
 				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},
 		{

@@ -20,7 +20,7 @@ func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateAppl
 	at := now()
 	a := &model.Application{
 		UID: ids.New(), GroupID: req.GroupId, Name: strings.TrimSpace(req.Name),
-		Secret: req.Secret, SupportEmail: req.SupportEmail, CreatedAt: at, UpdatedAt: at,
+		Secret: req.Secret, SupportEmail: req.SupportEmail, IsDisabled: req.IsDisabled, CreatedAt: at, UpdatedAt: at,
 	}
 	if err := s.store.CreateApplication(ctx, a); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
@@ -80,6 +80,9 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 			return nil, s.toStatus(ctx, "application", err)
 		}
 		a.SupportEmail = *req.SupportEmail
+	}
+	if req.IsDisabled != nil {
+		a.IsDisabled = *req.IsDisabled
 	}
 	a.UpdatedAt = now()
 	if err := s.store.ReplaceApplication(ctx, a); err != nil {

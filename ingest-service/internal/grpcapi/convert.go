@@ -51,7 +51,7 @@ func keyPB(k *model.APIKey, plain string) *ingestv1.APIKey {
 
 func appPB(a *model.Application) *ingestv1.Application {
 	return &ingestv1.Application{
-		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail,
+		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail, IsDisabled: a.IsDisabled,
 		CreatedAt: ts(a.CreatedAt), UpdatedAt: ts(a.UpdatedAt),
 	}
 }

@@ -219,3 +219,32 @@ func TestMatchedEndpoints(t *testing.T) {
 		t.Fatalf("stored matched_endpoints %d, want 2", got.MatchedEndpoints)
 	}
 }
+
+func TestDisabledApplicationHoldsEventsBack(t *testing.T) {
+	h := newHarness(t)
+	g := h.group(t, "g").Uid
+	app := must(h.api.CreateApplication(h.admin, &ingestv1.CreateApplicationRequest{GroupId: g, Name: "off", IsDisabled: true}))(t)
+	if !app.IsDisabled {
+		t.Fatalf("created %v, want disabled", app)
+	}
+	h.endpoint(t, g, app.Uid)
+	send := func(t *testing.T) *ingestv1.Delivery {
+		ev := must(h.api.CreateEvent(h.admin, &ingestv1.CreateEventRequest{GroupId: g, AppId: app.Uid, EventType: "x", Data: []byte(`1`)}))(t)
+		h.storeQueued(t, ev)
+		ds := h.deliveries(t, g, &ingestv1.DeliveryFilter{EventId: ev.Uid})
+		if len(ds) != 1 {
+			t.Fatalf("%d deliveries, want 1", len(ds))
+		}
+		return ds[0]
+	}
+	if d := send(t); d.Status != model.StatusDiscarded || d.Description != "application is disabled" || h.task(t, d.Uid) != nil {
+		t.Fatalf("a disabled application's delivery: %v (queued: %v), want Discarded and not queued", d, h.task(t, d.Uid) != nil)
+	}
+	en := false
+	if a := must(h.api.UpdateApplication(h.admin, &ingestv1.UpdateApplicationRequest{GroupId: g, AppId: app.Uid, IsDisabled: &en}))(t); a.IsDisabled {
+		t.Fatalf("updated %v, want enabled", a)
+	}
+	if d := send(t); d.Status != model.StatusScheduled || h.task(t, d.Uid) == nil {
+		t.Fatalf("an enabled application's delivery: %v, want Scheduled and queued", d)
+	}
+}

@@ -55,6 +55,11 @@ func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventReque
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	accepted := fanout.Accepted{Event: ev, Deliveries: fanout.Plan(g, ev, endpoints)}
+	if app.IsDisabled {
+		for i := range accepted.Deliveries {
+			fanout.Discard(&accepted.Deliveries[i], "application is disabled")
+		}
+	}
 	ev.MatchedEndpoints = int32(len(accepted.Deliveries))
 	if err := s.fanout.Commit(ctx, accepted); err != nil {
 		return nil, s.toStatus(ctx, "event", err)

@@ -1395,13 +1395,16 @@ func (*RevokeAPIKeyResponse) Descriptor() ([]byte, []int) {
 }
 
 type Application struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	GroupId       string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	SupportEmail  string                 `protobuf:"bytes,4,opt,name=support_email,json=supportEmail,proto3" json:"support_email,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Uid          string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	GroupId      string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Name         string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	SupportEmail string                 `protobuf:"bytes,4,opt,name=support_email,json=supportEmail,proto3" json:"support_email,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// New events of a disabled application are stored with their deliveries
+	// Discarded, and not sent.
+	IsDisabled    bool `protobuf:"varint,7,opt,name=is_disabled,json=isDisabled,proto3" json:"is_disabled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1478,12 +1481,20 @@ func (x *Application) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Application) GetIsDisabled() bool {
+	if x != nil {
+		return x.IsDisabled
+	}
+	return false
+}
+
 type CreateApplicationRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Secret        string                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
 	SupportEmail  string                 `protobuf:"bytes,4,opt,name=support_email,json=supportEmail,proto3" json:"support_email,omitempty"`
+	IsDisabled    bool                   `protobuf:"varint,5,opt,name=is_disabled,json=isDisabled,proto3" json:"is_disabled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1544,6 +1555,13 @@ func (x *CreateApplicationRequest) GetSupportEmail() string {
 		return x.SupportEmail
 	}
 	return ""
+}
+
+func (x *CreateApplicationRequest) GetIsDisabled() bool {
+	if x != nil {
+		return x.IsDisabled
+	}
+	return false
 }
 
 type ListApplicationsRequest struct {
@@ -1718,6 +1736,7 @@ type UpdateApplicationRequest struct {
 	Name          *string                `protobuf:"bytes,3,opt,name=name,proto3,oneof" json:"name,omitempty"`
 	Secret        *string                `protobuf:"bytes,4,opt,name=secret,proto3,oneof" json:"secret,omitempty"`
 	SupportEmail  *string                `protobuf:"bytes,5,opt,name=support_email,json=supportEmail,proto3,oneof" json:"support_email,omitempty"`
+	IsDisabled    *bool                  `protobuf:"varint,6,opt,name=is_disabled,json=isDisabled,proto3,oneof" json:"is_disabled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1785,6 +1804,13 @@ func (x *UpdateApplicationRequest) GetSupportEmail() string {
 		return *x.SupportEmail
 	}
 	return ""
+}
+
+func (x *UpdateApplicationRequest) GetIsDisabled() bool {
+	if x != nil && x.IsDisabled != nil {
+		return *x.IsDisabled
+	}
+	return false
 }
 
 type DeleteApplicationRequest struct {
@@ -5391,7 +5417,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x13RevokeAPIKeyRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\"\x16\n" +
-	"\x14RevokeAPIKeyResponse\"\xe9\x01\n" +
+	"\x14RevokeAPIKeyResponse\"\x8a\x02\n" +
 	"\vApplication\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x12\n" +
@@ -5400,12 +5426,16 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x86\x01\n" +
+	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1f\n" +
+	"\vis_disabled\x18\a \x01(\bR\n" +
+	"isDisabled\"\xa7\x01\n" +
 	"\x18CreateApplicationRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\tR\x06secret\x12#\n" +
-	"\rsupport_email\x18\x04 \x01(\tR\fsupportEmail\"\x8c\x01\n" +
+	"\rsupport_email\x18\x04 \x01(\tR\fsupportEmail\x12\x1f\n" +
+	"\vis_disabled\x18\x05 \x01(\bR\n" +
+	"isDisabled\"\x8c\x01\n" +
 	"\x17ListApplicationsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
 	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\x12#\n" +
@@ -5415,16 +5445,19 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"I\n" +
 	"\x15GetApplicationRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
-	"\x06app_id\x18\x02 \x01(\tR\x05appId\"\xd2\x01\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\"\x88\x02\n" +
 	"\x18UpdateApplicationRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x17\n" +
 	"\x04name\x18\x03 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1b\n" +
 	"\x06secret\x18\x04 \x01(\tH\x01R\x06secret\x88\x01\x01\x12(\n" +
-	"\rsupport_email\x18\x05 \x01(\tH\x02R\fsupportEmail\x88\x01\x01B\a\n" +
+	"\rsupport_email\x18\x05 \x01(\tH\x02R\fsupportEmail\x88\x01\x01\x12$\n" +
+	"\vis_disabled\x18\x06 \x01(\bH\x03R\n" +
+	"isDisabled\x88\x01\x01B\a\n" +
 	"\x05_nameB\t\n" +
 	"\a_secretB\x10\n" +
-	"\x0e_support_email\"L\n" +
+	"\x0e_support_emailB\x0e\n" +
+	"\f_is_disabled\"L\n" +
 	"\x18DeleteApplicationRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\"\x1b\n" +
