@@ -209,6 +209,7 @@ func TestConvoyFieldsWeCannotApply(t *testing.T) {
 		{"moving a key", "PUT", "/api/v1/security/keys/key-1", `{"role":{"groups":["grp-2"]}}`, "role.groups"},
 		{"a sort we do not know", "GET", "/api/v1/events?groupId=g&sort=up", "", "sort must be ASC or DESC"},
 		{"page zero", "GET", "/api/v1/eventdeliveries?groupId=g&page=0", "", "page must be"},
+		{"two groups", "GET", "/api/v1/applications?groupId=a&groupId=b", "", "groupId must be given at most once"},
 		{"our cursor on Convoy's route", "GET", "/api/v1/events?groupId=g&next_page_cursor=x", "", `unknown query parameter "next_page_cursor"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -39,7 +39,14 @@ func convoy(h handler, shape shaper) handler {
 	return func(a *API, ctx context.Context, r *http.Request) (any, error) {
 		r = r.WithContext(context.WithValue(r.Context(), dialectKey{}, convoyV05))
 		if r.PathValue("group_id") == "" {
-			r.SetPathValue("group_id", r.URL.Query().Get("group_id"))
+			q, err := parseQuery(r)
+			if err != nil {
+				return nil, err
+			}
+			r.SetPathValue("group_id", q.single("group_id"))
+			if err := q.err(); err != nil {
+				return nil, err
+			}
 		}
 		v, err := h(a, ctx, r)
 		if err != nil || shape == nil {
