@@ -79,8 +79,7 @@ type DeliveryFilter struct {
 	EndpointID string
 	EventType  string
 	Statuses   []string
-	// Start and End bound the time of the delivery's event (inclusive), which
-	// its id carries: a time range is an `_id` range.
+	// Start and End bound created_at, both included; zero is unbounded.
 	Start time.Time
 	End   time.Time
 }
@@ -95,22 +94,27 @@ func (f DeliveryFilter) bson(groupID string) bson.D {
 	if len(f.Statuses) > 0 {
 		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: f.Statuses}}})
 	}
-	if !f.Start.IsZero() || !f.End.IsZero() {
-		byID := bson.D{}
-		if !f.Start.IsZero() {
-			byID = append(byID, bson.E{Key: "$gte", Value: ids.AtOrAfter(f.Start)})
-		}
-		if !f.End.IsZero() {
-			byID = append(byID, bson.E{Key: "$lte", Value: ids.AtOrBefore(f.End)})
-		}
-		filter = append(filter, bson.E{Key: "_id", Value: byID})
+	filter = append(filter, createdBetween(f.Start, f.End)...)
+	if !f.End.IsZero() {
+		// Where the walk of (group_id, _id) starts: see StoreLag.
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lte", Value: ids.AtOrBefore(f.End.Add(StoreLag))}}})
 	}
 	return filter
 }
 
+// StoreLag bounds how much earlier than its created_at a delivery's id time
+// (its event's) may be read on another host's clock. A delivery is stored at
+// or after its event is accepted, so one created by End has an id made by
+// End plus this: a created_at range's end is an `_id` bound, where a
+// newest-first page starts its walk. Its start is no bound (a delivery may
+// be stored long after its event), so the walk goes on until the page fills.
+const StoreLag = time.Minute
+
 // ListDeliveries lists a group's deliveries newest first, without attempts.
 func (s *Store) ListDeliveries(ctx context.Context, groupID string, f DeliveryFilter, p Page) ([]model.Delivery, PageInfo, error) {
-	if s.index != nil {
+	// The index serves cursor pages; numbered pages are read with the plain
+	// query (a scan on the embedded store).
+	if s.index != nil && p.Number == 0 {
 		return indexedPage(ctx, s.coll(collDeliveries), p, func(before string, n int) ([]string, error) {
 			return s.index.DeliveryIDs(ctx, groupID, f, before, n)
 		}, func(d *model.Delivery) bool { return d.GroupID == groupID }, withoutAttempts)

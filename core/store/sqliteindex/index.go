@@ -221,11 +221,14 @@ func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.Delive
 		q.idRange("<=", ids.AtOrBefore(at))
 		q.where("event_id", "=", f.EventID)
 	}
+	// created_at is not in the index: entries in the `_id` range are tested
+	// on their document (see store.StoreLag for the range).
 	if !f.Start.IsZero() {
-		q.idRange(">=", ids.AtOrAfter(f.Start))
+		q.where("created_at", ">=", f.Start.UnixMilli()+ceilMs(f.Start))
 	}
 	if !f.End.IsZero() {
-		q.idRange("<=", ids.AtOrBefore(f.End))
+		q.idRange("<=", ids.AtOrBefore(f.End.Add(store.StoreLag)))
+		q.where("created_at", "<=", f.End.UnixMilli())
 	}
 	if before != "" {
 		q.idRange("<", before)

@@ -57,7 +57,7 @@ func keyPB(k *model.APIKey, plain string) *ingestv1.APIKey {
 
 func appPB(a *model.Application) *ingestv1.Application {
 	return &ingestv1.Application{
-		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail,
+		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail, IsDisabled: a.IsDisabled,
 		CreatedAt: ts(a.CreatedAt), UpdatedAt: ts(a.UpdatedAt),
 	}
 }
@@ -92,6 +92,7 @@ func eventPB(e *model.Event) *ingestv1.Event {
 	return &ingestv1.Event{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, EventType: e.EventType, Data: e.Data,
 		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt),
+		MatchedEndpoints: e.MatchedEndpoints,
 	}
 }
 

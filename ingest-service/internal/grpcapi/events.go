@@ -16,7 +16,7 @@ import (
 // endpoint and queued before this returns. With an idempotency key already
 // used in the group, it answers the original event and creates nothing.
 func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventRequest) (*ingestv1.Event, error) {
-	g, err := s.cachedGroup(ctx, req.GroupId)
+	g, err := s.cachedGroup(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +59,12 @@ func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventReque
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	accepted := fanout.Accepted{Event: ev, Deliveries: fanout.Plan(g, ev, endpoints)}
+	if app.IsDisabled {
+		for i := range accepted.Deliveries {
+			fanout.Discard(&accepted.Deliveries[i], "application is disabled")
+		}
+	}
+	ev.MatchedEndpoints = int32(len(accepted.Deliveries))
 	if err := s.fanout.Commit(ctx, accepted); err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}
@@ -91,7 +97,7 @@ func (s *Server) claim(ctx context.Context, ev *model.Event) (*model.Event, erro
 
 // ListEvents lists a group's events, newest first.
 func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest) (*ingestv1.ListEventsResponse, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -112,7 +118,7 @@ func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest
 	if err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}
-	out := &ingestv1.ListEventsResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListEventsResponse{Page: pageInfo(p, info)}
 	for i := range events {
 		out.Events = append(out.Events, eventPB(&events[i]))
 	}
@@ -121,7 +127,7 @@ func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest
 
 // GetEvent returns one event.
 func (s *Server) GetEvent(ctx context.Context, req *ingestv1.GetEventRequest) (*ingestv1.Event, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	e, err := s.store.GetEvent(ctx, req.GroupId, req.EventId)
