@@ -178,7 +178,9 @@ func testDeliveryPaging(t *testing.T, st *store.Store) {
 		{"no match", store.DeliveryFilter{Statuses: []string{model.StatusDiscarded}}, nil},
 		{"event type", store.DeliveryFilter{EventType: "invoice.created"}, want(func(d model.Delivery) bool { return d.EventType == "invoice.created" })},
 		// A range is on created_at (here 300 ms after the event), inclusive.
-		{"range", store.DeliveryFilter{Start: at(2).Add(300 * time.Millisecond), End: at(5).Add(300 * time.Millisecond)}, want(func(d model.Delivery) bool { return inRange(d.CreatedAt, at(2).Add(300*time.Millisecond), at(5).Add(300*time.Millisecond)) })},
+		{"range", store.DeliveryFilter{Start: at(2).Add(300 * time.Millisecond), End: at(5).Add(300 * time.Millisecond)}, want(func(d model.Delivery) bool {
+			return inRange(d.CreatedAt, at(2).Add(300*time.Millisecond), at(5).Add(300*time.Millisecond))
+		})},
 		{"start only", store.DeliveryFilter{Start: at(6)}, want(func(d model.Delivery) bool { return !d.CreatedAt.Before(at(6)) })},
 		{"end only", store.DeliveryFilter{End: at(0).Add(500 * time.Millisecond)}, want(func(d model.Delivery) bool { return d.CreatedAt.Before(at(1)) })},
 		{"type, status and range", store.DeliveryFilter{EventType: "invoice.paid", Statuses: []string{model.StatusSuccess}, Start: at(1), End: at(6)}, want(func(d model.Delivery) bool {
