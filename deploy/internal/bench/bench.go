@@ -172,8 +172,12 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 			return nil, err
 		}
 	}
-	res.Lists = r.lists(ctx, r.recv.Unique(), began, time.Now())
-	res.IdleHistory = r.idle(ctx, r.recv.Unique())
+	// The list table and the idle figure speak of the history the history
+	// phase built; without it they would measure an almost empty store.
+	if cfg.Runs(PhaseHistory) {
+		res.Lists = r.lists(ctx, r.recv.Unique(), began, time.Now())
+		res.IdleHistory = r.idle(ctx, r.recv.Unique())
+	}
 
 	res.Delivered = r.recv.Unique()
 	res.Duplicates = r.recv.Duplicates()
