@@ -24,6 +24,8 @@ type lanes struct {
 	slowHeld int
 	parked   int
 	freed    chan struct{} // a worker came free (capacity 1: a latch)
+	// lastIdleSweep is when idle lanes were last forgotten.
+	lastIdleSweep time.Time
 }
 
 type lanesOptions struct {
@@ -212,6 +214,14 @@ func (l *lanes) expired(now time.Time) []*job {
 	const idleAfter = 10 * time.Minute
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Most ticks find nothing parked: skip the walk over every lane (a
+	// dispatcher may know tens of thousands) but for the idle sweep.
+	if l.parked == 0 && now.Sub(l.lastIdleSweep) < time.Minute {
+		return nil
+	}
+	if l.parked == 0 {
+		l.lastIdleSweep = now
+	}
 	var out []*job
 	for id, ln := range l.lanes {
 		slow := l.view(ln).slow
