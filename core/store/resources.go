@@ -80,7 +80,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 		return err
 	}
 	inGroup := bson.D{{Key: "group_id", Value: id}}
-	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents} {
+	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames} {
 		if _, err := s.coll(c).DeleteMany(ctx, inGroup); err != nil {
 			return fmt.Errorf("delete group's %s: %w", c, err)
 		}
@@ -141,10 +141,38 @@ func (s *Store) GetApplication(ctx context.Context, groupID, id string) (*model.
 	return &a, nil
 }
 
-// ListApplications lists a group's applications newest first.
-func (s *Store) ListApplications(ctx context.Context, groupID string, p Page) ([]model.Application, PageInfo, error) {
-	return findPage(ctx, s.coll(collApplications), bson.D{{Key: "group_id", Value: groupID}}, "_id", p,
+// ListApplications lists a group's applications newest first, only those
+// of ownerID when it is set.
+func (s *Store) ListApplications(ctx context.Context, groupID, ownerID string, p Page) ([]model.Application, PageInfo, error) {
+	filter := bson.D{{Key: "group_id", Value: groupID}}
+	if ownerID != "" {
+		filter = append(filter, bson.E{Key: "owner_id", Value: ownerID})
+	}
+	return findPage(ctx, s.coll(collApplications), filter, "_id", p,
 		func(a *model.Application) string { return a.UID }, nil)
+}
+
+// ApplicationsOfOwner returns every application of a group with ownerID
+// (for fan-out events).
+func (s *Store) ApplicationsOfOwner(ctx context.Context, groupID, ownerID string) ([]model.Application, error) {
+	return findAll[model.Application](ctx, s.coll(collApplications), bson.D{{Key: "group_id", Value: groupID}, {Key: "owner_id", Value: ownerID}})
+}
+
+// EndpointsOfGroup returns every endpoint of a group (for broadcasts).
+func (s *Store) EndpointsOfGroup(ctx context.Context, groupID string) ([]model.Endpoint, error) {
+	return findAll[model.Endpoint](ctx, s.coll(collEndpoints), bson.D{{Key: "group_id", Value: groupID}})
+}
+
+func findAll[T any](ctx context.Context, c *mongo.Collection, filter bson.D) ([]T, error) {
+	cur, err := c.Find(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("find in %s: %w", c.Name(), err)
+	}
+	var out []T
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.Name(), err)
+	}
+	return out, nil
 }
 
 // ReplaceApplication writes an application's new state.

@@ -36,6 +36,11 @@ const (
 	collIdempotency  = "idempotency_keys"
 	collDeliveries   = "deliveries"
 	collMetaEvents   = "meta_events"
+	collEventTypes   = "event_types"
+	// collEventTypeNames holds one document per catalog name, keyed by
+	// group and name: the `_id` is what keeps names unique on every store,
+	// FerretDB (which has no secondary indexes here) included.
+	collEventTypeNames = "event_type_names"
 )
 
 // Store is the MongoDB-backed store. It is safe for concurrent use.
@@ -81,7 +86,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents} {
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames} {
 		if have[n] {
 			continue
 		}
@@ -164,7 +169,8 @@ func indexes() map[string][]mongo.IndexModel {
 	}
 	return map[string][]mongo.IndexModel{
 		collAPIKeys:      {idx("group_id", "uid")},
-		collApplications: {idx("group_id", "_id")},
+		collApplications: {idx("group_id", "_id"), idx("group_id", "owner_id", "_id")},
+		collEventTypes:   {idx("group_id", "_id")},
 		collEndpoints:    {idx("app_id", "_id"), idx("group_id", "_id")},
 		collEvents: {
 			idx("group_id", "_id"),

@@ -14,13 +14,13 @@ func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateAppl
 	if _, err := s.group(ctx, req.GroupId); err != nil {
 		return nil, err
 	}
-	if err := firstError(validateName("name", req.Name), validateSecret("secret", req.Secret), validateEmail("support_email", req.SupportEmail)); err != nil {
+	if err := firstError(validateName("name", req.Name), validateSecret("secret", req.Secret), validateEmail("support_email", req.SupportEmail), validateOwnerID(req.OwnerId)); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
 	at := now()
 	a := &model.Application{
 		UID: ids.New(), GroupID: req.GroupId, Name: strings.TrimSpace(req.Name),
-		Secret: req.Secret, SupportEmail: req.SupportEmail, CreatedAt: at, UpdatedAt: at,
+		Secret: req.Secret, SupportEmail: req.SupportEmail, OwnerID: strings.TrimSpace(req.OwnerId), CreatedAt: at, UpdatedAt: at,
 	}
 	if err := s.store.CreateApplication(ctx, a); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
@@ -37,7 +37,10 @@ func (s *Server) ListApplications(ctx context.Context, req *ingestv1.ListApplica
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
-	apps, info, err := s.store.ListApplications(ctx, req.GroupId, p)
+	if err := validateOwnerID(req.OwnerId); err != nil {
+		return nil, s.toStatus(ctx, "application", err)
+	}
+	apps, info, err := s.store.ListApplications(ctx, req.GroupId, strings.TrimSpace(req.OwnerId), p)
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
@@ -81,11 +84,18 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 		}
 		a.SupportEmail = *req.SupportEmail
 	}
+	if req.OwnerId != nil {
+		if err := validateOwnerID(*req.OwnerId); err != nil {
+			return nil, s.toStatus(ctx, "application", err)
+		}
+		a.OwnerID = strings.TrimSpace(*req.OwnerId)
+	}
 	a.UpdatedAt = now()
 	if err := s.store.ReplaceApplication(ctx, a); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
 	s.apps.Forget(a.UID)
+	s.routes.Forget(a.GroupID)
 	return appPB(a), nil
 }
 
@@ -99,6 +109,7 @@ func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteAppl
 	}
 	s.apps.Forget(req.AppId)
 	s.endpoints.Forget(req.AppId)
+	s.routes.Forget(req.GroupId)
 	return &ingestv1.DeleteApplicationResponse{}, nil
 }
 
