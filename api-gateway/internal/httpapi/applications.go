@@ -11,6 +11,7 @@ type applicationInput struct {
 	Name         *string `json:"name"`
 	Secret       *string `json:"secret"`
 	SupportEmail *string `json:"support_email"`
+	OwnerID      *string `json:"owner_id"`
 }
 
 type applicationView struct {
@@ -18,6 +19,7 @@ type applicationView struct {
 	GroupID      string  `json:"group_id"`
 	Name         string  `json:"name"`
 	SupportEmail string  `json:"support_email"`
+	OwnerID      string  `json:"owner_id"`
 	CreatedAt    *string `json:"created_at"`
 	UpdatedAt    *string `json:"updated_at"`
 }
@@ -28,6 +30,7 @@ func applicationOut(app *ingestv1.Application) applicationView {
 		GroupID:      app.GetGroupId(),
 		Name:         app.GetName(),
 		SupportEmail: app.GetSupportEmail(),
+		OwnerID:      app.GetOwnerId(),
 		CreatedAt:    timeOut(app.GetCreatedAt()),
 		UpdatedAt:    timeOut(app.GetUpdatedAt()),
 	}
@@ -43,6 +46,7 @@ func (a *API) createApplication(ctx context.Context, r *http.Request) (any, erro
 		Name:         deref(in.Name),
 		Secret:       deref(in.Secret),
 		SupportEmail: deref(in.SupportEmail),
+		OwnerId:      deref(in.OwnerID),
 	})
 	if err != nil {
 		return nil, err
@@ -51,11 +55,15 @@ func (a *API) createApplication(ctx context.Context, r *http.Request) (any, erro
 }
 
 func (a *API) listApplications(ctx context.Context, r *http.Request) (any, error) {
-	p, err := pageOnly(r)
+	q, err := parseQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.ingest.ListApplications(ctx, &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), Page: p})
+	owner, p := q.single("owner_id"), q.page()
+	if err := q.err(); err != nil {
+		return nil, err
+	}
+	res, err := a.ingest.ListApplications(ctx, &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), OwnerId: owner, Page: p})
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +89,7 @@ func (a *API) updateApplication(ctx context.Context, r *http.Request) (any, erro
 		Name:         in.Name,
 		Secret:       in.Secret,
 		SupportEmail: in.SupportEmail,
+		OwnerId:      in.OwnerID,
 	})
 	if err != nil {
 		return nil, err

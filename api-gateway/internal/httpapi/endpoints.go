@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	ingestv1 "convoy/proto/convoy/ingest/v1"
@@ -20,6 +21,9 @@ type endpointInput struct {
 	RateLimit         *int32    `json:"rate_limit"`
 	RateLimitDuration *string   `json:"rate_limit_duration"`
 	Status            *string   `json:"status"`
+	// Filter is kept as sent; ingest validates it. Absent leaves it, null
+	// removes it.
+	Filter json.RawMessage `json:"filter"`
 }
 
 type expireSecretInput struct {
@@ -44,6 +48,8 @@ type endpointView struct {
 	UpdatedAt         *string              `json:"updated_at"`
 	// Circuit is null when ingest could not read the endpoint's health.
 	Circuit *circuitView `json:"circuit"`
+	// Filter is null when the endpoint has none.
+	Filter json.RawMessage `json:"filter"`
 }
 
 type endpointSecretView struct {
@@ -71,6 +77,7 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		CreatedAt:         timeOut(e.GetCreatedAt()),
 		UpdatedAt:         timeOut(e.GetUpdatedAt()),
 		Circuit:           circuitOut(e.GetCircuit()),
+		Filter:            rawOrNull(e.GetFilter()),
 	}
 }
 
@@ -89,6 +96,7 @@ func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		HttpTimeout:       deref(in.HTTPTimeout),
 		RateLimit:         deref(in.RateLimit),
 		RateLimitDuration: deref(in.RateLimitDuration),
+		Filter:            in.Filter,
 	})
 	if err != nil {
 		return nil, err
@@ -141,6 +149,7 @@ func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		RateLimit:         in.RateLimit,
 		RateLimitDuration: in.RateLimitDuration,
 		Status:            in.Status,
+		Filter:            in.Filter,
 	})
 	if err != nil {
 		return nil, err

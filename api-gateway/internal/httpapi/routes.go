@@ -93,6 +93,16 @@ func routes() []route {
 		{"POST", groupPath + "/events", "createEvent", created, "App event created successfully", (*API).createEvent},
 		{"GET", groupPath + "/events", "listEvents", ok, "App events fetched successfully", (*API).listEvents},
 		{"GET", groupPath + "/events/{event_id}", "getEvent", ok, "App event fetched successfully", (*API).getEvent},
+		{"POST", groupPath + "/events/broadcast", "broadcastEvent", created, "Broadcast event created successfully", (*API).broadcastEvent},
+		{"POST", groupPath + "/events/fanout", "fanoutEvent", created, "Fanout event created successfully", (*API).fanoutEvent},
+		{"POST", groupPath + "/events/precheck", "precheckEvent", ok, "Event prechecked successfully", (*API).precheckEvent},
+		{"POST", groupPath + "/filters/test", "testFilter", ok, "Filter tested successfully", (*API).testFilter},
+
+		{"POST", groupPath + "/event-types", "createEventType", created, "Event type created successfully", (*API).createEventType},
+		{"GET", groupPath + "/event-types", "listEventTypes", ok, "Event types fetched successfully", (*API).listEventTypes},
+		{"GET", groupPath + "/event-types/{event_type_id}", "getEventType", ok, "Event type fetched successfully", (*API).getEventType},
+		{"PUT", groupPath + "/event-types/{event_type_id}", "updateEventType", ok, "Event type updated successfully", (*API).updateEventType},
+		{"DELETE", groupPath + "/event-types/{event_type_id}", "deleteEventType", ok, "Event type deleted successfully", (*API).deleteEventType},
 
 		{"GET", deliveryPath, "listDeliveries", ok, "Event deliveries fetched successfully", (*API).listDeliveries},
 		{"GET", deliveryPath + "/{delivery_id}", "getDelivery", ok, "Event delivery fetched successfully", (*API).getDelivery},
