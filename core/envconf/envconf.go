@@ -100,27 +100,32 @@ func (r *Reader) OneOf(key, def string, allowed ...string) string {
 type Common struct {
 	MongoURI      string
 	MongoDatabase string
-	NATSURL       string
-	NATSReplicas  int
-	LogLevel      string
-	LogFormat     string
-	OpsAddr       string
-	Profiling     bool
-	ShutdownWait  time.Duration
+	// EmbeddedSQLiteDir is the embedded FerretDB's SQLite folder when the
+	// store is that FerretDB and its files are on this machine (make run
+	// sets it): lists, sweeps and retention then read its indexes there.
+	EmbeddedSQLiteDir string
+	NATSURL           string
+	NATSReplicas      int
+	LogLevel          string
+	LogFormat         string
+	OpsAddr           string
+	Profiling         bool
+	ShutdownWait      time.Duration
 }
 
 // ReadCommon reads the shared variables; opsAddr is the service's default
 // address for /healthz, /readyz and /metrics.
 func (r *Reader) ReadCommon(opsAddr string) Common {
 	return Common{
-		MongoURI:      r.String("MONGODB_URI", "mongodb://127.0.0.1:27017/"),
-		MongoDatabase: r.String("CONVOY_MONGODB_DATABASE", "convoy"),
-		NATSURL:       r.String("NATS_URL", "nats://127.0.0.1:4222"),
-		NATSReplicas:  r.Int("CONVOY_NATS_REPLICAS", 1, 1, 5),
-		LogLevel:      r.OneOf("CONVOY_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		LogFormat:     r.OneOf("CONVOY_LOG_FORMAT", "json", "json", "console"),
-		OpsAddr:       r.String("CONVOY_OPS_ADDR", opsAddr),
-		Profiling:     r.Bool("CONVOY_PPROF", false),
-		ShutdownWait:  r.Duration("CONVOY_SHUTDOWN_TIMEOUT", 15*time.Second),
+		MongoURI:          r.String("MONGODB_URI", "mongodb://127.0.0.1:27017/"),
+		MongoDatabase:     r.String("CONVOY_MONGODB_DATABASE", "convoy"),
+		EmbeddedSQLiteDir: r.String("CONVOY_EMBEDDED_SQLITE_DIR", ""),
+		NATSURL:           r.String("NATS_URL", "nats://127.0.0.1:4222"),
+		NATSReplicas:      r.Int("CONVOY_NATS_REPLICAS", 1, 1, 5),
+		LogLevel:          r.OneOf("CONVOY_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		LogFormat:         r.OneOf("CONVOY_LOG_FORMAT", "json", "json", "console"),
+		OpsAddr:           r.String("CONVOY_OPS_ADDR", opsAddr),
+		Profiling:         r.Bool("CONVOY_PPROF", false),
+		ShutdownWait:      r.Duration("CONVOY_SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 }

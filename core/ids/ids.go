@@ -27,6 +27,14 @@ func New() string {
 	return ulid.MustNew(ulid.Timestamp(time.Now()), monotonic.entropy).String()
 }
 
+// At returns a fresh ULID made as if at t: for events recorded with a time
+// of their own (imports, tests), whose created_at must be their id's time.
+func At(t time.Time) string {
+	monotonic.Lock()
+	defer monotonic.Unlock()
+	return ulid.MustNew(ulid.Timestamp(t), monotonic.entropy).String()
+}
+
 // Delivery returns the id of the delivery of one event to one endpoint. It is
 // derived from the two ids, so fanning an event out again (after a crash, or
 // a retried idempotent request) writes the same deliveries instead of new
@@ -52,4 +60,30 @@ func Time(id string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return ulid.Time(u.Time()), true
+}
+
+// AtOrAfter returns the smallest id made at or after t: with AtOrBefore it turns
+// a time range into an `_id` range, which the `_id` indexes serve. ULIDs keep
+// milliseconds, so t is rounded up to one; every id made before t sorts below
+// it.
+func AtOrAfter(t time.Time) string {
+	ms := t.UnixMilli()
+	if t.After(time.UnixMilli(ms)) {
+		ms++
+	}
+	return bound(ms, 0x00)
+}
+
+// AtOrBefore returns the largest id made at or before t (rounded down to a
+// millisecond).
+func AtOrBefore(t time.Time) string { return bound(t.UnixMilli(), 0xff) }
+
+func bound(ms int64, fill byte) string {
+	ms = max(0, min(ms, int64(ulid.MaxTime())))
+	var id ulid.ULID
+	_ = id.SetTime(uint64(ms))
+	for i := 6; i < len(id); i++ {
+		id[i] = fill
+	}
+	return id.String()
 }

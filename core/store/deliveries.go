@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"convoy/core/model"
@@ -93,6 +94,11 @@ func (f DeliveryFilter) bson(groupID string) bson.D {
 
 // ListDeliveries lists a group's deliveries newest first, without attempts.
 func (s *Store) ListDeliveries(ctx context.Context, groupID string, f DeliveryFilter, p Page) ([]model.Delivery, PageInfo, error) {
+	if s.index != nil {
+		return indexedPage(ctx, s.coll(collDeliveries), p, func(before string, n int) ([]string, error) {
+			return s.index.DeliveryIDs(ctx, groupID, f, before, n)
+		}, func(d *model.Delivery) bool { return d.GroupID == groupID }, withoutAttempts)
+	}
 	return findPage(ctx, s.coll(collDeliveries), f.bson(groupID), "_id", p,
 		func(d *model.Delivery) string { return d.UID }, withoutAttempts)
 }
@@ -244,6 +250,15 @@ func (s *Store) RestartDelivery(ctx context.Context, id string, retryLimit int32
 // whose next attempt was due before `before`: the candidates a sweep checks
 // for work that was lost between a store write and a queue publish.
 func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit int) ([]model.Delivery, error) {
+	if s.index != nil {
+		overdue, err := s.index.OverdueDeliveryIDs(ctx, before, limit)
+		if err != nil {
+			return nil, err
+		}
+		return s.deliveriesByID(ctx, overdue, func(d *model.Delivery) bool {
+			return !model.IsFinal(d.Status) && d.Metadata.NextSendTime != nil && d.Metadata.NextSendTime.Before(before)
+		})
+	}
 	filter := bson.D{
 		{Key: "status", Value: bson.D{{Key: "$in", Value: []string{model.StatusScheduled, model.StatusProcessing, model.StatusRetry}}}},
 		{Key: "metadata.next_send_time", Value: bson.D{{Key: "$lt", Value: before}}},
@@ -262,6 +277,13 @@ func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit i
 // DeliveriesOfEndpoint returns up to limit deliveries of an endpoint in the
 // given status, oldest first (for replaying what was held back).
 func (s *Store) DeliveriesOfEndpoint(ctx context.Context, endpointID, status string, limit int) ([]model.Delivery, error) {
+	if s.index != nil {
+		found, err := s.index.EndpointDeliveryIDs(ctx, endpointID, status, limit)
+		if err != nil {
+			return nil, err
+		}
+		return s.deliveriesByID(ctx, found, func(d *model.Delivery) bool { return d.Status == status })
+	}
 	filter := bson.D{{Key: "endpoint_id", Value: endpointID}, {Key: "status", Value: status}}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(withoutAttempts)
 	cur, err := s.coll(collDeliveries).Find(ctx, filter, opts)
@@ -273,4 +295,14 @@ func (s *Store) DeliveriesOfEndpoint(ctx context.Context, endpointID, status str
 		return nil, fmt.Errorf("read endpoint deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// deliveriesByID reads the deliveries an index named, without attempts, and
+// keeps those that still match: each may have changed since the index read.
+func (s *Store) deliveriesByID(ctx context.Context, found []string, match func(*model.Delivery) bool) ([]model.Delivery, error) {
+	ds, err := findByIDs[model.Delivery](ctx, s.coll(collDeliveries), found, withoutAttempts)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(ds, func(d model.Delivery) bool { return !match(&d) }), nil
 }

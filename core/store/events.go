@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"convoy/core/ids"
 	"convoy/core/model"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -48,8 +49,16 @@ type EventFilter struct {
 	End       time.Time
 }
 
-// ListEvents lists a group's events newest first.
+// ListEvents lists a group's events newest first. An event's created_at must
+// be its id's time (ingest makes both at once; see ids.At): a time range is
+// served as an `_id` range.
 func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p Page) ([]model.Event, PageInfo, error) {
+	c := s.coll(collEvents)
+	if s.index != nil {
+		return indexedPage(ctx, c, p, func(before string, n int) ([]string, error) {
+			return s.index.EventIDs(ctx, groupID, f, before, n)
+		}, func(e *model.Event) bool { return e.GroupID == groupID }, nil)
+	}
 	filter := bson.D{{Key: "group_id", Value: groupID}}
 	if f.AppID != "" {
 		filter = append(filter, bson.E{Key: "app_id", Value: f.AppID})
@@ -58,16 +67,20 @@ func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p
 		filter = append(filter, bson.E{Key: "event_type", Value: f.EventType})
 	}
 	if !f.Start.IsZero() || !f.End.IsZero() {
-		r := bson.D{}
+		// An event's created_at is its id's time, so the range is an `_id`
+		// range too, which the (group_id, _id) index serves.
+		r, byID := bson.D{}, bson.D{}
 		if !f.Start.IsZero() {
 			r = append(r, bson.E{Key: "$gte", Value: f.Start})
+			byID = append(byID, bson.E{Key: "$gte", Value: ids.AtOrAfter(f.Start)})
 		}
 		if !f.End.IsZero() {
 			r = append(r, bson.E{Key: "$lte", Value: f.End})
+			byID = append(byID, bson.E{Key: "$lte", Value: ids.AtOrBefore(f.End)})
 		}
-		filter = append(filter, bson.E{Key: "created_at", Value: r})
+		filter = append(filter, bson.E{Key: "created_at", Value: r}, bson.E{Key: "_id", Value: byID})
 	}
-	return findPage(ctx, s.coll(collEvents), filter, "_id", p, func(e *model.Event) string { return e.UID }, nil)
+	return findPage(ctx, c, filter, "_id", p, func(e *model.Event) string { return e.UID }, nil)
 }
 
 // ClaimIdempotencyKey binds key, within a group, to eventID. When the key was
@@ -97,23 +110,39 @@ type idempotencyDoc struct {
 	CreatedAt time.Time `bson:"created_at"`
 }
 
-// DeleteOlderThan deletes up to limit documents of a group created before
-// cutoff from events, their deliveries (with attempts), idempotency keys and
-// meta events, and reports how many it deleted in all. Callers loop until it
-// returns 0, so deletes go in small batches that leave room for live traffic.
+// DeleteOlderThan deletes up to limit documents of each kind of a group
+// that are older than cutoff: events created before it, their deliveries
+// (with attempts; a delivery's id carries its event's time), idempotency
+// keys claimed before it and meta events. It reports how many it deleted in
+// all. Callers loop until it returns 0, so deletes go in small batches that
+// leave room for live traffic.
 func (s *Store) DeleteOlderThan(ctx context.Context, groupID string, cutoff time.Time, limit int) (int64, error) {
 	var total int64
 	for _, c := range []string{collDeliveries, collEvents, collIdempotency, collMetaEvents} {
-		n, err := deleteBatch(ctx, s.coll(c), bson.D{
-			{Key: "group_id", Value: groupID},
-			{Key: "created_at", Value: bson.D{{Key: "$lt", Value: cutoff}}},
-		}, limit)
+		var n int64
+		var err error
+		if s.index != nil && c != collMetaEvents { // meta events are few: no index of their own
+			n, err = s.deleteIndexed(ctx, c, groupID, cutoff, limit)
+		} else {
+			n, err = deleteBatch(ctx, s.coll(c), oldFilter(c, groupID, cutoff), limit)
+		}
 		if err != nil {
 			return total, err
 		}
 		total += n
 	}
 	return total, nil
+}
+
+// oldFilter selects what retention deletes from a collection at cutoff.
+// Events and deliveries go by `_id` (ids carry the event's time), which the
+// (group_id, _id) index serves; idempotency keys and meta events by
+// created_at.
+func oldFilter(coll, groupID string, cutoff time.Time) bson.D {
+	if coll != collEvents && coll != collDeliveries {
+		return bson.D{{Key: "group_id", Value: groupID}, {Key: "created_at", Value: bson.D{{Key: "$lt", Value: cutoff}}}}
+	}
+	return bson.D{{Key: "group_id", Value: groupID}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: ids.AtOrAfter(cutoff)}}}}
 }
 
 func deleteBatch(ctx context.Context, c *mongo.Collection, filter bson.D, limit int) (int64, error) {
@@ -137,6 +166,24 @@ func deleteBatch(ctx context.Context, c *mongo.Collection, filter bson.D, limit 
 	res, err := c.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	if err != nil {
 		return 0, fmt.Errorf("delete old %s: %w", c.Name(), err)
+	}
+	return res.DeletedCount, nil
+}
+
+// deleteIndexed deletes the batch the index names, each document by `_id`
+// alone: on the embedded store an `$in` filter would scan the collection.
+func (s *Store) deleteIndexed(ctx context.Context, coll, groupID string, cutoff time.Time, limit int) (int64, error) {
+	old, err := s.index.OldIDs(ctx, coll, groupID, cutoff, limit)
+	if err != nil || len(old) == 0 {
+		return 0, err
+	}
+	models := make([]mongo.WriteModel, len(old))
+	for i, id := range old {
+		models[i] = mongo.NewDeleteOneModel().SetFilter(byID(id))
+	}
+	res, err := s.coll(coll).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return 0, fmt.Errorf("delete old %s: %w", coll, err)
 	}
 	return res.DeletedCount, nil
 }

@@ -173,9 +173,13 @@ func (s *Server) accept(ctx context.Context, g *model.Group, ev *model.Event, lo
 // the queue and, when the group enforces its catalog, that its type and
 // payload do.
 func (s *Server) newEvent(ctx context.Context, g *model.Group, appID, eventType string, data []byte, key string, headers map[string]string) (*model.Event, error) {
+	// created_at is the id's own time, so that a time range is an `_id`
+	// range the store's indexes serve.
+	uid := ids.New()
+	at, _ := ids.Time(uid)
 	ev := &model.Event{
-		UID: ids.New(), GroupID: g.UID, AppID: appID, EventType: strings.TrimSpace(eventType),
-		Data: data, IdempotencyKey: key, CustomHeaders: headers, CreatedAt: now(),
+		UID: uid, GroupID: g.UID, AppID: appID, EventType: strings.TrimSpace(eventType),
+		Data: data, IdempotencyKey: key, CustomHeaders: headers, CreatedAt: at.UTC(),
 	}
 	if err := validateTaskSize(ev); err != nil {
 		return nil, s.toStatus(ctx, "event", err)
