@@ -172,6 +172,15 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 			return nil, err
 		}
 	}
+	// f. Routing, after everything else: its 10,000 endpoints would weigh on the others.
+	if cfg.Runs(PhaseRouting) {
+		if res.Routing, err = r.routing(ctx); err != nil {
+			return nil, err
+		}
+		if err := r.alive(ctx); err != nil {
+			return nil, err
+		}
+	}
 	res.Lists = r.lists(ctx, r.recv.Unique(), began, time.Now())
 	res.IdleHistory = r.idle(ctx, r.recv.Unique())
 
