@@ -152,7 +152,6 @@ func (r *runner) routing(ctx context.Context) (*Routing, error) {
 	return out, nil
 }
 
-
 // addEndpoints creates apps applications of perApp endpoints each in group g, all pointing
 // at url, and returns how many endpoints it made.
 func (r *runner) addEndpoints(ctx context.Context, a api, g, url string, apps, perApp int) (int, error) {
