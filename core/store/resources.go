@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // byID is the only filter the embedded store answers without a scan.
@@ -80,7 +81,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 		return err
 	}
 	inGroup := bson.D{{Key: "group_id", Value: id}}
-	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames} {
+	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions} {
 		if _, err := s.coll(c).DeleteMany(ctx, inGroup); err != nil {
 			return fmt.Errorf("delete group's %s: %w", c, err)
 		}
@@ -279,4 +280,39 @@ func isOnlyDuplicates(err error) bool {
 		}
 	}
 	return true
+}
+
+// ---- routing versions ----
+
+type routingVersion struct {
+	GroupID string `bson:"_id"`
+	Group   string `bson:"group_id"`
+	Version int64  `bson:"version"`
+}
+
+// BumpRoutingVersion records that a group's endpoints or applications
+// changed. Call it after the change is written: a reader that sees the new
+// version then also sees the change.
+func (s *Store) BumpRoutingVersion(ctx context.Context, groupID string) error {
+	update := bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}},
+		{Key: "$set", Value: bson.D{{Key: "group_id", Value: groupID}}},
+	}
+	if _, err := s.coll(collRoutingVersions).UpdateOne(ctx, byID(groupID), update, options.UpdateOne().SetUpsert(true)); err != nil {
+		return fmt.Errorf("bump routing version: %w", err)
+	}
+	return nil
+}
+
+// RoutingVersion returns a group's routing version: 0 until the first change.
+func (s *Store) RoutingVersion(ctx context.Context, groupID string) (int64, error) {
+	var v routingVersion
+	err := findByID(ctx, s.coll(collRoutingVersions), groupID, &v)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read routing version: %w", err)
+	}
+	return v.Version, nil
 }

@@ -43,6 +43,9 @@ const (
 	// group and name: the `_id` is what keeps names unique on every store,
 	// FerretDB (which has no secondary indexes here) included.
 	collEventTypeNames = "event_type_names"
+	// collRoutingVersions holds one counter per group, moved on every change
+	// to its endpoints, so that a cache of them knows when to reload.
+	collRoutingVersions = "routing_versions"
 )
 
 // Store is the MongoDB-backed store. It is safe for concurrent use.
@@ -129,7 +132,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames} {
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions} {
 		if have[n] {
 			continue
 		}

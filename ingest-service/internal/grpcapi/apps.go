@@ -95,7 +95,7 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 		return nil, s.toStatus(ctx, "application", err)
 	}
 	s.apps.Forget(a.UID)
-	s.routes.Forget(a.GroupID)
+	s.routesChanged(ctx, a.GroupID)
 	return appPB(a), nil
 }
 
@@ -109,7 +109,7 @@ func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteAppl
 	}
 	s.apps.Forget(req.AppId)
 	s.endpoints.Forget(req.AppId)
-	s.routes.Forget(req.GroupId)
+	s.routesChanged(ctx, req.GroupId)
 	return &ingestv1.DeleteApplicationResponse{}, nil
 }
 

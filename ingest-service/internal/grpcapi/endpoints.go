@@ -68,7 +68,7 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(a.UID)
-	s.routes.Forget(g.UID)
+	s.routesChanged(ctx, g.UID)
 	return s.endpointOut(ctx, e), nil
 }
 
@@ -133,7 +133,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(e.AppID)
-	s.routes.Forget(e.GroupID)
+	s.routesChanged(ctx, e.GroupID)
 	switch {
 	case disabled:
 		s.emitEndpoint(ctx, metaevent.EndpointDisabled, e)
@@ -158,7 +158,7 @@ func (s *Server) DeleteEndpoint(ctx context.Context, req *ingestv1.DeleteEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(req.AppId)
-	s.routes.Forget(req.GroupId)
+	s.routesChanged(ctx, req.GroupId)
 	return &ingestv1.DeleteEndpointResponse{}, nil
 }
 
@@ -195,7 +195,7 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(e.AppID)
-	s.routes.Forget(e.GroupID)
+	s.routesChanged(ctx, e.GroupID)
 	return s.endpointOut(ctx, e), nil
 }
 

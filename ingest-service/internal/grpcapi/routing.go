@@ -86,10 +86,13 @@ func compactFilter(raw []byte) (string, error) {
 	return b.String(), nil
 }
 
-// route returns the endpoints of eps that receive ev: subscribed to its type
+// route returns the endpoints of eps that may receive ev: subscribed to its type
 // and, if they have a filter, matched by it. The payload is decoded at most
 // once, whatever the number of filters.
 func (s *Server) route(ev *model.Event, eps []model.Endpoint) []model.Endpoint {
+	if !anyFilter(eps) {
+		return eps // Plan matches the types
+	}
 	out := make([]model.Endpoint, 0, len(eps))
 	var (
 		body    any
@@ -123,6 +126,15 @@ func (s *Server) route(ev *model.Event, eps []model.Endpoint) []model.Endpoint {
 		out = append(out, *ep)
 	}
 	return out
+}
+
+func anyFilter(eps []model.Endpoint) bool {
+	for i := range eps {
+		if eps[i].Filter != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // plan returns ev's deliveries among the candidate endpoints eps.
@@ -214,13 +226,6 @@ func (s *Server) prepareEvent(ctx context.Context, g *model.Group, req *ingestv1
 			return s.store.EndpointsOfApp(ctx, app.UID)
 		})
 	}, nil
-}
-
-// groupEndpoints returns every endpoint of a group, cached briefly.
-func (s *Server) groupEndpoints(ctx context.Context, groupID string) ([]model.Endpoint, error) {
-	return s.routes.Get(ctx, groupID, func(ctx context.Context) ([]model.Endpoint, error) {
-		return s.store.EndpointsOfGroup(ctx, groupID)
-	})
 }
 
 // prepareBroadcast validates a broadcast: one event of the group (no

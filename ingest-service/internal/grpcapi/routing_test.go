@@ -3,8 +3,10 @@ package grpcapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"convoy/core/ids"
+	"convoy/core/model"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
 	"google.golang.org/grpc/codes"
@@ -308,4 +310,44 @@ func TestBroadcastAndFanout(t *testing.T) {
 			t.Errorf("empty precheck: %v", err)
 		}
 	})
+}
+
+// A broadcast sees endpoint changes at once: those made through this
+// replica, and those another replica made (which move the group's routing
+// version in the store).
+func TestBroadcastSeesEndpointChanges(t *testing.T) {
+	h := newHarness(t)
+	g := h.group(t, "routes").Uid
+	app := h.app(t, g, "shop").Uid
+	first := h.endpoint(t, g, app)
+	broadcast := func() *ingestv1.Event {
+		return must(h.api.BroadcastEvent(h.admin, &ingestv1.BroadcastEventRequest{GroupId: g, EventType: "x", Data: []byte(`{}`)}))(t)
+	}
+	ev := broadcast()
+	if h.task(t, ids.Delivery(ev.Uid, first.Uid)) == nil {
+		t.Fatal("first broadcast missed the endpoint")
+	}
+
+	second := h.endpoint(t, g, app)
+	must(h.api.DeleteEndpoint(h.admin, &ingestv1.DeleteEndpointRequest{GroupId: g, AppId: app, EndpointId: first.Uid}))(t)
+	ev = broadcast()
+	if h.task(t, ids.Delivery(ev.Uid, second.Uid)) == nil || h.task(t, ids.Delivery(ev.Uid, first.Uid)) != nil {
+		t.Error("a broadcast after a create and a delete through this replica does not follow them")
+	}
+
+	// Another replica's change: written to the store, then the version moved.
+	at := time.Now().UTC()
+	other := &model.Endpoint{UID: ids.New(), GroupID: g, AppID: app, URL: "https://example.com/other", Events: []string{"*"},
+		Status: model.EndpointActive, HTTPTimeout: 30 * time.Second, RateLimit: 10, RateLimitDuration: time.Minute,
+		Secrets: []model.Secret{{Value: "other-secret", CreatedAt: at}}, CreatedAt: at, UpdatedAt: at}
+	if err := h.store.CreateEndpoint(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.BumpRoutingVersion(t.Context(), g); err != nil {
+		t.Fatal(err)
+	}
+	ev = broadcast()
+	if h.task(t, ids.Delivery(ev.Uid, other.UID)) == nil {
+		t.Error("a broadcast after another replica's change does not see it")
+	}
 }

@@ -62,7 +62,7 @@ type Server struct {
 	endpoints *cache.TTL[string, []model.Endpoint]
 	// routes are a group's endpoints, for broadcasts and fan-outs;
 	// catalogs its event types, for enforcement.
-	routes   *cache.TTL[string, []model.Endpoint]
+	routes   routeCache
 	catalogs *cache.TTL[string, map[string]catalogEntry]
 
 	// Filters and schemas compiled, by their stored text.
@@ -93,7 +93,6 @@ func New(st *store.Store, a *auth.Authenticator, f *fanout.Fanout, pub Publisher
 		groups:    cache.New[string, *model.Group](SettingsCacheTTL),
 		apps:      cache.New[string, *model.Application](SettingsCacheTTL),
 		endpoints: cache.New[string, []model.Endpoint](SettingsCacheTTL),
-		routes:    cache.New[string, []model.Endpoint](SettingsCacheTTL),
 		catalogs:  cache.New[string, map[string]catalogEntry](SettingsCacheTTL),
 	}
 	for _, o := range opts {
