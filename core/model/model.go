@@ -225,7 +225,10 @@ type Event struct {
 	Data           []byte            `bson:"data"`
 	IdempotencyKey string            `bson:"idempotency_key,omitempty"`
 	CustomHeaders  map[string]string `bson:"custom_headers,omitempty"`
-	CreatedAt      time.Time         `bson:"created_at"`
+	// OwnerID is set on a fan-out event (whose AppID is empty, as a
+	// broadcast's): planning it again needs the owner's applications.
+	OwnerID   string    `bson:"owner_id,omitempty"`
+	CreatedAt time.Time `bson:"created_at"`
 }
 
 // Delivery is one event on its way to one endpoint. Its attempts live inside

@@ -93,7 +93,7 @@ func circuitPB(h endpointhealth.State) *ingestv1.Circuit {
 func eventPB(e *model.Event) *ingestv1.Event {
 	return &ingestv1.Event{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, EventType: e.EventType, Data: e.Data,
-		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt),
+		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt), OwnerId: e.OwnerID,
 	}
 }
 

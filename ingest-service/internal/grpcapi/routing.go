@@ -255,6 +255,7 @@ func (s *Server) prepareFanout(ctx context.Context, g *model.Group, req *ingestv
 	if err != nil {
 		return nil, nil, err
 	}
+	ev.OwnerID = owner
 	return ev, func(ctx context.Context) ([]model.Endpoint, error) {
 		apps, err := s.store.ApplicationsOfOwner(ctx, g.UID, owner)
 		if err != nil || len(apps) == 0 {

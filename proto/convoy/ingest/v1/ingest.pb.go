@@ -3173,8 +3173,10 @@ type Event struct {
 	IdempotencyKey string                 `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	CustomHeaders  map[string]string      `protobuf:"bytes,7,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	CreatedAt      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Set on a fan-out event; a broadcast or fan-out event has no app_id.
+	OwnerId       string `protobuf:"bytes,20,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
@@ -3261,6 +3263,13 @@ func (x *Event) GetCreatedAt() *timestamppb.Timestamp {
 		return x.CreatedAt
 	}
 	return nil
+}
+
+func (x *Event) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
 }
 
 type CreateEventRequest struct {
@@ -6438,7 +6447,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\t \x01(\x03R\x13consecutiveFailures\x123\n" +
 	"\acircuit\x18\n" +
 	" \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12-\n" +
-	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xf7\x02\n" +
+	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\x92\x03\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -6449,7 +6458,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12Q\n" +
 	"\x0ecustom_headers\x18\a \x03(\v2*.convoy.ingest.v1.Event.CustomHeadersEntryR\rcustomHeaders\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x1a@\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x19\n" +
+	"\bowner_id\x18\x14 \x01(\tR\aownerId\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
