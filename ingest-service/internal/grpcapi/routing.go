@@ -88,7 +88,7 @@ func compactFilter(raw []byte) (string, error) {
 
 // route returns the endpoints of eps that may receive ev: subscribed to its type
 // and, if they have a filter, matched by it. The payload is decoded at most
-// once, whatever the number of filters.
+// once, whatever the number of filters, and only if a filter reads it.
 func (s *Server) route(ev *model.Event, eps []model.Endpoint) []model.Endpoint {
 	if !anyFilter(eps) {
 		return eps // Plan matches the types
@@ -111,12 +111,15 @@ func (s *Server) route(ev *model.Event, eps []model.Endpoint) []model.Endpoint {
 				// longer parses must not silently drop events.
 				s.log.Warn("stored endpoint filter does not parse; delivering", zap.String("endpoint_id", ep.UID), zap.Error(err))
 			} else if !f.Empty() {
-				if !decoded {
+				if f.NeedsBody() && !decoded {
 					body, err = filter.Decode(ev.Data)
 					if err != nil {
 						s.log.Warn("event payload does not decode for filters", zap.String("event_id", ev.UID), zap.Error(err))
 					}
-					headers, decoded = filter.Headers(ev.CustomHeaders), true
+					decoded = true
+				}
+				if headers == nil {
+					headers = filter.Headers(ev.CustomHeaders)
 				}
 				if !f.Match(body, headers) {
 					continue
