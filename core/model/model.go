@@ -161,9 +161,12 @@ type Application struct {
 	Secret       string `bson:"secret,omitempty"`
 	SupportEmail string `bson:"support_email,omitempty"`
 	// OwnerID groups applications of one customer for fan-out events.
-	OwnerID   string    `bson:"owner_id,omitempty"`
-	CreatedAt time.Time `bson:"created_at"`
-	UpdatedAt time.Time `bson:"updated_at"`
+	OwnerID string `bson:"owner_id,omitempty"`
+	// IsDisabled holds the application's new events back: their
+	// deliveries are stored Discarded and not sent.
+	IsDisabled bool      `bson:"is_disabled,omitempty"`
+	CreatedAt  time.Time `bson:"created_at"`
+	UpdatedAt  time.Time `bson:"updated_at"`
 }
 
 // Secret signs payloads. A retired secret keeps signing until ExpiresAt.
@@ -227,8 +230,10 @@ type Event struct {
 	CustomHeaders  map[string]string `bson:"custom_headers,omitempty"`
 	// OwnerID is set on a fan-out event (whose AppID is empty, as a
 	// broadcast's): planning it again needs the owner's applications.
-	OwnerID   string    `bson:"owner_id,omitempty"`
-	CreatedAt time.Time `bson:"created_at"`
+	OwnerID string `bson:"owner_id,omitempty"`
+	// MatchedEndpoints counts the endpoints subscribed when it was accepted.
+	MatchedEndpoints int32     `bson:"matched_endpoints,omitempty"`
+	CreatedAt        time.Time `bson:"created_at"`
 }
 
 // Delivery is one event on its way to one endpoint. Its attempts live inside

@@ -77,6 +77,9 @@ type DeliveryFilter struct {
 	AppID      string
 	EndpointID string
 	Statuses   []string
+	// Start and End bound created_at, both included; zero is unbounded.
+	Start time.Time
+	End   time.Time
 }
 
 func (f DeliveryFilter) bson(groupID string) bson.D {
@@ -89,12 +92,15 @@ func (f DeliveryFilter) bson(groupID string) bson.D {
 	if len(f.Statuses) > 0 {
 		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: f.Statuses}}})
 	}
-	return filter
+	return append(filter, createdBetween(f.Start, f.End)...)
 }
 
 // ListDeliveries lists a group's deliveries newest first, without attempts.
 func (s *Store) ListDeliveries(ctx context.Context, groupID string, f DeliveryFilter, p Page) ([]model.Delivery, PageInfo, error) {
-	if s.index != nil {
+	// The index serves cursor pages by everything but a date range; numbered
+	// pages and date ranges are read with the plain query (a scan on the
+	// embedded store).
+	if s.index != nil && p.Number == 0 && f.Start.IsZero() && f.End.IsZero() {
 		return indexedPage(ctx, s.coll(collDeliveries), p, func(before string, n int) ([]string, error) {
 			return s.index.DeliveryIDs(ctx, groupID, f, before, n)
 		}, func(d *model.Delivery) bool { return d.GroupID == groupID }, withoutAttempts)

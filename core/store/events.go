@@ -54,7 +54,7 @@ type EventFilter struct {
 // served as an `_id` range.
 func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p Page) ([]model.Event, PageInfo, error) {
 	c := s.coll(collEvents)
-	if s.index != nil {
+	if s.index != nil && p.Number == 0 {
 		return indexedPage(ctx, c, p, func(before string, n int) ([]string, error) {
 			return s.index.EventIDs(ctx, groupID, f, before, n)
 		}, func(e *model.Event) bool { return e.GroupID == groupID }, nil)
@@ -186,4 +186,20 @@ func (s *Store) deleteIndexed(ctx context.Context, coll, groupID string, cutoff 
 		return 0, fmt.Errorf("delete old %s: %w", coll, err)
 	}
 	return res.DeletedCount, nil
+}
+
+// createdBetween is the filter element bounding created_at (both ends
+// included), or nothing when both are zero.
+func createdBetween(start, end time.Time) bson.D {
+	if start.IsZero() && end.IsZero() {
+		return nil
+	}
+	r := bson.D{}
+	if !start.IsZero() {
+		r = append(r, bson.E{Key: "$gte", Value: start})
+	}
+	if !end.IsZero() {
+		r = append(r, bson.E{Key: "$lte", Value: end})
+	}
+	return bson.D{{Key: "created_at", Value: r}}
 }

@@ -16,12 +16,20 @@ type Page struct {
 	PerPage int
 	// Cursor is the last id of the previous page; empty for the first page.
 	Cursor string
+	// Number, when positive, asks for that 1-based page by offset instead
+	// of by cursor, and for the total (Convoy v0.5's paging). Offsets cost a
+	// skip and a count; cursors are what scale.
+	Number int
+	// Ascending lists oldest first; only with Number.
+	Ascending bool
 }
 
 // PageInfo describes where a page ends.
 type PageInfo struct {
 	HasNext    bool
 	NextCursor string
+	// Total is the count of matching items, set when Number was asked for.
+	Total int64
 }
 
 // findPage runs a newest-first keyset query: ids are ULIDs, so "older than the
@@ -31,6 +39,9 @@ type PageInfo struct {
 func findPage[T any](ctx context.Context, c *mongo.Collection, filter bson.D, key string, p Page, idOf func(*T) string, projection bson.D) ([]T, PageInfo, error) {
 	if p.PerPage <= 0 {
 		p.PerPage = 20
+	}
+	if p.Number > 0 {
+		return findOffsetPage[T](ctx, c, filter, key, p, projection)
 	}
 	if p.Cursor != "" {
 		filter = withBound(filter, key, "$lt", p.Cursor)
@@ -92,4 +103,30 @@ func indexedPage[T any](ctx context.Context, c *mongo.Collection, p Page, ids fu
 		return nil, PageInfo{}, err
 	}
 	return slices.DeleteFunc(docs, func(d T) bool { return !inGroup(&d) }), info, nil
+}
+
+// findOffsetPage answers page p.Number of the list and counts the total.
+func findOffsetPage[T any](ctx context.Context, c *mongo.Collection, filter bson.D, key string, p Page, projection bson.D) ([]T, PageInfo, error) {
+	order := -1
+	if p.Ascending {
+		order = 1
+	}
+	opts := options.Find().SetSort(bson.D{{Key: key, Value: order}}).
+		SetSkip(int64(p.Number-1) * int64(p.PerPage)).SetLimit(int64(p.PerPage))
+	if projection != nil {
+		opts.SetProjection(projection)
+	}
+	total, err := c.CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, PageInfo{}, fmt.Errorf("count %s: %w", c.Name(), err)
+	}
+	cur, err := c.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, PageInfo{}, fmt.Errorf("find in %s: %w", c.Name(), err)
+	}
+	items := []T{}
+	if err := cur.All(ctx, &items); err != nil {
+		return nil, PageInfo{}, fmt.Errorf("read %s: %w", c.Name(), err)
+	}
+	return items, PageInfo{HasNext: int64(p.Number)*int64(p.PerPage) < total, Total: total}, nil
 }

@@ -116,6 +116,7 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"MetaEvents", testMetaEvents},
 		{"EndpointStats", testEndpointStats},
 		{"CountPendingDeliveries", testCountPendingDeliveries},
+		{"ConvoyQueries", testConvoyQueries},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, st) })
 	}

@@ -11,7 +11,10 @@ type applicationInput struct {
 	Name         *string `json:"name"`
 	Secret       *string `json:"secret"`
 	SupportEmail *string `json:"support_email"`
-	OwnerID      *string `json:"owner_id"`
+	// IsDisabled holds new events back (Convoy's name and meaning).
+	IsDisabled *bool `json:"is_disabled"`
+	// OwnerID groups applications for fan-out events.
+	OwnerID *string `json:"owner_id"`
 }
 
 type applicationView struct {
@@ -19,6 +22,7 @@ type applicationView struct {
 	GroupID      string  `json:"group_id"`
 	Name         string  `json:"name"`
 	SupportEmail string  `json:"support_email"`
+	IsDisabled   bool    `json:"is_disabled"`
 	OwnerID      string  `json:"owner_id"`
 	CreatedAt    *string `json:"created_at"`
 	UpdatedAt    *string `json:"updated_at"`
@@ -30,6 +34,7 @@ func applicationOut(app *ingestv1.Application) applicationView {
 		GroupID:      app.GetGroupId(),
 		Name:         app.GetName(),
 		SupportEmail: app.GetSupportEmail(),
+		IsDisabled:   app.GetIsDisabled(),
 		OwnerID:      app.GetOwnerId(),
 		CreatedAt:    timeOut(app.GetCreatedAt()),
 		UpdatedAt:    timeOut(app.GetUpdatedAt()),
@@ -37,15 +42,13 @@ func applicationOut(app *ingestv1.Application) applicationView {
 }
 
 func (a *API) createApplication(ctx context.Context, r *http.Request) (any, error) {
-	var in applicationInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[applicationInput](r)
 	app, err := a.ingest.CreateApplication(ctx, &ingestv1.CreateApplicationRequest{
 		GroupId:      r.PathValue("group_id"),
 		Name:         deref(in.Name),
 		Secret:       deref(in.Secret),
 		SupportEmail: deref(in.SupportEmail),
+		IsDisabled:   deref(in.IsDisabled),
 		OwnerId:      deref(in.OwnerID),
 	})
 	if err != nil {
@@ -59,11 +62,12 @@ func (a *API) listApplications(ctx context.Context, r *http.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	owner, p := q.single("owner_id"), q.page()
+	req := &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), NameContains: q.single("q"), OwnerId: q.single("owner_id"), Page: q.page()}
 	if err := q.err(); err != nil {
 		return nil, err
 	}
-	res, err := a.ingest.ListApplications(ctx, &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), OwnerId: owner, Page: p})
+	p := req.Page
+	res, err := a.ingest.ListApplications(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -79,16 +83,14 @@ func (a *API) getApplication(ctx context.Context, r *http.Request) (any, error) 
 }
 
 func (a *API) updateApplication(ctx context.Context, r *http.Request) (any, error) {
-	var in applicationInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[applicationInput](r)
 	app, err := a.ingest.UpdateApplication(ctx, &ingestv1.UpdateApplicationRequest{
 		GroupId:      r.PathValue("group_id"),
 		AppId:        r.PathValue("app_id"),
 		Name:         in.Name,
 		Secret:       in.Secret,
 		SupportEmail: in.SupportEmail,
+		IsDisabled:   in.IsDisabled,
 		OwnerId:      in.OwnerID,
 	})
 	if err != nil {

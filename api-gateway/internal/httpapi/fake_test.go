@@ -123,8 +123,29 @@ func sampleDelivery() *ingestv1.Delivery {
 	}
 }
 
+// nextPage says a first page (by cursor) has a next one, and answers an
+// offset page as page 2 of 3 with 45 items.
 func nextPage(p *ingestv1.PageRequest) *ingestv1.PageInfo {
+	if p.GetPage() > 0 {
+		return &ingestv1.PageInfo{PerPage: p.GetPerPage(), HasNextPage: true, Total: 45, Page: p.GetPage()}
+	}
+	if p.GetCursor() != "" {
+		return &ingestv1.PageInfo{PerPage: p.GetPerPage()}
+	}
 	return &ingestv1.PageInfo{PerPage: p.GetPerPage(), HasNextPage: true, NextPageCursor: "cursor-2"}
+}
+
+func (f *fakeIngest) GetAPIKey(ctx context.Context, r *ingestv1.GetAPIKeyRequest) (*ingestv1.APIKey, error) {
+	return record(ctx, f, "GetAPIKey", r, &ingestv1.APIKey{Uid: r.GetKeyId(), GroupId: "grp-1", Name: "ci", CreatedAt: timestamppb.New(fixedCreated)})
+}
+
+func (f *fakeIngest) GetAttempt(ctx context.Context, r *ingestv1.GetAttemptRequest) (*ingestv1.Attempt, error) {
+	return record(ctx, f, "GetAttempt", r, &ingestv1.Attempt{Uid: r.GetAttemptId(), DeliveryId: r.GetDeliveryId(), Url: "https://example.com/hook",
+		Method: "POST", HttpStatus: 502, Error: "endpoint answered Bad Gateway", CreatedAt: timestamppb.New(fixedCreated)})
+}
+
+func (f *fakeIngest) CountBatchRetryDeliveries(ctx context.Context, r *ingestv1.CountBatchRetryDeliveriesRequest) (*ingestv1.CountBatchRetryDeliveriesResponse, error) {
+	return record(ctx, f, "CountBatchRetryDeliveries", r, &ingestv1.CountBatchRetryDeliveriesResponse{Num: 3})
 }
 
 func (f *fakeIngest) CreateGroup(ctx context.Context, r *ingestv1.CreateGroupRequest) (*ingestv1.Group, error) {

@@ -51,7 +51,8 @@ func TestResponseShapes(t *testing.T) {
 	}{
 		{
 			name: "group", method: "GET", path: g, wantStatus: 200,
-			wantJSON: `{"uid":"grp-1","name":"prod","config":{"strategy":{"type":"exponential-backoff","duration":10,"retry_count":7},` +
+			wantJSON: `{"uid":"grp-1","name":"prod","config":{"strategy":{"type":"exponential-backoff","duration":10,"retry_count":7,` +
+				`"default":{"intervalSeconds":0,"retryLimit":0},"exponentialBackoff":{"retryLimit":7}},` +
 				`"signature":{"header":"X-Convoy-Signature","hash":"SHA256","format":"simple"},"disable_endpoint":true,` +
 				`"replay_attacks":false,"retention_policy":"720h","meta_event":{"is_enabled":true,"url":"https://ops.example.com/meta",` +
 				`"secret":"meta-secret","event_types":["endpoint.disabled"]},` +
@@ -75,7 +76,7 @@ func TestResponseShapes(t *testing.T) {
 		},
 		{
 			name: "application", method: "GET", path: g + "/applications/app-1", wantStatus: 200,
-			wantJSON: `{"uid":"app-1","group_id":"grp-1","name":"billing","support_email":"ops@example.com",` +
+			wantJSON: `{"uid":"app-1","group_id":"grp-1","name":"billing","support_email":"ops@example.com","is_disabled":false,` +
 				`"owner_id":"owner-1","created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},
 		{

@@ -16,14 +16,20 @@ func rawOrNull(b []byte) json.RawMessage {
 	return json.RawMessage(b)
 }
 
-// broadcastInput is the body of POST /events/broadcast and, with owner_id,
-// of /events/fanout. Data stays raw, as for a single event.
+// broadcastInput is the body of POST /events/broadcast. Data stays raw, as
+// for a single event.
 type broadcastInput struct {
-	OwnerID        string            `json:"owner_id"`
 	EventType      string            `json:"event_type"`
 	Data           json.RawMessage   `json:"data"`
 	IdempotencyKey string            `json:"idempotency_key"`
 	CustomHeaders  map[string]string `json:"custom_headers"`
+}
+
+// fanoutInput is the body of POST /events/fanout: a broadcast's and the
+// owner whose applications get it.
+type fanoutInput struct {
+	OwnerID string `json:"owner_id"`
+	broadcastInput
 }
 
 // idempotencyKey is the body's key, or else the Idempotency-Key header's.
@@ -36,10 +42,7 @@ func idempotencyKey(r *http.Request, body string) (string, error) {
 }
 
 func (a *API) broadcastEvent(ctx context.Context, r *http.Request) (any, error) {
-	var in broadcastInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[broadcastInput](r)
 	key, err := idempotencyKey(r, in.IdempotencyKey)
 	if err != nil {
 		return nil, err
@@ -55,10 +58,7 @@ func (a *API) broadcastEvent(ctx context.Context, r *http.Request) (any, error) 
 }
 
 func (a *API) fanoutEvent(ctx context.Context, r *http.Request) (any, error) {
-	var in broadcastInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[fanoutInput](r)
 	key, err := idempotencyKey(r, in.IdempotencyKey)
 	if err != nil {
 		return nil, err
@@ -89,10 +89,7 @@ type precheckView struct {
 }
 
 func (a *API) precheckEvent(ctx context.Context, r *http.Request) (any, error) {
-	var in precheckInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[precheckInput](r)
 	req := &ingestv1.PrecheckEventRequest{GroupId: r.PathValue("group_id")}
 	switch {
 	case in.AppID != "" && in.OwnerID != "":
@@ -128,10 +125,7 @@ type filterTestView struct {
 }
 
 func (a *API) testFilter(ctx context.Context, r *http.Request) (any, error) {
-	var in filterTestInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[filterTestInput](r)
 	res, err := a.ingest.TestFilter(ctx, &ingestv1.TestFilterRequest{
 		GroupId: r.PathValue("group_id"), Filter: in.Filter, Payload: in.Payload, Headers: in.Headers,
 	})
@@ -172,10 +166,7 @@ func eventTypeOut(t *ingestv1.EventType) eventTypeView {
 }
 
 func (a *API) createEventType(ctx context.Context, r *http.Request) (any, error) {
-	var in eventTypeInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[eventTypeInput](r)
 	t, err := a.ingest.CreateEventType(ctx, &ingestv1.CreateEventTypeRequest{
 		GroupId: r.PathValue("group_id"), Name: deref(in.Name), Description: deref(in.Description),
 		Schema: in.Schema, Example: in.Example, Deprecated: deref(in.Deprecated),
@@ -207,10 +198,7 @@ func (a *API) getEventType(ctx context.Context, r *http.Request) (any, error) {
 }
 
 func (a *API) updateEventType(ctx context.Context, r *http.Request) (any, error) {
-	var in eventTypeInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[eventTypeInput](r)
 	t, err := a.ingest.UpdateEventType(ctx, &ingestv1.UpdateEventTypeRequest{
 		GroupId: r.PathValue("group_id"), EventTypeId: r.PathValue("event_type_id"),
 		Name: in.Name, Description: in.Description, Schema: in.Schema, Example: in.Example, Deprecated: in.Deprecated,

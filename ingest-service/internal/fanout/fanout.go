@@ -129,13 +129,19 @@ func Plan(g *model.Group, ev *model.Event, endpoints []model.Endpoint) []model.D
 		}
 		d := NewDelivery(g, ev, ep.UID, ev.CreatedAt)
 		if ep.Status == model.EndpointInactive {
-			d.Status = model.StatusDiscarded
-			d.Description = "endpoint is inactive"
-			d.Metadata.NextSendTime = nil
+			Discard(&d, "endpoint is inactive")
 		}
 		out = append(out, d)
 	}
 	return out
+}
+
+// Discard makes a planned delivery one that is stored Discarded, for why,
+// and not sent.
+func Discard(d *model.Delivery, why string) {
+	d.Status = model.StatusDiscarded
+	d.Description = why
+	d.Metadata.NextSendTime = nil
 }
 
 // NewDelivery returns the Scheduled delivery of ev to an endpoint, due at.

@@ -34,6 +34,8 @@ type world struct {
 	metaEvent, otherMetaEvent           string
 	// dapp has one endpoint; fresh deliveries for resend ops come from it.
 	dapp string
+	// attempt is the one recorded attempt of delivery.
+	attempt string
 }
 
 func newWorld(t *testing.T, h *harness) *world {
@@ -50,6 +52,14 @@ func newWorld(t *testing.T, h *harness) *world {
 	w.otherEndpoint = h.endpoint(t, w.other, w.otherApp).Uid
 	w.otherEvent = h.event(t, w.other, w.otherApp, "invoice.paid").Uid
 	w.otherDelivery = h.deliveries(t, w.other, &ingestv1.DeliveryFilter{EventId: w.otherEvent})[0].Uid
+	w.attempt = "att-" + w.delivery
+	at := time.Now().UTC()
+	if err := h.store.UpdateDeliveries(context.Background(), []store.DeliveryUpdate{{
+		ID: w.delivery, Status: model.StatusSuccess, At: at,
+		Attempt: &model.Attempt{UID: w.attempt, URL: "https://example.com", HTTPStatus: 200, Status: true, CreatedAt: at},
+	}}); err != nil {
+		t.Fatalf("record attempt: %v", err)
+	}
 	w.metaEvent = h.metaEvent(t, w.group, model.StatusSuccess).UID
 	w.otherMetaEvent = h.metaEvent(t, w.other, model.StatusFailure).UID
 	return w
@@ -101,6 +111,20 @@ func authOps() []authOp {
 		}},
 		{"ListAPIKeys", true, func(t *testing.T, ctx as, w *world) error {
 			_, err := w.h.api.ListAPIKeys(ctx(t, w.group), &ingestv1.ListAPIKeysRequest{GroupId: w.group})
+			return err
+		}},
+		{"ListAPIKeys/every group", true, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ListAPIKeys(ctx(t, w.group), &ingestv1.ListAPIKeysRequest{})
+			return err
+		}},
+		{"GetAPIKey", true, func(t *testing.T, ctx as, w *world) error {
+			k := must(w.h.api.CreateAPIKey(w.h.admin, &ingestv1.CreateAPIKeyRequest{GroupId: w.group, Name: "read"}))(t)
+			_, err := w.h.api.GetAPIKey(ctx(t, w.group), &ingestv1.GetAPIKeyRequest{KeyId: k.Uid})
+			return err
+		}},
+		{"RevokeAPIKey/without group", true, func(t *testing.T, ctx as, w *world) error {
+			k := must(w.h.api.CreateAPIKey(w.h.admin, &ingestv1.CreateAPIKeyRequest{GroupId: w.group, Name: "doomed"}))(t)
+			_, err := w.h.api.RevokeAPIKey(ctx(t, w.group), &ingestv1.RevokeAPIKeyRequest{KeyId: k.Uid})
 			return err
 		}},
 		{"RevokeAPIKey", true, func(t *testing.T, ctx as, w *world) error {
@@ -220,6 +244,19 @@ func authOps() []authOp {
 		}},
 		{"ListAttempts", false, func(t *testing.T, ctx as, w *world) error {
 			_, err := w.h.api.ListAttempts(ctx(t, w.group), &ingestv1.ListAttemptsRequest{GroupId: w.group, DeliveryId: w.delivery})
+			return err
+		}},
+		{"GetAttempt", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.GetAttempt(ctx(t, w.group), &ingestv1.GetAttemptRequest{GroupId: w.group, DeliveryId: w.delivery, AttemptId: w.attempt})
+			return err
+		}},
+		{"ResendDelivery/reactivating the endpoint", false, func(t *testing.T, ctx as, w *world) error {
+			id := w.freshDelivery(t, model.StatusFailure)
+			_, err := w.h.api.ResendDelivery(ctx(t, w.group), &ingestv1.ResendDeliveryRequest{GroupId: w.group, DeliveryId: id, ReactivateEndpoint: true})
+			return err
+		}},
+		{"CountBatchRetryDeliveries", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.CountBatchRetryDeliveries(ctx(t, w.group), &ingestv1.CountBatchRetryDeliveriesRequest{GroupId: w.group, Filter: &ingestv1.DeliveryFilter{AppId: w.dapp}})
 			return err
 		}},
 		{"ResendDelivery", false, func(t *testing.T, ctx as, w *world) error {
@@ -533,7 +570,7 @@ func TestInvalidArgument(t *testing.T) {
 		{"missing group id", func() error {
 			_, err := api.ListApplications(ctx, &ingestv1.ListApplicationsRequest{})
 			return err
-		}, "group_id is required"},
+		}, "group_id is required with the admin key"},
 		{"url missing", func() error {
 			_, err := api.CreateEndpoint(ctx, &ingestv1.CreateEndpointRequest{GroupId: g, AppId: app})
 			return err

@@ -6,12 +6,13 @@ import (
 
 	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/store"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 )
 
 // CreateApplication creates an application in a group.
 func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateApplicationRequest) (*ingestv1.Application, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	if err := firstError(validateName("name", req.Name), validateSecret("secret", req.Secret), validateEmail("support_email", req.SupportEmail), validateOwnerID(req.OwnerId)); err != nil {
@@ -20,7 +21,8 @@ func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateAppl
 	at := now()
 	a := &model.Application{
 		UID: ids.New(), GroupID: req.GroupId, Name: strings.TrimSpace(req.Name),
-		Secret: req.Secret, SupportEmail: req.SupportEmail, OwnerID: strings.TrimSpace(req.OwnerId), CreatedAt: at, UpdatedAt: at,
+		Secret: req.Secret, SupportEmail: req.SupportEmail, OwnerID: strings.TrimSpace(req.OwnerId), IsDisabled: req.IsDisabled,
+		CreatedAt: at, UpdatedAt: at,
 	}
 	if err := s.store.CreateApplication(ctx, a); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
@@ -30,7 +32,7 @@ func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateAppl
 
 // ListApplications lists a group's applications, newest first.
 func (s *Server) ListApplications(ctx context.Context, req *ingestv1.ListApplicationsRequest) (*ingestv1.ListApplicationsResponse, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -40,11 +42,11 @@ func (s *Server) ListApplications(ctx context.Context, req *ingestv1.ListApplica
 	if err := validateOwnerID(req.OwnerId); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
-	apps, info, err := s.store.ListApplications(ctx, req.GroupId, strings.TrimSpace(req.OwnerId), p)
+	apps, info, err := s.store.ListApplications(ctx, req.GroupId, store.ApplicationFilter{NameContains: req.NameContains, OwnerID: strings.TrimSpace(req.OwnerId)}, p)
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
-	out := &ingestv1.ListApplicationsResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListApplicationsResponse{Page: pageInfo(p, info)}
 	for i := range apps {
 		out.Applications = append(out.Applications, appPB(&apps[i]))
 	}
@@ -53,7 +55,7 @@ func (s *Server) ListApplications(ctx context.Context, req *ingestv1.ListApplica
 
 // GetApplication returns one application.
 func (s *Server) GetApplication(ctx context.Context, req *ingestv1.GetApplicationRequest) (*ingestv1.Application, error) {
-	a, err := s.app(ctx, req.GroupId, req.AppId)
+	a, err := s.app(ctx, &req.GroupId, req.AppId)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +64,7 @@ func (s *Server) GetApplication(ctx context.Context, req *ingestv1.GetApplicatio
 
 // UpdateApplication changes the fields that are set.
 func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateApplicationRequest) (*ingestv1.Application, error) {
-	a, err := s.app(ctx, req.GroupId, req.AppId)
+	a, err := s.app(ctx, &req.GroupId, req.AppId)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +92,9 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 		}
 		a.OwnerID = strings.TrimSpace(*req.OwnerId)
 	}
+	if req.IsDisabled != nil {
+		a.IsDisabled = *req.IsDisabled
+	}
 	a.UpdatedAt = now()
 	if err := s.store.ReplaceApplication(ctx, a); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
@@ -101,7 +106,7 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 
 // DeleteApplication deletes an application and its endpoints.
 func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteApplicationRequest) (*ingestv1.DeleteApplicationResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteApplication(ctx, req.GroupId, req.AppId); err != nil {
@@ -114,11 +119,11 @@ func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteAppl
 }
 
 // app authenticates a call and loads an application of the group fresh.
-func (s *Server) app(ctx context.Context, groupID, appID string) (*model.Application, error) {
+func (s *Server) app(ctx context.Context, groupID *string, appID string) (*model.Application, error) {
 	if err := s.inGroup(ctx, groupID); err != nil {
 		return nil, err
 	}
-	a, err := s.store.GetApplication(ctx, groupID, appID)
+	a, err := s.store.GetApplication(ctx, *groupID, appID)
 	return a, s.toStatus(ctx, "application", err)
 }
 

@@ -58,7 +58,7 @@ func keyPB(k *model.APIKey, plain string) *ingestv1.APIKey {
 
 func appPB(a *model.Application) *ingestv1.Application {
 	return &ingestv1.Application{
-		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail, OwnerId: a.OwnerID,
+		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail, OwnerId: a.OwnerID, IsDisabled: a.IsDisabled,
 		CreatedAt: ts(a.CreatedAt), UpdatedAt: ts(a.UpdatedAt),
 	}
 }
@@ -93,7 +93,8 @@ func circuitPB(h endpointhealth.State) *ingestv1.Circuit {
 func eventPB(e *model.Event) *ingestv1.Event {
 	return &ingestv1.Event{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, EventType: e.EventType, Data: e.Data,
-		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt), OwnerId: e.OwnerID,
+		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt),
+		MatchedEndpoints: e.MatchedEndpoints, OwnerId: e.OwnerID,
 	}
 }
 

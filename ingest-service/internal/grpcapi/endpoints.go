@@ -45,7 +45,7 @@ func (s *Server) endpointOut(ctx context.Context, e *model.Endpoint) *ingestv1.E
 // CreateEndpoint adds an endpoint to an application. Without a secret it
 // takes the application's, or a generated one.
 func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpointRequest) (*ingestv1.Endpoint, error) {
-	g, err := s.group(ctx, req.GroupId)
+	g, err := s.group(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 
 // ListEndpoints lists an application's endpoints, newest first.
 func (s *Server) ListEndpoints(ctx context.Context, req *ingestv1.ListEndpointsRequest) (*ingestv1.ListEndpointsResponse, error) {
-	if _, err := s.app(ctx, req.GroupId, req.AppId); err != nil {
+	if _, err := s.app(ctx, &req.GroupId, req.AppId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -85,7 +85,7 @@ func (s *Server) ListEndpoints(ctx context.Context, req *ingestv1.ListEndpointsR
 	if err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	out := &ingestv1.ListEndpointsResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListEndpointsResponse{Page: pageInfo(p, info)}
 	hctx, cancel := context.WithTimeout(ctx, healthReadTimeout)
 	defer cancel()
 	for i := range eps {
@@ -96,7 +96,7 @@ func (s *Server) ListEndpoints(ctx context.Context, req *ingestv1.ListEndpointsR
 
 // GetEndpoint returns one endpoint.
 func (s *Server) GetEndpoint(ctx context.Context, req *ingestv1.GetEndpointRequest) (*ingestv1.Endpoint, error) {
-	e, err := s.endpoint(ctx, req.GroupId, req.AppId, req.EndpointId)
+	e, err := s.endpoint(ctx, &req.GroupId, req.AppId, req.EndpointId)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Server) GetEndpoint(ctx context.Context, req *ingestv1.GetEndpointReque
 // an inactive endpoint makes it pending and replays its Discarded deliveries;
 // the dispatcher makes it active again at the first success.
 func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpointRequest) (*ingestv1.Endpoint, error) {
-	e, err := s.endpoint(ctx, req.GroupId, req.AppId, req.EndpointId)
+	e, err := s.endpoint(ctx, &req.GroupId, req.AppId, req.EndpointId)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 // DeleteEndpoint deletes an endpoint. Its queued deliveries are discarded
 // when their turn comes.
 func (s *Server) DeleteEndpoint(ctx context.Context, req *ingestv1.DeleteEndpointRequest) (*ingestv1.DeleteEndpointResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteEndpoint(ctx, req.GroupId, req.AppId, req.EndpointId); err != nil {
@@ -166,7 +166,7 @@ func (s *Server) DeleteEndpoint(ctx context.Context, req *ingestv1.DeleteEndpoin
 // the current one keeps signing for `expiration` seconds, so receivers can
 // switch without losing a delivery. Secrets already expired are dropped.
 func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretRequest) (*ingestv1.Endpoint, error) {
-	g, err := s.group(ctx, req.GroupId)
+	g, err := s.group(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -209,11 +209,11 @@ func (s *Server) emitEndpoint(ctx context.Context, eventType string, e *model.En
 }
 
 // endpoint authenticates a call and loads an endpoint of an application.
-func (s *Server) endpoint(ctx context.Context, groupID, appID, id string) (*model.Endpoint, error) {
+func (s *Server) endpoint(ctx context.Context, groupID *string, appID, id string) (*model.Endpoint, error) {
 	if err := s.inGroup(ctx, groupID); err != nil {
 		return nil, err
 	}
-	e, err := s.store.GetEndpoint(ctx, groupID, appID, id)
+	e, err := s.store.GetEndpoint(ctx, *groupID, appID, id)
 	return e, s.toStatus(ctx, "endpoint", err)
 }
 

@@ -36,7 +36,7 @@ func (s *Server) claim(ctx context.Context, ev *model.Event) (*model.Event, erro
 
 // ListEvents lists a group's events, newest first.
 func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest) (*ingestv1.ListEventsResponse, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -57,7 +57,7 @@ func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest
 	if err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}
-	out := &ingestv1.ListEventsResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListEventsResponse{Page: pageInfo(p, info)}
 	for i := range events {
 		out.Events = append(out.Events, eventPB(&events[i]))
 	}
@@ -66,7 +66,7 @@ func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest
 
 // GetEvent returns one event.
 func (s *Server) GetEvent(ctx context.Context, req *ingestv1.GetEventRequest) (*ingestv1.Event, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	e, err := s.store.GetEvent(ctx, req.GroupId, req.EventId)

@@ -133,7 +133,7 @@ func (s *Server) eventTypeStatus(ctx context.Context, t *model.EventType, err er
 
 // CreateEventType adds an event type to the group's catalog.
 func (s *Server) CreateEventType(ctx context.Context, req *ingestv1.CreateEventTypeRequest) (*ingestv1.EventType, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	at := now()
@@ -150,7 +150,7 @@ func (s *Server) CreateEventType(ctx context.Context, req *ingestv1.CreateEventT
 
 // ListEventTypes lists the group's catalog, newest first.
 func (s *Server) ListEventTypes(ctx context.Context, req *ingestv1.ListEventTypesRequest) (*ingestv1.ListEventTypesResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -161,7 +161,7 @@ func (s *Server) ListEventTypes(ctx context.Context, req *ingestv1.ListEventType
 	if err != nil {
 		return nil, s.toStatus(ctx, "event type", err)
 	}
-	out := &ingestv1.ListEventTypesResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListEventTypesResponse{Page: pageInfo(p, info)}
 	for i := range types {
 		out.EventTypes = append(out.EventTypes, eventTypePB(&types[i]))
 	}
@@ -170,7 +170,7 @@ func (s *Server) ListEventTypes(ctx context.Context, req *ingestv1.ListEventType
 
 // GetEventType returns one event type.
 func (s *Server) GetEventType(ctx context.Context, req *ingestv1.GetEventTypeRequest) (*ingestv1.EventType, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	t, err := s.store.GetEventType(ctx, req.GroupId, req.EventTypeId)
@@ -182,7 +182,7 @@ func (s *Server) GetEventType(ctx context.Context, req *ingestv1.GetEventTypeReq
 
 // UpdateEventType changes the fields that are set.
 func (s *Server) UpdateEventType(ctx context.Context, req *ingestv1.UpdateEventTypeRequest) (*ingestv1.EventType, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	t, err := s.store.GetEventType(ctx, req.GroupId, req.EventTypeId)
@@ -219,7 +219,7 @@ func (s *Server) UpdateEventType(ctx context.Context, req *ingestv1.UpdateEventT
 
 // DeleteEventType removes an event type from the catalog.
 func (s *Server) DeleteEventType(ctx context.Context, req *ingestv1.DeleteEventTypeRequest) (*ingestv1.DeleteEventTypeResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteEventType(ctx, req.GroupId, req.EventTypeId); err != nil {

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"convoy/core/model"
-
 	"go.uber.org/zap"
 )
 
@@ -17,8 +15,8 @@ import (
 // their turn comes, so this bounds a difference in how they are stored.
 const routesMaxAge = 30 * time.Second
 
-// routeCache keeps every group's endpoints for broadcasts and fan-outs.
-// Reading them all is a scan of the endpoints on the embedded store (about
+// routeCache keeps every group's endpoints (and disabled applications) for
+// broadcasts and fan-outs. Reading them all is a scan of the endpoints on the embedded store (about
 // 2.6 s for 10,000 here), far too slow to repeat every second; so an entry
 // is reused for as long as the group's routing version, one read by `_id`,
 // says nothing changed. Every replica moves the version after it changes
@@ -35,7 +33,7 @@ type routeEntry struct {
 	loaded  bool
 	version int64
 	at      time.Time
-	eps     []model.Endpoint
+	routes  routeSet
 }
 
 func (c *routeCache) entry(groupID string) *routeEntry {
@@ -58,27 +56,41 @@ func (c *routeCache) forget(groupID string) {
 	c.mu.Unlock()
 }
 
-// groupEndpoints returns every endpoint of a group.
-func (s *Server) groupEndpoints(ctx context.Context, groupID string) ([]model.Endpoint, error) {
+// groupRoutes returns every endpoint of a group, and its disabled
+// applications.
+func (s *Server) groupRoutes(ctx context.Context, groupID string) (routeSet, error) {
 	// The version is read before the endpoints: a change made during the
 	// load moves it past what is cached, so the next call reloads.
 	v, err := s.store.RoutingVersion(ctx, groupID)
 	if err != nil {
-		return nil, err
+		return routeSet{}, err
 	}
 	e := s.routes.entry(groupID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.loaded && e.version == v && time.Since(e.at) < routesMaxAge {
-		return e.eps, nil
+		return e.routes, nil
 	}
 	at := time.Now()
 	eps, err := s.store.EndpointsOfGroup(ctx, groupID)
 	if err != nil {
-		return nil, err
+		return routeSet{}, err
 	}
-	e.loaded, e.version, e.at, e.eps = true, v, at, eps
-	return eps, nil
+	apps, err := s.store.ApplicationsOfGroup(ctx, groupID)
+	if err != nil {
+		return routeSet{}, err
+	}
+	set := routeSet{eps: eps}
+	for i := range apps {
+		if apps[i].IsDisabled {
+			if set.disabled == nil {
+				set.disabled = map[string]bool{}
+			}
+			set.disabled[apps[i].UID] = true
+		}
+	}
+	e.loaded, e.version, e.at, e.routes = true, v, at, set
+	return set, nil
 }
 
 // routesChanged is called after a change to a group's endpoints or

@@ -158,8 +158,28 @@ func (s *Server) plan(g *model.Group, ev *model.Event, eps []model.Endpoint) []m
 	return ds
 }
 
-// targets loads the endpoints an event may go to.
-type targets func(ctx context.Context) ([]model.Endpoint, error)
+// routeSet is the endpoints an event may go to, with the applications of
+// theirs that are disabled (whose new deliveries are stored Discarded).
+type routeSet struct {
+	eps      []model.Endpoint
+	disabled map[string]bool
+}
+
+// targets loads the routeSet of an event.
+type targets func(ctx context.Context) (routeSet, error)
+
+// planAll returns ev's deliveries in set, those of disabled applications
+// discarded, and counts them on the event.
+func (s *Server) planAll(g *model.Group, ev *model.Event, set routeSet) []model.Delivery {
+	ds := s.plan(g, ev, set.eps)
+	for i := range ds {
+		if set.disabled[ds[i].AppID] {
+			fanout.Discard(&ds[i], "application is disabled")
+		}
+	}
+	ev.MatchedEndpoints = int32(len(ds))
+	return ds
+}
 
 // accept claims ev's idempotency key, plans its deliveries and commits it:
 // the answer comes once they are queued and the event stored.
@@ -173,11 +193,11 @@ func (s *Server) accept(ctx context.Context, g *model.Group, ev *model.Event, lo
 			return eventPB(original), nil
 		}
 	}
-	eps, err := load(ctx)
+	set, err := load(ctx)
 	if err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	accepted := fanout.Accepted{Event: ev, Deliveries: s.plan(g, ev, eps)}
+	accepted := fanout.Accepted{Event: ev, Deliveries: s.planAll(g, ev, set)}
 	if err := s.fanout.Commit(ctx, accepted); err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}
@@ -224,10 +244,15 @@ func (s *Server) prepareEvent(ctx context.Context, g *model.Group, req *ingestv1
 	if err != nil {
 		return nil, nil, err
 	}
-	return ev, func(ctx context.Context) ([]model.Endpoint, error) {
-		return s.endpoints.Get(ctx, app.UID, func(ctx context.Context) ([]model.Endpoint, error) {
+	return ev, func(ctx context.Context) (routeSet, error) {
+		eps, err := s.endpoints.Get(ctx, app.UID, func(ctx context.Context) ([]model.Endpoint, error) {
 			return s.store.EndpointsOfApp(ctx, app.UID)
 		})
+		set := routeSet{eps: eps}
+		if app.IsDisabled {
+			set.disabled = map[string]bool{app.UID: true}
+		}
+		return set, err
 	}, nil
 }
 
@@ -241,7 +266,7 @@ func (s *Server) prepareBroadcast(ctx context.Context, g *model.Group, req *inge
 	if err != nil {
 		return nil, nil, err
 	}
-	return ev, func(ctx context.Context) ([]model.Endpoint, error) { return s.groupEndpoints(ctx, g.UID) }, nil
+	return ev, func(ctx context.Context) (routeSet, error) { return s.groupRoutes(ctx, g.UID) }, nil
 }
 
 // prepareFanout validates a fan-out: one event of the group whose targets
@@ -259,23 +284,23 @@ func (s *Server) prepareFanout(ctx context.Context, g *model.Group, req *ingestv
 		return nil, nil, err
 	}
 	ev.OwnerID = owner
-	return ev, func(ctx context.Context) ([]model.Endpoint, error) {
+	return ev, func(ctx context.Context) (routeSet, error) {
 		apps, err := s.store.ApplicationsOfOwner(ctx, g.UID, owner)
 		if err != nil || len(apps) == 0 {
-			return nil, err
+			return routeSet{}, err
 		}
 		owned := make(map[string]bool, len(apps))
 		for i := range apps {
 			owned[apps[i].UID] = true
 		}
-		all, err := s.groupEndpoints(ctx, g.UID)
+		all, err := s.groupRoutes(ctx, g.UID)
 		if err != nil {
-			return nil, err
+			return routeSet{}, err
 		}
-		var out []model.Endpoint
-		for i := range all {
-			if owned[all[i].AppID] {
-				out = append(out, all[i])
+		out := routeSet{disabled: all.disabled}
+		for i := range all.eps {
+			if owned[all.eps[i].AppID] {
+				out.eps = append(out.eps, all.eps[i])
 			}
 		}
 		return out, nil
@@ -287,7 +312,7 @@ func (s *Server) prepareFanout(ctx context.Context, g *model.Group, req *ingestv
 // idempotency key already used in the group, it answers the original event
 // and creates nothing.
 func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventRequest) (*ingestv1.Event, error) {
-	g, err := s.cachedGroup(ctx, req.GroupId)
+	g, err := s.cachedGroup(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +326,7 @@ func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventReque
 // BroadcastEvent accepts one event for every subscribed endpoint of every
 // application of the group, with the durability of a single event.
 func (s *Server) BroadcastEvent(ctx context.Context, req *ingestv1.BroadcastEventRequest) (*ingestv1.Event, error) {
-	g, err := s.cachedGroup(ctx, req.GroupId)
+	g, err := s.cachedGroup(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +340,7 @@ func (s *Server) BroadcastEvent(ctx context.Context, req *ingestv1.BroadcastEven
 // FanoutEvent accepts one event for every subscribed endpoint of every
 // application with the owner_id.
 func (s *Server) FanoutEvent(ctx context.Context, req *ingestv1.FanoutEventRequest) (*ingestv1.Event, error) {
-	g, err := s.cachedGroup(ctx, req.GroupId)
+	g, err := s.cachedGroup(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +355,7 @@ func (s *Server) FanoutEvent(ctx context.Context, req *ingestv1.FanoutEventReque
 // would be delivered to, refusing it as accepting it would; nothing is
 // created and no idempotency key is claimed.
 func (s *Server) PrecheckEvent(ctx context.Context, req *ingestv1.PrecheckEventRequest) (*ingestv1.PrecheckEventResponse, error) {
-	g, err := s.cachedGroup(ctx, req.GroupId)
+	g, err := s.cachedGroup(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -351,17 +376,17 @@ func (s *Server) PrecheckEvent(ctx context.Context, req *ingestv1.PrecheckEventR
 	if err != nil {
 		return nil, err
 	}
-	eps, err := load(ctx)
+	set, err := load(ctx)
 	if err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	return &ingestv1.PrecheckEventResponse{Endpoints: int32(len(s.plan(g, ev, eps)))}, nil
+	return &ingestv1.PrecheckEventResponse{Endpoints: int32(len(s.planAll(g, ev, set)))}, nil
 }
 
 // TestFilter evaluates a filter against a payload and headers, as fan-out
 // would for an endpoint with that filter.
 func (s *Server) TestFilter(ctx context.Context, req *ingestv1.TestFilterRequest) (*ingestv1.TestFilterResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	f, err := filter.Parse(req.Filter)

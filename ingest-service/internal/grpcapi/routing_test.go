@@ -351,3 +351,27 @@ func TestBroadcastSeesEndpointChanges(t *testing.T) {
 		t.Error("a broadcast after another replica's change does not see it")
 	}
 }
+
+// A broadcast's deliveries to a disabled application are stored Discarded,
+// as a single event's are, and the event counts every endpoint it matched.
+func TestBroadcastToDisabledApplication(t *testing.T) {
+	h := newHarness(t)
+	g := h.group(t, "disabled").Uid
+	on := h.app(t, g, "on").Uid
+	off := must(h.api.CreateApplication(h.admin, &ingestv1.CreateApplicationRequest{GroupId: g, Name: "off", IsDisabled: true}))(t).Uid
+	live, held := h.endpoint(t, g, on), h.endpoint(t, g, off)
+	ev := must(h.api.BroadcastEvent(h.admin, &ingestv1.BroadcastEventRequest{GroupId: g, EventType: "x", Data: []byte(`{}`)}))(t)
+	if ev.MatchedEndpoints != 2 {
+		t.Errorf("matched_endpoints = %d, want 2", ev.MatchedEndpoints)
+	}
+	if h.task(t, ids.Delivery(ev.Uid, live.Uid)) == nil {
+		t.Error("the enabled application's endpoint got no task")
+	}
+	if h.task(t, ids.Delivery(ev.Uid, held.Uid)) != nil {
+		t.Error("the disabled application's endpoint got a task")
+	}
+	ds := h.deliveries(t, g, &ingestv1.DeliveryFilter{EventId: ev.Uid})
+	if len(ds) != 1 || ds[0].EndpointId != held.Uid || ds[0].Status != model.StatusDiscarded || ds[0].AppId != off {
+		t.Errorf("stored deliveries %v, want the disabled application's, Discarded", ds)
+	}
+}

@@ -367,11 +367,23 @@ func page(p *ingestv1.PageRequest) (store.Page, error) {
 	if n < 1 || n > 100 {
 		return store.Page{}, invalidf("per_page must be between 1 and 100")
 	}
-	return store.Page{PerPage: n, Cursor: p.Cursor}, nil
+	switch {
+	case p.Page < 0:
+		return store.Page{}, invalidf("page must be 1 or more")
+	case p.Page > 0 && p.Cursor != "":
+		return store.Page{}, invalidf("page and cursor exclude each other")
+	case p.Ascending && p.Page == 0:
+		return store.Page{}, invalidf("ascending order needs a page number")
+	}
+	return store.Page{PerPage: n, Cursor: p.Cursor, Number: int(p.Page), Ascending: p.Ascending}, nil
 }
 
-func pageInfo(n int, info store.PageInfo) *ingestv1.PageInfo {
-	return &ingestv1.PageInfo{PerPage: int32(n), HasNextPage: info.HasNext, NextPageCursor: info.NextCursor}
+func pageInfo(p store.Page, info store.PageInfo) *ingestv1.PageInfo {
+	out := &ingestv1.PageInfo{PerPage: int32(p.PerPage), HasNextPage: info.HasNext, NextPageCursor: info.NextCursor}
+	if p.Number > 0 {
+		out.Total, out.Page = info.Total, int32(p.Number)
+	}
+	return out
 }
 
 func validateStatuses(statuses []string) error {
