@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"convoy/core/ids"
 	"convoy/core/model"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -76,6 +77,7 @@ type DeliveryFilter struct {
 	EventID    string
 	AppID      string
 	EndpointID string
+	EventType  string
 	Statuses   []string
 	// Start and End bound created_at, both included; zero is unbounded.
 	Start time.Time
@@ -84,7 +86,7 @@ type DeliveryFilter struct {
 
 func (f DeliveryFilter) bson(groupID string) bson.D {
 	filter := bson.D{{Key: "group_id", Value: groupID}}
-	for _, kv := range []struct{ k, v string }{{"event_id", f.EventID}, {"app_id", f.AppID}, {"endpoint_id", f.EndpointID}} {
+	for _, kv := range []struct{ k, v string }{{"event_id", f.EventID}, {"app_id", f.AppID}, {"endpoint_id", f.EndpointID}, {"event_type", f.EventType}} {
 		if kv.v != "" {
 			filter = append(filter, bson.E{Key: kv.k, Value: kv.v})
 		}
@@ -92,15 +94,27 @@ func (f DeliveryFilter) bson(groupID string) bson.D {
 	if len(f.Statuses) > 0 {
 		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: f.Statuses}}})
 	}
-	return append(filter, createdBetween(f.Start, f.End)...)
+	filter = append(filter, createdBetween(f.Start, f.End)...)
+	if !f.End.IsZero() {
+		// Where the walk of (group_id, _id) starts: see StoreLag.
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lte", Value: ids.AtOrBefore(f.End.Add(StoreLag))}}})
+	}
+	return filter
 }
+
+// StoreLag bounds how much earlier than its created_at a delivery's id time
+// (its event's) may be read on another host's clock. A delivery is stored at
+// or after its event is accepted, so one created by End has an id made by
+// End plus this: a created_at range's end is an `_id` bound, where a
+// newest-first page starts its walk. Its start is no bound (a delivery may
+// be stored long after its event), so the walk goes on until the page fills.
+const StoreLag = time.Minute
 
 // ListDeliveries lists a group's deliveries newest first, without attempts.
 func (s *Store) ListDeliveries(ctx context.Context, groupID string, f DeliveryFilter, p Page) ([]model.Delivery, PageInfo, error) {
-	// The index serves cursor pages by everything but a date range; numbered
-	// pages and date ranges are read with the plain query (a scan on the
-	// embedded store).
-	if s.index != nil && p.Number == 0 && f.Start.IsZero() && f.End.IsZero() {
+	// The index serves cursor pages; numbered pages are read with the plain
+	// query (a scan on the embedded store).
+	if s.index != nil && p.Number == 0 {
 		return indexedPage(ctx, s.coll(collDeliveries), p, func(before string, n int) ([]string, error) {
 			return s.index.DeliveryIDs(ctx, groupID, f, before, n)
 		}, func(d *model.Delivery) bool { return d.GroupID == groupID }, withoutAttempts)
@@ -265,11 +279,7 @@ func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit i
 			return !model.IsFinal(d.Status) && d.Metadata.NextSendTime != nil && d.Metadata.NextSendTime.Before(before)
 		})
 	}
-	filter := bson.D{
-		{Key: "status", Value: bson.D{{Key: "$in", Value: []string{model.StatusScheduled, model.StatusProcessing, model.StatusRetry}}}},
-		{Key: "metadata.next_send_time", Value: bson.D{{Key: "$lt", Value: before}}},
-	}
-	cur, err := s.coll(collDeliveries).Find(ctx, filter, options.Find().SetLimit(int64(limit)).SetProjection(withoutAttempts))
+	cur, err := s.coll(collDeliveries).Find(ctx, overdueFilter(before), options.Find().SetLimit(int64(limit)).SetProjection(withoutAttempts))
 	if err != nil {
 		return nil, fmt.Errorf("find overdue deliveries: %w", err)
 	}
@@ -279,6 +289,22 @@ func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit i
 	}
 	return out, nil
 }
+
+// overdueFilter selects the deliveries a sweep checks at `before`.
+func overdueFilter(before time.Time) bson.D {
+	return bson.D{
+		{Key: "status", Value: bson.D{{Key: "$in", Value: []string{model.StatusScheduled, model.StatusProcessing, model.StatusRetry}}}},
+		{Key: "metadata.next_send_time", Value: bson.D{{Key: "$lt", Value: before}}},
+	}
+}
+
+// endpointFilter and endpointSort select an endpoint's deliveries in a
+// status, oldest first.
+func endpointFilter(endpointID, status string) bson.D {
+	return bson.D{{Key: "endpoint_id", Value: endpointID}, {Key: "status", Value: status}}
+}
+
+var endpointSort = bson.D{{Key: "_id", Value: 1}}
 
 // DeliveriesOfEndpoint returns up to limit deliveries of an endpoint in the
 // given status, oldest first (for replaying what was held back).
@@ -290,9 +316,8 @@ func (s *Store) DeliveriesOfEndpoint(ctx context.Context, endpointID, status str
 		}
 		return s.deliveriesByID(ctx, found, func(d *model.Delivery) bool { return d.Status == status })
 	}
-	filter := bson.D{{Key: "endpoint_id", Value: endpointID}, {Key: "status", Value: status}}
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(withoutAttempts)
-	cur, err := s.coll(collDeliveries).Find(ctx, filter, opts)
+	opts := options.Find().SetSort(endpointSort).SetLimit(int64(limit)).SetProjection(withoutAttempts)
+	cur, err := s.coll(collDeliveries).Find(ctx, endpointFilter(endpointID, status), opts)
 	if err != nil {
 		return nil, fmt.Errorf("find endpoint deliveries: %w", err)
 	}

@@ -59,6 +59,11 @@ func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p
 			return s.index.EventIDs(ctx, groupID, f, before, n)
 		}, func(e *model.Event) bool { return e.GroupID == groupID }, nil)
 	}
+	return findPage(ctx, c, f.bson(groupID), "_id", p, func(e *model.Event) string { return e.UID }, nil)
+}
+
+// bson is the MongoDB filter of a group's events that f selects.
+func (f EventFilter) bson(groupID string) bson.D {
 	filter := bson.D{{Key: "group_id", Value: groupID}}
 	if f.AppID != "" {
 		filter = append(filter, bson.E{Key: "app_id", Value: f.AppID})
@@ -80,7 +85,7 @@ func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p
 		}
 		filter = append(filter, bson.E{Key: "created_at", Value: r}, bson.E{Key: "_id", Value: byID})
 	}
-	return findPage(ctx, c, filter, "_id", p, func(e *model.Event) string { return e.UID }, nil)
+	return filter
 }
 
 // ClaimIdempotencyKey binds key, within a group, to eventID. When the key was
@@ -114,17 +119,20 @@ type idempotencyDoc struct {
 // that are older than cutoff: events created before it, their deliveries
 // (with attempts; a delivery's id carries its event's time), idempotency
 // keys claimed before it and meta events. It reports how many it deleted in
-// all. Callers loop until it returns 0, so deletes go in small batches that
-// leave room for live traffic.
+// all. Callers loop until it returns 0, so deletes go in batches that leave
+// room for live traffic.
 func (s *Store) DeleteOlderThan(ctx context.Context, groupID string, cutoff time.Time, limit int) (int64, error) {
 	var total int64
 	for _, c := range []string{collDeliveries, collEvents, collIdempotency, collMetaEvents} {
 		var n int64
 		var err error
-		if s.index != nil && c != collMetaEvents { // meta events are few: no index of their own
-			n, err = s.deleteIndexed(ctx, c, groupID, cutoff, limit)
-		} else {
+		switch del, direct := s.index.(IndexDeleter); {
+		case s.index == nil || c == collMetaEvents: // meta events are few: no index of their own
 			n, err = deleteBatch(ctx, s.coll(c), oldFilter(c, groupID, cutoff), limit)
+		case direct:
+			n, err = del.DeleteOld(ctx, c, groupID, cutoff, limit)
+		default:
+			n, err = s.deleteIndexed(ctx, c, groupID, cutoff, limit)
 		}
 		if err != nil {
 			return total, err
@@ -132,6 +140,15 @@ func (s *Store) DeleteOlderThan(ctx context.Context, groupID string, cutoff time
 		total += n
 	}
 	return total, nil
+}
+
+// IndexDeleter is an Index that also deletes what retention deletes, in
+// its own files (see package sqliteindex for why that is safe there).
+type IndexDeleter interface {
+	Index
+	// DeleteOld deletes up to limit documents of a group in collection that
+	// retention deletes at cutoff (those OldIDs names), oldest first.
+	DeleteOld(ctx context.Context, collection, groupID string, cutoff time.Time, limit int) (int64, error)
 }
 
 // oldFilter selects what retention deletes from a collection at cutoff.
@@ -145,8 +162,20 @@ func oldFilter(coll, groupID string, cutoff time.Time) bson.D {
 	return bson.D{{Key: "group_id", Value: groupID}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: ids.AtOrAfter(cutoff)}}}}
 }
 
+// deleteBatch deletes up to limit documents matching filter. For events and
+// deliveries it is one DeleteMany over an `_id` range: the batch's last id
+// is found first (an index walk of limit entries, oldest first), then
+// everything from the group's oldest to it goes, through the same
+// (group_id, _id) index. For the others it is a DeleteMany of the ids found
+// through (group_id, created_at).
 func deleteBatch(ctx context.Context, c *mongo.Collection, filter bson.D, limit int) (int64, error) {
-	cur, err := c.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	byID := c.Name() == collEvents || c.Name() == collDeliveries
+	opts := options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
+	if byID {
+		opts.SetSort(bson.D{{Key: "_id", Value: 1}}) // group_id is fixed: the index gives this order
+		opts.SetSkip(int64(limit - 1)).SetLimit(1)
+	}
+	cur, err := c.Find(ctx, filter, opts)
 	if err != nil {
 		return 0, fmt.Errorf("find old %s: %w", c.Name(), err)
 	}
@@ -156,14 +185,22 @@ func deleteBatch(ctx context.Context, c *mongo.Collection, filter bson.D, limit 
 	if err := cur.All(ctx, &docs); err != nil {
 		return 0, fmt.Errorf("read old %s: %w", c.Name(), err)
 	}
-	if len(docs) == 0 {
+	var del bson.D
+	switch {
+	case byID && len(docs) == 0:
+		del = filter // fewer than limit left: all of them
+	case byID:
+		del = withBound(filter, "_id", "$lte", docs[0].ID)
+	case len(docs) == 0:
 		return 0, nil
+	default:
+		ids := make([]string, len(docs))
+		for i, d := range docs {
+			ids[i] = d.ID
+		}
+		del = bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
 	}
-	ids := make([]string, len(docs))
-	for i, d := range docs {
-		ids[i] = d.ID
-	}
-	res, err := c.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	res, err := c.DeleteMany(ctx, del)
 	if err != nil {
 		return 0, fmt.Errorf("delete old %s: %w", c.Name(), err)
 	}
@@ -172,6 +209,7 @@ func deleteBatch(ctx context.Context, c *mongo.Collection, filter bson.D, limit 
 
 // deleteIndexed deletes the batch the index names, each document by `_id`
 // alone: on the embedded store an `$in` filter would scan the collection.
+// Only an Index that cannot delete itself comes here.
 func (s *Store) deleteIndexed(ctx context.Context, coll, groupID string, cutoff time.Time, limit int) (int64, error) {
 	old, err := s.index.OldIDs(ctx, coll, groupID, cutoff, limit)
 	if err != nil || len(old) == 0 {

@@ -233,6 +233,7 @@ func indexes() map[string][]mongo.IndexModel {
 			idx("group_id", "app_id", "_id"),
 			idx("group_id", "endpoint_id", "_id"),
 			idx("group_id", "status", "_id"),
+			idx("group_id", "event_type", "_id"),
 			idx("endpoint_id", "status", "_id"),
 			idx("status", "metadata.next_send_time"),
 		},

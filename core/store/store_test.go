@@ -112,6 +112,7 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"OverdueDeliveries", testOverdueDeliveries},
 		{"DeliveriesOfEndpoint", testDeliveriesOfEndpoint},
 		{"DeleteOlderThan", testDeleteOlderThan},
+		{"DeleteOlderThanUnderInserts", testDeleteOlderThanUnderInserts},
 		{"DeleteGroupCascades", testDeleteGroupCascades},
 		{"MetaEvents", testMetaEvents},
 		{"EndpointStats", testEndpointStats},

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -639,9 +640,19 @@ func (c *compat) contract(t *testing.T) {
 	if len(missed) > 0 {
 		t.Fatalf("operations not walked: %v", missed)
 	}
-	// With the reference document at hand (CONVOY_V05_OPENAPI=path), the
+	// With the reference document at hand (CONVOY_V05_OPENAPI=path, or the
+	// shared reference folder beside the checkout, as CI lays it out), the
 	// list above is checked against it.
-	if ref := os.Getenv("CONVOY_V05_OPENAPI"); ref != "" {
+	ref := os.Getenv("CONVOY_V05_OPENAPI")
+	if ref == "" {
+		beside := filepath.Join("..", "..", "..", "shared", "reference", "convoy-v0.5.6-openapi3.json")
+		if _, err := os.Stat(beside); err == nil {
+			ref = beside
+		}
+	}
+	if ref == "" {
+		t.Log("the Convoy v0.5.6 OpenAPI document is not at hand: the operation list is not checked against it")
+	} else {
 		raw, err := os.ReadFile(ref)
 		if err != nil {
 			t.Fatal(err)

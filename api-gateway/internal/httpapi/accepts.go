@@ -28,7 +28,7 @@ type accepts struct {
 // Parameter sets shared by several routes.
 var (
 	cursorPaging    = []string{"per_page", "next_page_cursor"}
-	deliveryFilters = []string{"event_id", "app_id", "endpoint_id", "status", "start_date", "end_date"}
+	deliveryFilters = []string{"event_id", "app_id", "endpoint_id", "status", "event_type", "start_date", "end_date"}
 	eventFilters    = []string{"app_id", "event_type", "start_date", "end_date"}
 )
 

@@ -161,6 +161,7 @@ func (q *queryParser) deliveryFilter() *ingestv1.DeliveryFilter {
 		AppId:      q.single("app_id"),
 		EndpointId: q.single("endpoint_id"),
 		Status:     q.list("status"),
+		EventType:  q.single("event_type"),
 		StartDate:  q.timestamp("start_date"),
 		EndDate:    q.timestamp("end_date"),
 	}

@@ -214,6 +214,15 @@ func TestRoutesCallIngest(t *testing.T) {
 				Page:   &ingestv1.PageRequest{PerPage: 20, Cursor: "c2"}},
 		},
 		{
+			name: "list deliveries by event type and time", method: "GET",
+			path:       dl + "?event_type=invoice.paid&start_date=2024-01-01T00:00:00Z&end_date=2024-01-31T23:59:59.5%2B02:00",
+			wantStatus: 200, wantRPC: "ListDeliveries",
+			wantReq: &ingestv1.ListDeliveriesRequest{GroupId: "grp-1",
+				Filter: &ingestv1.DeliveryFilter{EventType: "invoice.paid",
+					StartDate: timestamppb.New(mustTime(t, "2024-01-01T00:00:00Z")), EndDate: timestamppb.New(mustTime(t, "2024-01-31T21:59:59.5Z"))},
+				Page: &ingestv1.PageRequest{PerPage: 20}},
+		},
+		{
 			name: "get delivery", method: "GET", path: dl + "/dlv-1",
 			wantStatus: 200, wantRPC: "GetDelivery", wantReq: &ingestv1.GetDeliveryRequest{GroupId: "grp-1", DeliveryId: "dlv-1"},
 		},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"convoy/core/ids"
+	"convoy/core/model"
 	"convoy/core/store"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", the one FerretDB itself uses
@@ -24,6 +25,10 @@ const collectionsTable = "_ferretdb_collections"
 // store.Index. It is safe for concurrent use.
 type Index struct {
 	db *sql.DB
+	// rw writes retention's deletes (see DeleteOld); opened at the first.
+	rwOnce sync.Once
+	rw     *sql.DB
+	file   string
 
 	mu     sync.Mutex
 	tables map[string]string // collection name → table name, nil until read
@@ -40,11 +45,16 @@ func Open(dir, name string) *Index {
 	db.SetMaxOpenConns(4)
 	// An idle connection keeps FerretDB's WAL from being reset; let go soon.
 	db.SetConnMaxIdleTime(30 * time.Second)
-	return &Index{db: db}
+	return &Index{db: db, file: file}
 }
 
 // Close closes the file.
-func (ix *Index) Close() error { return ix.db.Close() }
+func (ix *Index) Close() error {
+	if ix.rw != nil {
+		_ = ix.rw.Close()
+	}
+	return ix.db.Close()
+}
 
 // Tables reads which table holds each collection of an open database file.
 func Tables(ctx context.Context, db *sql.DB) (map[string]string, error) {
@@ -191,7 +201,7 @@ func ceilMs(t time.Time) int64 {
 func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.DeliveryFilter, before string, limit int) ([]string, error) {
 	q := query{order: "DESC", limit: limit}
 	q.where("group_id", "=", groupID)
-	for _, kv := range []struct{ path, v string }{{"app_id", f.AppID}, {"endpoint_id", f.EndpointID}} {
+	for _, kv := range []struct{ path, v string }{{"app_id", f.AppID}, {"endpoint_id", f.EndpointID}, {"event_type", f.EventType}} {
 		if kv.v != "" {
 			q.where(kv.path, "=", kv.v)
 		}
@@ -211,6 +221,15 @@ func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.Delive
 		q.idRange("<=", ids.AtOrBefore(at))
 		q.where("event_id", "=", f.EventID)
 	}
+	// created_at is not in the index: entries in the `_id` range are tested
+	// on their document (see store.StoreLag for the range).
+	if !f.Start.IsZero() {
+		q.where("created_at", ">=", f.Start.UnixMilli()+ceilMs(f.Start))
+	}
+	if !f.End.IsZero() {
+		q.idRange("<=", ids.AtOrBefore(f.End.Add(store.StoreLag)))
+		q.where("created_at", "<=", f.End.UnixMilli())
+	}
 	if before != "" {
 		q.idRange("<", before)
 	}
@@ -220,11 +239,17 @@ func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.Delive
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // EndpointDeliveryIDs returns the ids of up to limit deliveries of an
-// endpoint in a status, oldest first.
+// endpoint in a status, oldest first. Discarded ones (what an endpoint's
+// replay asks for) have an index of their own; the condition is written as
+// that index's own text, which is how SQLite knows it may use it.
 func (ix *Index) EndpointDeliveryIDs(ctx context.Context, endpointID, status string, limit int) ([]string, error) {
 	q := query{order: "ASC", limit: limit}
 	q.where("endpoint_id", "=", endpointID)
-	q.where("status", "=", status)
+	if status == model.StatusDiscarded {
+		q.conds = append(q.conds, discardedCond)
+	} else {
+		q.where("status", "=", status)
+	}
 	return ix.ids(ctx, collDeliveries, q)
 }
 

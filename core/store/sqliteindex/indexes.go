@@ -40,6 +40,12 @@ const (
 // ones that make up nearly all of history.
 const pendingStatuses = `('Scheduled', 'Processing', 'Retry')`
 
+// discardedCond selects the deliveries an endpoint's replay reads. Few
+// deliveries are Discarded (only those to an inactive endpoint), so the
+// index behind it costs an insert the test of this condition and nothing
+// more.
+var discardedCond = column("status") + " = 'Discarded'"
+
 type index struct {
 	name  string
 	paths []string
@@ -58,8 +64,9 @@ var indexes = map[string][]index{
 		{name: "group", paths: eventColumns},
 	},
 	collDeliveries: {
-		{name: "group", paths: deliveryColumns},
+		{name: "group2", paths: deliveryColumns},
 		{name: "pending", paths: []string{"status", "metadata.next_send_time"}, where: column("status") + " IN " + pendingStatuses},
+		{name: "discarded", paths: []string{"endpoint_id", "_id"}, where: discardedCond},
 	},
 	collIdempotency: {
 		{name: "created", paths: []string{"group_id", "created_at"}},
@@ -68,17 +75,21 @@ var indexes = map[string][]index{
 
 var (
 	eventColumns    = []string{"group_id", "_id", "app_id", "event_type"}
-	deliveryColumns = []string{"group_id", "_id", "status", "app_id", "endpoint_id"}
+	deliveryColumns = []string{"group_id", "_id", "status", "app_id", "endpoint_id", "event_type"}
 )
 
 // EnsureIndexes creates the missing indexes in one open database file of
-// FerretDB, for every collection there that has any. tables maps collection
-// names to their table names.
+// FerretDB, for every collection there that has any, and drops those of
+// ours an earlier version made that are no longer wanted (each one costs
+// every insert). tables maps collection names to their table names.
 func EnsureIndexes(ctx context.Context, db *sql.DB, tables map[string]string) error {
 	for coll, list := range indexes {
 		table, ok := tables[coll]
 		if !ok {
 			continue
+		}
+		if err := dropUnwanted(ctx, db, table, list); err != nil {
+			return fmt.Errorf("drop old indexes on %s: %w", coll, err)
 		}
 		for _, ix := range list {
 			cols := make([]string, len(ix.paths))
@@ -95,6 +106,39 @@ func EnsureIndexes(ctx context.Context, db *sql.DB, tables map[string]string) er
 				}
 				return fmt.Errorf("create index %s on %s: %w", ix.name, coll, err)
 			}
+		}
+	}
+	return nil
+}
+
+// dropUnwanted drops the indexes of ours on table that list does not name.
+func dropUnwanted(ctx context.Context, db *sql.DB, table string, list []index) error {
+	want := map[string]bool{}
+	for _, ix := range list {
+		want[Prefix+table+"_"+ix.name] = true
+	}
+	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, table)
+	if err != nil {
+		return err
+	}
+	var drop []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		if strings.HasPrefix(name, Prefix+table+"_") && !want[name] {
+			drop = append(drop, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range drop {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf(`DROP INDEX IF EXISTS %q`, name)); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -86,6 +86,9 @@ func (r *runner) lists(ctx context.Context, stored int64, from, to time.Time) Li
 		{"deliveries by application", g + "/eventdeliveries?app_id=" + r.res.appID},
 		{"deliveries by endpoint", g + "/eventdeliveries?endpoint_id=" + r.res.endpointID},
 		{"deliveries by event", g + "/eventdeliveries?event_id=" + anEvent},
+		{"deliveries by event type", g + "/eventdeliveries?event_type=bench.event"},
+		{"deliveries by time range", g + "/eventdeliveries?" + rng.Encode()},
+		{"deliveries by event type, none", g + "/eventdeliveries?event_type=none.such"},
 	}
 	out := Lists{StoredEvents: stored}
 	for _, q := range queries {

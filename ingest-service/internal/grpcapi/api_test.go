@@ -629,6 +629,11 @@ func TestInvalidArgument(t *testing.T) {
 				StartDate: timestamppb.New(time.Now()), EndDate: timestamppb.New(time.Now().Add(-time.Hour))})
 			return err
 		}, "end_date"},
+		{"delivery dates reversed", func() error {
+			_, err := api.ListDeliveries(ctx, &ingestv1.ListDeliveriesRequest{GroupId: g, Filter: &ingestv1.DeliveryFilter{
+				StartDate: timestamppb.New(time.Now()), EndDate: timestamppb.New(time.Now().Add(-time.Hour))}})
+			return err
+		}, "end_date"},
 		{"delivery status", func() error {
 			_, err := api.ListDeliveries(ctx, &ingestv1.ListDeliveriesRequest{GroupId: g, Filter: &ingestv1.DeliveryFilter{Status: []string{"Failure", "failed"}}})
 			return err
@@ -1468,11 +1473,16 @@ func TestDeliveryFilters(t *testing.T) {
 	e1, e2 := h.endpoint(t, g, a1).Uid, h.endpoint(t, g, a1).Uid
 	e3 := h.endpoint(t, g, a2).Uid
 	var events []string
-	for range 3 {
-		events = append(events, h.event(t, g, a1, "x").Uid)
+	for _, e := range []struct{ app, typ string }{{a1, "x"}, {a1, "x"}, {a1, "x"}, {a2, "y"}} {
+		events = append(events, h.event(t, g, e.app, e.typ).Uid)
 	}
-	events = append(events, h.event(t, g, a2, "x").Uid)
+	within := func(d *ingestv1.Delivery, from, to time.Time) bool {
+		at := d.CreatedAt.AsTime()
+		return !at.Before(from) && !at.After(to)
+	}
 	all := h.deliveries(t, g, nil)
+	// all is newest first: the range holds the second and third oldest.
+	from, to := all[len(all)-2].CreatedAt.AsTime(), all[len(all)-3].CreatedAt.AsTime()
 	if len(all) != 7 {
 		t.Fatalf("%d deliveries, want 7", len(all))
 	}
@@ -1500,6 +1510,13 @@ func TestDeliveryFilters(t *testing.T) {
 			return d.AppId == a1 && d.EndpointId == e1 && d.Uid != all[2].Uid
 		}},
 		{"no match", &ingestv1.DeliveryFilter{EndpointId: e3, EventId: events[0]}, func(*ingestv1.Delivery) bool { return false }},
+		{"event type", &ingestv1.DeliveryFilter{EventType: "y"}, func(d *ingestv1.Delivery) bool { return d.EventId == events[3] }},
+		{"time range", &ingestv1.DeliveryFilter{StartDate: timestamppb.New(from), EndDate: timestamppb.New(to)}, func(d *ingestv1.Delivery) bool {
+			return within(d, from, to)
+		}},
+		{"from a time on, with a type", &ingestv1.DeliveryFilter{EventType: "x", StartDate: timestamppb.New(from)}, func(d *ingestv1.Delivery) bool {
+			return d.EventId != events[3] && within(d, from, time.Now().Add(time.Hour))
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

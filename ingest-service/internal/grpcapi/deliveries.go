@@ -43,7 +43,7 @@ func deliveryFilter(f *ingestv1.DeliveryFilter) store.DeliveryFilter {
 	if f == nil {
 		return store.DeliveryFilter{}
 	}
-	out := store.DeliveryFilter{EventID: f.EventId, AppID: f.AppId, EndpointID: f.EndpointId, Statuses: f.Status}
+	out := store.DeliveryFilter{EventID: f.EventId, AppID: f.AppId, EndpointID: f.EndpointId, EventType: f.EventType, Statuses: f.Status}
 	if f.StartDate != nil {
 		out.Start = f.StartDate.AsTime()
 	}
@@ -53,6 +53,7 @@ func deliveryFilter(f *ingestv1.DeliveryFilter) store.DeliveryFilter {
 	return out
 }
 
+// validateDeliveryFilter checks a filter's statuses and its time range.
 func validateDeliveryFilter(f store.DeliveryFilter) error {
 	if !f.Start.IsZero() && !f.End.IsZero() && f.End.Before(f.Start) {
 		return invalidf("end_date must not be before start_date")

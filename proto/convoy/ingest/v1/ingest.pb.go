@@ -5000,6 +5000,7 @@ type DeliveryFilter struct {
 	// Bounds on created_at, both included.
 	StartDate     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
 	EndDate       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	EventType     string                 `protobuf:"bytes,7,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5074,6 +5075,13 @@ func (x *DeliveryFilter) GetEndDate() *timestamppb.Timestamp {
 		return x.EndDate
 	}
 	return nil
+}
+
+func (x *DeliveryFilter) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
 }
 
 type ListDeliveriesRequest struct {
@@ -6967,7 +6975,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aE\n" +
 	"\x17ResponseHttpHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xed\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x02\n" +
 	"\x0eDeliveryFilter\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -6976,7 +6984,9 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x03(\tR\x06status\x129\n" +
 	"\n" +
 	"start_date\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartDate\x125\n" +
-	"\bend_date\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendDate\"\x9f\x01\n" +
+	"\bend_date\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendDate\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\a \x01(\tR\teventType\"\x9f\x01\n" +
 	"\x15ListDeliveriesRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x128\n" +
 	"\x06filter\x18\x02 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\x121\n" +
