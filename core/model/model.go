@@ -61,6 +61,9 @@ type GroupConfig struct {
 	// CircuitBreaker is read through WithDefaults: groups stored before it
 	// existed have it zero.
 	CircuitBreaker CircuitBreaker `bson:"circuit_breaker"`
+	// EnforceEventTypes refuses events whose type is not in the group's
+	// catalog or whose payload its schema rejects.
+	EnforceEventTypes bool `bson:"enforce_event_types,omitempty"`
 }
 
 // CircuitBreaker stops attempts to an endpoint that fails most of them, and
@@ -157,6 +160,8 @@ type Application struct {
 	Name         string `bson:"name"`
 	Secret       string `bson:"secret,omitempty"`
 	SupportEmail string `bson:"support_email,omitempty"`
+	// OwnerID groups applications of one customer for fan-out events.
+	OwnerID string `bson:"owner_id,omitempty"`
 	// IsDisabled holds the application's new events back: their
 	// deliveries are stored Discarded and not sent.
 	IsDisabled bool      `bson:"is_disabled,omitempty"`
@@ -186,8 +191,12 @@ type Endpoint struct {
 	RateLimit         int32         `bson:"rate_limit"`
 	RateLimitDuration time.Duration `bson:"rate_limit_duration"`
 	Status            string        `bson:"status"`
-	CreatedAt         time.Time     `bson:"created_at"`
-	UpdatedAt         time.Time     `bson:"updated_at"`
+	// Filter is the payload filter as compact JSON ({"body", "headers"});
+	// empty matches every event. JSON rather than a document because its
+	// keys ($gt, dotted paths) are not valid MongoDB field names.
+	Filter    string    `bson:"filter,omitempty"`
+	CreatedAt time.Time `bson:"created_at"`
+	UpdatedAt time.Time `bson:"updated_at"`
 }
 
 // Endpoint defaults.
@@ -219,6 +228,9 @@ type Event struct {
 	Data           []byte            `bson:"data"`
 	IdempotencyKey string            `bson:"idempotency_key,omitempty"`
 	CustomHeaders  map[string]string `bson:"custom_headers,omitempty"`
+	// OwnerID is set on a fan-out event (whose AppID is empty, as a
+	// broadcast's): planning it again needs the owner's applications.
+	OwnerID string `bson:"owner_id,omitempty"`
 	// MatchedEndpoints counts the endpoints subscribed when it was accepted.
 	MatchedEndpoints int32     `bson:"matched_endpoints,omitempty"`
 	CreatedAt        time.Time `bson:"created_at"`
@@ -299,4 +311,18 @@ type MetaEventMetadata struct {
 // IsFinal reports whether a delivery status is terminal.
 func IsFinal(status string) bool {
 	return status == StatusSuccess || status == StatusFailure || status == StatusDiscarded
+}
+
+// EventType is an entry of a group's event-type catalog. Schema and Example
+// are JSON (empty when unset); Schema is a JSON Schema, 2020-12 by default.
+type EventType struct {
+	UID         string    `bson:"_id"`
+	GroupID     string    `bson:"group_id"`
+	Name        string    `bson:"name"`
+	Description string    `bson:"description,omitempty"`
+	Schema      string    `bson:"schema,omitempty"`
+	Example     string    `bson:"example,omitempty"`
+	Deprecated  bool      `bson:"deprecated"`
+	CreatedAt   time.Time `bson:"created_at"`
+	UpdatedAt   time.Time `bson:"updated_at"`
 }

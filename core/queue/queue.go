@@ -231,11 +231,17 @@ func DecodeRetry(data []byte) (*queuev1.RetryTask, error) {
 
 // NewTask is the dispatch task for a delivery's next attempt.
 func NewTask(ev *model.Event, d *model.Delivery) *queuev1.DeliveryTask {
+	// A broadcast or fan-out event belongs to no one application; each of
+	// its deliveries carries its endpoint's.
+	appID := d.AppID
+	if appID == "" {
+		appID = ev.AppID
+	}
 	return &queuev1.DeliveryTask{
 		DeliveryId:     d.UID,
 		EventId:        ev.UID,
 		GroupId:        ev.GroupID,
-		AppId:          ev.AppID,
+		AppId:          appID,
 		EndpointId:     d.EndpointID,
 		EventType:      ev.EventType,
 		Data:           ev.Data,

@@ -38,7 +38,7 @@ func testConvoyQueries(t *testing.T, st *store.Store) {
 			{store.Page{PerPage: 3, Number: 1, Ascending: true}, apps[:3], true},
 			{store.Page{PerPage: 3, Number: 2, Ascending: true}, apps[3:], false},
 		} {
-			items, info, err := st.ListApplications(ctx, g.UID, "", c.p)
+			items, info, err := st.ListApplications(ctx, g.UID, store.ApplicationFilter{}, c.p)
 			mustOK(t, err)
 			got := uidsOf(items, func(a *model.Application) string { return a.UID })
 			if len(got) == 0 {
@@ -51,7 +51,7 @@ func testConvoyQueries(t *testing.T, st *store.Store) {
 	})
 	t.Run("applications by part of the name", func(t *testing.T) {
 		for q, want := range map[string]int{"alpha": 2, "AL.PHA": 1, "a": 5, ".": 1, "zeta": 0} {
-			items, _, err := st.ListApplications(ctx, g.UID, q, store.Page{PerPage: 10})
+			items, _, err := st.ListApplications(ctx, g.UID, store.ApplicationFilter{NameContains: q}, store.Page{PerPage: 10})
 			mustOK(t, err)
 			if len(items) != want {
 				t.Errorf("name containing %q: %d, want %d", q, len(items), want)

@@ -10,6 +10,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // byID is the only filter the embedded store answers without a scan.
@@ -91,7 +92,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 		return err
 	}
 	inGroup := bson.D{{Key: "group_id", Value: id}}
-	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents} {
+	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions} {
 		if _, err := s.coll(c).DeleteMany(ctx, inGroup); err != nil {
 			return fmt.Errorf("delete group's %s: %w", c, err)
 		}
@@ -171,17 +172,50 @@ func (s *Store) GetApplication(ctx context.Context, groupID, id string) (*model.
 	return &a, nil
 }
 
-// ListApplications lists a group's applications newest first; a non-empty
-// nameContains keeps those whose name contains it, ignoring case.
-func (s *Store) ListApplications(ctx context.Context, groupID, nameContains string, p Page) ([]model.Application, PageInfo, error) {
+// ApplicationFilter narrows an application list; empty fields match all.
+type ApplicationFilter struct {
+	// NameContains keeps those whose name contains it, ignoring case.
+	NameContains string
+	// OwnerID keeps those of that owner.
+	OwnerID string
+}
+
+// ListApplications lists a group's applications newest first, those f keeps.
+func (s *Store) ListApplications(ctx context.Context, groupID string, f ApplicationFilter, p Page) ([]model.Application, PageInfo, error) {
 	filter := bson.D{{Key: "group_id", Value: groupID}}
-	if nameContains != "" {
+	if f.NameContains != "" {
 		filter = append(filter, bson.E{Key: "name", Value: bson.D{
-			{Key: "$regex", Value: regexp.QuoteMeta(nameContains)}, {Key: "$options", Value: "i"},
+			{Key: "$regex", Value: regexp.QuoteMeta(f.NameContains)}, {Key: "$options", Value: "i"},
 		}})
+	}
+	if f.OwnerID != "" {
+		filter = append(filter, bson.E{Key: "owner_id", Value: f.OwnerID})
 	}
 	return findPage(ctx, s.coll(collApplications), filter, "_id", p,
 		func(a *model.Application) string { return a.UID }, nil)
+}
+
+// ApplicationsOfOwner returns every application of a group with ownerID
+// (for fan-out events).
+func (s *Store) ApplicationsOfOwner(ctx context.Context, groupID, ownerID string) ([]model.Application, error) {
+	return findAll[model.Application](ctx, s.coll(collApplications), bson.D{{Key: "group_id", Value: groupID}, {Key: "owner_id", Value: ownerID}})
+}
+
+// EndpointsOfGroup returns every endpoint of a group (for broadcasts).
+func (s *Store) EndpointsOfGroup(ctx context.Context, groupID string) ([]model.Endpoint, error) {
+	return findAll[model.Endpoint](ctx, s.coll(collEndpoints), bson.D{{Key: "group_id", Value: groupID}})
+}
+
+func findAll[T any](ctx context.Context, c *mongo.Collection, filter bson.D) ([]T, error) {
+	cur, err := c.Find(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("find in %s: %w", c.Name(), err)
+	}
+	var out []T
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.Name(), err)
+	}
+	return out, nil
 }
 
 // ReplaceApplication writes an application's new state.
@@ -288,4 +322,45 @@ func isOnlyDuplicates(err error) bool {
 		}
 	}
 	return true
+}
+
+// ---- routing versions ----
+
+type routingVersion struct {
+	GroupID string `bson:"_id"`
+	Group   string `bson:"group_id"`
+	Version int64  `bson:"version"`
+}
+
+// BumpRoutingVersion records that a group's endpoints or applications
+// changed. Call it after the change is written: a reader that sees the new
+// version then also sees the change.
+func (s *Store) BumpRoutingVersion(ctx context.Context, groupID string) error {
+	update := bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}},
+		{Key: "$set", Value: bson.D{{Key: "group_id", Value: groupID}}},
+	}
+	if _, err := s.coll(collRoutingVersions).UpdateOne(ctx, byID(groupID), update, options.UpdateOne().SetUpsert(true)); err != nil {
+		return fmt.Errorf("bump routing version: %w", err)
+	}
+	return nil
+}
+
+// RoutingVersion returns a group's routing version: 0 until the first change.
+func (s *Store) RoutingVersion(ctx context.Context, groupID string) (int64, error) {
+	var v routingVersion
+	err := findByID(ctx, s.coll(collRoutingVersions), groupID, &v)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read routing version: %w", err)
+	}
+	return v.Version, nil
+}
+
+// ApplicationsOfGroup returns every application of a group (for
+// broadcasts, which need to know the disabled ones).
+func (s *Store) ApplicationsOfGroup(ctx context.Context, groupID string) ([]model.Application, error) {
+	return findAll[model.Application](ctx, s.coll(collApplications), bson.D{{Key: "group_id", Value: groupID}})
 }

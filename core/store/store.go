@@ -38,6 +38,14 @@ const (
 	collIdempotency  = "idempotency_keys"
 	collDeliveries   = "deliveries"
 	collMetaEvents   = "meta_events"
+	collEventTypes   = "event_types"
+	// collEventTypeNames holds one document per catalog name, keyed by
+	// group and name: the `_id` is what keeps names unique on every store,
+	// FerretDB (which has no secondary indexes here) included.
+	collEventTypeNames = "event_type_names"
+	// collRoutingVersions holds one counter per group, moved on every change
+	// to its endpoints, so that a cache of them knows when to reload.
+	collRoutingVersions = "routing_versions"
 )
 
 // Store is the MongoDB-backed store. It is safe for concurrent use.
@@ -124,7 +132,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents} {
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions} {
 		if have[n] {
 			continue
 		}
@@ -208,7 +216,8 @@ func indexes() map[string][]mongo.IndexModel {
 	}
 	return map[string][]mongo.IndexModel{
 		collAPIKeys:      {idx("group_id", "uid")},
-		collApplications: {idx("group_id", "_id")},
+		collApplications: {idx("group_id", "_id"), idx("group_id", "owner_id", "_id")},
+		collEventTypes:   {idx("group_id", "_id")},
 		collEndpoints:    {idx("app_id", "_id"), idx("group_id", "_id")},
 		// A time range is an `_id` range (an event's created_at is its id's
 		// time), and retention deletes by `_id` too, so no created_at index.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -742,6 +744,10 @@ func TestAPIAuth(t *testing.T) {
 	// B has data of its own that A's key must not see either.
 	bApp := create(t, "/api/v1/groups/"+gb+"/applications", map[string]any{"name": "theirs"})
 
+	var typeSeq atomic.Int64
+	newEventType := func(t *testing.T) string {
+		return create(t, G+"/event-types", map[string]any{"name": fmt.Sprintf("auth.%d", typeSeq.Add(1))})
+	}
 	at := func(p string) func(*testing.T) (string, string) {
 		return func(*testing.T) (string, string) { return p, ga }
 	}
@@ -781,6 +787,17 @@ func TestAPIAuth(t *testing.T) {
 		{"POST", "create event", false, 201, map[string]any{"app_id": app, "event_type": "none.x", "data": map[string]any{}}, at(G + "/events")},
 		{"GET", "list events", false, 200, nil, at(G + "/events?app_id=" + app)},
 		{"GET", "get event", false, 200, nil, at(G + "/events/" + okEvent)},
+		{"POST", "broadcast event", false, 201, map[string]any{"event_type": "none.x", "data": map[string]any{}}, at(G + "/events/broadcast")},
+		{"POST", "fanout event", false, 201, map[string]any{"owner_id": "nobody", "event_type": "none.x", "data": map[string]any{}}, at(G + "/events/fanout")},
+		{"POST", "precheck event", false, 200, map[string]any{"event_type": "ok.x", "data": map[string]any{}}, at(G + "/events/precheck")},
+		{"POST", "test filter", false, 200, map[string]any{"filter": map[string]any{"body": map[string]any{"a": 1}}, "payload": map[string]any{"a": 1}}, at(G + "/filters/test")},
+		{"POST", "create event type", false, 201, freshEventType{&typeSeq}, at(G + "/event-types")},
+		{"GET", "list event types", false, 200, nil, at(G + "/event-types")},
+		{"GET", "get event type", false, 200, nil, func(t *testing.T) (string, string) { return G + "/event-types/" + newEventType(t), ga }},
+		{"PUT", "update event type", false, 200, map[string]any{"description": "d"}, func(t *testing.T) (string, string) {
+			return G + "/event-types/" + newEventType(t), ga
+		}},
+		{"DELETE", "delete event type", false, 200, nil, func(t *testing.T) (string, string) { return G + "/event-types/" + newEventType(t), ga }},
 		{"GET", "list deliveries", false, 200, nil, at(G + "/eventdeliveries?status=Success")},
 		{"GET", "get delivery", false, 200, nil, at(G + "/eventdeliveries/" + okDelivery)},
 		{"GET", "list attempts", false, 200, nil, at(G + "/eventdeliveries/" + okDelivery + "/deliveryattempts")},
@@ -1066,4 +1083,12 @@ func TestAPIBodyCapIsConfigurable(t *testing.T) {
 		t.Fatalf("a body over the cap: %d (%s), want 413 naming the cap", r.code, r.env.Message)
 	}
 	checkEnvelope(t, r, false)
+}
+
+// freshEventType is an event type body with a new name each time it is
+// sent, so that every caller of a matrix row creates rather than collides.
+type freshEventType struct{ seq *atomic.Int64 }
+
+func (f freshEventType) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"name": fmt.Sprintf("auth.fresh.%d", f.seq.Add(1))})
 }

@@ -13,6 +13,8 @@ type applicationInput struct {
 	SupportEmail *string `json:"support_email"`
 	// IsDisabled holds new events back (Convoy's name and meaning).
 	IsDisabled *bool `json:"is_disabled"`
+	// OwnerID groups applications for fan-out events.
+	OwnerID *string `json:"owner_id"`
 }
 
 type applicationView struct {
@@ -21,6 +23,7 @@ type applicationView struct {
 	Name         string  `json:"name"`
 	SupportEmail string  `json:"support_email"`
 	IsDisabled   bool    `json:"is_disabled"`
+	OwnerID      string  `json:"owner_id"`
 	CreatedAt    *string `json:"created_at"`
 	UpdatedAt    *string `json:"updated_at"`
 }
@@ -32,6 +35,7 @@ func applicationOut(app *ingestv1.Application) applicationView {
 		Name:         app.GetName(),
 		SupportEmail: app.GetSupportEmail(),
 		IsDisabled:   app.GetIsDisabled(),
+		OwnerID:      app.GetOwnerId(),
 		CreatedAt:    timeOut(app.GetCreatedAt()),
 		UpdatedAt:    timeOut(app.GetUpdatedAt()),
 	}
@@ -45,6 +49,7 @@ func (a *API) createApplication(ctx context.Context, r *http.Request) (any, erro
 		Secret:       deref(in.Secret),
 		SupportEmail: deref(in.SupportEmail),
 		IsDisabled:   deref(in.IsDisabled),
+		OwnerId:      deref(in.OwnerID),
 	})
 	if err != nil {
 		return nil, err
@@ -57,7 +62,7 @@ func (a *API) listApplications(ctx context.Context, r *http.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	req := &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), NameContains: q.single("q"), Page: q.page()}
+	req := &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), NameContains: q.single("q"), OwnerId: q.single("owner_id"), Page: q.page()}
 	if err := q.err(); err != nil {
 		return nil, err
 	}
@@ -86,6 +91,7 @@ func (a *API) updateApplication(ctx context.Context, r *http.Request) (any, erro
 		Secret:       in.Secret,
 		SupportEmail: in.SupportEmail,
 		IsDisabled:   in.IsDisabled,
+		OwnerId:      in.OwnerID,
 	})
 	if err != nil {
 		return nil, err

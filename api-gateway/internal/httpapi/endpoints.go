@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	ingestv1 "convoy/proto/convoy/ingest/v1"
@@ -17,6 +18,9 @@ type endpointFields struct {
 	HTTPTimeout       *string   `json:"http_timeout"`
 	RateLimit         *int32    `json:"rate_limit"`
 	RateLimitDuration *string   `json:"rate_limit_duration"`
+	// Filter is kept as sent; ingest validates it. Absent leaves it, null
+	// removes it.
+	Filter json.RawMessage `json:"filter"`
 }
 
 // url resolves url and its alias target_url.
@@ -66,6 +70,8 @@ type endpointView struct {
 	UpdatedAt         *string              `json:"updated_at"`
 	// Circuit is null when ingest could not read the endpoint's health.
 	Circuit *circuitView `json:"circuit"`
+	// Filter is null when the endpoint has none.
+	Filter json.RawMessage `json:"filter"`
 }
 
 type endpointSecretView struct {
@@ -93,6 +99,7 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		CreatedAt:         timeOut(e.GetCreatedAt()),
 		UpdatedAt:         timeOut(e.GetUpdatedAt()),
 		Circuit:           circuitOut(e.GetCircuit()),
+		Filter:            rawOrNull(e.GetFilter()),
 	}
 }
 
@@ -112,6 +119,7 @@ func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		HttpTimeout:       deref(in.HTTPTimeout),
 		RateLimit:         deref(in.RateLimit),
 		RateLimitDuration: deref(in.RateLimitDuration),
+		Filter:            in.Filter,
 	})
 	if err != nil {
 		return nil, err
@@ -165,6 +173,7 @@ func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		RateLimit:         in.RateLimit,
 		RateLimitDuration: in.RateLimitDuration,
 		Status:            in.Status,
+		Filter:            in.Filter,
 	})
 	if err != nil {
 		return nil, err

@@ -94,7 +94,7 @@ func sampleGroup() *ingestv1.Group {
 }
 
 func sampleApp() *ingestv1.Application {
-	return &ingestv1.Application{Uid: "app-1", GroupId: "grp-1", Name: "billing", SupportEmail: "ops@example.com",
+	return &ingestv1.Application{Uid: "app-1", GroupId: "grp-1", Name: "billing", SupportEmail: "ops@example.com", OwnerId: "owner-1",
 		CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedUpdated)}
 }
 
@@ -109,6 +109,7 @@ func sampleEndpoint() *ingestv1.Endpoint {
 		Events: []string{"*"}, HttpTimeout: "30s", RateLimit: 5000, RateLimitDuration: "1m", Status: "active",
 		CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedUpdated),
 		Circuit: &ingestv1.Circuit{State: "half_open", FailureRate: 0.8, OpenedAt: timestamppb.New(fixedUpdated)},
+		Filter:  []byte(`{"body":{"amount":{"$gte":100}}}`),
 	}
 }
 
@@ -428,4 +429,45 @@ func (h *harness) do(t *testing.T, method, path, body string, header map[string]
 		t.Fatalf("read body: %v", err)
 	}
 	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (f *fakeIngest) BroadcastEvent(ctx context.Context, r *ingestv1.BroadcastEventRequest) (*ingestv1.Event, error) {
+	return record(ctx, f, "BroadcastEvent", r, &ingestv1.Event{Uid: "evt-b", GroupId: r.GetGroupId(), EventType: r.GetEventType(), Data: r.GetData(), CreatedAt: timestamppb.New(fixedCreated)})
+}
+
+func (f *fakeIngest) FanoutEvent(ctx context.Context, r *ingestv1.FanoutEventRequest) (*ingestv1.Event, error) {
+	return record(ctx, f, "FanoutEvent", r, &ingestv1.Event{Uid: "evt-f", GroupId: r.GetGroupId(), EventType: r.GetEventType(), Data: r.GetData(), CreatedAt: timestamppb.New(fixedCreated)})
+}
+
+func (f *fakeIngest) PrecheckEvent(ctx context.Context, r *ingestv1.PrecheckEventRequest) (*ingestv1.PrecheckEventResponse, error) {
+	return record(ctx, f, "PrecheckEvent", r, &ingestv1.PrecheckEventResponse{Endpoints: 3})
+}
+
+func (f *fakeIngest) TestFilter(ctx context.Context, r *ingestv1.TestFilterRequest) (*ingestv1.TestFilterResponse, error) {
+	return record(ctx, f, "TestFilter", r, &ingestv1.TestFilterResponse{Matches: true})
+}
+
+func sampleEventType() *ingestv1.EventType {
+	return &ingestv1.EventType{Uid: "et-1", GroupId: "grp-1", Name: "invoice.paid", Description: "paid",
+		Schema: []byte(`{"type":"object"}`), CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedCreated)}
+}
+
+func (f *fakeIngest) CreateEventType(ctx context.Context, r *ingestv1.CreateEventTypeRequest) (*ingestv1.EventType, error) {
+	return record(ctx, f, "CreateEventType", r, sampleEventType())
+}
+
+func (f *fakeIngest) ListEventTypes(ctx context.Context, r *ingestv1.ListEventTypesRequest) (*ingestv1.ListEventTypesResponse, error) {
+	return record(ctx, f, "ListEventTypes", r, &ingestv1.ListEventTypesResponse{EventTypes: []*ingestv1.EventType{sampleEventType()}, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) GetEventType(ctx context.Context, r *ingestv1.GetEventTypeRequest) (*ingestv1.EventType, error) {
+	return record(ctx, f, "GetEventType", r, sampleEventType())
+}
+
+func (f *fakeIngest) UpdateEventType(ctx context.Context, r *ingestv1.UpdateEventTypeRequest) (*ingestv1.EventType, error) {
+	return record(ctx, f, "UpdateEventType", r, sampleEventType())
+}
+
+func (f *fakeIngest) DeleteEventType(ctx context.Context, r *ingestv1.DeleteEventTypeRequest) (*ingestv1.DeleteEventTypeResponse, error) {
+	return record(ctx, f, "DeleteEventType", r, &ingestv1.DeleteEventTypeResponse{})
 }

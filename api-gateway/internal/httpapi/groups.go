@@ -30,10 +30,11 @@ type groupConfigInput struct {
 		Hash   *string `json:"hash"`
 		Format *string `json:"format"`
 	} `json:"signature"`
-	DisableEndpoint *bool   `json:"disable_endpoint"`
-	ReplayAttacks   *bool   `json:"replay_attacks"`
-	RetentionPolicy *string `json:"retention_policy"`
-	MetaEvent       *struct {
+	DisableEndpoint   *bool   `json:"disable_endpoint"`
+	ReplayAttacks     *bool   `json:"replay_attacks"`
+	RetentionPolicy   *string `json:"retention_policy"`
+	EnforceEventTypes *bool   `json:"enforce_event_types"`
+	MetaEvent         *struct {
 		IsEnabled  *bool     `json:"is_enabled"`
 		URL        *string   `json:"url"`
 		Secret     *string   `json:"secret"`
@@ -117,9 +118,10 @@ func (c *groupConfigInput) proto() (*ingestv1.GroupConfigInput, error) {
 		return nil, nil
 	}
 	in := &ingestv1.GroupConfigInput{
-		DisableEndpoint: c.DisableEndpoint,
-		ReplayAttacks:   c.ReplayAttacks,
-		RetentionPolicy: c.RetentionPolicy,
+		DisableEndpoint:   c.DisableEndpoint,
+		ReplayAttacks:     c.ReplayAttacks,
+		RetentionPolicy:   c.RetentionPolicy,
+		EnforceEventTypes: c.EnforceEventTypes,
 	}
 	if s := c.Strategy; s != nil {
 		var err error
@@ -169,11 +171,12 @@ type groupConfigView struct {
 		Hash   string `json:"hash"`
 		Format string `json:"format"`
 	} `json:"signature"`
-	DisableEndpoint bool                `json:"disable_endpoint"`
-	ReplayAttacks   bool                `json:"replay_attacks"`
-	RetentionPolicy string              `json:"retention_policy"`
-	MetaEvent       metaEventConfigView `json:"meta_event"`
-	CircuitBreaker  circuitBreakerView  `json:"circuit_breaker"`
+	DisableEndpoint   bool                `json:"disable_endpoint"`
+	ReplayAttacks     bool                `json:"replay_attacks"`
+	RetentionPolicy   string              `json:"retention_policy"`
+	MetaEvent         metaEventConfigView `json:"meta_event"`
+	CircuitBreaker    circuitBreakerView  `json:"circuit_breaker"`
+	EnforceEventTypes bool                `json:"enforce_event_types"`
 }
 
 type circuitBreakerView struct {
@@ -209,6 +212,7 @@ func groupOut(g *ingestv1.Group) groupView {
 	v.Config.DisableEndpoint = c.GetDisableEndpoint()
 	v.Config.ReplayAttacks = c.GetReplayAttacks()
 	v.Config.RetentionPolicy = c.GetRetentionPolicy()
+	v.Config.EnforceEventTypes = c.GetEnforceEventTypes()
 	m := c.GetMetaEvent()
 	v.Config.MetaEvent = metaEventConfigView{
 		IsEnabled: m.GetIsEnabled(), URL: m.GetUrl(), Secret: m.GetSecret(),

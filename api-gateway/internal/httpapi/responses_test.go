@@ -56,7 +56,7 @@ func TestResponseShapes(t *testing.T) {
 				`"signature":{"header":"X-Convoy-Signature","hash":"SHA256","format":"simple"},"disable_endpoint":true,` +
 				`"replay_attacks":false,"retention_policy":"720h","meta_event":{"is_enabled":true,"url":"https://ops.example.com/meta",` +
 				`"secret":"meta-secret","event_types":["endpoint.disabled"]},` +
-				`"circuit_breaker":{"failure_threshold":70,"min_requests":10,"window":"1m","cooldown":"30s"}},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
+				`"circuit_breaker":{"failure_threshold":70,"min_requests":10,"window":"1m","cooldown":"30s"},"enforce_event_types":false},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},
 		{
 			name: "created group", method: "POST", path: "/api/v1/groups", body: `{"name":"prod"}`, wantStatus: 201,
@@ -77,7 +77,7 @@ func TestResponseShapes(t *testing.T) {
 		{
 			name: "application", method: "GET", path: g + "/applications/app-1", wantStatus: 200,
 			wantJSON: `{"uid":"app-1","group_id":"grp-1","name":"billing","support_email":"ops@example.com","is_disabled":false,` +
-				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
+				`"owner_id":"owner-1","created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},
 		{
 			name: "endpoint", method: "GET", path: g + "/applications/app-1/endpoints/ep-1", wantStatus: 200,
@@ -86,7 +86,21 @@ func TestResponseShapes(t *testing.T) {
 				`{"value":"old-secret","created_at":"2024-01-02T03:04:05Z","expires_at":"2024-01-02T05:05:06.5Z"}],` +
 				`"events":["*"],"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"active",` +
 				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z",` +
-				`"circuit":{"state":"half_open","failure_rate":0.8,"opened_at":"2024-01-02T04:05:06.5Z"}}`,
+				`"circuit":{"state":"half_open","failure_rate":0.8,"opened_at":"2024-01-02T04:05:06.5Z"},` +
+				`"filter":{"body":{"amount":{"$gte":100}}}}`,
+		},
+		{
+			name: "event type", method: "GET", path: g + "/event-types/et-1", wantStatus: 200,
+			wantJSON: `{"uid":"et-1","group_id":"grp-1","name":"invoice.paid","description":"paid","schema":{"type":"object"},` +
+				`"example":null,"deprecated":false,"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T03:04:05Z"}`,
+		},
+		{
+			name: "precheck", method: "POST", path: g + "/events/precheck", body: `{"event_type":"t","data":{}}`, wantStatus: 200,
+			wantJSON: `{"endpoints":3}`,
+		},
+		{
+			name: "filter test", method: "POST", path: g + "/filters/test", body: `{"filter":{}}`, wantStatus: 200,
+			wantJSON: `{"matches":true}`,
 		},
 		{
 			name: "delivery", method: "GET", path: g + "/eventdeliveries/dlv-1", wantStatus: 200,

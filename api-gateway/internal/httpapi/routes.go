@@ -102,7 +102,7 @@ func routes() []route {
 		{"DELETE", groupPath + "/keys/{key_id}", "revokeAPIKey", ok, "API key revoked successfully", accepts{}, (*API).revokeAPIKey},
 
 		{"POST", groupPath + "/applications", "createApplication", created, "App created successfully", accepts{body: applicationInput{}}, (*API).createApplication},
-		{"GET", groupPath + "/applications", "listApplications", ok, "Apps fetched successfully", accepts{query: cursorPaging}, (*API).listApplications},
+		{"GET", groupPath + "/applications", "listApplications", ok, "Apps fetched successfully", accepts{query: params(cursorPaging, []string{"owner_id"})}, (*API).listApplications},
 		{"GET", appPath, "getApplication", ok, "App fetched successfully", accepts{}, (*API).getApplication},
 		{"PUT", appPath, "updateApplication", ok, "App updated successfully", accepts{body: applicationInput{}}, (*API).updateApplication},
 		{"DELETE", appPath, "deleteApplication", ok, "App deleted successfully", accepts{}, (*API).deleteApplication},
@@ -118,6 +118,16 @@ func routes() []route {
 		{"POST", groupPath + "/events", "createEvent", created, "App event created successfully", accepts{body: eventInput{}}, (*API).createEvent},
 		{"GET", groupPath + "/events", "listEvents", ok, "App events fetched successfully", accepts{query: params(eventFilters, cursorPaging)}, (*API).listEvents},
 		{"GET", groupPath + "/events/{event_id}", "getEvent", ok, "App event fetched successfully", accepts{}, (*API).getEvent},
+		{"POST", groupPath + "/events/broadcast", "broadcastEvent", created, "Broadcast event created successfully", accepts{body: broadcastInput{}}, (*API).broadcastEvent},
+		{"POST", groupPath + "/events/fanout", "fanoutEvent", created, "Fanout event created successfully", accepts{body: fanoutInput{}}, (*API).fanoutEvent},
+		{"POST", groupPath + "/events/precheck", "precheckEvent", ok, "Event prechecked successfully", accepts{body: precheckInput{}}, (*API).precheckEvent},
+		{"POST", groupPath + "/filters/test", "testFilter", ok, "Filter tested successfully", accepts{body: filterTestInput{}}, (*API).testFilter},
+
+		{"POST", groupPath + "/event-types", "createEventType", created, "Event type created successfully", accepts{body: eventTypeInput{}}, (*API).createEventType},
+		{"GET", groupPath + "/event-types", "listEventTypes", ok, "Event types fetched successfully", accepts{query: cursorPaging}, (*API).listEventTypes},
+		{"GET", groupPath + "/event-types/{event_type_id}", "getEventType", ok, "Event type fetched successfully", accepts{}, (*API).getEventType},
+		{"PUT", groupPath + "/event-types/{event_type_id}", "updateEventType", ok, "Event type updated successfully", accepts{body: eventTypeInput{}}, (*API).updateEventType},
+		{"DELETE", groupPath + "/event-types/{event_type_id}", "deleteEventType", ok, "Event type deleted successfully", accepts{}, (*API).deleteEventType},
 
 		{"GET", deliveryPath, "listDeliveries", ok, "Event deliveries fetched successfully", accepts{query: params(deliveryFilters, cursorPaging)}, (*API).listDeliveries},
 		{"GET", deliveryPath + "/{delivery_id}", "getDelivery", ok, "Event delivery fetched successfully", accepts{}, (*API).getDelivery},

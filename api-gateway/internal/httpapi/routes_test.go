@@ -314,6 +314,48 @@ func TestRoutesCallIngest(t *testing.T) {
 			wantStatus: 200, wantRPC: "ResendMetaEvent", wantReq: &ingestv1.ResendMetaEventRequest{GroupId: "grp-1", MetaEventId: "meta-1"},
 		},
 		{
+			name: "broadcast event", method: "POST", path: g + "/events/broadcast", body: `{"event_type":"invoice.paid","data":{"a":1}}`,
+			header: map[string]string{"Idempotency-Key": "k-1"}, wantStatus: 201, wantRPC: "BroadcastEvent",
+			wantReq: &ingestv1.BroadcastEventRequest{GroupId: "grp-1", EventType: "invoice.paid", Data: []byte(`{"a":1}`), IdempotencyKey: "k-1"},
+		},
+		{
+			name: "fanout event", method: "POST", path: g + "/events/fanout", body: `{"owner_id":"o-1","event_type":"invoice.paid","data":[1],"idempotency_key":"k-2"}`,
+			wantStatus: 201, wantRPC: "FanoutEvent",
+			wantReq: &ingestv1.FanoutEventRequest{GroupId: "grp-1", OwnerId: "o-1", EventType: "invoice.paid", Data: []byte(`[1]`), IdempotencyKey: "k-2"},
+		},
+		{
+			name: "precheck a fanout", method: "POST", path: g + "/events/precheck", body: `{"owner_id":"o-1","event_type":"t","data":{}}`,
+			wantStatus: 200, wantRPC: "PrecheckEvent",
+			wantReq: &ingestv1.PrecheckEventRequest{GroupId: "grp-1", Kind: &ingestv1.PrecheckEventRequest_Fanout{Fanout: &ingestv1.FanoutEventRequest{OwnerId: "o-1", EventType: "t", Data: []byte(`{}`)}}},
+		},
+		{
+			name: "test filter", method: "POST", path: g + "/filters/test", body: `{"filter":{"body":{"a":1}},"payload":{"a":1},"headers":{"X-A":"b"}}`,
+			wantStatus: 200, wantRPC: "TestFilter",
+			wantReq: &ingestv1.TestFilterRequest{GroupId: "grp-1", Filter: []byte(`{"body":{"a":1}}`), Payload: []byte(`{"a":1}`), Headers: map[string]string{"X-A": "b"}},
+		},
+		{
+			name: "create event type", method: "POST", path: g + "/event-types", body: `{"name":"invoice.paid","schema":{"type":"object"},"deprecated":true}`,
+			wantStatus: 201, wantRPC: "CreateEventType",
+			wantReq: &ingestv1.CreateEventTypeRequest{GroupId: "grp-1", Name: "invoice.paid", Schema: []byte(`{"type":"object"}`), Deprecated: true},
+		},
+		{
+			name: "list event types", method: "GET", path: g + "/event-types?per_page=5",
+			wantStatus: 200, wantRPC: "ListEventTypes", wantReq: &ingestv1.ListEventTypesRequest{GroupId: "grp-1", Page: &ingestv1.PageRequest{PerPage: 5}},
+		},
+		{
+			name: "get event type", method: "GET", path: g + "/event-types/et-1",
+			wantStatus: 200, wantRPC: "GetEventType", wantReq: &ingestv1.GetEventTypeRequest{GroupId: "grp-1", EventTypeId: "et-1"},
+		},
+		{
+			name: "update event type removes the schema", method: "PUT", path: g + "/event-types/et-1", body: `{"description":"d","schema":null}`,
+			wantStatus: 200, wantRPC: "UpdateEventType",
+			wantReq: &ingestv1.UpdateEventTypeRequest{GroupId: "grp-1", EventTypeId: "et-1", Description: ptr("d"), Schema: []byte(`null`)},
+		},
+		{
+			name: "delete event type", method: "DELETE", path: g + "/event-types/et-1",
+			wantStatus: 200, wantRPC: "DeleteEventType", wantReq: &ingestv1.DeleteEventTypeRequest{GroupId: "grp-1", EventTypeId: "et-1"},
+		},
+		{
 			name: "list dead letters", method: "GET", path: "/api/v1/admin/deadletters?per_page=50&next_page_cursor=8",
 			wantStatus: 200, wantRPC: "ListDeadLetters",
 			wantReq: &ingestv1.ListDeadLettersRequest{Page: &ingestv1.PageRequest{PerPage: 50, Cursor: "8"}},

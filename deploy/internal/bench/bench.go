@@ -160,6 +160,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 		if err := r.alive(ctx); err != nil {
 			return nil, err
 		}
+		// The list table and the idle figure speak of the history this phase
+		// built, before the phases below add backlogs of their own.
+		res.Lists = r.lists(ctx, r.recv.Unique(), began, time.Now())
+		res.IdleHistory = r.idle(ctx, r.recv.Unique())
 	}
 
 	// e. Last, because the slow endpoints' backlog outlives it: a healthy endpoint while ten
@@ -172,11 +176,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 			return nil, err
 		}
 	}
-	// The list table and the idle figure speak of the history the history
-	// phase built; without it they would measure an almost empty store.
-	if cfg.Runs(PhaseHistory) {
-		res.Lists = r.lists(ctx, r.recv.Unique(), began, time.Now())
-		res.IdleHistory = r.idle(ctx, r.recv.Unique())
+	// f. Routing, after everything else: its 10,000 endpoints would weigh on the others.
+	if cfg.Runs(PhaseRouting) {
+		if res.Routing, err = r.routing(ctx); err != nil {
+			return nil, err
+		}
+		if err := r.alive(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	res.Delivered = r.recv.Unique()

@@ -22,10 +22,11 @@ const (
 	PhaseAccept    = "accept"    // the HTTP and gRPC accept rates
 	PhaseHistory   = "history"   // the fill, then the end-to-end round again
 	PhaseIsolation = "isolation" // a healthy endpoint while ten others hang
+	PhaseRouting   = "routing"   // filters on every endpoint, broadcasts to 1,000 and 10,000 endpoints
 )
 
 // PhaseNames lists every phase in the order they run.
-var PhaseNames = []string{PhaseRaw, PhaseEmpty, PhaseAccept, PhaseHistory, PhaseIsolation}
+var PhaseNames = []string{PhaseRaw, PhaseEmpty, PhaseAccept, PhaseHistory, PhaseIsolation, PhaseRouting}
 
 // IsolationSlowEndpoints is how many endpoints hang in the isolation phase.
 const IsolationSlowEndpoints = 10

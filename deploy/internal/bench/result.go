@@ -32,6 +32,8 @@ type Result struct {
 
 	// Isolation is the isolation phase, when it ran.
 	Isolation *Isolation `json:"isolation,omitempty"`
+	// Routing is the routing phase, when it ran.
+	Routing *Routing `json:"routing,omitempty"`
 
 	// HistoryRatio is sustained deliveries/s with history over the same on an empty store.
 	HistoryRatio float64 `json:"history_ratio"`
@@ -172,6 +174,9 @@ func (r *Result) Evaluate() {
 	}
 	if r.ran(PhaseIsolation) {
 		r.Targets = append(r.Targets, r.isolationTargets()...)
+	}
+	if r.ran(PhaseRouting) {
+		r.Targets = append(r.Targets, r.routingTargets()...)
 	}
 }
 
@@ -333,12 +338,15 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if r.ran(PhaseIsolation) && r.Isolation != nil {
 		r.Isolation.rows(row)
 	}
+	if r.ran(PhaseRouting) && r.Routing != nil {
+		r.Routing.rows(row)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	r.writeLists(&b)
 
-	for _, issue := range []int{6, 11} {
+	for _, issue := range []int{6, 11, 17} {
 		heading := false
 		for _, t := range r.Targets {
 			if t.Issue != issue {

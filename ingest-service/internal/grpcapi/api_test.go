@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"convoy/core/hmacs"
+	"convoy/core/ids"
 	"convoy/core/model"
 	"convoy/core/store"
 	"convoy/ingest-service/internal/auth"
@@ -191,6 +192,46 @@ func authOps() []authOp {
 		}},
 		{"GetEvent", false, func(t *testing.T, ctx as, w *world) error {
 			_, err := w.h.api.GetEvent(ctx(t, w.group), &ingestv1.GetEventRequest{GroupId: w.group, EventId: w.event})
+			return err
+		}},
+		{"BroadcastEvent", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.BroadcastEvent(ctx(t, w.group), &ingestv1.BroadcastEventRequest{GroupId: w.group, EventType: "auth.matrix", Data: []byte(`{}`)})
+			return err
+		}},
+		{"FanoutEvent", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.FanoutEvent(ctx(t, w.group), &ingestv1.FanoutEventRequest{GroupId: w.group, OwnerId: "owner-1", EventType: "auth.matrix", Data: []byte(`{}`)})
+			return err
+		}},
+		{"PrecheckEvent", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.PrecheckEvent(ctx(t, w.group), &ingestv1.PrecheckEventRequest{GroupId: w.group,
+				Kind: &ingestv1.PrecheckEventRequest_Broadcast{Broadcast: &ingestv1.BroadcastEventRequest{EventType: "auth.matrix", Data: []byte(`{}`)}}})
+			return err
+		}},
+		{"TestFilter", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.TestFilter(ctx(t, w.group), &ingestv1.TestFilterRequest{GroupId: w.group, Filter: []byte(`{"body": {"a": 1}}`), Payload: []byte(`{"a": 1}`)})
+			return err
+		}},
+		{"CreateEventType", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.CreateEventType(ctx(t, w.group), &ingestv1.CreateEventTypeRequest{GroupId: w.group, Name: "auth." + ids.New()})
+			return err
+		}},
+		{"ListEventTypes", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ListEventTypes(ctx(t, w.group), &ingestv1.ListEventTypesRequest{GroupId: w.group})
+			return err
+		}},
+		{"GetEventType", false, func(t *testing.T, ctx as, w *world) error {
+			et := w.h.eventType(t, w.group)
+			_, err := w.h.api.GetEventType(ctx(t, w.group), &ingestv1.GetEventTypeRequest{GroupId: w.group, EventTypeId: et.Uid})
+			return err
+		}},
+		{"UpdateEventType", false, func(t *testing.T, ctx as, w *world) error {
+			et := w.h.eventType(t, w.group)
+			_, err := w.h.api.UpdateEventType(ctx(t, w.group), &ingestv1.UpdateEventTypeRequest{GroupId: w.group, EventTypeId: et.Uid, Description: str("d")})
+			return err
+		}},
+		{"DeleteEventType", false, func(t *testing.T, ctx as, w *world) error {
+			et := w.h.eventType(t, w.group)
+			_, err := w.h.api.DeleteEventType(ctx(t, w.group), &ingestv1.DeleteEventTypeRequest{GroupId: w.group, EventTypeId: et.Uid})
 			return err
 		}},
 		{"ListDeliveries", false, func(t *testing.T, ctx as, w *world) error {

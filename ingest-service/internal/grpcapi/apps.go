@@ -6,6 +6,7 @@ import (
 
 	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/store"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 )
 
@@ -14,13 +15,14 @@ func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateAppl
 	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
-	if err := firstError(validateName("name", req.Name), validateSecret("secret", req.Secret), validateEmail("support_email", req.SupportEmail)); err != nil {
+	if err := firstError(validateName("name", req.Name), validateSecret("secret", req.Secret), validateEmail("support_email", req.SupportEmail), validateOwnerID(req.OwnerId)); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
 	at := now()
 	a := &model.Application{
 		UID: ids.New(), GroupID: req.GroupId, Name: strings.TrimSpace(req.Name),
-		Secret: req.Secret, SupportEmail: req.SupportEmail, IsDisabled: req.IsDisabled, CreatedAt: at, UpdatedAt: at,
+		Secret: req.Secret, SupportEmail: req.SupportEmail, OwnerID: strings.TrimSpace(req.OwnerId), IsDisabled: req.IsDisabled,
+		CreatedAt: at, UpdatedAt: at,
 	}
 	if err := s.store.CreateApplication(ctx, a); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
@@ -37,7 +39,10 @@ func (s *Server) ListApplications(ctx context.Context, req *ingestv1.ListApplica
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
-	apps, info, err := s.store.ListApplications(ctx, req.GroupId, req.NameContains, p)
+	if err := validateOwnerID(req.OwnerId); err != nil {
+		return nil, s.toStatus(ctx, "application", err)
+	}
+	apps, info, err := s.store.ListApplications(ctx, req.GroupId, store.ApplicationFilter{NameContains: req.NameContains, OwnerID: strings.TrimSpace(req.OwnerId)}, p)
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
@@ -81,6 +86,12 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 		}
 		a.SupportEmail = *req.SupportEmail
 	}
+	if req.OwnerId != nil {
+		if err := validateOwnerID(*req.OwnerId); err != nil {
+			return nil, s.toStatus(ctx, "application", err)
+		}
+		a.OwnerID = strings.TrimSpace(*req.OwnerId)
+	}
 	if req.IsDisabled != nil {
 		a.IsDisabled = *req.IsDisabled
 	}
@@ -89,6 +100,7 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 		return nil, s.toStatus(ctx, "application", err)
 	}
 	s.apps.Forget(a.UID)
+	s.routesChanged(ctx, a.GroupID)
 	return appPB(a), nil
 }
 
@@ -102,6 +114,7 @@ func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteAppl
 	}
 	s.apps.Forget(req.AppId)
 	s.endpoints.Forget(req.AppId)
+	s.routesChanged(ctx, req.GroupId)
 	return &ingestv1.DeleteApplicationResponse{}, nil
 }
 

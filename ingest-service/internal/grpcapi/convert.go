@@ -45,6 +45,7 @@ func groupPB(g *model.Group) *ingestv1.Group {
 				FailureThreshold: cb.FailureThreshold, MinRequests: cb.MinRequests,
 				Window: shortDuration(cb.Window), Cooldown: shortDuration(cb.Cooldown),
 			},
+			EnforceEventTypes: c.EnforceEventTypes,
 		},
 		CreatedAt: ts(g.CreatedAt),
 		UpdatedAt: ts(g.UpdatedAt),
@@ -57,7 +58,7 @@ func keyPB(k *model.APIKey, plain string) *ingestv1.APIKey {
 
 func appPB(a *model.Application) *ingestv1.Application {
 	return &ingestv1.Application{
-		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail, IsDisabled: a.IsDisabled,
+		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail, OwnerId: a.OwnerID, IsDisabled: a.IsDisabled,
 		CreatedAt: ts(a.CreatedAt), UpdatedAt: ts(a.UpdatedAt),
 	}
 }
@@ -74,6 +75,7 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		CreatedAt:         ts(e.CreatedAt),
 		UpdatedAt:         ts(e.UpdatedAt),
 		Circuit:           circuitPB(h),
+		Filter:            []byte(e.Filter),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value
@@ -92,7 +94,7 @@ func eventPB(e *model.Event) *ingestv1.Event {
 	return &ingestv1.Event{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, EventType: e.EventType, Data: e.Data,
 		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt),
-		MatchedEndpoints: e.MatchedEndpoints,
+		MatchedEndpoints: e.MatchedEndpoints, OwnerId: e.OwnerID,
 	}
 }
 

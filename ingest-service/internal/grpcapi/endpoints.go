@@ -68,6 +68,7 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(a.UID)
+	s.routesChanged(ctx, g.UID)
 	return s.endpointOut(ctx, e), nil
 }
 
@@ -132,6 +133,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(e.AppID)
+	s.routesChanged(ctx, e.GroupID)
 	switch {
 	case disabled:
 		s.emitEndpoint(ctx, metaevent.EndpointDisabled, e)
@@ -156,6 +158,7 @@ func (s *Server) DeleteEndpoint(ctx context.Context, req *ingestv1.DeleteEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(req.AppId)
+	s.routesChanged(ctx, req.GroupId)
 	return &ingestv1.DeleteEndpointResponse{}, nil
 }
 
@@ -192,6 +195,7 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(e.AppID)
+	s.routesChanged(ctx, e.GroupID)
 	return s.endpointOut(ctx, e), nil
 }
 
@@ -271,7 +275,11 @@ func setEndpoint(e *model.Endpoint, req *ingestv1.CreateEndpointRequest) error {
 	if limit < 1 || limit > 1_000_000 {
 		return invalidf("rate_limit must be between 1 and 1000000")
 	}
-	e.URL, e.Description, e.Events = req.Url, strings.TrimSpace(req.Description), events
+	filter, err := compactFilter(req.Filter)
+	if err != nil {
+		return err
+	}
+	e.URL, e.Description, e.Events, e.Filter = req.Url, strings.TrimSpace(req.Description), events, filter
 	e.HTTPTimeout, e.RateLimit, e.RateLimitDuration = timeout, limit, window
 	return nil
 }
@@ -286,6 +294,10 @@ func updateEndpoint(e *model.Endpoint, req *ingestv1.UpdateEndpointRequest) erro
 		HttpTimeout:       strOr(req.HttpTimeout, e.HTTPTimeout.String()),
 		RateLimit:         e.RateLimit,
 		RateLimitDuration: strOr(req.RateLimitDuration, e.RateLimitDuration.String()),
+		Filter:            []byte(e.Filter),
+	}
+	if req.Filter != nil {
+		create.Filter = req.Filter
 	}
 	if req.SetEvents {
 		create.Events = req.Events

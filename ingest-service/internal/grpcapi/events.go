@@ -3,73 +3,12 @@ package grpcapi
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"convoy/core/ids"
 	"convoy/core/model"
 	"convoy/core/store"
-	"convoy/ingest-service/internal/fanout"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 )
-
-// CreateEvent accepts an event: it is stored, fanned out to every subscribed
-// endpoint and queued before this returns. With an idempotency key already
-// used in the group, it answers the original event and creates nothing.
-func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventRequest) (*ingestv1.Event, error) {
-	g, err := s.cachedGroup(ctx, &req.GroupId)
-	if err != nil {
-		return nil, err
-	}
-	if err := validateEvent(req); err != nil {
-		return nil, s.toStatus(ctx, "event", err)
-	}
-	app, err := s.apps.Get(ctx, req.AppId, func(ctx context.Context) (*model.Application, error) {
-		return s.store.GetApplication(ctx, g.UID, req.AppId)
-	})
-	if err == nil && app.GroupID != g.UID {
-		err = store.ErrNotFound
-	}
-	if err != nil {
-		return nil, s.toStatus(ctx, "application", err)
-	}
-	// created_at is the id's own time, so that a time range is an `_id`
-	// range the store's indexes serve.
-	uid := ids.New()
-	at, _ := ids.Time(uid)
-	ev := &model.Event{
-		UID: uid, GroupID: g.UID, AppID: app.UID, EventType: strings.TrimSpace(req.EventType),
-		Data: req.Data, IdempotencyKey: req.IdempotencyKey, CustomHeaders: req.CustomHeaders, CreatedAt: at.UTC(),
-	}
-	if err := validateTaskSize(ev); err != nil {
-		return nil, s.toStatus(ctx, "event", err)
-	}
-	if ev.IdempotencyKey != "" {
-		original, err := s.claim(ctx, ev)
-		if err != nil {
-			return nil, s.toStatus(ctx, "event", err)
-		}
-		if original != nil {
-			return eventPB(original), nil
-		}
-	}
-	endpoints, err := s.endpoints.Get(ctx, app.UID, func(ctx context.Context) ([]model.Endpoint, error) {
-		return s.store.EndpointsOfApp(ctx, app.UID)
-	})
-	if err != nil {
-		return nil, s.toStatus(ctx, "endpoint", err)
-	}
-	accepted := fanout.Accepted{Event: ev, Deliveries: fanout.Plan(g, ev, endpoints)}
-	if app.IsDisabled {
-		for i := range accepted.Deliveries {
-			fanout.Discard(&accepted.Deliveries[i], "application is disabled")
-		}
-	}
-	ev.MatchedEndpoints = int32(len(accepted.Deliveries))
-	if err := s.fanout.Commit(ctx, accepted); err != nil {
-		return nil, s.toStatus(ctx, "event", err)
-	}
-	return eventPB(ev), nil
-}
 
 // claim binds ev's idempotency key to ev. When the key is taken it returns
 // the event that took it. When that event is not stored (its request failed,

@@ -304,3 +304,12 @@ func str(s string) *string { return &s }
 func i32(v int32) *int32 { return &v }
 
 func i64(v int64) *int64 { return &v }
+
+func (h *harness) eventType(t testing.TB, groupID string) *ingestv1.EventType {
+	t.Helper()
+	et, err := h.api.CreateEventType(h.admin, &ingestv1.CreateEventTypeRequest{GroupId: groupID, Name: "type." + ids.New()})
+	if err != nil {
+		t.Fatalf("create event type: %v", err)
+	}
+	return et
+}

@@ -12,9 +12,11 @@ import (
 
 	"convoy/core/cache"
 	"convoy/core/deadletter"
+	"convoy/core/filter"
 	"convoy/core/model"
 	"convoy/core/store"
 	"convoy/ingest-service/internal/auth"
+	"convoy/ingest-service/internal/catalog"
 	"convoy/ingest-service/internal/fanout"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 	queuev1 "convoy/proto/convoy/queue/v1"
@@ -58,6 +60,14 @@ type Server struct {
 	groups    *cache.TTL[string, *model.Group]
 	apps      *cache.TTL[string, *model.Application]
 	endpoints *cache.TTL[string, []model.Endpoint]
+	// routes are a group's endpoints, for broadcasts and fan-outs;
+	// catalogs its event types, for enforcement.
+	routes   routeCache
+	catalogs *cache.TTL[string, map[string]catalogEntry]
+
+	// Filters and schemas compiled, by their stored text.
+	filters compiled[*filter.Filter]
+	schemas compiled[*catalog.Schema]
 }
 
 // SettingsCacheTTL bounds how stale another replica's view of a group,
@@ -83,6 +93,7 @@ func New(st *store.Store, a *auth.Authenticator, f *fanout.Fanout, pub Publisher
 		groups:    cache.New[string, *model.Group](SettingsCacheTTL),
 		apps:      cache.New[string, *model.Application](SettingsCacheTTL),
 		endpoints: cache.New[string, []model.Endpoint](SettingsCacheTTL),
+		catalogs:  cache.New[string, map[string]catalogEntry](SettingsCacheTTL),
 	}
 	for _, o := range opts {
 		o(s)

@@ -56,6 +56,9 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 		if in.RetentionPolicy != nil {
 			cfg.RetentionPolicy = strings.TrimSpace(*in.RetentionPolicy)
 		}
+		if in.EnforceEventTypes != nil {
+			cfg.EnforceEventTypes = *in.EnforceEventTypes
+		}
 		applyMetaEventConfig(&cfg.MetaEvent, in)
 		if err := applyCircuitBreaker(&cfg.CircuitBreaker, in); err != nil {
 			return cfg, err
@@ -224,6 +227,13 @@ func validateName(field, name string) error {
 	return nil
 }
 
+func validateOwnerID(v string) error {
+	if len(v) > 200 {
+		return invalidf("owner_id must be at most 200 characters")
+	}
+	return nil
+}
+
 func validateEmail(field, v string) error {
 	if v == "" {
 		return nil
@@ -295,23 +305,30 @@ func parseDuration(field, v string, def, lo, hi time.Duration) (time.Duration, e
 }
 
 func validateEvent(req *ingestv1.CreateEventRequest) error {
-	switch {
-	case req.AppId == "":
+	if req.AppId == "" {
 		return invalidf("app_id is required")
-	case strings.TrimSpace(req.EventType) == "":
+	}
+	return validateEventFields(req.EventType, req.Data, req.IdempotencyKey, req.CustomHeaders)
+}
+
+// validateEventFields checks what every kind of event (single, broadcast,
+// fan-out) carries.
+func validateEventFields(eventType string, data []byte, key string, headers map[string]string) error {
+	switch {
+	case strings.TrimSpace(eventType) == "":
 		return invalidf("event_type is required")
-	case len(req.EventType) > 200:
+	case len(eventType) > 200:
 		return invalidf("event_type must be at most 200 characters")
-	case len(req.Data) == 0:
+	case len(data) == 0:
 		return invalidf("data is required")
-	case !json.Valid(req.Data):
+	case !json.Valid(data):
 		return invalidf("data must be valid JSON")
-	case len(req.IdempotencyKey) > 255:
+	case len(key) > 255:
 		return invalidf("idempotency_key must be at most 255 characters")
-	case len(req.CustomHeaders) > 50:
+	case len(headers) > 50:
 		return invalidf("custom_headers must have at most 50 entries")
 	}
-	for k, v := range req.CustomHeaders {
+	for k, v := range headers {
 		if !validHeaderName(k) {
 			return invalidf("custom_headers key %q must be a valid HTTP header name and not one of Convoy's own", k)
 		}

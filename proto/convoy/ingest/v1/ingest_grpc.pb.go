@@ -48,6 +48,15 @@ const (
 	IngestService_CreateEvent_FullMethodName               = "/convoy.ingest.v1.IngestService/CreateEvent"
 	IngestService_ListEvents_FullMethodName                = "/convoy.ingest.v1.IngestService/ListEvents"
 	IngestService_GetEvent_FullMethodName                  = "/convoy.ingest.v1.IngestService/GetEvent"
+	IngestService_BroadcastEvent_FullMethodName            = "/convoy.ingest.v1.IngestService/BroadcastEvent"
+	IngestService_FanoutEvent_FullMethodName               = "/convoy.ingest.v1.IngestService/FanoutEvent"
+	IngestService_PrecheckEvent_FullMethodName             = "/convoy.ingest.v1.IngestService/PrecheckEvent"
+	IngestService_TestFilter_FullMethodName                = "/convoy.ingest.v1.IngestService/TestFilter"
+	IngestService_CreateEventType_FullMethodName           = "/convoy.ingest.v1.IngestService/CreateEventType"
+	IngestService_ListEventTypes_FullMethodName            = "/convoy.ingest.v1.IngestService/ListEventTypes"
+	IngestService_GetEventType_FullMethodName              = "/convoy.ingest.v1.IngestService/GetEventType"
+	IngestService_UpdateEventType_FullMethodName           = "/convoy.ingest.v1.IngestService/UpdateEventType"
+	IngestService_DeleteEventType_FullMethodName           = "/convoy.ingest.v1.IngestService/DeleteEventType"
 	IngestService_ListDeliveries_FullMethodName            = "/convoy.ingest.v1.IngestService/ListDeliveries"
 	IngestService_GetDelivery_FullMethodName               = "/convoy.ingest.v1.IngestService/GetDelivery"
 	IngestService_ListAttempts_FullMethodName              = "/convoy.ingest.v1.IngestService/ListAttempts"
@@ -100,6 +109,23 @@ type IngestServiceClient interface {
 	CreateEvent(ctx context.Context, in *CreateEventRequest, opts ...grpc.CallOption) (*Event, error)
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
 	GetEvent(ctx context.Context, in *GetEventRequest, opts ...grpc.CallOption) (*Event, error)
+	// One event of the group, delivered to every subscribed endpoint of every
+	// application.
+	BroadcastEvent(ctx context.Context, in *BroadcastEventRequest, opts ...grpc.CallOption) (*Event, error)
+	// One event delivered to every subscribed endpoint of every application
+	// with the owner_id.
+	FanoutEvent(ctx context.Context, in *FanoutEventRequest, opts ...grpc.CallOption) (*Event, error)
+	// How many endpoints an event, broadcast or fan-out would be delivered
+	// to; nothing is created.
+	PrecheckEvent(ctx context.Context, in *PrecheckEventRequest, opts ...grpc.CallOption) (*PrecheckEventResponse, error)
+	// Payload filters.
+	TestFilter(ctx context.Context, in *TestFilterRequest, opts ...grpc.CallOption) (*TestFilterResponse, error)
+	// The group's event-type catalog.
+	CreateEventType(ctx context.Context, in *CreateEventTypeRequest, opts ...grpc.CallOption) (*EventType, error)
+	ListEventTypes(ctx context.Context, in *ListEventTypesRequest, opts ...grpc.CallOption) (*ListEventTypesResponse, error)
+	GetEventType(ctx context.Context, in *GetEventTypeRequest, opts ...grpc.CallOption) (*EventType, error)
+	UpdateEventType(ctx context.Context, in *UpdateEventTypeRequest, opts ...grpc.CallOption) (*EventType, error)
+	DeleteEventType(ctx context.Context, in *DeleteEventTypeRequest, opts ...grpc.CallOption) (*DeleteEventTypeResponse, error)
 	// Deliveries and their attempts.
 	ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error)
 	GetDelivery(ctx context.Context, in *GetDeliveryRequest, opts ...grpc.CallOption) (*Delivery, error)
@@ -367,6 +393,96 @@ func (c *ingestServiceClient) GetEvent(ctx context.Context, in *GetEventRequest,
 	return out, nil
 }
 
+func (c *ingestServiceClient) BroadcastEvent(ctx context.Context, in *BroadcastEventRequest, opts ...grpc.CallOption) (*Event, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Event)
+	err := c.cc.Invoke(ctx, IngestService_BroadcastEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) FanoutEvent(ctx context.Context, in *FanoutEventRequest, opts ...grpc.CallOption) (*Event, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Event)
+	err := c.cc.Invoke(ctx, IngestService_FanoutEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) PrecheckEvent(ctx context.Context, in *PrecheckEventRequest, opts ...grpc.CallOption) (*PrecheckEventResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PrecheckEventResponse)
+	err := c.cc.Invoke(ctx, IngestService_PrecheckEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) TestFilter(ctx context.Context, in *TestFilterRequest, opts ...grpc.CallOption) (*TestFilterResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestFilterResponse)
+	err := c.cc.Invoke(ctx, IngestService_TestFilter_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) CreateEventType(ctx context.Context, in *CreateEventTypeRequest, opts ...grpc.CallOption) (*EventType, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EventType)
+	err := c.cc.Invoke(ctx, IngestService_CreateEventType_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) ListEventTypes(ctx context.Context, in *ListEventTypesRequest, opts ...grpc.CallOption) (*ListEventTypesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEventTypesResponse)
+	err := c.cc.Invoke(ctx, IngestService_ListEventTypes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) GetEventType(ctx context.Context, in *GetEventTypeRequest, opts ...grpc.CallOption) (*EventType, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EventType)
+	err := c.cc.Invoke(ctx, IngestService_GetEventType_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) UpdateEventType(ctx context.Context, in *UpdateEventTypeRequest, opts ...grpc.CallOption) (*EventType, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EventType)
+	err := c.cc.Invoke(ctx, IngestService_UpdateEventType_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) DeleteEventType(ctx context.Context, in *DeleteEventTypeRequest, opts ...grpc.CallOption) (*DeleteEventTypeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteEventTypeResponse)
+	err := c.cc.Invoke(ctx, IngestService_DeleteEventType_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ingestServiceClient) ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListDeliveriesResponse)
@@ -534,6 +650,23 @@ type IngestServiceServer interface {
 	CreateEvent(context.Context, *CreateEventRequest) (*Event, error)
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
 	GetEvent(context.Context, *GetEventRequest) (*Event, error)
+	// One event of the group, delivered to every subscribed endpoint of every
+	// application.
+	BroadcastEvent(context.Context, *BroadcastEventRequest) (*Event, error)
+	// One event delivered to every subscribed endpoint of every application
+	// with the owner_id.
+	FanoutEvent(context.Context, *FanoutEventRequest) (*Event, error)
+	// How many endpoints an event, broadcast or fan-out would be delivered
+	// to; nothing is created.
+	PrecheckEvent(context.Context, *PrecheckEventRequest) (*PrecheckEventResponse, error)
+	// Payload filters.
+	TestFilter(context.Context, *TestFilterRequest) (*TestFilterResponse, error)
+	// The group's event-type catalog.
+	CreateEventType(context.Context, *CreateEventTypeRequest) (*EventType, error)
+	ListEventTypes(context.Context, *ListEventTypesRequest) (*ListEventTypesResponse, error)
+	GetEventType(context.Context, *GetEventTypeRequest) (*EventType, error)
+	UpdateEventType(context.Context, *UpdateEventTypeRequest) (*EventType, error)
+	DeleteEventType(context.Context, *DeleteEventTypeRequest) (*DeleteEventTypeResponse, error)
 	// Deliveries and their attempts.
 	ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error)
 	GetDelivery(context.Context, *GetDeliveryRequest) (*Delivery, error)
@@ -632,6 +765,33 @@ func (UnimplementedIngestServiceServer) ListEvents(context.Context, *ListEventsR
 }
 func (UnimplementedIngestServiceServer) GetEvent(context.Context, *GetEventRequest) (*Event, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetEvent not implemented")
+}
+func (UnimplementedIngestServiceServer) BroadcastEvent(context.Context, *BroadcastEventRequest) (*Event, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method BroadcastEvent not implemented")
+}
+func (UnimplementedIngestServiceServer) FanoutEvent(context.Context, *FanoutEventRequest) (*Event, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method FanoutEvent not implemented")
+}
+func (UnimplementedIngestServiceServer) PrecheckEvent(context.Context, *PrecheckEventRequest) (*PrecheckEventResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PrecheckEvent not implemented")
+}
+func (UnimplementedIngestServiceServer) TestFilter(context.Context, *TestFilterRequest) (*TestFilterResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TestFilter not implemented")
+}
+func (UnimplementedIngestServiceServer) CreateEventType(context.Context, *CreateEventTypeRequest) (*EventType, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateEventType not implemented")
+}
+func (UnimplementedIngestServiceServer) ListEventTypes(context.Context, *ListEventTypesRequest) (*ListEventTypesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListEventTypes not implemented")
+}
+func (UnimplementedIngestServiceServer) GetEventType(context.Context, *GetEventTypeRequest) (*EventType, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetEventType not implemented")
+}
+func (UnimplementedIngestServiceServer) UpdateEventType(context.Context, *UpdateEventTypeRequest) (*EventType, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateEventType not implemented")
+}
+func (UnimplementedIngestServiceServer) DeleteEventType(context.Context, *DeleteEventTypeRequest) (*DeleteEventTypeResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteEventType not implemented")
 }
 func (UnimplementedIngestServiceServer) ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListDeliveries not implemented")
@@ -1125,6 +1285,168 @@ func _IngestService_GetEvent_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_BroadcastEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BroadcastEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).BroadcastEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_BroadcastEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).BroadcastEvent(ctx, req.(*BroadcastEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_FanoutEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FanoutEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).FanoutEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_FanoutEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).FanoutEvent(ctx, req.(*FanoutEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_PrecheckEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PrecheckEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).PrecheckEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_PrecheckEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).PrecheckEvent(ctx, req.(*PrecheckEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_TestFilter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TestFilterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).TestFilter(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_TestFilter_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).TestFilter(ctx, req.(*TestFilterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_CreateEventType_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateEventTypeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).CreateEventType(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_CreateEventType_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).CreateEventType(ctx, req.(*CreateEventTypeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_ListEventTypes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEventTypesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ListEventTypes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ListEventTypes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ListEventTypes(ctx, req.(*ListEventTypesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_GetEventType_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEventTypeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).GetEventType(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_GetEventType_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).GetEventType(ctx, req.(*GetEventTypeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_UpdateEventType_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateEventTypeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).UpdateEventType(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_UpdateEventType_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).UpdateEventType(ctx, req.(*UpdateEventTypeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_DeleteEventType_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteEventTypeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).DeleteEventType(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_DeleteEventType_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).DeleteEventType(ctx, req.(*DeleteEventTypeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IngestService_ListDeliveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListDeliveriesRequest)
 	if err := dec(in); err != nil {
@@ -1461,6 +1783,42 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetEvent",
 			Handler:    _IngestService_GetEvent_Handler,
+		},
+		{
+			MethodName: "BroadcastEvent",
+			Handler:    _IngestService_BroadcastEvent_Handler,
+		},
+		{
+			MethodName: "FanoutEvent",
+			Handler:    _IngestService_FanoutEvent_Handler,
+		},
+		{
+			MethodName: "PrecheckEvent",
+			Handler:    _IngestService_PrecheckEvent_Handler,
+		},
+		{
+			MethodName: "TestFilter",
+			Handler:    _IngestService_TestFilter_Handler,
+		},
+		{
+			MethodName: "CreateEventType",
+			Handler:    _IngestService_CreateEventType_Handler,
+		},
+		{
+			MethodName: "ListEventTypes",
+			Handler:    _IngestService_ListEventTypes_Handler,
+		},
+		{
+			MethodName: "GetEventType",
+			Handler:    _IngestService_GetEventType_Handler,
+		},
+		{
+			MethodName: "UpdateEventType",
+			Handler:    _IngestService_UpdateEventType_Handler,
+		},
+		{
+			MethodName: "DeleteEventType",
+			Handler:    _IngestService_DeleteEventType_Handler,
 		},
 		{
 			MethodName: "ListDeliveries",
