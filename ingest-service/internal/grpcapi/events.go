@@ -7,6 +7,7 @@ import (
 
 	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/plan"
 	"convoy/core/store"
 	"convoy/ingest-service/internal/fanout"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
@@ -54,7 +55,7 @@ func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventReque
 	if err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	accepted := fanout.Accepted{Event: ev, Deliveries: fanout.Plan(g, ev, endpoints)}
+	accepted := fanout.Accepted{Event: ev, Deliveries: plan.Deliveries(g, ev, endpoints)}
 	if err := s.fanout.Commit(ctx, accepted); err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}
