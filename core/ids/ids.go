@@ -53,3 +53,29 @@ func Time(id string) (time.Time, bool) {
 	}
 	return ulid.Time(u.Time()), true
 }
+
+// AtOrAfter returns the smallest id made at or after t: with AtOrBefore it turns
+// a time range into an `_id` range, which the `_id` indexes serve. ULIDs keep
+// milliseconds, so t is rounded up to one; every id made before t sorts below
+// it.
+func AtOrAfter(t time.Time) string {
+	ms := t.UnixMilli()
+	if t.After(time.UnixMilli(ms)) {
+		ms++
+	}
+	return bound(ms, 0x00)
+}
+
+// AtOrBefore returns the largest id made at or before t (rounded down to a
+// millisecond).
+func AtOrBefore(t time.Time) string { return bound(t.UnixMilli(), 0xff) }
+
+func bound(ms int64, fill byte) string {
+	ms = max(0, min(ms, int64(ulid.MaxTime())))
+	var id ulid.ULID
+	_ = id.SetTime(uint64(ms))
+	for i := 6; i < len(id); i++ {
+		id[i] = fill
+	}
+	return id.String()
+}

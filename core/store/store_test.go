@@ -100,6 +100,8 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"MetaEvents", testMetaEvents},
 		{"EndpointStats", testEndpointStats},
 		{"CountPendingDeliveries", testCountPendingDeliveries},
+		{"EventsCreatedBetween", testEventsCreatedBetween},
+		{"Marks", testMarks},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, st) })
 	}
