@@ -123,6 +123,27 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) er
 	return nil
 }
 
+// StreamsCreated returns when the dispatch stream was created and the name
+// of a stream that does not exist ("" when all do). A stream made again
+// after NATS lost its store has a new creation time, which is how a
+// service that was not first to notice learns its consumers are gone too.
+// Errors other than "not found" (NATS unreachable) are returned.
+func StreamsCreated(ctx context.Context, js jetstream.JetStream) (created time.Time, missing string, err error) {
+	for _, name := range []string{StreamDispatch, StreamRetry, StreamMeta, StreamDeadLetter} {
+		s, err := js.Stream(ctx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return created, name, nil
+		}
+		if err != nil {
+			return created, "", fmt.Errorf("stream %s: %w", name, err)
+		}
+		if name == StreamDispatch {
+			created = s.CachedInfo().Created
+		}
+	}
+	return created, "", nil
+}
+
 // Publisher puts tasks on the streams and waits for the server to store them.
 type Publisher struct {
 	js jetstream.JetStream
@@ -190,6 +211,14 @@ func (p *Publisher) PublishRetry(ctx context.Context, rt *queuev1.RetryTask) err
 // dead-lettered (held for an operator to redrive: queueing it again would
 // make an attempt the redrive may then contradict).
 func (p *Publisher) Queued(ctx context.Context, deliveryID string) (bool, error) {
+	stream, err := p.Where(ctx, deliveryID)
+	return stream != "", err
+}
+
+// Where returns the stream holding a message of a delivery (the dispatch
+// stream, the retry stream or the dead letters, asked in that order), or ""
+// when none does.
+func (p *Publisher) Where(ctx context.Context, deliveryID string) (string, error) {
 	for _, sc := range []struct{ stream, subject string }{
 		{StreamDispatch, DispatchSubject(deliveryID)},
 		{StreamRetry, RetrySubject(deliveryID)},
@@ -197,17 +226,17 @@ func (p *Publisher) Queued(ctx context.Context, deliveryID string) (bool, error)
 	} {
 		s, err := p.stream(ctx, sc.stream)
 		if err != nil {
-			return false, err
+			return "", err
 		}
 		_, err = s.GetLastMsgForSubject(ctx, sc.subject)
 		if err == nil {
-			return true, nil
+			return sc.stream, nil
 		}
 		if !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return false, fmt.Errorf("look up %s: %w", sc.subject, err)
+			return "", fmt.Errorf("look up %s: %w", sc.subject, err)
 		}
 	}
-	return false, nil
+	return "", nil
 }
 
 func (p *Publisher) stream(ctx context.Context, name string) (jetstream.Stream, error) {

@@ -42,6 +42,12 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	if err != nil {
 		return g.Wait() // ctx ended before the dependencies answered
 	}
+	g.Go(func() error {
+		return b.KeepPrepared(gctx, func(ctx context.Context) error {
+			_, err := retry.EnsureConsumer(ctx, js)
+			return err
+		})
+	})
 
 	pub := queue.NewPublisher(js)
 	sched := retry.New(pub, reg, log.Named("retry"))

@@ -13,9 +13,13 @@
 // is neither stored nor queued once the event is older than the grace
 // period. Passes look only at events created within the lookback window and
 // after a mark kept in the store, so their cost follows recent traffic, not
-// history, and each event is examined about once. Delivery is at least
-// once: a delivery re-queued while its original task was still on its way
-// is sent twice, with the same X-Convoy-Delivery-ID.
+// history. The mark moves past an event only once all its deliveries are
+// stored (or dead-lettered): one still waiting on the dispatch stream may
+// yet be lost, so it is looked at again by the next pass. An event is thus
+// examined once, or once per pass for as long as its deliveries wait in a
+// backlog. Delivery is at least once: a delivery re-queued while its
+// original task was still on its way is sent twice, with the same
+// X-Convoy-Delivery-ID.
 package reconcile
 
 import (
@@ -48,9 +52,9 @@ type Store interface {
 	SetMark(ctx context.Context, name, value string) error
 }
 
-// Queue tells whether a delivery has a message, and queues one again.
+// Queue tells which stream holds a delivery's message, and queues one again.
 type Queue interface {
-	Queued(ctx context.Context, deliveryID string) (bool, error)
+	Where(ctx context.Context, deliveryID string) (string, error)
 	Requeue(ctx context.Context, t *queuev1.DeliveryTask) error
 }
 
@@ -102,9 +106,10 @@ func New(st Store, q Queue, opts Options, reg prometheus.Registerer, log *zap.Lo
 	return r
 }
 
-// Run reconciles until ctx ends. A pass that filled its batch is followed
-// by the next after a pause as long as it took (so catching up takes at
-// most half of the time); otherwise the next comes after Interval.
+// Run reconciles until ctx ends. A pass that filled its batch and moved the
+// mark is followed by the next after a pause as long as it took (so
+// catching up takes at most half of the time); otherwise the next comes
+// after Interval.
 func (r *Reconciler) Run(ctx context.Context) error {
 	wait := r.opts.Interval
 	for {
@@ -116,7 +121,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		start := time.Now()
 		res, err := r.Once(ctx)
 		wait = r.opts.Interval
-		if res.Full {
+		if res.More {
 			wait = time.Since(start)
 		}
 		if err != nil {
@@ -137,9 +142,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 
 // Result is what one pass did.
 type Result struct {
-	Examined int // events checked
-	Requeued int // deliveries queued again
-	Full     bool
+	Examined int  // events checked
+	Requeued int  // deliveries queued again
+	Full     bool // the pass examined a whole batch
+	More     bool // and moved the mark: the next pass has new events to see
 }
 
 // Once runs one pass.
@@ -157,8 +163,9 @@ func (r *Reconciler) Once(ctx context.Context) (Result, error) {
 	}
 	res.Full = len(events) == r.opts.Batch
 	p := pass{Reconciler: r, groups: map[string]*model.Group{}, endpoints: map[string][]model.Endpoint{}}
+	settledUpTo := -1 // the events up to this index are settled: the mark may pass them
 	for i := range events {
-		n, err := p.reconcile(ctx, &events[i])
+		n, waiting, err := p.reconcile(ctx, &events[i])
 		res.Requeued += n
 		r.requeued.Add(float64(n))
 		if err != nil {
@@ -166,18 +173,23 @@ func (r *Reconciler) Once(ctx context.Context) (Result, error) {
 		}
 		res.Examined++
 		r.examined.Inc()
-		// The mark moves only past events fully checked, so a pass that
-		// fails resumes at the event it failed on.
-		if i%100 == 99 || i == len(events)-1 {
-			if err := r.store.SetMark(ctx, markName, events[i].UID); err != nil {
-				return res, err
-			}
+		if !waiting && settledUpTo == i-1 {
+			settledUpTo = i
+		}
+	}
+	if settledUpTo >= 0 {
+		if err := r.store.SetMark(ctx, markName, events[settledUpTo].UID); err != nil {
+			return res, err
 		}
 	}
 	checkedUpTo := to
-	if res.Full {
+	switch {
+	case settledUpTo < len(events)-1:
+		checkedUpTo = events[settledUpTo+1].CreatedAt
+	case res.Full:
 		checkedUpTo = events[len(events)-1].CreatedAt
 	}
+	res.More = res.Full && settledUpTo >= 0
 	r.lag.Set(max(0, to.Sub(checkedUpTo).Seconds()))
 	return res, nil
 }
@@ -190,62 +202,80 @@ type pass struct {
 	endpoints map[string][]model.Endpoint
 }
 
-func (p *pass) reconcile(ctx context.Context, ev *model.Event) (int, error) {
+// reconcile checks the deliveries of one event, re-queues those lost, and
+// reports whether any is still only on the dispatch stream (re-queued ones
+// included), where it may yet be lost.
+func (p *pass) reconcile(ctx context.Context, ev *model.Event) (requeued int, waiting bool, err error) {
 	g, err := p.group(ctx, ev.GroupID)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil // the group was deleted, its events with it
+		return 0, false, nil // the group was deleted, its events with it
 	}
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	eps, err := p.endpointsAt(ctx, ev)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	requeued := 0
 	for _, d := range plan.Deliveries(g, ev, eps) {
-		lost, err := p.lost(ctx, d.UID)
+		st, err := p.state(ctx, d.UID)
 		if err != nil {
-			return requeued, err
+			return requeued, waiting, err
 		}
-		if !lost {
-			continue
-		}
-		if !plan.Sent(&d) {
+		switch {
+		case st == inTransit:
+			waiting = true
+		case st == settled:
+		case !plan.Sent(&d):
 			// To an endpoint inactive now: stored Discarded, as ingest and
 			// the dispatcher store such deliveries, to be replayed when the
 			// endpoint is re-enabled.
 			if err := p.store.InsertDeliveries(ctx, []model.Delivery{d}); err != nil {
-				return requeued, err
+				return requeued, waiting, err
 			}
-			continue
+		default:
+			if err := p.queue.Requeue(ctx, queue.NewTask(ev, &d)); err != nil {
+				return requeued, waiting, err
+			}
+			requeued++
+			waiting = true
+			p.log.Info("re-queued lost delivery", zap.String("delivery_id", d.UID), zap.String("event_id", ev.UID),
+				zap.String("endpoint_id", d.EndpointID))
 		}
-		if err := p.queue.Requeue(ctx, queue.NewTask(ev, &d)); err != nil {
-			return requeued, err
-		}
-		requeued++
-		p.log.Info("re-queued lost delivery", zap.String("delivery_id", d.UID), zap.String("event_id", ev.UID),
-			zap.String("endpoint_id", d.EndpointID))
 	}
-	return requeued, nil
+	return requeued, waiting, nil
 }
 
-// lost reports whether a planned delivery is neither stored nor queued.
-// The queue is asked between two store reads: a task leaves the queue only
-// after the dispatcher stored its delivery, so a delivery in neither place
-// at the second read was lost, not finished in between.
-func (p *pass) lost(ctx context.Context, id string) (bool, error) {
-	for _, check := range []func() (bool, error){
-		func() (bool, error) { return p.stored(ctx, id) },
-		func() (bool, error) { return p.queue.Queued(ctx, id) },
-		func() (bool, error) { return p.stored(ctx, id) },
-	} {
-		found, err := check()
-		if err != nil || found {
-			return false, err
-		}
+// deliveryState is where a planned delivery stands.
+type deliveryState int
+
+const (
+	settled   deliveryState = iota // stored (the sweep's from then on), or dead-lettered
+	inTransit                      // only on the dispatch or retry stream
+	lost                           // nowhere
+)
+
+// state finds where a planned delivery stands. The queue is asked between
+// two store reads: a task leaves the queue only after the dispatcher stored
+// its delivery, so a delivery in neither place at the second read was
+// lost, not finished in between.
+func (p *pass) state(ctx context.Context, id string) (deliveryState, error) {
+	if ok, err := p.stored(ctx, id); err != nil || ok {
+		return settled, err
 	}
-	return true, nil
+	stream, err := p.queue.Where(ctx, id)
+	switch {
+	case err != nil:
+		return settled, err
+	case stream == queue.StreamDeadLetter:
+		return settled, nil
+	case stream != "":
+		return inTransit, nil
+	}
+	if ok, err := p.stored(ctx, id); err != nil || ok {
+		return settled, err
+	}
+	return lost, nil
 }
 
 func (p *pass) stored(ctx context.Context, id string) (bool, error) {

@@ -117,9 +117,8 @@ func TestOnceRequeuesOnlyDeliveriesNeitherStoredNorQueued(t *testing.T) {
 	}
 	recent := f.event(t, f.now.Add(-10*time.Second)) // within the grace period
 	ancient := f.event(t, f.now.Add(-2*time.Hour))   // before the lookback window
-	otherGroup := *ev                                // an event of a deleted group
-	otherGroup.UID, otherGroup.GroupID = ids.New(), "gone"
-	otherGroup.UID = ulid.MustNew(ulid.Timestamp(at), rand.Reader).String()
+	otherGroup := *ev                                // an event of a deleted group, just before ev
+	otherGroup.UID, otherGroup.GroupID = ulid.MustNew(ulid.Timestamp(at.Add(-time.Millisecond)), rand.Reader).String(), "gone"
 	if err := f.st.InsertEvents(ctx, []model.Event{otherGroup}); err != nil {
 		t.Fatal(err)
 	}
@@ -159,18 +158,41 @@ func TestOnceRequeuesOnlyDeliveriesNeitherStoredNorQueued(t *testing.T) {
 		t.Errorf("delivery to the inactive endpoint: %+v (err %v), want stored Discarded", d, err)
 	}
 
-	// The mark keeps the next pass off what this one checked, even once the
-	// lost task is gone again.
+	// The lost delivery was re-queued and the other is still queued: the
+	// event is not settled, so the next pass looks at it again (and only at
+	// it: the mark passed the deleted group's), and finds both lost once the
+	// stream is purged.
 	purge(t, f.js, queue.StreamDispatch)
 	res, err = r.Once(ctx)
-	if err != nil || res.Examined != 0 || res.Requeued != 0 {
-		t.Fatalf("second pass %+v (err %v), want nothing examined", res, err)
+	if err != nil || res.Examined != 1 || res.Requeued != 2 {
+		t.Fatalf("pass after a purge %+v (err %v), want both queued deliveries re-queued", res, err)
+	}
+	// Once the dispatcher has stored them, the event is settled and the
+	// mark moves past it.
+	f.store(t, ev, lost, queuedEp)
+	for _, want := range []int{1, 0} {
+		res, err = r.Once(ctx)
+		if err != nil || res.Examined != want || res.Requeued != 0 {
+			t.Fatalf("pass %+v (err %v), want %d examined and nothing re-queued", res, err, want)
+		}
 	}
 	// A minute on, the recent event is past the grace period.
 	f.now = f.now.Add(time.Minute)
 	res, err = r.Once(ctx)
 	if err != nil || res.Examined != 1 || res.Requeued != 4 {
 		t.Fatalf("pass after the grace period %+v (err %v), want the recent event's four deliveries re-queued (the endpoint made after the first event predates this one)", res, err)
+	}
+}
+
+// store stores ev's deliveries to eps, as the dispatcher does after their first attempt.
+func (f *fixture) store(t *testing.T, ev *model.Event, eps ...model.Endpoint) {
+	t.Helper()
+	for _, ep := range eps {
+		d := plan.NewDelivery(f.g, ev, ep.UID, ev.CreatedAt)
+		d.Status = model.StatusSuccess
+		if err := f.st.InsertDeliveries(t.Context(), []model.Delivery{d}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -181,51 +203,87 @@ func TestOnceRequeuesAfterAPurgeWithinTheDuplicateWindow(t *testing.T) {
 	ctx := t.Context()
 	at := f.now.Add(-2 * time.Minute)
 	ep := f.endpoint(t, []string{"*"}, model.EndpointActive, at.Add(-time.Hour))
-	var deliveries []string
+	var evs []*model.Event
 	for i := range 5 {
 		ev := f.event(t, at.Add(time.Duration(i)*time.Millisecond))
 		d := plan.NewDelivery(f.g, ev, ep.UID, ev.CreatedAt)
 		if err := f.pub.PublishTasks(ctx, []*queuev1.DeliveryTask{queue.NewTask(ev, &d)}); err != nil {
 			t.Fatal(err)
 		}
-		deliveries = append(deliveries, d.UID)
+		evs = append(evs, ev)
 	}
-	purge(t, f.js, queue.StreamDispatch)
-
-	// Batches of two: three passes, each resuming at the mark.
-	r := f.reconciler(prometheus.NewRegistry(), 2)
-	total := 0
-	for range 3 {
+	r := f.reconciler(prometheus.NewRegistry(), 100)
+	// Purged once, and again once re-queued: the second re-queue finds its
+	// own id taken as well.
+	for round := range 2 {
+		purge(t, f.js, queue.StreamDispatch)
 		res, err := r.Once(ctx)
+		if err != nil || res.Requeued != 5 {
+			t.Fatalf("round %d: pass %+v (err %v), want 5 re-queued", round, res, err)
+		}
+		info, err := mustStream(t, f.js, queue.StreamDispatch).Info(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		total += res.Requeued
-	}
-	if total != 5 {
-		t.Fatalf("re-queued %d, want 5", total)
-	}
-	for _, id := range deliveries {
-		if !f.queued(t, id) {
-			t.Errorf("delivery %s not queued again", id)
+		if info.State.Msgs != 5 {
+			t.Fatalf("round %d: dispatch stream holds %d messages, want 5", round, info.State.Msgs)
 		}
 	}
-	// Lost again within the window, the re-queue's own id is taken too.
-	purge(t, f.js, queue.StreamDispatch)
-	r2 := f.reconciler(prometheus.NewRegistry(), 100)
-	if err := f.st.SetMark(ctx, markName, ""); err != nil {
+	// Re-queued again while its re-queue is still there: nothing more.
+	if res, err := r.Once(ctx); err != nil || res.Requeued != 0 || res.Examined != 5 {
+		t.Fatalf("pass with the re-queues on the stream %+v (err %v), want 5 examined, none re-queued", res, err)
+	}
+}
+
+// Passes go a batch at a time; the mark stops at the first event whose
+// deliveries still wait on the dispatch stream.
+func TestOnceAdvancesTheMarkOverSettledEventsOnly(t *testing.T) {
+	f := setup(t)
+	ctx := t.Context()
+	at := f.now.Add(-2 * time.Minute)
+	ep := f.endpoint(t, []string{"*"}, model.EndpointActive, at.Add(-time.Hour))
+	var evs []*model.Event
+	for i := range 5 {
+		evs = append(evs, f.event(t, at.Add(time.Duration(i)*time.Millisecond)))
+	}
+	for _, ev := range evs[:2] {
+		f.store(t, ev, ep)
+	}
+	waiting := plan.NewDelivery(f.g, evs[2], ep.UID, evs[2].CreatedAt)
+	if err := f.pub.PublishTasks(ctx, []*queuev1.DeliveryTask{queue.NewTask(evs[2], &waiting)}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := r2.Once(ctx)
-	if err != nil || res.Requeued != 5 {
-		t.Fatalf("pass after the second loss %+v (err %v), want 5 re-queued", res, err)
+	for _, ev := range evs[3:] {
+		f.store(t, ev, ep)
 	}
-	info, err := mustStream(t, f.js, queue.StreamDispatch).Info(ctx)
-	if err != nil {
-		t.Fatal(err)
+	r := f.reconciler(prometheus.NewRegistry(), 2)
+	for _, tc := range []struct {
+		name     string
+		examined int
+		more     bool
+	}{
+		{"first batch, settled", 2, true},
+		{"stops at the waiting event", 2, false},
+		{"still there", 2, false},
+	} {
+		res, err := r.Once(ctx)
+		if err != nil || res.Examined != tc.examined || res.More != tc.more || res.Requeued != 0 {
+			t.Fatalf("%s: pass %+v (err %v), want %d examined, more %v", tc.name, res, err, tc.examined, tc.more)
+		}
 	}
-	if info.State.Msgs != 5 {
-		t.Fatalf("dispatch stream holds %d messages, want 5", info.State.Msgs)
+	// The waiting event is two minutes old, the grace one minute.
+	if got := testutil.ToFloat64(r.lag); got < 59 || got > 61 {
+		t.Fatalf("lag %v s, want about 60 s: the waiting event's age less the grace", got)
+	}
+	f.store(t, evs[2], ep)
+	for _, want := range []int{2, 1, 0} {
+		res, err := r.Once(ctx)
+		if err != nil || res.Examined != want {
+			t.Fatalf("pass %+v (err %v), want %d examined", res, err, want)
+		}
+	}
+	if got := testutil.ToFloat64(r.lag); got != 0 {
+		t.Fatalf("lag %v s once caught up, want 0", got)
 	}
 }
 
