@@ -56,11 +56,7 @@ func (b *Backend) Close(ctx context.Context) {
 // CONVOY_PPROF is set) until ctx ends.
 func (b *Backend) ServeOps(ctx context.Context) error {
 	checks := map[string]ops.Check{"mongodb": b.Store.Ping, "nats": ops.NATSCheck(b.NC)}
-	h := ops.Handler(b.Registry, checks)
-	if b.common.Profiling {
-		h = ops.WithProfiling(h)
-	}
-	return ops.Serve(ctx, b.common.OpsAddr, h, b.log)
+	return ServeOps(ctx, b.common.Process, b.Registry, checks, b.log)
 }
 
 // Prepare waits until MongoDB answers and the streams exist, then runs more

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,6 +257,7 @@ func TestDeployments(t *testing.T) {
 			checkImage(t, c, d.Name)
 			checkSecurity(t, pod, c)
 			checkProbes(t, c)
+			checkOpsPort(t, d.Spec.Template.Annotations, c)
 			checkResources(t, c)
 			checkEnv(t, m, c)
 
@@ -347,6 +350,34 @@ func checkProbes(t *testing.T, c corev1.Container) {
 		if errs := validation.IsValidPortName(p.Name); len(errs) > 0 {
 			t.Errorf("port name %q: %v", p.Name, errs)
 		}
+	}
+}
+
+// checkOpsPort: every service, the gateway included, serves its probes and
+// metrics on the port of its CONVOY_OPS_ADDR, and that port is what the
+// probes and the scrape annotation name.
+func checkOpsPort(t *testing.T, annotations map[string]string, c corev1.Container) {
+	t.Helper()
+	i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "CONVOY_OPS_ADDR" })
+	if i < 0 {
+		t.Error("no CONVOY_OPS_ADDR: the ops endpoints would be on the default address, which nothing here names")
+		return
+	}
+	_, port, err := net.SplitHostPort(c.Env[i].Value)
+	if err != nil {
+		t.Errorf("CONVOY_OPS_ADDR=%q: %v", c.Env[i].Value, err)
+		return
+	}
+	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
+		if p == nil || p.HTTPGet == nil {
+			continue
+		}
+		if cp, ok := containerPort(c, p.HTTPGet.Port); !ok || strconv.Itoa(int(cp.ContainerPort)) != port {
+			t.Errorf("probe %s on port %s, want the ops port %s", p.HTTPGet.Path, p.HTTPGet.Port.String(), port)
+		}
+	}
+	if got := annotations["prometheus.io/port"]; got != port {
+		t.Errorf("prometheus.io/port %q, want the ops port %s", got, port)
 	}
 }
 

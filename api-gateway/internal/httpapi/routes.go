@@ -62,8 +62,6 @@ func routes() []route {
 	const ok, created = http.StatusOK, http.StatusCreated
 	return []route{
 		{"GET", "/health", "health", ok, "ingest service is serving", (*API).readiness},
-		{"GET", "/healthz", "liveness", ok, "api gateway is running", (*API).liveness},
-		{"GET", "/readyz", "readiness", ok, "ingest service is serving", (*API).readiness},
 		{"GET", "/api/v1/openapi.json", "openapi", ok, "", (*API).openapi},
 
 		{"POST", "/api/v1/groups", "createGroup", created, "Group created successfully", (*API).createGroup},
