@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 			log.Warn("remove temp folder", zap.String("dir", dir), zap.Error(rmErr))
 		}
 	}()
-	r.st, err = startStack(ctx, cfg.BinDir, dir, log)
+	r.st, err = startStack(ctx, cfg.BinDir, dir, log, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +168,13 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 			return nil, err
 		}
 		if err := r.alive(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	// f. Last of all, because it replaces the stack: the sync policy's cost.
+	if cfg.Runs(PhaseSync) {
+		if res.Sync, err = r.syncPolicy(ctx); err != nil {
 			return nil, err
 		}
 	}
