@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -211,11 +213,28 @@ func TestConfig(t *testing.T) {
 	if !strings.Contains(cm.Data["MONGODB_URI"], "replicaSet=") {
 		t.Errorf("MONGODB_URI %q names no replicaSet", cm.Data["MONGODB_URI"])
 	}
+	// The cluster profile's durability: a 2xx only once a majority journaled the write.
+	if opts := options.Client().ApplyURI(cm.Data["MONGODB_URI"]); opts.Validate() != nil {
+		t.Errorf("MONGODB_URI: %v", opts.Validate())
+	} else if wc := opts.WriteConcern; wc == nil || wc.W != "majority" || wc.Journal == nil || !*wc.Journal {
+		t.Errorf("MONGODB_URI %q: want w=majority&journal=true", cm.Data["MONGODB_URI"])
+	}
 	if cm.Data["CONVOY_NATS_REPLICAS"] != "3" {
 		t.Errorf("CONVOY_NATS_REPLICAS = %q, want 3", cm.Data["CONVOY_NATS_REPLICAS"])
 	}
 	if _, err := time.ParseDuration(cm.Data["CONVOY_SHUTDOWN_TIMEOUT"]); err != nil {
 		t.Errorf("CONVOY_SHUTDOWN_TIMEOUT: %v", err)
+	}
+}
+
+// The NATS settings the cluster profile asks for sync every write.
+func TestNATSClusterConfigSyncsAlways(t *testing.T) {
+	o, err := server.ProcessConfigFile("../nats/cluster.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.SyncAlways {
+		t.Fatalf("deploy/nats/cluster.conf: sync_interval is %v, want always", o.SyncInterval)
 	}
 }
 

@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config, out *supervise.Output, log *zap.Logger
 			log.Info("embedded NATS stopped")
 		}()
 		natsURL = n.URL()
-		b.nats = natsURL + "  (embedded, JetStream, sync " + syncLabel(cfg.NATSSync) + ")"
+		b.nats = natsURL + "  (embedded, JetStream" + syncLabel(cfg.NATSSync) + ")"
 	} else {
 		log.Info("using NATS_URL; not starting the embedded NATS")
 		b.nats = redactURLs(natsURL) + "  (from NATS_URL)"
@@ -206,12 +206,12 @@ func startNATS(dir, addr, sync string, out *supervise.Output) (*embedded.NATS, e
 	return n, nil
 }
 
-// syncLabel says when the embedded NATS syncs to disk.
+// syncLabel says when the embedded NATS syncs to disk, unless it is the default.
 func syncLabel(v string) string {
 	if v == "" {
-		return "every 2m (default)"
+		return ""
 	}
-	return v
+	return ", sync " + v
 }
 
 // redactURLs hides passwords in a comma-separated URL list before it is printed.
