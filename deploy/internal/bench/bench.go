@@ -150,7 +150,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 	// what the budget leaves once a second round as long as the first and the isolation
 	// phase are set aside; then the round again.
 	if cfg.Runs(PhaseHistory) {
-		fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-roundTook-stopAllowance-isolationReserve(cfg))
+		fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-roundTook-stopAllowance-isolationReserve(cfg)-syncReserve(cfg))
 		r.fill(ctx, gate, fillFor)
 		if err := r.alive(ctx); err != nil {
 			return nil, err

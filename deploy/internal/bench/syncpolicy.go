@@ -25,6 +25,15 @@ type SyncPolicy struct {
 	Ratio float64 `json:"always_over_default_ratio"`
 }
 
+// syncReserve is what the sync phase takes, set aside from the budget before the fill: two
+// saturation runs, their drains and a stack restart.
+func syncReserve(c Config) time.Duration {
+	if !c.Runs(PhaseSync) {
+		return 0
+	}
+	return 2*c.SyncDuration + 45*time.Second
+}
+
 // syncAlways is the sync setting the phase compares with the default.
 const syncAlways = "always"
 
