@@ -103,6 +103,7 @@ func New(st Store, q Queue, opts Options, reg prometheus.Registerer, log *zap.Lo
 		}),
 	}
 	reg.MustRegister(r.passes, r.examined, r.requeued, r.lag)
+	r.passes.WithLabelValues("error") // at zero from the start, for alerts on its increase
 	return r
 }
 

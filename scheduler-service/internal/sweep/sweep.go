@@ -72,6 +72,7 @@ func New(st Store, q Queue, opts Options, reg prometheus.Registerer, log *zap.Lo
 		}),
 	}
 	reg.MustRegister(s.sweeps, s.requeued)
+	s.sweeps.WithLabelValues("error") // at zero from the start, for alerts on its increase
 	return s
 }
 
