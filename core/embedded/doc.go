@@ -14,7 +14,8 @@
 //
 // Only a filter that is exactly {_id: <string or ObjectID>} is pushed down to SQLite; any other
 // filter reads every document of the collection, so hot paths should address documents by _id
-// alone.
+// alone. The indexer also creates the list indexes of package convoy/core/store/sqliteindex,
+// which the store reads directly from these files for its lists, sweeps and retention.
 //
 // # Durability
 //

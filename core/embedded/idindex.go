@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"convoy/core/store/sqliteindex"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", the one FerretDB itself uses
@@ -146,6 +148,10 @@ func ensureFileIDIndexes(ctx context.Context, file string) error {
 	if err != nil {
 		return fmt.Errorf("list collections: %w", err)
 	}
+	byName, err := sqliteindex.Tables(ctx, db)
+	if err != nil {
+		return fmt.Errorf("list collections: %w", err)
+	}
 	indexes, err := queryStrings(ctx, db, `SELECT name FROM sqlite_master WHERE type = 'index'`)
 	if err != nil {
 		return fmt.Errorf("list indexes: %w", err)
@@ -168,7 +174,8 @@ func ensureFileIDIndexes(ctx context.Context, file string) error {
 			return fmt.Errorf("create index %s: %w", name, err)
 		}
 	}
-	return nil
+	// The store's list, sweep and retention queries read these directly.
+	return sqliteindex.EnsureIndexes(ctx, db, byName)
 }
 
 func queryStrings(ctx context.Context, db *sql.DB, q string) ([]string, error) {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -98,7 +99,7 @@ var ErrUnchanged = errors.New("endpoint health unchanged")
 // again when another replica wrote in between, and returns the state it
 // stored (or found, when change returned ErrUnchanged).
 func Update(ctx context.Context, kv jetstream.KeyValue, endpointID string, change func(*State) error) (State, error) {
-	for range 20 {
+	for try := range 100 {
 		s, rev, err := Get(ctx, kv, endpointID)
 		if err != nil {
 			return State{}, err
@@ -123,8 +124,15 @@ func Update(ctx context.Context, kv jetstream.KeyValue, endpointID string, chang
 		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
 			return State{}, fmt.Errorf("write endpoint health: %w", err)
 		}
+		// Lost a race with another replica: back off a little, at random,
+		// so that writers that collided do not collide again.
+		select {
+		case <-ctx.Done():
+			return State{}, ctx.Err()
+		case <-time.After(time.Duration(rand.Int64N(int64(time.Millisecond) * int64(min(try+1, 20))))):
+		}
 	}
-	return State{}, errors.New("endpoint health contended: gave up after 20 tries")
+	return State{}, errors.New("endpoint health contended: gave up after 100 tries")
 }
 
 // isWrongSequence reports a lost compare-and-set race (the revision moved).

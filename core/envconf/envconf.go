@@ -123,18 +123,23 @@ type Common struct {
 	Process
 	MongoURI      string
 	MongoDatabase string
-	NATSURL       string
-	NATSReplicas  int
+	// EmbeddedSQLiteDir is the embedded FerretDB's SQLite folder when the
+	// store is that FerretDB and its files are on this machine (make run
+	// sets it): lists, sweeps and retention then read its indexes there.
+	EmbeddedSQLiteDir string
+	NATSURL           string
+	NATSReplicas      int
 }
 
 // ReadCommon reads the shared variables; opsAddr is the service's default
 // address for /healthz, /readyz and /metrics.
 func (r *Reader) ReadCommon(opsAddr string) Common {
 	return Common{
-		Process:       r.ReadProcess(opsAddr),
-		MongoURI:      r.String("MONGODB_URI", "mongodb://127.0.0.1:27017/"),
-		MongoDatabase: r.String("CONVOY_MONGODB_DATABASE", "convoy"),
-		NATSURL:       r.String("NATS_URL", "nats://127.0.0.1:4222"),
-		NATSReplicas:  r.Int("CONVOY_NATS_REPLICAS", 1, 1, 5),
+		Process:           r.ReadProcess(opsAddr),
+		MongoURI:          r.String("MONGODB_URI", "mongodb://127.0.0.1:27017/"),
+		MongoDatabase:     r.String("CONVOY_MONGODB_DATABASE", "convoy"),
+		EmbeddedSQLiteDir: r.String("CONVOY_EMBEDDED_SQLITE_DIR", ""),
+		NATSURL:           r.String("NATS_URL", "nats://127.0.0.1:4222"),
+		NATSReplicas:      r.Int("CONVOY_NATS_REPLICAS", 1, 1, 5),
 	}
 }

@@ -27,6 +27,14 @@ func New() string {
 	return ulid.MustNew(ulid.Timestamp(time.Now()), monotonic.entropy).String()
 }
 
+// At returns a fresh ULID made as if at t: for events recorded with a time
+// of their own (imports, tests), whose created_at must be their id's time.
+func At(t time.Time) string {
+	monotonic.Lock()
+	defer monotonic.Unlock()
+	return ulid.MustNew(ulid.Timestamp(t), monotonic.entropy).String()
+}
+
 // Delivery returns the id of the delivery of one event to one endpoint. It is
 // derived from the two ids, so fanning an event out again (after a crash, or
 // a retried idempotent request) writes the same deliveries instead of new

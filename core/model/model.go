@@ -152,13 +152,16 @@ type APIKey struct {
 // Application is a user's application receiving webhooks; it has any number
 // of endpoints.
 type Application struct {
-	UID          string    `bson:"_id"`
-	GroupID      string    `bson:"group_id"`
-	Name         string    `bson:"name"`
-	Secret       string    `bson:"secret,omitempty"`
-	SupportEmail string    `bson:"support_email,omitempty"`
-	CreatedAt    time.Time `bson:"created_at"`
-	UpdatedAt    time.Time `bson:"updated_at"`
+	UID          string `bson:"_id"`
+	GroupID      string `bson:"group_id"`
+	Name         string `bson:"name"`
+	Secret       string `bson:"secret,omitempty"`
+	SupportEmail string `bson:"support_email,omitempty"`
+	// IsDisabled holds the application's new events back: their
+	// deliveries are stored Discarded and not sent.
+	IsDisabled bool      `bson:"is_disabled,omitempty"`
+	CreatedAt  time.Time `bson:"created_at"`
+	UpdatedAt  time.Time `bson:"updated_at"`
 }
 
 // Secret signs payloads. A retired secret keeps signing until ExpiresAt.
@@ -216,7 +219,9 @@ type Event struct {
 	Data           []byte            `bson:"data"`
 	IdempotencyKey string            `bson:"idempotency_key,omitempty"`
 	CustomHeaders  map[string]string `bson:"custom_headers,omitempty"`
-	CreatedAt      time.Time         `bson:"created_at"`
+	// MatchedEndpoints counts the endpoints subscribed when it was accepted.
+	MatchedEndpoints int32     `bson:"matched_endpoints,omitempty"`
+	CreatedAt        time.Time `bson:"created_at"`
 }
 
 // Delivery is one event on its way to one endpoint. Its attempts live inside

@@ -12,10 +12,11 @@ import (
 	"convoy/core/model"
 )
 
-// Deliveries returns the deliveries of ev: one for each endpoint subscribed
-// to its type. Deliveries to an inactive endpoint are stored Discarded and
-// not sent, to be replayed when the endpoint is re-enabled.
-func Deliveries(g *model.Group, ev *model.Event, endpoints []model.Endpoint) []model.Delivery {
+// Deliveries returns the deliveries of ev, an event of app: one for each
+// endpoint subscribed to its type. Deliveries to an inactive endpoint, and
+// every delivery of a disabled application, are stored Discarded and not
+// sent (those to an inactive endpoint are replayed when it is re-enabled).
+func Deliveries(g *model.Group, app *model.Application, ev *model.Event, endpoints []model.Endpoint) []model.Delivery {
 	var out []model.Delivery
 	for i := range endpoints {
 		ep := &endpoints[i]
@@ -23,14 +24,23 @@ func Deliveries(g *model.Group, ev *model.Event, endpoints []model.Endpoint) []m
 			continue
 		}
 		d := NewDelivery(g, ev, ep.UID, ev.CreatedAt)
-		if ep.Status == model.EndpointInactive {
-			d.Status = model.StatusDiscarded
-			d.Description = "endpoint is inactive"
-			d.Metadata.NextSendTime = nil
+		switch {
+		case app.IsDisabled:
+			Discard(&d, "application is disabled")
+		case ep.Status == model.EndpointInactive:
+			Discard(&d, "endpoint is inactive")
 		}
 		out = append(out, d)
 	}
 	return out
+}
+
+// Discard makes a planned delivery one that is stored Discarded, for why,
+// and not sent.
+func Discard(d *model.Delivery, why string) {
+	d.Status = model.StatusDiscarded
+	d.Description = why
+	d.Metadata.NextSendTime = nil
 }
 
 // NewDelivery returns the Scheduled delivery of ev to an endpoint, due at.

@@ -20,7 +20,7 @@ func TestPlanMatchesEndpointsAndDiscardsForInactive(t *testing.T) {
 		{UID: "users", Events: []string{"user.created"}, Status: model.EndpointActive},
 		{UID: "off", Events: []string{"*"}, Status: model.EndpointInactive},
 	}
-	ds := Deliveries(testGroup(), ev, eps)
+	ds := Deliveries(testGroup(), &model.Application{UID: "a"}, ev, eps)
 	got := map[string]string{}
 	for _, d := range ds {
 		got[d.EndpointID] = d.Status
@@ -48,5 +48,22 @@ func TestPlanMatchesEndpointsAndDiscardsForInactive(t *testing.T) {
 	}
 	if sent != 2 {
 		t.Fatalf("%d deliveries to send, want 2 (the discarded one is not sent)", sent)
+	}
+}
+
+func TestDeliveriesOfADisabledApplicationAreDiscarded(t *testing.T) {
+	ev := &model.Event{UID: ids.New(), GroupID: "g", AppID: "a", EventType: "invoice.paid", CreatedAt: time.Now()}
+	eps := []model.Endpoint{
+		{UID: "on", Events: []string{"*"}, Status: model.EndpointActive},
+		{UID: "off", Events: []string{"*"}, Status: model.EndpointInactive},
+	}
+	ds := Deliveries(testGroup(), &model.Application{UID: "a", IsDisabled: true}, ev, eps)
+	if len(ds) != 2 {
+		t.Fatalf("%d deliveries, want 2", len(ds))
+	}
+	for _, d := range ds {
+		if d.Status != model.StatusDiscarded || d.Description != "application is disabled" || Sent(&d) {
+			t.Errorf("delivery to %s: status %q (%q), want Discarded for the disabled application", d.EndpointID, d.Status, d.Description)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"convoy/core/ops"
 	"convoy/core/queue"
 	"convoy/core/store"
+	"convoy/core/store/sqliteindex"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -34,7 +35,13 @@ type Backend struct {
 // Connect opens the store and NATS. Neither needs to answer yet: services
 // start before their dependencies and wait for them in Prepare.
 func Connect(ctx context.Context, c envconf.Common, name string, log *zap.Logger) (*Backend, error) {
-	st, err := store.Open(ctx, c.MongoURI, c.MongoDatabase)
+	var opts []store.Option
+	if c.EmbeddedSQLiteDir != "" {
+		ix := sqliteindex.Open(c.EmbeddedSQLiteDir, c.MongoDatabase)
+		opts = append(opts, store.WithIndex(ix))
+		log.Info("store lists, sweeps and retention read the embedded store's SQLite indexes", zap.String("dir", c.EmbeddedSQLiteDir))
+	}
+	st, err := store.Open(ctx, c.MongoURI, c.MongoDatabase, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"convoy/core/ids"
 	"convoy/core/model"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -75,12 +77,16 @@ type DeliveryFilter struct {
 	EventID    string
 	AppID      string
 	EndpointID string
+	EventType  string
 	Statuses   []string
+	// Start and End bound created_at, both included; zero is unbounded.
+	Start time.Time
+	End   time.Time
 }
 
 func (f DeliveryFilter) bson(groupID string) bson.D {
 	filter := bson.D{{Key: "group_id", Value: groupID}}
-	for _, kv := range []struct{ k, v string }{{"event_id", f.EventID}, {"app_id", f.AppID}, {"endpoint_id", f.EndpointID}} {
+	for _, kv := range []struct{ k, v string }{{"event_id", f.EventID}, {"app_id", f.AppID}, {"endpoint_id", f.EndpointID}, {"event_type", f.EventType}} {
 		if kv.v != "" {
 			filter = append(filter, bson.E{Key: kv.k, Value: kv.v})
 		}
@@ -88,11 +94,31 @@ func (f DeliveryFilter) bson(groupID string) bson.D {
 	if len(f.Statuses) > 0 {
 		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: f.Statuses}}})
 	}
+	filter = append(filter, createdBetween(f.Start, f.End)...)
+	if !f.End.IsZero() {
+		// Where the walk of (group_id, _id) starts: see StoreLag.
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lte", Value: ids.AtOrBefore(f.End.Add(StoreLag))}}})
+	}
 	return filter
 }
 
+// StoreLag bounds how much earlier than its created_at a delivery's id time
+// (its event's) may be read on another host's clock. A delivery is stored at
+// or after its event is accepted, so one created by End has an id made by
+// End plus this: a created_at range's end is an `_id` bound, where a
+// newest-first page starts its walk. Its start is no bound (a delivery may
+// be stored long after its event), so the walk goes on until the page fills.
+const StoreLag = time.Minute
+
 // ListDeliveries lists a group's deliveries newest first, without attempts.
 func (s *Store) ListDeliveries(ctx context.Context, groupID string, f DeliveryFilter, p Page) ([]model.Delivery, PageInfo, error) {
+	// The index serves cursor pages; numbered pages are read with the plain
+	// query (a scan on the embedded store).
+	if s.index != nil && p.Number == 0 {
+		return indexedPage(ctx, s.coll(collDeliveries), p, func(before string, n int) ([]string, error) {
+			return s.index.DeliveryIDs(ctx, groupID, f, before, n)
+		}, func(d *model.Delivery) bool { return d.GroupID == groupID }, withoutAttempts)
+	}
 	return findPage(ctx, s.coll(collDeliveries), f.bson(groupID), "_id", p,
 		func(d *model.Delivery) string { return d.UID }, withoutAttempts)
 }
@@ -244,11 +270,16 @@ func (s *Store) RestartDelivery(ctx context.Context, id string, retryLimit int32
 // whose next attempt was due before `before`: the candidates a sweep checks
 // for work that was lost between a store write and a queue publish.
 func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit int) ([]model.Delivery, error) {
-	filter := bson.D{
-		{Key: "status", Value: bson.D{{Key: "$in", Value: []string{model.StatusScheduled, model.StatusProcessing, model.StatusRetry}}}},
-		{Key: "metadata.next_send_time", Value: bson.D{{Key: "$lt", Value: before}}},
+	if s.index != nil {
+		overdue, err := s.index.OverdueDeliveryIDs(ctx, before, limit)
+		if err != nil {
+			return nil, err
+		}
+		return s.deliveriesByID(ctx, overdue, func(d *model.Delivery) bool {
+			return !model.IsFinal(d.Status) && d.Metadata.NextSendTime != nil && d.Metadata.NextSendTime.Before(before)
+		})
 	}
-	cur, err := s.coll(collDeliveries).Find(ctx, filter, options.Find().SetLimit(int64(limit)).SetProjection(withoutAttempts))
+	cur, err := s.coll(collDeliveries).Find(ctx, overdueFilter(before), options.Find().SetLimit(int64(limit)).SetProjection(withoutAttempts))
 	if err != nil {
 		return nil, fmt.Errorf("find overdue deliveries: %w", err)
 	}
@@ -259,12 +290,34 @@ func (s *Store) OverdueDeliveries(ctx context.Context, before time.Time, limit i
 	return out, nil
 }
 
+// overdueFilter selects the deliveries a sweep checks at `before`.
+func overdueFilter(before time.Time) bson.D {
+	return bson.D{
+		{Key: "status", Value: bson.D{{Key: "$in", Value: []string{model.StatusScheduled, model.StatusProcessing, model.StatusRetry}}}},
+		{Key: "metadata.next_send_time", Value: bson.D{{Key: "$lt", Value: before}}},
+	}
+}
+
+// endpointFilter and endpointSort select an endpoint's deliveries in a
+// status, oldest first.
+func endpointFilter(endpointID, status string) bson.D {
+	return bson.D{{Key: "endpoint_id", Value: endpointID}, {Key: "status", Value: status}}
+}
+
+var endpointSort = bson.D{{Key: "_id", Value: 1}}
+
 // DeliveriesOfEndpoint returns up to limit deliveries of an endpoint in the
 // given status, oldest first (for replaying what was held back).
 func (s *Store) DeliveriesOfEndpoint(ctx context.Context, endpointID, status string, limit int) ([]model.Delivery, error) {
-	filter := bson.D{{Key: "endpoint_id", Value: endpointID}, {Key: "status", Value: status}}
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(withoutAttempts)
-	cur, err := s.coll(collDeliveries).Find(ctx, filter, opts)
+	if s.index != nil {
+		found, err := s.index.EndpointDeliveryIDs(ctx, endpointID, status, limit)
+		if err != nil {
+			return nil, err
+		}
+		return s.deliveriesByID(ctx, found, func(d *model.Delivery) bool { return d.Status == status })
+	}
+	opts := options.Find().SetSort(endpointSort).SetLimit(int64(limit)).SetProjection(withoutAttempts)
+	cur, err := s.coll(collDeliveries).Find(ctx, endpointFilter(endpointID, status), opts)
 	if err != nil {
 		return nil, fmt.Errorf("find endpoint deliveries: %w", err)
 	}
@@ -273,4 +326,14 @@ func (s *Store) DeliveriesOfEndpoint(ctx context.Context, endpointID, status str
 		return nil, fmt.Errorf("read endpoint deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// deliveriesByID reads the deliveries an index named, without attempts, and
+// keeps those that still match: each may have changed since the index read.
+func (s *Store) deliveriesByID(ctx context.Context, found []string, match func(*model.Delivery) bool) ([]model.Delivery, error) {
+	ds, err := findByIDs[model.Delivery](ctx, s.coll(collDeliveries), found, withoutAttempts)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(ds, func(d model.Delivery) bool { return !match(&d) }), nil
 }

@@ -132,11 +132,14 @@ func testDeliveryPaging(t *testing.T, st *store.Store) {
 	statuses := []string{model.StatusScheduled, model.StatusRetry, model.StatusSuccess, model.StatusFailure}
 	var ds []model.Delivery
 	var evs []model.Event
+	base := ms(time.Now().Add(-time.Minute))
+	at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) }
+	types := []string{"invoice.paid", "invoice.created"}
 	for i := range 8 {
-		evA := event(g.UID, appA.UID, "invoice.paid", time.Now())
-		evB := event(g.UID, appB.UID, "invoice.paid", time.Now())
+		evA := event(g.UID, appA.UID, types[i%2], at(i))
+		evB := event(g.UID, appB.UID, "invoice.paid", at(i))
 		evs = append(evs, evA, evB)
-		for j, d := range []model.Delivery{delivery(evA, epA1.UID, time.Now()), delivery(evA, epA2.UID, time.Now()), delivery(evB, epB.UID, time.Now())} {
+		for j, d := range []model.Delivery{delivery(evA, epA1.UID, at(i).Add(300*time.Millisecond)), delivery(evA, epA2.UID, at(i).Add(300*time.Millisecond)), delivery(evB, epB.UID, at(i).Add(300*time.Millisecond))} {
 			d.Status = statuses[(i+j)%len(statuses)]
 			ds = append(ds, d)
 		}
@@ -173,8 +176,21 @@ func testDeliveryPaging(t *testing.T, st *store.Store) {
 			return d.EndpointID == epA1.UID && d.Status == model.StatusScheduled
 		})},
 		{"no match", store.DeliveryFilter{Statuses: []string{model.StatusDiscarded}}, nil},
+		{"event type", store.DeliveryFilter{EventType: "invoice.created"}, want(func(d model.Delivery) bool { return d.EventType == "invoice.created" })},
+		// A range is on created_at (here 300 ms after the event), inclusive.
+		{"range", store.DeliveryFilter{Start: at(2).Add(300 * time.Millisecond), End: at(5).Add(300 * time.Millisecond)}, want(func(d model.Delivery) bool {
+			return inRange(d.CreatedAt, at(2).Add(300*time.Millisecond), at(5).Add(300*time.Millisecond))
+		})},
+		{"start only", store.DeliveryFilter{Start: at(6)}, want(func(d model.Delivery) bool { return !d.CreatedAt.Before(at(6)) })},
+		{"end only", store.DeliveryFilter{End: at(0).Add(500 * time.Millisecond)}, want(func(d model.Delivery) bool { return d.CreatedAt.Before(at(1)) })},
+		{"type, status and range", store.DeliveryFilter{EventType: "invoice.paid", Statuses: []string{model.StatusSuccess}, Start: at(1), End: at(6)}, want(func(d model.Delivery) bool {
+			return d.EventType == "invoice.paid" && d.Status == model.StatusSuccess && inRange(d.CreatedAt, at(1), at(6))
+		})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if len(tc.want) == 0 && tc.name != "no match" {
+				t.Fatal("a case that expects nothing cannot fail")
+			}
 			for _, per := range []int{1, 4, 100} {
 				got, _ := collectPages(t, per, func(d *model.Delivery) string { return d.UID }, func(p store.Page) ([]model.Delivery, store.PageInfo, error) {
 					return st.ListDeliveries(ctx, g.UID, tc.f, p)
@@ -545,3 +561,5 @@ func testUpdateDeliveriesConcurrent(t *testing.T, st *store.Store) {
 		t.Fatalf("%d of %d deliveries updated", len(got), len(f.ds))
 	}
 }
+
+func inRange(t, start, end time.Time) bool { return !t.Before(start) && !t.After(end) }

@@ -10,6 +10,8 @@ import (
 	"convoy/core/ids"
 	"convoy/core/model"
 	"convoy/core/store"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 func testEvents(t *testing.T, st *store.Store) {
@@ -276,5 +278,94 @@ func testDeleteOlderThan(t *testing.T, st *store.Store) {
 	}
 	if owner, claimed, err := st.ClaimIdempotencyKey(ctx, other.UID, "old", ids.New()); err != nil || claimed || owner != oldEv {
 		t.Fatalf("other group's old key was deleted: owner=%s claimed=%v err=%v", owner, claimed, err)
+	}
+}
+
+// Retention deletes while events and deliveries keep arriving (on the
+// embedded store, with the index, its DELETEs share the SQLite file with
+// FerretDB's inserts): every old document goes, every insert succeeds and
+// every new document stays.
+func testDeleteOlderThanUnderInserts(t *testing.T, st *store.Store) {
+	ctx := t.Context()
+	g := newGroup(t, st)
+	app := newApp(t, st, g.UID)
+	ep := newEndpoint(t, st, g.UID, app.UID)
+	batch := func(n int, at func(i int) time.Time) ([]model.Event, []model.Delivery) {
+		var evs []model.Event
+		var ds []model.Delivery
+		for i := range n {
+			e := event(g.UID, app.UID, "invoice.paid", at(i))
+			evs, ds = append(evs, e), append(ds, delivery(e, ep.UID, at(i)))
+		}
+		return evs, ds
+	}
+	cutoff := time.Now().Add(-time.Hour)
+	const old = 1000
+	for off := 0; off < old; off += 500 {
+		evs, ds := batch(500, func(i int) time.Time { return cutoff.Add(-time.Duration(off+i+1) * time.Second) })
+		mustOK(t, st.InsertEvents(ctx, evs))
+		mustOK(t, st.InsertDeliveries(ctx, ds))
+	}
+
+	var fresh []string
+	insertErr := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(insertErr)
+		tick := time.NewTicker(10 * time.Millisecond) // paced: a store that scans must keep up
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			evs, ds := batch(25, func(int) time.Time { return time.Now() })
+			if err := st.InsertEvents(ctx, evs); err != nil {
+				insertErr <- err
+				return
+			}
+			if err := st.InsertDeliveries(ctx, ds); err != nil {
+				insertErr <- err
+				return
+			}
+			for i := range evs {
+				fresh = append(fresh, evs[i].UID, ds[i].UID)
+			}
+		}
+	}()
+	var deleted int64
+	for deadline := time.Now().Add(time.Minute); ; {
+		n, err := st.DeleteOlderThan(ctx, g.UID, cutoff, 500)
+		mustOK(t, err)
+		deleted += n
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("retention never reaches 0")
+		}
+	}
+	close(stop)
+	if err := <-insertErr; err != nil {
+		t.Fatalf("insert during retention: %v", err)
+	}
+	if deleted != 2*old {
+		t.Errorf("deleted %d documents, want %d", deleted, 2*old)
+	}
+	if len(fresh) == 0 {
+		t.Fatal("nothing was inserted during retention")
+	}
+	for _, coll := range []string{"events", "deliveries"} {
+		n, err := st.RawCollection(coll).CountDocuments(ctx, bson.D{{Key: "group_id", Value: g.UID}})
+		mustOK(t, err)
+		if want := int64(len(fresh) / 2); n != want {
+			t.Errorf("%s: %d left, want the %d inserted during retention", coll, n, want)
+		}
+	}
+	evs, _, err := st.ListEvents(ctx, g.UID, store.EventFilter{}, store.Page{PerPage: 100})
+	mustOK(t, err)
+	if len(evs) == 0 || evs[0].CreatedAt.Before(cutoff) {
+		t.Errorf("newest event after retention: %v", evs)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 
 	"convoy/core/model"
 
@@ -65,7 +66,17 @@ func (s *Store) GetGroup(ctx context.Context, id string) (*model.Group, error) {
 
 // ListGroups lists groups newest first.
 func (s *Store) ListGroups(ctx context.Context, p Page) ([]model.Group, PageInfo, error) {
-	return findPage(ctx, s.coll(collGroups), bson.D{}, "_id", p, func(g *model.Group) string { return g.UID }, nil)
+	return s.ListGroupsNamed(ctx, "", p)
+}
+
+// ListGroupsNamed is ListGroups keeping, when name is not empty, only the
+// groups of exactly that name.
+func (s *Store) ListGroupsNamed(ctx context.Context, name string, p Page) ([]model.Group, PageInfo, error) {
+	filter := bson.D{}
+	if name != "" {
+		filter = append(filter, bson.E{Key: "name", Value: name})
+	}
+	return findPage(ctx, s.coll(collGroups), filter, "_id", p, func(g *model.Group) string { return g.UID }, nil)
 }
 
 // ReplaceGroup writes a group's new state.
@@ -104,10 +115,29 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*model.APIKey, e
 	return &k, nil
 }
 
-// ListAPIKeys lists a group's keys newest first.
+// ListAPIKeys lists a group's keys newest first, or every group's when
+// groupID is empty.
 func (s *Store) ListAPIKeys(ctx context.Context, groupID string, p Page) ([]model.APIKey, PageInfo, error) {
-	return findPage(ctx, s.coll(collAPIKeys), bson.D{{Key: "group_id", Value: groupID}}, "uid", p,
+	filter := bson.D{}
+	if groupID != "" {
+		filter = append(filter, bson.E{Key: "group_id", Value: groupID})
+	}
+	return findPage(ctx, s.coll(collAPIKeys), filter, "uid", p,
 		func(k *model.APIKey) string { return k.UID }, nil)
+}
+
+// GetAPIKey finds a key by its uid (keys are stored under their hash, so
+// this scans; it serves only the admin's key management).
+func (s *Store) GetAPIKey(ctx context.Context, uid string) (*model.APIKey, error) {
+	var k model.APIKey
+	err := s.coll(collAPIKeys).FindOne(ctx, bson.D{{Key: "uid", Value: uid}}).Decode(&k)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find api key: %w", err)
+	}
+	return &k, nil
 }
 
 // DeleteAPIKey revokes a group's key by its uid.
@@ -141,9 +171,16 @@ func (s *Store) GetApplication(ctx context.Context, groupID, id string) (*model.
 	return &a, nil
 }
 
-// ListApplications lists a group's applications newest first.
-func (s *Store) ListApplications(ctx context.Context, groupID string, p Page) ([]model.Application, PageInfo, error) {
-	return findPage(ctx, s.coll(collApplications), bson.D{{Key: "group_id", Value: groupID}}, "_id", p,
+// ListApplications lists a group's applications newest first; a non-empty
+// nameContains keeps those whose name contains it, ignoring case.
+func (s *Store) ListApplications(ctx context.Context, groupID, nameContains string, p Page) ([]model.Application, PageInfo, error) {
+	filter := bson.D{{Key: "group_id", Value: groupID}}
+	if nameContains != "" {
+		filter = append(filter, bson.E{Key: "name", Value: bson.D{
+			{Key: "$regex", Value: regexp.QuoteMeta(nameContains)}, {Key: "$options", Value: "i"},
+		}})
+	}
+	return findPage(ctx, s.coll(collApplications), filter, "_id", p,
 		func(a *model.Application) string { return a.UID }, nil)
 }
 

@@ -129,13 +129,13 @@ func testApplications(t *testing.T, st *store.Store) {
 	wantNotFound(t, "missing application", err)
 
 	all, _ := collectPages(t, 3, func(a *model.Application) string { return a.UID }, func(p store.Page) ([]model.Application, store.PageInfo, error) {
-		return st.ListApplications(ctx, g1.UID, p)
+		return st.ListApplications(ctx, g1.UID, "", p)
 	})
 	if !slices.Equal(all, newestFirst(mine)) {
 		t.Fatalf("listed applications %v, want %v", all, newestFirst(mine))
 	}
 	// A page exactly as long as what is left has no next page.
-	items, info, err := st.ListApplications(ctx, g1.UID, store.Page{PerPage: 5})
+	items, info, err := st.ListApplications(ctx, g1.UID, "", store.Page{PerPage: 5})
 	mustOK(t, err)
 	if len(items) != 5 || info.HasNext || info.NextCursor != "" {
 		t.Fatalf("per_page 5 of 5: %d items, %+v", len(items), info)
@@ -295,7 +295,7 @@ func testDeleteGroupCascades(t *testing.T, st *store.Store) {
 	wantNotFound(t, "event of a deleted group", err)
 	ds, _, err := st.ListDeliveries(ctx, g.UID, store.DeliveryFilter{}, store.Page{PerPage: 10})
 	mustOK(t, err)
-	apps, _, err := st.ListApplications(ctx, g.UID, store.Page{PerPage: 10})
+	apps, _, err := st.ListApplications(ctx, g.UID, "", store.Page{PerPage: 10})
 	mustOK(t, err)
 	if len(ds) != 0 || len(apps) != 0 {
 		t.Fatalf("after delete: %d deliveries, %d applications left", len(ds), len(apps))

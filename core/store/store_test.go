@@ -12,6 +12,7 @@ import (
 	"convoy/core/ids"
 	"convoy/core/model"
 	"convoy/core/store"
+	"convoy/core/store/sqliteindex"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -23,6 +24,20 @@ import (
 func TestStoreEmbeddedFerretDB(t *testing.T) {
 	mongoURI, _ := embeddedtest.ForTest(t)
 	runConformance(t, openStore(t, mongoURI, "convoy_conformance"))
+}
+
+// TestStoreEmbeddedIndexed runs the suite on the embedded FerretDB with the
+// store reading the SQLite list indexes, as the local stack does.
+func TestStoreEmbeddedIndexed(t *testing.T) {
+	f := embeddedtest.FerretDB(t)
+	ix := sqliteindex.Open(f.Dir(), "convoy_conformance")
+	t.Cleanup(func() { ix.Close() })
+	st := openStore(t, f.URI(), "convoy_conformance", store.WithIndex(ix))
+	// The list indexes now, rather than within the indexer's few seconds.
+	if err := f.EnsureIDIndexes(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	runConformance(t, st)
 }
 
 // TestStoreMongoDB runs the suite against a real MongoDB, for example
@@ -48,9 +63,9 @@ func TestStoreMongoDB(t *testing.T) {
 	runConformance(t, openStore(t, uri, name))
 }
 
-func openStore(t *testing.T, uri, name string) *store.Store {
+func openStore(t *testing.T, uri, name string, opts ...store.Option) *store.Store {
 	t.Helper()
-	st, err := store.Open(t.Context(), uri, name)
+	st, err := store.Open(t.Context(), uri, name, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +91,7 @@ func runConformance(t *testing.T, st *store.Store) {
 		run  func(t *testing.T, st *store.Store)
 	}{
 		{"Groups", testGroups},
+		{"PagingUnderLoad", testPagingUnderLoad},
 		{"APIKeys", testAPIKeys},
 		{"Applications", testApplications},
 		{"Endpoints", testEndpoints},
@@ -96,12 +112,14 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"OverdueDeliveries", testOverdueDeliveries},
 		{"DeliveriesOfEndpoint", testDeliveriesOfEndpoint},
 		{"DeleteOlderThan", testDeleteOlderThan},
+		{"DeleteOlderThanUnderInserts", testDeleteOlderThanUnderInserts},
 		{"DeleteGroupCascades", testDeleteGroupCascades},
 		{"MetaEvents", testMetaEvents},
 		{"EndpointStats", testEndpointStats},
 		{"CountPendingDeliveries", testCountPendingDeliveries},
 		{"EventsCreatedBetween", testEventsCreatedBetween},
 		{"Marks", testMarks},
+		{"ConvoyQueries", testConvoyQueries},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, st) })
 	}
@@ -159,7 +177,7 @@ func newEndpoint(t *testing.T, st *store.Store, groupID, appID string) *model.En
 
 func event(groupID, appID, eventType string, at time.Time) model.Event {
 	return model.Event{
-		UID: ids.New(), GroupID: groupID, AppID: appID, EventType: eventType,
+		UID: ids.At(at), GroupID: groupID, AppID: appID, EventType: eventType,
 		Data: []byte(`{"n": 1, "s": "caf\u00e9"}`), CreatedAt: ms(at),
 	}
 }

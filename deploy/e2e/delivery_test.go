@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -49,6 +50,7 @@ func newScriptedReceiver(t *testing.T, handlers ...http.HandlerFunc) *receiver {
 		h := r.handlers[min(len(r.got), len(r.handlers)-1)]
 		r.got = append(r.got, received{at: time.Now(), header: req.Header.Clone(), body: body})
 		r.mu.Unlock()
+		req.Body = io.NopCloser(bytes.NewReader(body)) // the handler may read it too
 		h(w, req)
 	}))
 	t.Cleanup(r.Close)

@@ -42,6 +42,23 @@ func waitMetaEvents(t *testing.T, s *stack, groupID string, n int, status string
 	return ms
 }
 
+// waitMetaEvent waits until the group has a meta event of eventType in
+// status (with id, when id is not empty), and returns it.
+func waitMetaEvent(t *testing.T, s *stack, groupID, eventType, id, status string) metaEvent {
+	t.Helper()
+	var found metaEvent
+	eventually(t, 20*time.Second, eventType+" to be "+status, func() bool {
+		for _, m := range metaEventsOf(s, groupID) {
+			if m.EventType == eventType && m.Status == status && (id == "" || m.UID == id) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
 // A group with meta events on hears of an endpoint a user disabled: the
 // body is signed in the group's format with the meta secret and verifies at
 // a receiver that checks it independently; a failed attempt is retried and

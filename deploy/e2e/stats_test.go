@@ -20,7 +20,7 @@ import (
 // dispatcherCountsStats says whether the dispatcher tells the stats of
 // every attempt (consume calling stats.Observe); until it does, the stats
 // stay empty and the end-to-end count is skipped.
-const dispatcherCountsStats = false
+const dispatcherCountsStats = true
 
 type statsFigures struct {
 	Success int64    `json:"success"`

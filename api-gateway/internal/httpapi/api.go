@@ -161,6 +161,14 @@ func (a *API) call(rt route, params []string, r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
+	r, err := rt.in.canonicalQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	r, err = a.decodeDeclaredBody(r, rt.in)
+	if err != nil {
+		return nil, err
+	}
 	if rt.public() {
 		return rt.handle(a, r.Context(), r)
 	}

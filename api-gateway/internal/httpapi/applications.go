@@ -11,6 +11,8 @@ type applicationInput struct {
 	Name         *string `json:"name"`
 	Secret       *string `json:"secret"`
 	SupportEmail *string `json:"support_email"`
+	// IsDisabled holds new events back (Convoy's name and meaning).
+	IsDisabled *bool `json:"is_disabled"`
 }
 
 type applicationView struct {
@@ -18,6 +20,7 @@ type applicationView struct {
 	GroupID      string  `json:"group_id"`
 	Name         string  `json:"name"`
 	SupportEmail string  `json:"support_email"`
+	IsDisabled   bool    `json:"is_disabled"`
 	CreatedAt    *string `json:"created_at"`
 	UpdatedAt    *string `json:"updated_at"`
 }
@@ -28,21 +31,20 @@ func applicationOut(app *ingestv1.Application) applicationView {
 		GroupID:      app.GetGroupId(),
 		Name:         app.GetName(),
 		SupportEmail: app.GetSupportEmail(),
+		IsDisabled:   app.GetIsDisabled(),
 		CreatedAt:    timeOut(app.GetCreatedAt()),
 		UpdatedAt:    timeOut(app.GetUpdatedAt()),
 	}
 }
 
 func (a *API) createApplication(ctx context.Context, r *http.Request) (any, error) {
-	var in applicationInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[applicationInput](r)
 	app, err := a.ingest.CreateApplication(ctx, &ingestv1.CreateApplicationRequest{
 		GroupId:      r.PathValue("group_id"),
 		Name:         deref(in.Name),
 		Secret:       deref(in.Secret),
 		SupportEmail: deref(in.SupportEmail),
+		IsDisabled:   deref(in.IsDisabled),
 	})
 	if err != nil {
 		return nil, err
@@ -51,11 +53,16 @@ func (a *API) createApplication(ctx context.Context, r *http.Request) (any, erro
 }
 
 func (a *API) listApplications(ctx context.Context, r *http.Request) (any, error) {
-	p, err := pageOnly(r)
+	q, err := parseQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.ingest.ListApplications(ctx, &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), Page: p})
+	req := &ingestv1.ListApplicationsRequest{GroupId: r.PathValue("group_id"), NameContains: q.single("q"), Page: q.page()}
+	if err := q.err(); err != nil {
+		return nil, err
+	}
+	p := req.Page
+	res, err := a.ingest.ListApplications(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -71,16 +78,14 @@ func (a *API) getApplication(ctx context.Context, r *http.Request) (any, error) 
 }
 
 func (a *API) updateApplication(ctx context.Context, r *http.Request) (any, error) {
-	var in applicationInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[applicationInput](r)
 	app, err := a.ingest.UpdateApplication(ctx, &ingestv1.UpdateApplicationRequest{
 		GroupId:      r.PathValue("group_id"),
 		AppId:        r.PathValue("app_id"),
 		Name:         in.Name,
 		Secret:       in.Secret,
 		SupportEmail: in.SupportEmail,
+		IsDisabled:   in.IsDisabled,
 	})
 	if err != nil {
 		return nil, err

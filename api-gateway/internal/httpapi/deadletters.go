@@ -52,10 +52,7 @@ func (a *API) listDeadLetters(ctx context.Context, r *http.Request) (any, error)
 // redriveDeadLetters redrives the ids in the body, or every entry when the
 // body names none.
 func (a *API) redriveDeadLetters(ctx context.Context, r *http.Request) (any, error) {
-	var in redriveInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[redriveInput](r)
 	res, err := a.ingest.RedriveDeadLetters(ctx, &ingestv1.RedriveDeadLettersRequest{Ids: in.IDs})
 	if err != nil {
 		return nil, err

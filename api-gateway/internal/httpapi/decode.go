@@ -9,13 +9,15 @@ import (
 	"math"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
 // decodeBody reads the (already size-capped) body into dst, a pointer to
 // a struct. An empty body decodes as {} so that missing required fields are
-// reported by ingest-service like any other missing field. Unknown fields
-// are ignored, as Convoy clients may send fields this API does not model.
+// reported by ingest-service like any other missing field. A field dst does
+// not declare, at any depth, is refused by its full path: a client must
+// never believe a setting took effect when it was dropped.
 func (a *API) decodeBody(r *http.Request, dst any) error {
 	if r.ContentLength > a.opts.MaxBodyBytes {
 		return a.tooLarge()
@@ -30,10 +32,123 @@ func (a *API) decodeBody(r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, dst); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(dst)
+	switch {
+	case err != nil && strings.HasPrefix(err.Error(), "json: unknown field "):
+		// The decoder names only the first unknown key, without its path.
+		if names := unknownFields(body, reflect.TypeOf(dst), ""); len(names) > 0 {
+			return badRequest("%s %s", plural2(len(names), "unknown field"), quoteAll(names))
+		}
+		return badRequest("%s", strings.TrimPrefix(err.Error(), "json: "))
+	case err != nil:
+		// Unmarshal's errors carry the offsets and field paths the messages
+		// use; the decoder reports truncation as a bare io.ErrUnexpectedEOF.
+		if uerr := json.Unmarshal(body, dst); uerr != nil {
+			err = uerr
+		}
 		return describeJSONError(body, dst, err)
+	case len(bytes.TrimSpace(body[dec.InputOffset():])) > 0:
+		// Unmarshal reports trailing data as a syntax error with its offset.
+		return describeJSONError(body, dst, json.Unmarshal(body, dst))
 	}
 	return nil
+}
+
+// unknownFields lists, by dotted path, every object key in raw that type t
+// does not declare, matching names as encoding/json does (exact, then case
+// folded). Values the type keeps raw (json.RawMessage, any) are not looked
+// into.
+func unknownFields(raw []byte, t reflect.Type, prefix string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return nil // not an object: the type error is reported instead
+		}
+		fields := jsonFields(t)
+		var out []string
+		for _, key := range sortedKeys(obj) {
+			ft, ok := fields[key]
+			if !ok {
+				for name, f := range fields {
+					if strings.EqualFold(name, key) {
+						ft, ok = f, true
+						break
+					}
+				}
+			}
+			if !ok {
+				out = append(out, prefix+key)
+				continue
+			}
+			out = append(out, unknownFields(obj[key], ft, prefix+key+".")...)
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		if t == reflect.TypeFor[json.RawMessage]() {
+			return nil
+		}
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return nil
+		}
+		var out []string
+		for i, it := range items {
+			out = append(out, unknownFields(it, t.Elem(), strings.TrimSuffix(prefix, ".")+"["+strconv.Itoa(i)+"].")...)
+		}
+		return out
+	case reflect.Map:
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return nil
+		}
+		var out []string
+		for _, key := range sortedKeys(obj) {
+			out = append(out, unknownFields(obj[key], t.Elem(), prefix+key+".")...)
+		}
+		return out
+	}
+	return nil
+}
+
+// jsonFields maps the JSON names of a struct's fields to their types,
+// promoting the fields of embedded structs as encoding/json does.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "-" {
+			continue
+		}
+		if f.Anonymous && tag == "" {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for name, typ := range jsonFields(ft) {
+					if _, shadowed := out[name]; !shadowed {
+						out[name] = typ
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		out[tag] = f.Type
+	}
+	return out
 }
 
 func (a *API) tooLarge() error {
@@ -57,6 +172,7 @@ func describeJSONError(body []byte, dst any, err error) error {
 	if te.Field == "" {
 		return badRequest("request body must be a JSON object")
 	}
+	te.Field = jsonPath(reflect.TypeOf(dst), te.Field)
 	declared := fieldType(reflect.TypeOf(dst), te.Field)
 	if declared != nil {
 		for declared.Kind() == reflect.Pointer {
@@ -100,21 +216,47 @@ func fieldType(t reflect.Type, path string) reflect.Type {
 		if t.Kind() != reflect.Struct {
 			return nil
 		}
-		var found reflect.Type
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if tag == name || (tag == "" && strings.EqualFold(f.Name, name)) {
-				found = f.Type
-				break
+		fields := jsonFields(t)
+		found, ok := fields[name]
+		if !ok {
+			for n, f := range fields {
+				if strings.EqualFold(n, name) {
+					found, ok = f, true
+					break
+				}
 			}
 		}
-		if found == nil {
+		if !ok {
 			return nil
 		}
 		t = found
 	}
 	return t
+}
+
+// jsonPath drops from a decoder's field path the Go names of embedded
+// structs, which encoding/json includes but callers never wrote.
+func jsonPath(t reflect.Type, path string) string {
+	var out []string
+	for name := range strings.SplitSeq(path, ".") {
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			out = append(out, name)
+			t = nil
+			continue
+		}
+		if f, ok := t.FieldByName(name); ok && f.Anonymous {
+			if _, isJSON := jsonFields(t)[name]; !isJSON {
+				t = f.Type
+				continue
+			}
+		}
+		out = append(out, name)
+		t = fieldType(t, name)
+	}
+	return strings.Join(out, ".")
 }
 
 func isInteger(t reflect.Type) bool {

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	ingestv1 "convoy/proto/convoy/ingest/v1"
+
+	"google.golang.org/protobuf/proto"
 )
 
 type deliveryView struct {
@@ -149,8 +151,41 @@ func (a *API) listAttempts(ctx context.Context, r *http.Request) (any, error) {
 	return mapSlice(attempts, attemptOut), nil
 }
 
+func (a *API) getAttempt(ctx context.Context, r *http.Request) (any, error) {
+	at, err := a.ingest.GetAttempt(ctx, &ingestv1.GetAttemptRequest{
+		GroupId: r.PathValue("group_id"), DeliveryId: r.PathValue("delivery_id"), AttemptId: r.PathValue("attempt_id"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return attemptOut(at), nil
+}
+
+// countBatchRetryDeliveries answers how many deliveries batchretry would
+// retry with the same filters.
+func (a *API) countBatchRetryDeliveries(ctx context.Context, r *http.Request) (any, error) {
+	q, err := parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	req := &ingestv1.CountBatchRetryDeliveriesRequest{GroupId: r.PathValue("group_id"), Filter: q.deliveryFilter()}
+	if err := q.err(); err != nil {
+		return nil, err
+	}
+	res, err := a.ingest.CountBatchRetryDeliveries(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return convoyCount{Num: res.GetNum()}, nil
+}
+
 func (a *API) resendDelivery(ctx context.Context, r *http.Request) (any, error) {
-	d, err := a.ingest.ResendDelivery(ctx, &ingestv1.ResendDeliveryRequest{GroupId: r.PathValue("group_id"), DeliveryId: r.PathValue("delivery_id")})
+	d, err := a.ingest.ResendDelivery(ctx, &ingestv1.ResendDeliveryRequest{
+		GroupId: r.PathValue("group_id"), DeliveryId: r.PathValue("delivery_id"),
+		// Convoy v0.5 re-activated an inactive endpoint on resend; ours
+		// refuses and points at re-enabling, which replays what it held.
+		ReactivateEndpoint: dialectOf(r) == convoyV05,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -160,20 +195,22 @@ func (a *API) resendDelivery(ctx context.Context, r *http.Request) (any, error) 
 // batchRetryDeliveries retries the ids in the body or, when there are
 // none, whatever the list filters in the query select.
 func (a *API) batchRetryDeliveries(ctx context.Context, r *http.Request) (any, error) {
-	var in idsInput
-	if err := a.decodeBody(r, &in); err != nil {
+	in := bodyAs[idsInput](r)
+	req := &ingestv1.BatchRetryDeliveriesRequest{GroupId: r.PathValue("group_id"), Ids: in.IDs}
+	q, err := parseQuery(r)
+	if err != nil {
 		return nil, err
 	}
-	req := &ingestv1.BatchRetryDeliveriesRequest{GroupId: r.PathValue("group_id"), Ids: in.IDs}
+	filter := q.deliveryFilter()
+	if err := q.err(); err != nil {
+		return nil, err
+	}
 	if len(in.IDs) == 0 {
-		q, err := parseQuery(r)
-		if err != nil {
-			return nil, err
-		}
-		req.Filter = q.deliveryFilter()
-		if err := q.err(); err != nil {
-			return nil, err
-		}
+		req.Filter = filter
+	} else if !proto.Equal(filter, &ingestv1.DeliveryFilter{}) {
+		// Either could be meant to narrow the other; guessing would retry
+		// what the caller did not ask for.
+		return nil, badRequest("give ids or query filters, not both")
 	}
 	res, err := a.ingest.BatchRetryDeliveries(ctx, req)
 	if err != nil {
@@ -183,10 +220,7 @@ func (a *API) batchRetryDeliveries(ctx context.Context, r *http.Request) (any, e
 }
 
 func (a *API) forceResendDeliveries(ctx context.Context, r *http.Request) (any, error) {
-	var in idsInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[idsInput](r)
 	res, err := a.ingest.ForceResendDeliveries(ctx, &ingestv1.ForceResendDeliveriesRequest{GroupId: r.PathValue("group_id"), Ids: in.IDs})
 	if err != nil {
 		return nil, err

@@ -7,19 +7,41 @@ import (
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 )
 
-// endpointInput is the body of POST and PUT .../endpoints. PUT has no
-// secret (rotation goes through expire_secret) and POST has no status;
-// either is ignored where it does not apply, so clients that send back a
-// whole fetched endpoint keep working.
-type endpointInput struct {
+// endpointFields are the body fields POST and PUT .../endpoints share.
+// target_url is Convoy's name for url, as its endpoints answer it.
+type endpointFields struct {
 	URL               *string   `json:"url"`
+	TargetURL         *string   `json:"target_url"`
 	Description       *string   `json:"description"`
-	Secret            *string   `json:"secret"`
 	Events            *[]string `json:"events"`
 	HTTPTimeout       *string   `json:"http_timeout"`
 	RateLimit         *int32    `json:"rate_limit"`
 	RateLimitDuration *string   `json:"rate_limit_duration"`
-	Status            *string   `json:"status"`
+}
+
+// url resolves url and its alias target_url.
+func (f *endpointFields) url() (*string, error) {
+	switch {
+	case f.TargetURL == nil:
+		return f.URL, nil
+	case f.URL != nil && *f.URL != *f.TargetURL:
+		return nil, badRequest("url and target_url differ; give one")
+	}
+	return f.TargetURL, nil
+}
+
+// endpointCreateInput is the body of POST .../endpoints.
+type endpointCreateInput struct {
+	endpointFields
+	Secret *string `json:"secret"`
+}
+
+// endpointUpdateInput is the body of PUT .../endpoints/{id}. The secret
+// changes through expire_secret, which keeps the old one signing for a
+// while; status re-enables or disables the endpoint.
+type endpointUpdateInput struct {
+	endpointFields
+	Status *string `json:"status"`
 }
 
 type expireSecretInput struct {
@@ -42,6 +64,8 @@ type endpointView struct {
 	Status            string               `json:"status"`
 	CreatedAt         *string              `json:"created_at"`
 	UpdatedAt         *string              `json:"updated_at"`
+	// Circuit is null when ingest could not read the endpoint's health.
+	Circuit *circuitView `json:"circuit"`
 }
 
 type endpointSecretView struct {
@@ -68,18 +92,20 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		Status:            e.GetStatus(),
 		CreatedAt:         timeOut(e.GetCreatedAt()),
 		UpdatedAt:         timeOut(e.GetUpdatedAt()),
+		Circuit:           circuitOut(e.GetCircuit()),
 	}
 }
 
 func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) {
-	var in endpointInput
-	if err := a.decodeBody(r, &in); err != nil {
+	in := bodyAs[endpointCreateInput](r)
+	url, err := in.url()
+	if err != nil {
 		return nil, err
 	}
 	e, err := a.ingest.CreateEndpoint(ctx, &ingestv1.CreateEndpointRequest{
 		GroupId:           r.PathValue("group_id"),
 		AppId:             r.PathValue("app_id"),
-		Url:               deref(in.URL),
+		Url:               deref(url),
 		Description:       deref(in.Description),
 		Secret:            deref(in.Secret),
 		Events:            deref(in.Events),
@@ -122,15 +148,16 @@ func (a *API) getEndpoint(ctx context.Context, r *http.Request) (any, error) {
 }
 
 func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) {
-	var in endpointInput
-	if err := a.decodeBody(r, &in); err != nil {
+	in := bodyAs[endpointUpdateInput](r)
+	url, err := in.url()
+	if err != nil {
 		return nil, err
 	}
 	e, err := a.ingest.UpdateEndpoint(ctx, &ingestv1.UpdateEndpointRequest{
 		GroupId:           r.PathValue("group_id"),
 		AppId:             r.PathValue("app_id"),
 		EndpointId:        r.PathValue("endpoint_id"),
-		Url:               in.URL,
+		Url:               url,
 		Description:       in.Description,
 		SetEvents:         in.Events != nil,
 		Events:            deref(in.Events),
@@ -155,10 +182,7 @@ func (a *API) deleteEndpoint(ctx context.Context, r *http.Request) (any, error) 
 }
 
 func (a *API) expireSecret(ctx context.Context, r *http.Request) (any, error) {
-	var in expireSecretInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[expireSecretInput](r)
 	e, err := a.ingest.ExpireSecret(ctx, &ingestv1.ExpireSecretRequest{
 		GroupId:    r.PathValue("group_id"),
 		AppId:      r.PathValue("app_id"),

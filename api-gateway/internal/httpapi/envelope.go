@@ -76,16 +76,21 @@ func writeEnvelope(w http.ResponseWriter, status int, ok bool, message string, d
 	_, _ = w.Write(body)
 }
 
-// page is the data of every list answer.
+// page is the data of every list answer. Pagination is a paginationView,
+// or a dialect's own.
 type page[T any] struct {
 	Content    []T
-	Pagination paginationView
+	Pagination any
 }
 
 type paginationView struct {
 	PerPage        int32  `json:"per_page"`
 	HasNextPage    bool   `json:"has_next_page"`
 	NextPageCursor string `json:"next_page_cursor"`
+	// total and page are set for an offset page (Convoy's dialect shows
+	// them).
+	total int64
+	page  int32
 }
 
 // appendJSON writes {"content":[...],"pagination":{...}}, letting each item

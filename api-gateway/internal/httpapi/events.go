@@ -30,6 +30,8 @@ type eventView struct {
 	CreatedAt      *string           `json:"created_at"`
 	// data is spliced in raw by appendJSON.
 	data []byte
+	// matched is shown by Convoy's dialect.
+	matched int32
 }
 
 // appendJSON encodes the other fields with encoding/json, then adds
@@ -62,14 +64,12 @@ func eventOut(e *ingestv1.Event) eventView {
 		CustomHeaders:  headers,
 		CreatedAt:      timeOut(e.GetCreatedAt()),
 		data:           e.GetData(),
+		matched:        e.GetMatchedEndpoints(),
 	}
 }
 
 func (a *API) createEvent(ctx context.Context, r *http.Request) (any, error) {
-	var in eventInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[eventInput](r)
 	key := in.IdempotencyKey
 	if key == "" {
 		key = r.Header.Get(headerIdempotencyKey)

@@ -86,6 +86,7 @@ func sampleGroup() *ingestv1.Group {
 			RetentionPolicy: "720h",
 			MetaEvent: &ingestv1.MetaEventConfig{IsEnabled: true, Url: "https://ops.example.com/meta", Secret: "meta-secret",
 				EventTypes: []string{"endpoint.disabled"}},
+			CircuitBreaker: &ingestv1.CircuitBreakerConfig{FailureThreshold: 70, MinRequests: 10, Window: "1m", Cooldown: "30s"},
 		},
 		CreatedAt: timestamppb.New(fixedCreated),
 		UpdatedAt: timestamppb.New(fixedUpdated),
@@ -107,6 +108,7 @@ func sampleEndpoint() *ingestv1.Endpoint {
 		},
 		Events: []string{"*"}, HttpTimeout: "30s", RateLimit: 5000, RateLimitDuration: "1m", Status: "active",
 		CreatedAt: timestamppb.New(fixedCreated), UpdatedAt: timestamppb.New(fixedUpdated),
+		Circuit: &ingestv1.Circuit{State: "half_open", FailureRate: 0.8, OpenedAt: timestamppb.New(fixedUpdated)},
 	}
 }
 
@@ -120,8 +122,29 @@ func sampleDelivery() *ingestv1.Delivery {
 	}
 }
 
+// nextPage says a first page (by cursor) has a next one, and answers an
+// offset page as page 2 of 3 with 45 items.
 func nextPage(p *ingestv1.PageRequest) *ingestv1.PageInfo {
+	if p.GetPage() > 0 {
+		return &ingestv1.PageInfo{PerPage: p.GetPerPage(), HasNextPage: true, Total: 45, Page: p.GetPage()}
+	}
+	if p.GetCursor() != "" {
+		return &ingestv1.PageInfo{PerPage: p.GetPerPage()}
+	}
 	return &ingestv1.PageInfo{PerPage: p.GetPerPage(), HasNextPage: true, NextPageCursor: "cursor-2"}
+}
+
+func (f *fakeIngest) GetAPIKey(ctx context.Context, r *ingestv1.GetAPIKeyRequest) (*ingestv1.APIKey, error) {
+	return record(ctx, f, "GetAPIKey", r, &ingestv1.APIKey{Uid: r.GetKeyId(), GroupId: "grp-1", Name: "ci", CreatedAt: timestamppb.New(fixedCreated)})
+}
+
+func (f *fakeIngest) GetAttempt(ctx context.Context, r *ingestv1.GetAttemptRequest) (*ingestv1.Attempt, error) {
+	return record(ctx, f, "GetAttempt", r, &ingestv1.Attempt{Uid: r.GetAttemptId(), DeliveryId: r.GetDeliveryId(), Url: "https://example.com/hook",
+		Method: "POST", HttpStatus: 502, Error: "endpoint answered Bad Gateway", CreatedAt: timestamppb.New(fixedCreated)})
+}
+
+func (f *fakeIngest) CountBatchRetryDeliveries(ctx context.Context, r *ingestv1.CountBatchRetryDeliveriesRequest) (*ingestv1.CountBatchRetryDeliveriesResponse, error) {
+	return record(ctx, f, "CountBatchRetryDeliveries", r, &ingestv1.CountBatchRetryDeliveriesResponse{Num: 3})
 }
 
 func (f *fakeIngest) CreateGroup(ctx context.Context, r *ingestv1.CreateGroupRequest) (*ingestv1.Group, error) {
@@ -306,7 +329,7 @@ func sampleStats() *ingestv1.EndpointStats {
 			{Start: timestamppb.New(fixedCreated.Add(5 * time.Minute)), Figures: &ingestv1.StatsFigures{Success: 98, Failure: 1, Timeout: 1, P50: &p50, P99: &p99}},
 		},
 		LastSuccessAt: timestamppb.New(fixedUpdated), ConsecutiveFailures: 2,
-		Circuit:           &ingestv1.StatsCircuit{State: "open", FailureRate: 0.75, OpenedAt: timestamppb.New(fixedUpdated)},
+		Circuit:           &ingestv1.Circuit{State: "open", FailureRate: 0.75, OpenedAt: timestamppb.New(fixedUpdated)},
 		DeliveriesPending: 3,
 	}
 }

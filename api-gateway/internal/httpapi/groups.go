@@ -15,14 +15,16 @@ import (
 type groupInput struct {
 	Name   *string           `json:"name"`
 	Config *groupConfigInput `json:"config"`
+	// Convoy v0.5's group fields for features this service does not have
+	// (a logo for its dashboard, a group-wide ingest rate limit): accepted
+	// so that Convoy's clients work, not applied, listed in the README.
+	LogoURL           *string `json:"logo_url"`
+	RateLimit         *int32  `json:"rate_limit"`
+	RateLimitDuration *string `json:"rate_limit_duration"`
 }
 
 type groupConfigInput struct {
-	Strategy *struct {
-		Type       *string `json:"type"`
-		Duration   *int64  `json:"duration"`
-		RetryCount *int32  `json:"retry_count"`
-	} `json:"strategy"`
+	Strategy  *strategyInput `json:"strategy"`
 	Signature *struct {
 		Header *string `json:"header"`
 		Hash   *string `json:"hash"`
@@ -37,11 +39,82 @@ type groupConfigInput struct {
 		Secret     *string   `json:"secret"`
 		EventTypes *[]string `json:"event_types"`
 	} `json:"meta_event"`
+	CircuitBreaker *struct {
+		FailureThreshold *int32  `json:"failure_threshold"`
+		MinRequests      *int32  `json:"min_requests"`
+		Window           *string `json:"window"`
+		Cooldown         *string `json:"cooldown"`
+	} `json:"circuit_breaker"`
 }
 
-func (c *groupConfigInput) proto() *ingestv1.GroupConfigInput {
+// strategyInput takes the retry schedule in our names (duration,
+// retry_count) or in Convoy v0.5's (default.intervalSeconds,
+// default.retryLimit, exponentialBackoff.retryLimit). Convoy's SDK sends
+// both blocks with zeros in the one it does not use, so a Convoy value of 0
+// means "not given".
+type strategyInput struct {
+	Type       *string `json:"type"`
+	Duration   *int64  `json:"duration"`
+	RetryCount *int32  `json:"retry_count"`
+	Default    *struct {
+		IntervalSeconds *int64 `json:"intervalSeconds"`
+		RetryLimit      *int32 `json:"retryLimit"`
+	} `json:"default"`
+	ExponentialBackoff *struct {
+		RetryLimit *int32 `json:"retryLimit"`
+	} `json:"exponentialBackoff"`
+}
+
+// resolve folds Convoy's names into ours. A Convoy block that does not
+// match the type given, or two names given different values, is refused
+// rather than one of them dropped.
+func (s *strategyInput) resolve() (typ *string, duration *int64, retryCount *int32, err error) {
+	typ, duration, retryCount = s.Type, s.Duration, s.RetryCount
+	given := func(p *int32) bool { return p != nil && *p != 0 }
+	var interval *int64
+	var defaultLimit, expLimit *int32
+	if d := s.Default; d != nil {
+		if d.IntervalSeconds != nil && *d.IntervalSeconds != 0 {
+			interval = d.IntervalSeconds
+		}
+		if given(d.RetryLimit) {
+			defaultLimit = d.RetryLimit
+		}
+	}
+	if e := s.ExponentialBackoff; e != nil && given(e.RetryLimit) {
+		expLimit = e.RetryLimit
+	}
+	t := deref(typ)
+	if t == "exponential-backoff" && (interval != nil || defaultLimit != nil) {
+		return nil, nil, nil, badRequest("config.strategy.default applies only when config.strategy.type is default")
+	}
+	if t == "default" && expLimit != nil {
+		return nil, nil, nil, badRequest("config.strategy.exponentialBackoff applies only when config.strategy.type is exponential-backoff")
+	}
+	if interval != nil {
+		if duration != nil && *duration != *interval {
+			return nil, nil, nil, badRequest("config.strategy.duration and config.strategy.default.intervalSeconds differ; give one")
+		}
+		duration = interval
+	}
+	for _, c := range []struct {
+		name  string
+		limit *int32
+	}{{"default.retryLimit", defaultLimit}, {"exponentialBackoff.retryLimit", expLimit}} {
+		if c.limit == nil {
+			continue
+		}
+		if retryCount != nil && *retryCount != *c.limit {
+			return nil, nil, nil, badRequest("config.strategy.%s differs from the retry count given elsewhere in config.strategy; give one", c.name)
+		}
+		retryCount = c.limit
+	}
+	return typ, duration, retryCount, nil
+}
+
+func (c *groupConfigInput) proto() (*ingestv1.GroupConfigInput, error) {
 	if c == nil {
-		return nil
+		return nil, nil
 	}
 	in := &ingestv1.GroupConfigInput{
 		DisableEndpoint: c.DisableEndpoint,
@@ -49,7 +122,10 @@ func (c *groupConfigInput) proto() *ingestv1.GroupConfigInput {
 		RetentionPolicy: c.RetentionPolicy,
 	}
 	if s := c.Strategy; s != nil {
-		in.StrategyType, in.StrategyDuration, in.RetryCount = s.Type, s.Duration, s.RetryCount
+		var err error
+		if in.StrategyType, in.StrategyDuration, in.RetryCount, err = s.resolve(); err != nil {
+			return nil, err
+		}
 	}
 	if s := c.Signature; s != nil {
 		in.SignatureHeader, in.SignatureHash, in.SignatureFormat = s.Header, s.Hash, s.Format
@@ -58,7 +134,11 @@ func (c *groupConfigInput) proto() *ingestv1.GroupConfigInput {
 		in.MetaEventIsEnabled, in.MetaEventUrl, in.MetaEventSecret = m.IsEnabled, m.URL, m.Secret
 		in.SetMetaEventTypes, in.MetaEventTypes = m.EventTypes != nil, deref(m.EventTypes)
 	}
-	return in
+	if b := c.CircuitBreaker; b != nil {
+		in.CircuitBreakerFailureThreshold, in.CircuitBreakerMinRequests = b.FailureThreshold, b.MinRequests
+		in.CircuitBreakerWindow, in.CircuitBreakerCooldown = b.Window, b.Cooldown
+	}
+	return in, nil
 }
 
 type groupView struct {
@@ -74,6 +154,15 @@ type groupConfigView struct {
 		Type       string `json:"type"`
 		Duration   int64  `json:"duration"`
 		RetryCount int32  `json:"retry_count"`
+		// The same schedule in Convoy v0.5's names, since /groups is
+		// Convoy's path too: the block of the type in use is filled in.
+		Default struct {
+			IntervalSeconds int64 `json:"intervalSeconds"`
+			RetryLimit      int32 `json:"retryLimit"`
+		} `json:"default"`
+		ExponentialBackoff struct {
+			RetryLimit int32 `json:"retryLimit"`
+		} `json:"exponentialBackoff"`
 	} `json:"strategy"`
 	Signature struct {
 		Header string `json:"header"`
@@ -84,6 +173,14 @@ type groupConfigView struct {
 	ReplayAttacks   bool                `json:"replay_attacks"`
 	RetentionPolicy string              `json:"retention_policy"`
 	MetaEvent       metaEventConfigView `json:"meta_event"`
+	CircuitBreaker  circuitBreakerView  `json:"circuit_breaker"`
+}
+
+type circuitBreakerView struct {
+	FailureThreshold int32  `json:"failure_threshold"`
+	MinRequests      int32  `json:"min_requests"`
+	Window           string `json:"window"`
+	Cooldown         string `json:"cooldown"`
 }
 
 type metaEventConfigView struct {
@@ -100,6 +197,12 @@ func groupOut(g *ingestv1.Group) groupView {
 	v.Config.Strategy.Type = c.GetStrategy().GetType()
 	v.Config.Strategy.Duration = c.GetStrategy().GetDuration()
 	v.Config.Strategy.RetryCount = c.GetStrategy().GetRetryCount()
+	if v.Config.Strategy.Type == "exponential-backoff" {
+		v.Config.Strategy.ExponentialBackoff.RetryLimit = v.Config.Strategy.RetryCount
+	} else {
+		v.Config.Strategy.Default.IntervalSeconds = v.Config.Strategy.Duration
+		v.Config.Strategy.Default.RetryLimit = v.Config.Strategy.RetryCount
+	}
 	v.Config.Signature.Header = c.GetSignature().GetHeader()
 	v.Config.Signature.Hash = c.GetSignature().GetHash()
 	v.Config.Signature.Format = c.GetSignature().GetFormat()
@@ -110,6 +213,11 @@ func groupOut(g *ingestv1.Group) groupView {
 	v.Config.MetaEvent = metaEventConfigView{
 		IsEnabled: m.GetIsEnabled(), URL: m.GetUrl(), Secret: m.GetSecret(),
 		EventTypes: append([]string{}, m.GetEventTypes()...),
+	}
+	b := c.GetCircuitBreaker()
+	v.Config.CircuitBreaker = circuitBreakerView{
+		FailureThreshold: b.GetFailureThreshold(), MinRequests: b.GetMinRequests(),
+		Window: b.GetWindow(), Cooldown: b.GetCooldown(),
 	}
 	return v
 }
@@ -140,11 +248,12 @@ func mapSlice[In, Out any](in []In, f func(In) Out) []Out {
 }
 
 func (a *API) createGroup(ctx context.Context, r *http.Request) (any, error) {
-	var in groupInput
-	if err := a.decodeBody(r, &in); err != nil {
+	in := bodyAs[groupInput](r)
+	cfg, err := in.Config.proto()
+	if err != nil {
 		return nil, err
 	}
-	g, err := a.ingest.CreateGroup(ctx, &ingestv1.CreateGroupRequest{Name: deref(in.Name), Config: in.Config.proto()})
+	g, err := a.ingest.CreateGroup(ctx, &ingestv1.CreateGroupRequest{Name: deref(in.Name), Config: cfg})
 	if err != nil {
 		return nil, err
 	}
@@ -152,11 +261,16 @@ func (a *API) createGroup(ctx context.Context, r *http.Request) (any, error) {
 }
 
 func (a *API) listGroups(ctx context.Context, r *http.Request) (any, error) {
-	p, err := pageOnly(r)
+	q, err := parseQuery(r)
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.ingest.ListGroups(ctx, &ingestv1.ListGroupsRequest{Page: p})
+	req := &ingestv1.ListGroupsRequest{Name: q.single("name"), Page: q.page()}
+	if err := q.err(); err != nil {
+		return nil, err
+	}
+	p := req.Page
+	res, err := a.ingest.ListGroups(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -172,14 +286,15 @@ func (a *API) getGroup(ctx context.Context, r *http.Request) (any, error) {
 }
 
 func (a *API) updateGroup(ctx context.Context, r *http.Request) (any, error) {
-	var in groupInput
-	if err := a.decodeBody(r, &in); err != nil {
+	in := bodyAs[groupInput](r)
+	cfg, err := in.Config.proto()
+	if err != nil {
 		return nil, err
 	}
 	g, err := a.ingest.UpdateGroup(ctx, &ingestv1.UpdateGroupRequest{
 		GroupId: r.PathValue("group_id"),
 		Name:    in.Name,
-		Config:  in.Config.proto(),
+		Config:  cfg,
 	})
 	if err != nil {
 		return nil, err

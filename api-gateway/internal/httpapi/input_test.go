@@ -65,6 +65,14 @@ func TestBadInputNeverReachesIngest(t *testing.T) {
 			wantStatus: 400, wantMessage: []string{"config.meta_event.is_enabled must be"},
 		},
 		{
+			name: "circuit breaker threshold as string", method: "PUT", path: g, body: `{"config":{"circuit_breaker":{"failure_threshold":"70"}}}`,
+			wantStatus: 400, wantMessage: []string{"config.circuit_breaker.failure_threshold must be a number"},
+		},
+		{
+			name: "circuit breaker window as number", method: "POST", path: "/api/v1/groups", body: `{"name":"p","config":{"circuit_breaker":{"window":60}}}`,
+			wantStatus: 400, wantMessage: []string{"config.circuit_breaker.window must be a string"},
+		},
+		{
 			name: "config not an object", method: "POST", path: "/api/v1/groups", body: `{"config":"fast"}`,
 			wantStatus: 400, wantMessage: []string{"config must be an object"},
 		},

@@ -17,17 +17,25 @@ type apiKeyView struct {
 	// Key is the plain key, present only in the answer to its creation.
 	Key       string  `json:"key,omitempty"`
 	CreatedAt *string `json:"created_at"`
+	// groupID is shown by Convoy's dialect, as the key's role.
+	groupID string
 }
 
 func apiKeyOut(k *ingestv1.APIKey) apiKeyView {
-	return apiKeyView{UID: k.GetUid(), Name: k.GetName(), Key: k.GetKey(), CreatedAt: timeOut(k.GetCreatedAt())}
+	return apiKeyView{UID: k.GetUid(), Name: k.GetName(), Key: k.GetKey(), CreatedAt: timeOut(k.GetCreatedAt()), groupID: k.GetGroupId()}
+}
+
+// getAPIKey answers one key of any group (Convoy's /security/keys/{id}).
+func (a *API) getAPIKey(ctx context.Context, r *http.Request) (any, error) {
+	k, err := a.ingest.GetAPIKey(ctx, &ingestv1.GetAPIKeyRequest{KeyId: r.PathValue("key_id")})
+	if err != nil {
+		return nil, err
+	}
+	return apiKeyOut(k), nil
 }
 
 func (a *API) createAPIKey(ctx context.Context, r *http.Request) (any, error) {
-	var in apiKeyInput
-	if err := a.decodeBody(r, &in); err != nil {
-		return nil, err
-	}
+	in := bodyAs[apiKeyInput](r)
 	k, err := a.ingest.CreateAPIKey(ctx, &ingestv1.CreateAPIKeyRequest{GroupId: r.PathValue("group_id"), Name: in.Name})
 	if err != nil {
 		return nil, err

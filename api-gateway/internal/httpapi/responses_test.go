@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,10 +51,12 @@ func TestResponseShapes(t *testing.T) {
 	}{
 		{
 			name: "group", method: "GET", path: g, wantStatus: 200,
-			wantJSON: `{"uid":"grp-1","name":"prod","config":{"strategy":{"type":"exponential-backoff","duration":10,"retry_count":7},` +
+			wantJSON: `{"uid":"grp-1","name":"prod","config":{"strategy":{"type":"exponential-backoff","duration":10,"retry_count":7,` +
+				`"default":{"intervalSeconds":0,"retryLimit":0},"exponentialBackoff":{"retryLimit":7}},` +
 				`"signature":{"header":"X-Convoy-Signature","hash":"SHA256","format":"simple"},"disable_endpoint":true,` +
 				`"replay_attacks":false,"retention_policy":"720h","meta_event":{"is_enabled":true,"url":"https://ops.example.com/meta",` +
-				`"secret":"meta-secret","event_types":["endpoint.disabled"]}},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
+				`"secret":"meta-secret","event_types":["endpoint.disabled"]},` +
+				`"circuit_breaker":{"failure_threshold":70,"min_requests":10,"window":"1m","cooldown":"30s"}},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},
 		{
 			name: "created group", method: "POST", path: "/api/v1/groups", body: `{"name":"prod"}`, wantStatus: 201,
@@ -73,7 +76,7 @@ func TestResponseShapes(t *testing.T) {
 		},
 		{
 			name: "application", method: "GET", path: g + "/applications/app-1", wantStatus: 200,
-			wantJSON: `{"uid":"app-1","group_id":"grp-1","name":"billing","support_email":"ops@example.com",` +
+			wantJSON: `{"uid":"app-1","group_id":"grp-1","name":"billing","support_email":"ops@example.com","is_disabled":false,` +
 				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},
 		{
@@ -82,7 +85,8 @@ func TestResponseShapes(t *testing.T) {
 				`"secret":"new-secret","secrets":[{"value":"new-secret","created_at":"2024-01-02T04:05:06.5Z"},` +
 				`{"value":"old-secret","created_at":"2024-01-02T03:04:05Z","expires_at":"2024-01-02T05:05:06.5Z"}],` +
 				`"events":["*"],"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"active",` +
-				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
+				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z",` +
+				`"circuit":{"state":"half_open","failure_rate":0.8,"opened_at":"2024-01-02T04:05:06.5Z"}}`,
 		},
 		{
 			name: "delivery", method: "GET", path: g + "/eventdeliveries/dlv-1", wantStatus: 200,
@@ -280,5 +284,19 @@ func TestEmptyListIsArray(t *testing.T) {
 	}
 	if string(l.Content) != "[]" {
 		t.Errorf("content = %s, want []", l.Content)
+	}
+}
+
+// An endpoint whose health ingest could not read still answers, with a null
+// circuit rather than a made-up closed one.
+func TestEndpointWithoutCircuitShowsNull(t *testing.T) {
+	e := sampleEndpoint()
+	e.Circuit = nil
+	b, err := json.Marshal(endpointOut(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"circuit":null`) {
+		t.Fatalf("endpoint = %s, want \"circuit\":null", b)
 	}
 }

@@ -18,12 +18,19 @@ type route struct {
 	// status and message are what a success answers.
 	status  int
 	message string
-	handle  func(a *API, ctx context.Context, r *http.Request) (any, error)
+	// in is what the route reads from the query and body; anything else
+	// is refused with a 400 naming it.
+	in     accepts
+	handle func(a *API, ctx context.Context, r *http.Request) (any, error)
 }
 
 // credentialed are the path prefixes of every route that acts on data:
-// tenant data under /api/v1/groups, operator data under /api/v1/admin.
-var credentialed = []string{"/api/v1/groups", "/api/v1/admin"}
+// tenant data under /api/v1/groups and Convoy v0.5's top-level paths,
+// operator data under /api/v1/admin.
+var credentialed = []string{
+	"/api/v1/groups", "/api/v1/admin",
+	"/api/v1/applications", "/api/v1/events", "/api/v1/eventdeliveries", "/api/v1/security",
+}
 
 // public reports whether the route is open without credentials. A route
 // under a credentialed prefix forwards the caller's Authorization; a new
@@ -54,55 +61,109 @@ const (
 	appPath      = groupPath + "/applications/{app_id}"
 	endpointPath = appPath + "/endpoints/{endpoint_id}"
 	deliveryPath = groupPath + "/eventdeliveries"
-	metaPath     = groupPath + "/meta-events"
-	adminPath    = "/api/v1/admin"
+
+	// Convoy v0.5's paths: the group is the groupId parameter or the key's.
+	convoyAppsPath       = "/api/v1/applications"
+	convoyAppPath        = convoyAppsPath + "/{app_id}"
+	convoyEndpointPath   = convoyAppPath + "/endpoints/{endpoint_id}"
+	convoyEventsPath     = "/api/v1/events"
+	convoyDeliveriesPath = "/api/v1/eventdeliveries"
+	convoyDeliveryPath   = convoyDeliveriesPath + "/{delivery_id}"
+	convoyKeysPath       = "/api/v1/security/keys"
+
+	metaPath  = groupPath + "/meta-events"
+	adminPath = "/api/v1/admin"
+)
+
+// Convoy v0.5's query parameters, by our names (queryAliases has Convoy's).
+var (
+	convoyGroup    = []string{"group_id"}
+	convoyPaging   = []string{"per_page", "page", "sort"}
+	convoyFilters  = []string{"app_id", "event_id", "endpoint_id", "status", "start_date", "end_date"}
+	convoyCountQry = params(convoyGroup, convoyFilters, convoyPaging)
 )
 
 func routes() []route {
 	const ok, created = http.StatusOK, http.StatusCreated
 	return []route{
-		{"GET", "/health", "health", ok, "ingest service is serving", (*API).readiness},
-		{"GET", "/api/v1/openapi.json", "openapi", ok, "", (*API).openapi},
+		{"GET", "/health", "health", ok, "ingest service is serving", accepts{}, (*API).readiness},
+		{"GET", "/api/v1/openapi.json", "openapi", ok, "", accepts{}, (*API).openapi},
 
-		{"POST", "/api/v1/groups", "createGroup", created, "Group created successfully", (*API).createGroup},
-		{"GET", "/api/v1/groups", "listGroups", ok, "Groups fetched successfully", (*API).listGroups},
-		{"GET", groupPath, "getGroup", ok, "Group fetched successfully", (*API).getGroup},
-		{"PUT", groupPath, "updateGroup", ok, "Group updated successfully", (*API).updateGroup},
-		{"DELETE", groupPath, "deleteGroup", ok, "Group deleted successfully", (*API).deleteGroup},
+		{"POST", "/api/v1/groups", "createGroup", created, "Group created successfully", accepts{body: groupInput{}}, (*API).createGroup},
+		{"GET", "/api/v1/groups", "listGroups", ok, "Groups fetched successfully", accepts{query: params(cursorPaging, []string{"name"})}, (*API).listGroups},
+		{"GET", groupPath, "getGroup", ok, "Group fetched successfully", accepts{}, (*API).getGroup},
+		{"PUT", groupPath, "updateGroup", ok, "Group updated successfully", accepts{body: groupInput{}}, (*API).updateGroup},
+		{"DELETE", groupPath, "deleteGroup", ok, "Group deleted successfully", accepts{}, (*API).deleteGroup},
 
-		{"POST", groupPath + "/keys", "createAPIKey", created, "API key created successfully", (*API).createAPIKey},
-		{"GET", groupPath + "/keys", "listAPIKeys", ok, "API keys fetched successfully", (*API).listAPIKeys},
-		{"DELETE", groupPath + "/keys/{key_id}", "revokeAPIKey", ok, "API key revoked successfully", (*API).revokeAPIKey},
+		{"POST", groupPath + "/keys", "createAPIKey", created, "API key created successfully", accepts{body: apiKeyInput{}}, (*API).createAPIKey},
+		{"GET", groupPath + "/keys", "listAPIKeys", ok, "API keys fetched successfully", accepts{query: cursorPaging}, (*API).listAPIKeys},
+		{"DELETE", groupPath + "/keys/{key_id}", "revokeAPIKey", ok, "API key revoked successfully", accepts{}, (*API).revokeAPIKey},
 
-		{"POST", groupPath + "/applications", "createApplication", created, "App created successfully", (*API).createApplication},
-		{"GET", groupPath + "/applications", "listApplications", ok, "Apps fetched successfully", (*API).listApplications},
-		{"GET", appPath, "getApplication", ok, "App fetched successfully", (*API).getApplication},
-		{"PUT", appPath, "updateApplication", ok, "App updated successfully", (*API).updateApplication},
-		{"DELETE", appPath, "deleteApplication", ok, "App deleted successfully", (*API).deleteApplication},
+		{"POST", groupPath + "/applications", "createApplication", created, "App created successfully", accepts{body: applicationInput{}}, (*API).createApplication},
+		{"GET", groupPath + "/applications", "listApplications", ok, "Apps fetched successfully", accepts{query: cursorPaging}, (*API).listApplications},
+		{"GET", appPath, "getApplication", ok, "App fetched successfully", accepts{}, (*API).getApplication},
+		{"PUT", appPath, "updateApplication", ok, "App updated successfully", accepts{body: applicationInput{}}, (*API).updateApplication},
+		{"DELETE", appPath, "deleteApplication", ok, "App deleted successfully", accepts{}, (*API).deleteApplication},
 
-		{"POST", appPath + "/endpoints", "createEndpoint", created, "App endpoint created successfully", (*API).createEndpoint},
-		{"GET", appPath + "/endpoints", "listEndpoints", ok, "App endpoints fetched successfully", (*API).listEndpoints},
-		{"GET", endpointPath, "getEndpoint", ok, "App endpoint fetched successfully", (*API).getEndpoint},
-		{"PUT", endpointPath, "updateEndpoint", ok, "App endpoint updated successfully", (*API).updateEndpoint},
-		{"DELETE", endpointPath, "deleteEndpoint", ok, "App endpoint deleted successfully", (*API).deleteEndpoint},
-		{"POST", endpointPath + "/expire_secret", "expireSecret", ok, "Endpoint secret expired successfully", (*API).expireSecret},
-		{"GET", endpointPath + "/stats", "getEndpointStats", ok, "Endpoint stats fetched successfully", (*API).getEndpointStats},
+		{"POST", appPath + "/endpoints", "createEndpoint", created, "App endpoint created successfully", accepts{body: endpointCreateInput{}}, (*API).createEndpoint},
+		{"GET", appPath + "/endpoints", "listEndpoints", ok, "App endpoints fetched successfully", accepts{query: cursorPaging}, (*API).listEndpoints},
+		{"GET", endpointPath, "getEndpoint", ok, "App endpoint fetched successfully", accepts{}, (*API).getEndpoint},
+		{"PUT", endpointPath, "updateEndpoint", ok, "App endpoint updated successfully", accepts{body: endpointUpdateInput{}}, (*API).updateEndpoint},
+		{"DELETE", endpointPath, "deleteEndpoint", ok, "App endpoint deleted successfully", accepts{}, (*API).deleteEndpoint},
+		{"POST", endpointPath + "/expire_secret", "expireSecret", ok, "Endpoint secret expired successfully", accepts{body: expireSecretInput{}}, (*API).expireSecret},
+		{"GET", endpointPath + "/stats", "getEndpointStats", ok, "Endpoint stats fetched successfully", accepts{query: []string{"window"}}, (*API).getEndpointStats},
 
-		{"POST", groupPath + "/events", "createEvent", created, "App event created successfully", (*API).createEvent},
-		{"GET", groupPath + "/events", "listEvents", ok, "App events fetched successfully", (*API).listEvents},
-		{"GET", groupPath + "/events/{event_id}", "getEvent", ok, "App event fetched successfully", (*API).getEvent},
+		{"POST", groupPath + "/events", "createEvent", created, "App event created successfully", accepts{body: eventInput{}}, (*API).createEvent},
+		{"GET", groupPath + "/events", "listEvents", ok, "App events fetched successfully", accepts{query: params(eventFilters, cursorPaging)}, (*API).listEvents},
+		{"GET", groupPath + "/events/{event_id}", "getEvent", ok, "App event fetched successfully", accepts{}, (*API).getEvent},
 
-		{"GET", deliveryPath, "listDeliveries", ok, "Event deliveries fetched successfully", (*API).listDeliveries},
-		{"GET", deliveryPath + "/{delivery_id}", "getDelivery", ok, "Event delivery fetched successfully", (*API).getDelivery},
-		{"GET", deliveryPath + "/{delivery_id}/deliveryattempts", "listAttempts", ok, "Delivery attempts fetched successfully", (*API).listAttempts},
-		{"PUT", deliveryPath + "/{delivery_id}/resend", "resendDelivery", ok, "Event delivery resent successfully", (*API).resendDelivery},
-		{"POST", deliveryPath + "/batchretry", "batchRetryDeliveries", ok, "Event deliveries retried successfully", (*API).batchRetryDeliveries},
-		{"POST", deliveryPath + "/forceresend", "forceResendDeliveries", ok, "Event deliveries resent successfully", (*API).forceResendDeliveries},
+		{"GET", deliveryPath, "listDeliveries", ok, "Event deliveries fetched successfully", accepts{query: params(deliveryFilters, cursorPaging)}, (*API).listDeliveries},
+		{"GET", deliveryPath + "/{delivery_id}", "getDelivery", ok, "Event delivery fetched successfully", accepts{}, (*API).getDelivery},
+		{"GET", deliveryPath + "/countbatchretryevents", "countBatchRetryDeliveries", ok, "Event deliveries counted successfully", accepts{query: deliveryFilters}, (*API).countBatchRetryDeliveries},
+		{"GET", deliveryPath + "/{delivery_id}/deliveryattempts", "listAttempts", ok, "Delivery attempts fetched successfully", accepts{}, (*API).listAttempts},
+		{"GET", deliveryPath + "/{delivery_id}/deliveryattempts/{attempt_id}", "getAttempt", ok, "Delivery attempt fetched successfully", accepts{}, (*API).getAttempt},
+		{"PUT", deliveryPath + "/{delivery_id}/resend", "resendDelivery", ok, "Event delivery resent successfully", accepts{}, (*API).resendDelivery},
+		{"POST", deliveryPath + "/batchretry", "batchRetryDeliveries", ok, "Event deliveries retried successfully", accepts{query: deliveryFilters, body: idsInput{}}, (*API).batchRetryDeliveries},
+		{"POST", deliveryPath + "/forceresend", "forceResendDeliveries", ok, "Event deliveries resent successfully", accepts{body: idsInput{}}, (*API).forceResendDeliveries},
 
-		{"GET", metaPath, "listMetaEvents", ok, "Meta events fetched successfully", (*API).listMetaEvents},
-		{"GET", metaPath + "/{meta_event_id}", "getMetaEvent", ok, "Meta event fetched successfully", (*API).getMetaEvent},
-		{"PUT", metaPath + "/{meta_event_id}/resend", "resendMetaEvent", ok, "Meta event resent successfully", (*API).resendMetaEvent},
-		{"GET", adminPath + "/deadletters", "listDeadLetters", ok, "Dead letters fetched successfully", (*API).listDeadLetters},
-		{"POST", adminPath + "/deadletters/redrive", "redriveDeadLetters", ok, "Dead letters redriven successfully", (*API).redriveDeadLetters},
+		{"GET", metaPath, "listMetaEvents", ok, "Meta events fetched successfully", accepts{query: cursorPaging}, (*API).listMetaEvents},
+		{"GET", metaPath + "/{meta_event_id}", "getMetaEvent", ok, "Meta event fetched successfully", accepts{}, (*API).getMetaEvent},
+		{"PUT", metaPath + "/{meta_event_id}/resend", "resendMetaEvent", ok, "Meta event resent successfully", accepts{}, (*API).resendMetaEvent},
+		{"GET", adminPath + "/deadletters", "listDeadLetters", ok, "Dead letters fetched successfully", accepts{query: cursorPaging}, (*API).listDeadLetters},
+		{"POST", adminPath + "/deadletters/redrive", "redriveDeadLetters", ok, "Dead letters redriven successfully", accepts{body: redriveInput{}}, (*API).redriveDeadLetters},
+
+		// Convoy v0.5's API (its groups routes are ours above). Convoy
+		// answered 200 on create.
+		{"GET", convoyAppsPath, "convoyListApplications", ok, "Apps fetched successfully", accepts{query: params(convoyGroup, convoyPaging, []string{"q"})}, convoy((*API).listApplications, convoyShape)},
+		{"POST", convoyAppsPath, "convoyCreateApplication", ok, "App created successfully", accepts{query: convoyGroup, body: convoyApplicationInput{}}, convoy((*API).createApplication, convoyShape)},
+		{"GET", convoyAppPath, "convoyGetApplication", ok, "App fetched successfully", accepts{query: convoyGroup}, convoy((*API).getApplication, convoyShape)},
+		{"PUT", convoyAppPath, "convoyUpdateApplication", ok, "App updated successfully", accepts{query: convoyGroup, body: convoyApplicationInput{}}, convoy((*API).updateApplication, convoyShape)},
+		{"DELETE", convoyAppPath, "convoyDeleteApplication", ok, "App deleted successfully", accepts{query: convoyGroup}, convoy((*API).deleteApplication, convoyShape)},
+		{"GET", convoyAppPath + "/endpoints", "convoyListEndpoints", ok, "App endpoints fetched successfully", accepts{query: convoyGroup}, convoy((*API).listEndpoints, convoyShape)},
+		{"POST", convoyAppPath + "/endpoints", "convoyCreateEndpoint", ok, "App endpoint created successfully", accepts{query: convoyGroup, body: endpointCreateInput{}}, convoy((*API).createEndpoint, convoyShape)},
+		{"GET", convoyEndpointPath, "convoyGetEndpoint", ok, "App endpoint fetched successfully", accepts{query: convoyGroup}, convoy((*API).getEndpoint, convoyShape)},
+		{"PUT", convoyEndpointPath, "convoyUpdateEndpoint", ok, "App endpoint updated successfully", accepts{query: convoyGroup, body: endpointUpdateInput{}}, convoy((*API).updateEndpoint, convoyShape)},
+		{"DELETE", convoyEndpointPath, "convoyDeleteEndpoint", ok, "App endpoint deleted successfully", accepts{query: convoyGroup}, convoy((*API).deleteEndpoint, convoyShape)},
+
+		{"GET", convoyEventsPath, "convoyListEvents", ok, "App events fetched successfully", accepts{query: params(convoyGroup, eventFilters, convoyPaging)}, convoy((*API).listEvents, convoyShape)},
+		{"POST", convoyEventsPath, "convoyCreateEvent", ok, "App event created successfully", accepts{query: convoyGroup, body: eventInput{}}, convoy((*API).createEvent, convoyShape)},
+		{"GET", convoyEventsPath + "/{event_id}", "convoyGetEvent", ok, "App event fetched successfully", accepts{query: convoyGroup}, convoy((*API).getEvent, convoyShape)},
+
+		{"GET", convoyDeliveriesPath, "convoyListDeliveries", ok, "Event deliveries fetched successfully", accepts{query: params(convoyGroup, convoyFilters, convoyPaging)}, convoy((*API).listDeliveries, convoyShape)},
+		{"POST", convoyDeliveriesPath + "/batchretry", "convoyBatchRetryDeliveries", ok, "Event deliveries retried successfully", accepts{query: params(convoyGroup, convoyFilters), body: idsInput{}}, convoy((*API).batchRetryDeliveries, convoyShape)},
+		// Convoy's Go SDK of v0.5's time sends batchretry as a PUT.
+		{"PUT", convoyDeliveriesPath + "/batchretry", "convoyBatchRetryDeliveriesPut", ok, "Event deliveries retried successfully", accepts{query: params(convoyGroup, convoyFilters), body: idsInput{}}, convoy((*API).batchRetryDeliveries, convoyShape)},
+		{"GET", convoyDeliveriesPath + "/countbatchretryevents", "convoyCountBatchRetryDeliveries", ok, "Event deliveries counted successfully", accepts{query: convoyCountQry}, convoy((*API).countBatchRetryDeliveries, convoyShape)},
+		{"POST", convoyDeliveriesPath + "/forceresend", "convoyForceResendDeliveries", ok, "Event deliveries resent successfully", accepts{query: convoyGroup, body: idsInput{}}, convoy((*API).forceResendDeliveries, convoyShape)},
+		{"GET", convoyDeliveryPath, "convoyGetDelivery", ok, "Event delivery fetched successfully", accepts{query: convoyGroup}, convoy((*API).getDelivery, convoyShape)},
+		{"PUT", convoyDeliveryPath + "/resend", "convoyResendDelivery", ok, "Event delivery resent successfully", accepts{query: convoyGroup}, convoy((*API).resendDelivery, convoyShape)},
+		{"GET", convoyDeliveryPath + "/deliveryattempts", "convoyListAttempts", ok, "Delivery attempts fetched successfully", accepts{query: convoyGroup}, convoy((*API).listAttempts, convoyShape)},
+		{"GET", convoyDeliveryPath + "/deliveryattempts/{attempt_id}", "convoyGetAttempt", ok, "Delivery attempt fetched successfully", accepts{query: convoyGroup}, convoy((*API).getAttempt, convoyShape)},
+
+		{"POST", convoyKeysPath, "convoyCreateAPIKey", ok, "API key created successfully", accepts{body: convoyKeyInput{}}, convoy(keyGroupFromBody((*API).createAPIKey), convoyShape)},
+		{"GET", convoyKeysPath, "convoyListAPIKeys", ok, "API keys fetched successfully", accepts{query: convoyPaging}, convoy((*API).listAPIKeys, convoyShape)},
+		{"GET", convoyKeysPath + "/{key_id}", "convoyGetAPIKey", ok, "API key fetched successfully", accepts{}, convoy((*API).getAPIKey, convoyShape)},
+		{"PUT", convoyKeysPath + "/{key_id}", "convoyUpdateAPIKey", ok, "API key updated successfully", accepts{body: convoyKeyRoleInput{}}, convoy((*API).updateAPIKey, convoyShape)},
+		{"PUT", convoyKeysPath + "/{key_id}/revoke", "convoyRevokeAPIKey", ok, "API key revoked successfully", accepts{}, convoy((*API).revokeAPIKey, convoyShape)},
 	}
 }

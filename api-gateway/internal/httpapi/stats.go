@@ -28,6 +28,19 @@ type circuitView struct {
 	OpenedAt    *string `json:"opened_at"`
 }
 
+func circuitValue(c *ingestv1.Circuit) circuitView {
+	return circuitView{State: c.GetState(), FailureRate: c.GetFailureRate(), OpenedAt: timeOut(c.GetOpenedAt())}
+}
+
+// circuitOut is c's view, or nil (JSON null) when c is unset.
+func circuitOut(c *ingestv1.Circuit) *circuitView {
+	if c == nil {
+		return nil
+	}
+	v := circuitValue(c)
+	return &v
+}
+
 type endpointStatsView struct {
 	EndpointID          string       `json:"endpoint_id"`
 	Window              string       `json:"window"`
@@ -64,7 +77,6 @@ func (a *API) getEndpointStats(ctx context.Context, r *http.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	c := s.GetCircuit()
 	return endpointStatsView{
 		EndpointID: s.GetEndpointId(),
 		Window:     s.GetWindow(),
@@ -77,7 +89,7 @@ func (a *API) getEndpointStats(ctx context.Context, r *http.Request) (any, error
 		LastSuccessAt:       timeOut(s.GetLastSuccessAt()),
 		LastFailureAt:       timeOut(s.GetLastFailureAt()),
 		ConsecutiveFailures: s.GetConsecutiveFailures(),
-		Circuit:             circuitView{State: c.GetState(), FailureRate: c.GetFailureRate(), OpenedAt: timeOut(c.GetOpenedAt())},
+		Circuit:             circuitValue(s.GetCircuit()),
 		DeliveriesPending:   s.GetDeliveriesPending(),
 	}, nil
 }

@@ -31,3 +31,16 @@ func ForTest(t testing.TB) (mongoURI, natsURL string) {
 
 	return f.URI(), n.URL()
 }
+
+// FerretDB starts an embedded FerretDB alone, storing under t.TempDir(), for tests that also read
+// its SQLite files (its Dir). It stops in t.Cleanup.
+func FerretDB(t testing.TB) *embedded.FerretDB {
+	t.Helper()
+	dir := t.TempDir()
+	f, err := embedded.StartFerretDB(t.Context(), embedded.FerretOptions{Dir: filepath.Join(dir, "ferretdb")})
+	if err != nil {
+		t.Fatalf("embeddedtest: %v", err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}

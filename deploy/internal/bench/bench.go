@@ -121,6 +121,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 	if err := r.prepare(ctx); err != nil {
 		return nil, err
 	}
+	res.IdleEmpty = r.idle(ctx, r.recv.Unique())
 
 	// b. The end-to-end round on a store that holds nothing yet (the gate bounds the backlog
 	// in every saturation phase).
@@ -171,6 +172,8 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 			return nil, err
 		}
 	}
+	res.Lists = r.lists(ctx, r.recv.Unique(), began, time.Now())
+	res.IdleHistory = r.idle(ctx, r.recv.Unique())
 
 	// f. Last of all, because it replaces the stack: the sync policy's cost.
 	if cfg.Runs(PhaseSync) {

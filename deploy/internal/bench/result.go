@@ -45,6 +45,13 @@ type Result struct {
 	Delivered  int64 `json:"delivered_total"`
 	Duplicates int   `json:"duplicate_deliveries"`
 
+	// Lists times every list query after the history round; IdleEmpty and
+	// IdleHistory are the stack's CPU with no load, before the first round
+	// and after the lists.
+	Lists       Lists `json:"lists"`
+	IdleEmpty   Idle  `json:"idle_empty"`
+	IdleHistory Idle  `json:"idle_history"`
+
 	Targets []Target `json:"targets"`
 	Notes   []string `json:"notes,omitempty"`
 }
@@ -335,6 +342,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	r.writeLists(&b)
 
 	for _, issue := range []int{6, 11} {
 		heading := false

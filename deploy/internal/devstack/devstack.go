@@ -71,7 +71,7 @@ func Run(ctx context.Context, cfg Config, out *supervise.Output, log *zap.Logger
 		gateway: "http://" + dialAddr(cfg.HTTPAddr), grpc: dialAddr(cfg.GRPCAddr),
 		dataDir: dataDir, services: cfg.Services, adminKey: adminKey, keySrc: keySrc,
 	}
-	mongoURI := cfg.MongoURI
+	mongoURI, sqliteDir := cfg.MongoURI, ""
 	if mongoURI == "" {
 		f, err := startFerretDB(ctx, filepath.Join(dataDir, "ferretdb"), cfg.EmbeddedMongoAddr, out)
 		if err != nil {
@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg Config, out *supervise.Output, log *zap.Logger
 			f.Close()
 			log.Info("embedded FerretDB stopped")
 		}()
-		mongoURI = f.URI()
+		mongoURI, sqliteDir = f.URI(), f.Dir()
 		b.mongo = mongoURI + "  (embedded FerretDB)"
 	} else {
 		log.Info("using MONGODB_URI; not starting the embedded FerretDB")
@@ -107,6 +107,10 @@ func Run(ctx context.Context, cfg Config, out *supervise.Output, log *zap.Logger
 	base := os.Environ()
 	for i := range specs {
 		specs[i].Env = serviceEnv(base, specs[i].Name, mongoURI, natsURL, adminKey)
+		if sqliteDir != "" {
+			// The services read the list indexes straight from its files.
+			specs[i].Env = setEnv(specs[i].Env, "CONVOY_EMBEDDED_SQLITE_DIR", sqliteDir)
+		}
 	}
 	sup := supervise.New(out, log.Named("supervise"), supervise.Options{ShutdownTimeout: cfg.ShutdownTimeout})
 	if err := sup.Start(ctx, specs...); err != nil {

@@ -57,7 +57,7 @@ func (d *Dispatcher) circuitAllows(ctx context.Context, msg jetstream.Msg, t *qu
 func signalOf(out deliver.Outcome, slowAfter time.Duration) signal {
 	switch {
 	case out.Attempt.Status:
-		if time.Duration(out.Attempt.DurationMs)*time.Millisecond > slowAfter {
+		if out.Result.Duration > slowAfter {
 			return slowSuccess
 		}
 		return fastSuccess

@@ -102,9 +102,17 @@ func TestCircuitOpensWaitsAndCloses(t *testing.T) {
 	if got.Metadata.NumTrials != 1 || time.Now().Before(reopen) {
 		t.Fatalf("after the cooldown: %s with %d trials", got.Status, got.Metadata.NumTrials)
 	}
-	s, _, _ = endpointhealth.Get(t.Context(), kv, ep.UID)
-	if s.CircuitState() != endpointhealth.Closed || s.ConsecutiveFailures != 0 {
-		t.Fatalf("after the probe: %+v, want closed", s)
+	// The probe's outcome is recorded first, then told to the breaker.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, _, _ = endpointhealth.Get(t.Context(), kv, ep.UID)
+		if s.CircuitState() == endpointhealth.Closed && s.ConsecutiveFailures == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the probe: %+v, want closed", s)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

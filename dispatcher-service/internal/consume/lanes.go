@@ -182,18 +182,18 @@ func (l *lanes) outlasted(j *job) {
 }
 
 // leave frees j's slot after its attempt (or its hand-back before one),
-// folds what the attempt said into the window, and starts the lane's next
+// folds what an attempt that was made said into the window, and starts the lane's next
 // parked task if there is room. j keeps its worker or slow-pool place until
 // done.
-func (l *lanes) leave(j *job, s signal, took time.Duration, now time.Time) {
+func (l *lanes) leave(j *job, s signal, took time.Duration, attempted bool, now time.Time) {
 	l.mu.Lock()
 	ln := l.lanes[j.endpointID]
 	ln.inFlight--
 	if j.slow {
 		ln.slowInFlight--
 	}
-	if took > 0 {
-		ln.win.observe(s, took, now)
+	if attempted {
+		ln.win.observe(s, max(took, time.Microsecond), now)
 	}
 	for len(ln.queue) > 0 && ln.inFlight < ln.win.limit() {
 		n := ln.queue[0]

@@ -106,13 +106,13 @@ func (d *Dispatcher) attempt(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	// as the attempt returns, not after the outcome is recorded, so a slow
 	// store write never makes a fast endpoint look busy.
 	left := false
-	leave := func(s signal, took time.Duration) {
+	leave := func(s signal, took time.Duration, attempted bool) {
 		if !left {
 			left = true
-			d.lanes.leave(j, s, took, d.now())
+			d.lanes.leave(j, s, took, attempted, d.now())
 		}
 	}
-	defer leave(neutral, 0)
+	defer leave(neutral, 0, false)
 	ok, wait, err := d.limiter.Reserve(ctx, limitOf(ep))
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func (d *Dispatcher) attempt(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	if !slow.Stop() {
 		<-outlasted
 	}
-	leave(signalOf(out, d.opts.SlowAfter), time.Duration(out.Attempt.DurationMs)*time.Millisecond)
+	leave(signalOf(out, d.opts.SlowAfter), out.Result.Duration, true)
 	if !mark.Stop() {
 		<-marked // the mark is handed in: the outcome now lands after it
 	}

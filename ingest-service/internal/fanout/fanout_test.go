@@ -64,7 +64,7 @@ func TestCommitQueuesThenStoresTheEventLast(t *testing.T) {
 	go f.Run(ctx)
 
 	ev := &model.Event{UID: ids.New(), GroupID: "g", AppID: "a", EventType: "x", Data: []byte(`{"a":1}`), CreatedAt: time.Now()}
-	ds := plan.Deliveries(testGroup(), ev, []model.Endpoint{
+	ds := plan.Deliveries(testGroup(), &model.Application{UID: "a"}, ev, []model.Endpoint{
 		{UID: "on", Events: []string{"*"}, Status: model.EndpointActive},
 		{UID: "off", Events: []string{"*"}, Status: model.EndpointInactive},
 	})
@@ -95,7 +95,7 @@ func TestCommitFailsWhenTheQueueFailsAndStoresNoEvent(t *testing.T) {
 	defer cancel()
 	go f.Run(ctx)
 	ev := &model.Event{UID: ids.New(), EventType: "x", CreatedAt: time.Now()}
-	ds := plan.Deliveries(testGroup(), ev, []model.Endpoint{{UID: "e1", Events: []string{"*"}}})
+	ds := plan.Deliveries(testGroup(), &model.Application{UID: "a"}, ev, []model.Endpoint{{UID: "e1", Events: []string{"*"}}})
 	if err := f.Commit(t.Context(), Accepted{Event: ev, Deliveries: ds}); err == nil {
 		t.Fatal("commit succeeded although the queue failed")
 	}

@@ -33,6 +33,8 @@ type world struct {
 	metaEvent, otherMetaEvent           string
 	// dapp has one endpoint; fresh deliveries for resend ops come from it.
 	dapp string
+	// attempt is the one recorded attempt of delivery.
+	attempt string
 }
 
 func newWorld(t *testing.T, h *harness) *world {
@@ -49,6 +51,14 @@ func newWorld(t *testing.T, h *harness) *world {
 	w.otherEndpoint = h.endpoint(t, w.other, w.otherApp).Uid
 	w.otherEvent = h.event(t, w.other, w.otherApp, "invoice.paid").Uid
 	w.otherDelivery = h.deliveries(t, w.other, &ingestv1.DeliveryFilter{EventId: w.otherEvent})[0].Uid
+	w.attempt = "att-" + w.delivery
+	at := time.Now().UTC()
+	if err := h.store.UpdateDeliveries(context.Background(), []store.DeliveryUpdate{{
+		ID: w.delivery, Status: model.StatusSuccess, At: at,
+		Attempt: &model.Attempt{UID: w.attempt, URL: "https://example.com", HTTPStatus: 200, Status: true, CreatedAt: at},
+	}}); err != nil {
+		t.Fatalf("record attempt: %v", err)
+	}
 	w.metaEvent = h.metaEvent(t, w.group, model.StatusSuccess).UID
 	w.otherMetaEvent = h.metaEvent(t, w.other, model.StatusFailure).UID
 	return w
@@ -100,6 +110,20 @@ func authOps() []authOp {
 		}},
 		{"ListAPIKeys", true, func(t *testing.T, ctx as, w *world) error {
 			_, err := w.h.api.ListAPIKeys(ctx(t, w.group), &ingestv1.ListAPIKeysRequest{GroupId: w.group})
+			return err
+		}},
+		{"ListAPIKeys/every group", true, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ListAPIKeys(ctx(t, w.group), &ingestv1.ListAPIKeysRequest{})
+			return err
+		}},
+		{"GetAPIKey", true, func(t *testing.T, ctx as, w *world) error {
+			k := must(w.h.api.CreateAPIKey(w.h.admin, &ingestv1.CreateAPIKeyRequest{GroupId: w.group, Name: "read"}))(t)
+			_, err := w.h.api.GetAPIKey(ctx(t, w.group), &ingestv1.GetAPIKeyRequest{KeyId: k.Uid})
+			return err
+		}},
+		{"RevokeAPIKey/without group", true, func(t *testing.T, ctx as, w *world) error {
+			k := must(w.h.api.CreateAPIKey(w.h.admin, &ingestv1.CreateAPIKeyRequest{GroupId: w.group, Name: "doomed"}))(t)
+			_, err := w.h.api.RevokeAPIKey(ctx(t, w.group), &ingestv1.RevokeAPIKeyRequest{KeyId: k.Uid})
 			return err
 		}},
 		{"RevokeAPIKey", true, func(t *testing.T, ctx as, w *world) error {
@@ -179,6 +203,19 @@ func authOps() []authOp {
 		}},
 		{"ListAttempts", false, func(t *testing.T, ctx as, w *world) error {
 			_, err := w.h.api.ListAttempts(ctx(t, w.group), &ingestv1.ListAttemptsRequest{GroupId: w.group, DeliveryId: w.delivery})
+			return err
+		}},
+		{"GetAttempt", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.GetAttempt(ctx(t, w.group), &ingestv1.GetAttemptRequest{GroupId: w.group, DeliveryId: w.delivery, AttemptId: w.attempt})
+			return err
+		}},
+		{"ResendDelivery/reactivating the endpoint", false, func(t *testing.T, ctx as, w *world) error {
+			id := w.freshDelivery(t, model.StatusFailure)
+			_, err := w.h.api.ResendDelivery(ctx(t, w.group), &ingestv1.ResendDeliveryRequest{GroupId: w.group, DeliveryId: id, ReactivateEndpoint: true})
+			return err
+		}},
+		{"CountBatchRetryDeliveries", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.CountBatchRetryDeliveries(ctx(t, w.group), &ingestv1.CountBatchRetryDeliveriesRequest{GroupId: w.group, Filter: &ingestv1.DeliveryFilter{AppId: w.dapp}})
 			return err
 		}},
 		{"ResendDelivery", false, func(t *testing.T, ctx as, w *world) error {
@@ -492,7 +529,7 @@ func TestInvalidArgument(t *testing.T) {
 		{"missing group id", func() error {
 			_, err := api.ListApplications(ctx, &ingestv1.ListApplicationsRequest{})
 			return err
-		}, "group_id is required"},
+		}, "group_id is required with the admin key"},
 		{"url missing", func() error {
 			_, err := api.CreateEndpoint(ctx, &ingestv1.CreateEndpointRequest{GroupId: g, AppId: app})
 			return err
@@ -549,6 +586,11 @@ func TestInvalidArgument(t *testing.T) {
 		{"dates reversed", func() error {
 			_, err := api.ListEvents(ctx, &ingestv1.ListEventsRequest{GroupId: g,
 				StartDate: timestamppb.New(time.Now()), EndDate: timestamppb.New(time.Now().Add(-time.Hour))})
+			return err
+		}, "end_date"},
+		{"delivery dates reversed", func() error {
+			_, err := api.ListDeliveries(ctx, &ingestv1.ListDeliveriesRequest{GroupId: g, Filter: &ingestv1.DeliveryFilter{
+				StartDate: timestamppb.New(time.Now()), EndDate: timestamppb.New(time.Now().Add(-time.Hour))}})
 			return err
 		}, "end_date"},
 		{"delivery status", func() error {
@@ -1390,11 +1432,16 @@ func TestDeliveryFilters(t *testing.T) {
 	e1, e2 := h.endpoint(t, g, a1).Uid, h.endpoint(t, g, a1).Uid
 	e3 := h.endpoint(t, g, a2).Uid
 	var events []string
-	for range 3 {
-		events = append(events, h.event(t, g, a1, "x").Uid)
+	for _, e := range []struct{ app, typ string }{{a1, "x"}, {a1, "x"}, {a1, "x"}, {a2, "y"}} {
+		events = append(events, h.event(t, g, e.app, e.typ).Uid)
 	}
-	events = append(events, h.event(t, g, a2, "x").Uid)
+	within := func(d *ingestv1.Delivery, from, to time.Time) bool {
+		at := d.CreatedAt.AsTime()
+		return !at.Before(from) && !at.After(to)
+	}
 	all := h.deliveries(t, g, nil)
+	// all is newest first: the range holds the second and third oldest.
+	from, to := all[len(all)-2].CreatedAt.AsTime(), all[len(all)-3].CreatedAt.AsTime()
 	if len(all) != 7 {
 		t.Fatalf("%d deliveries, want 7", len(all))
 	}
@@ -1422,6 +1469,13 @@ func TestDeliveryFilters(t *testing.T) {
 			return d.AppId == a1 && d.EndpointId == e1 && d.Uid != all[2].Uid
 		}},
 		{"no match", &ingestv1.DeliveryFilter{EndpointId: e3, EventId: events[0]}, func(*ingestv1.Delivery) bool { return false }},
+		{"event type", &ingestv1.DeliveryFilter{EventType: "y"}, func(d *ingestv1.Delivery) bool { return d.EventId == events[3] }},
+		{"time range", &ingestv1.DeliveryFilter{StartDate: timestamppb.New(from), EndDate: timestamppb.New(to)}, func(d *ingestv1.Delivery) bool {
+			return within(d, from, to)
+		}},
+		{"from a time on, with a type", &ingestv1.DeliveryFilter{EventType: "x", StartDate: timestamppb.New(from)}, func(d *ingestv1.Delivery) bool {
+			return d.EventId != events[3] && within(d, from, time.Now().Add(time.Hour))
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 // CreateApplication creates an application in a group.
 func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateApplicationRequest) (*ingestv1.Application, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	if err := firstError(validateName("name", req.Name), validateSecret("secret", req.Secret), validateEmail("support_email", req.SupportEmail)); err != nil {
@@ -20,7 +20,7 @@ func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateAppl
 	at := now()
 	a := &model.Application{
 		UID: ids.New(), GroupID: req.GroupId, Name: strings.TrimSpace(req.Name),
-		Secret: req.Secret, SupportEmail: req.SupportEmail, CreatedAt: at, UpdatedAt: at,
+		Secret: req.Secret, SupportEmail: req.SupportEmail, IsDisabled: req.IsDisabled, CreatedAt: at, UpdatedAt: at,
 	}
 	if err := s.store.CreateApplication(ctx, a); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
@@ -30,18 +30,18 @@ func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateAppl
 
 // ListApplications lists a group's applications, newest first.
 func (s *Server) ListApplications(ctx context.Context, req *ingestv1.ListApplicationsRequest) (*ingestv1.ListApplicationsResponse, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
-	apps, info, err := s.store.ListApplications(ctx, req.GroupId, p)
+	apps, info, err := s.store.ListApplications(ctx, req.GroupId, req.NameContains, p)
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
-	out := &ingestv1.ListApplicationsResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListApplicationsResponse{Page: pageInfo(p, info)}
 	for i := range apps {
 		out.Applications = append(out.Applications, appPB(&apps[i]))
 	}
@@ -50,7 +50,7 @@ func (s *Server) ListApplications(ctx context.Context, req *ingestv1.ListApplica
 
 // GetApplication returns one application.
 func (s *Server) GetApplication(ctx context.Context, req *ingestv1.GetApplicationRequest) (*ingestv1.Application, error) {
-	a, err := s.app(ctx, req.GroupId, req.AppId)
+	a, err := s.app(ctx, &req.GroupId, req.AppId)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (s *Server) GetApplication(ctx context.Context, req *ingestv1.GetApplicatio
 
 // UpdateApplication changes the fields that are set.
 func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateApplicationRequest) (*ingestv1.Application, error) {
-	a, err := s.app(ctx, req.GroupId, req.AppId)
+	a, err := s.app(ctx, &req.GroupId, req.AppId)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +81,9 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 		}
 		a.SupportEmail = *req.SupportEmail
 	}
+	if req.IsDisabled != nil {
+		a.IsDisabled = *req.IsDisabled
+	}
 	a.UpdatedAt = now()
 	if err := s.store.ReplaceApplication(ctx, a); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
@@ -91,7 +94,7 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 
 // DeleteApplication deletes an application and its endpoints.
 func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteApplicationRequest) (*ingestv1.DeleteApplicationResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteApplication(ctx, req.GroupId, req.AppId); err != nil {
@@ -103,11 +106,11 @@ func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteAppl
 }
 
 // app authenticates a call and loads an application of the group fresh.
-func (s *Server) app(ctx context.Context, groupID, appID string) (*model.Application, error) {
+func (s *Server) app(ctx context.Context, groupID *string, appID string) (*model.Application, error) {
 	if err := s.inGroup(ctx, groupID); err != nil {
 		return nil, err
 	}
-	a, err := s.store.GetApplication(ctx, groupID, appID)
+	a, err := s.store.GetApplication(ctx, *groupID, appID)
 	return a, s.toStatus(ctx, "application", err)
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"convoy/core/endpointhealth"
 	"convoy/core/model"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
@@ -26,6 +27,7 @@ func tsPtr(t *time.Time) *timestamppb.Timestamp {
 
 func groupPB(g *model.Group) *ingestv1.Group {
 	c := g.Config
+	cb := c.CircuitBreaker.WithDefaults()
 	return &ingestv1.Group{
 		Uid:  g.UID,
 		Name: g.Name,
@@ -39,6 +41,10 @@ func groupPB(g *model.Group) *ingestv1.Group {
 				IsEnabled: c.MetaEvent.IsEnabled, Url: c.MetaEvent.URL, Secret: c.MetaEvent.Secret,
 				EventTypes: c.MetaEvent.EventTypes,
 			},
+			CircuitBreaker: &ingestv1.CircuitBreakerConfig{
+				FailureThreshold: cb.FailureThreshold, MinRequests: cb.MinRequests,
+				Window: shortDuration(cb.Window), Cooldown: shortDuration(cb.Cooldown),
+			},
 		},
 		CreatedAt: ts(g.CreatedAt),
 		UpdatedAt: ts(g.UpdatedAt),
@@ -51,12 +57,13 @@ func keyPB(k *model.APIKey, plain string) *ingestv1.APIKey {
 
 func appPB(a *model.Application) *ingestv1.Application {
 	return &ingestv1.Application{
-		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail,
+		Uid: a.UID, GroupId: a.GroupID, Name: a.Name, SupportEmail: a.SupportEmail, IsDisabled: a.IsDisabled,
 		CreatedAt: ts(a.CreatedAt), UpdatedAt: ts(a.UpdatedAt),
 	}
 }
 
-func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
+// endpointPB converts an endpoint; its circuit is h's.
+func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 	out := &ingestv1.Endpoint{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, Url: e.URL, Description: e.Description,
 		Events:            e.Events,
@@ -66,6 +73,7 @@ func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
 		Status:            e.Status,
 		CreatedAt:         ts(e.CreatedAt),
 		UpdatedAt:         ts(e.UpdatedAt),
+		Circuit:           circuitPB(h),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value
@@ -76,10 +84,15 @@ func endpointPB(e *model.Endpoint) *ingestv1.Endpoint {
 	return out
 }
 
+func circuitPB(h endpointhealth.State) *ingestv1.Circuit {
+	return &ingestv1.Circuit{State: h.CircuitState(), FailureRate: h.FailureRate, OpenedAt: tsPtr(h.OpenedAt)}
+}
+
 func eventPB(e *model.Event) *ingestv1.Event {
 	return &ingestv1.Event{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, EventType: e.EventType, Data: e.Data,
 		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt),
+		MatchedEndpoints: e.MatchedEndpoints,
 	}
 }
 

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"slices"
 
 	"convoy/core/model"
 	"convoy/core/store"
@@ -16,7 +17,7 @@ const maxBatchRetry = 1000
 
 // ListDeliveries lists a group's deliveries, newest first.
 func (s *Server) ListDeliveries(ctx context.Context, req *ingestv1.ListDeliveriesRequest) (*ingestv1.ListDeliveriesResponse, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -24,14 +25,14 @@ func (s *Server) ListDeliveries(ctx context.Context, req *ingestv1.ListDeliverie
 		return nil, s.toStatus(ctx, "delivery", err)
 	}
 	f := deliveryFilter(req.Filter)
-	if err := validateStatuses(f.Statuses); err != nil {
+	if err := validateDeliveryFilter(f); err != nil {
 		return nil, s.toStatus(ctx, "delivery", err)
 	}
 	ds, info, err := s.store.ListDeliveries(ctx, req.GroupId, f, p)
 	if err != nil {
 		return nil, s.toStatus(ctx, "delivery", err)
 	}
-	out := &ingestv1.ListDeliveriesResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListDeliveriesResponse{Page: pageInfo(p, info)}
 	for i := range ds {
 		out.Deliveries = append(out.Deliveries, deliveryPB(&ds[i]))
 	}
@@ -42,12 +43,27 @@ func deliveryFilter(f *ingestv1.DeliveryFilter) store.DeliveryFilter {
 	if f == nil {
 		return store.DeliveryFilter{}
 	}
-	return store.DeliveryFilter{EventID: f.EventId, AppID: f.AppId, EndpointID: f.EndpointId, Statuses: f.Status}
+	out := store.DeliveryFilter{EventID: f.EventId, AppID: f.AppId, EndpointID: f.EndpointId, EventType: f.EventType, Statuses: f.Status}
+	if f.StartDate != nil {
+		out.Start = f.StartDate.AsTime()
+	}
+	if f.EndDate != nil {
+		out.End = f.EndDate.AsTime()
+	}
+	return out
+}
+
+// validateDeliveryFilter checks a filter's statuses and its time range.
+func validateDeliveryFilter(f store.DeliveryFilter) error {
+	if !f.Start.IsZero() && !f.End.IsZero() && f.End.Before(f.Start) {
+		return invalidf("end_date must not be before start_date")
+	}
+	return validateStatuses(f.Statuses)
 }
 
 // GetDelivery returns one delivery.
 func (s *Server) GetDelivery(ctx context.Context, req *ingestv1.GetDeliveryRequest) (*ingestv1.Delivery, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	d, err := s.store.GetDelivery(ctx, req.GroupId, req.DeliveryId)
@@ -59,7 +75,7 @@ func (s *Server) GetDelivery(ctx context.Context, req *ingestv1.GetDeliveryReque
 
 // ListAttempts returns every attempt of a delivery, oldest first.
 func (s *Server) ListAttempts(ctx context.Context, req *ingestv1.ListAttemptsRequest) (*ingestv1.ListAttemptsResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	attempts, err := s.store.DeliveryAttempts(ctx, req.GroupId, req.DeliveryId)
@@ -73,9 +89,26 @@ func (s *Server) ListAttempts(ctx context.Context, req *ingestv1.ListAttemptsReq
 	return out, nil
 }
 
+// GetAttempt returns one attempt of a delivery.
+func (s *Server) GetAttempt(ctx context.Context, req *ingestv1.GetAttemptRequest) (*ingestv1.Attempt, error) {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
+		return nil, err
+	}
+	attempts, err := s.store.DeliveryAttempts(ctx, req.GroupId, req.DeliveryId)
+	if err != nil {
+		return nil, s.toStatus(ctx, "delivery", err)
+	}
+	for i := range attempts {
+		if attempts[i].UID == req.AttemptId {
+			return attemptPB(req.DeliveryId, &attempts[i]), nil
+		}
+	}
+	return nil, notFound("delivery attempt")
+}
+
 // ResendDelivery gives one Failure or Discarded delivery a fresh attempt budget.
 func (s *Server) ResendDelivery(ctx context.Context, req *ingestv1.ResendDeliveryRequest) (*ingestv1.Delivery, error) {
-	g, err := s.group(ctx, req.GroupId)
+	g, err := s.group(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +121,11 @@ func (s *Server) ResendDelivery(ctx context.Context, req *ingestv1.ResendDeliver
 			"delivery is %s: only Failure or Discarded deliveries can be resent (forceresend re-delivers a Success)", d.Status)
 	}
 	r := s.resender(g)
+	if req.ReactivateEndpoint {
+		if err := r.reactivate(ctx, d.EndpointID); err != nil {
+			return nil, s.toStatus(ctx, "endpoint", err)
+		}
+	}
 	if err := r.resendable(ctx, d); err != nil {
 		return nil, err
 	}
@@ -101,7 +139,7 @@ func (s *Server) ResendDelivery(ctx context.Context, req *ingestv1.ResendDeliver
 // or by the list filters.
 func (s *Server) BatchRetryDeliveries(ctx context.Context, req *ingestv1.BatchRetryDeliveriesRequest) (*ingestv1.BatchRetryDeliveriesResponse, error) {
 	retryable := []string{model.StatusFailure, model.StatusDiscarded}
-	g, ds, err := s.selectDeliveries(ctx, req.GroupId, req.Ids, req.Filter, retryable)
+	g, ds, err := s.selectDeliveries(ctx, &req.GroupId, req.Ids, req.Filter, retryable)
 	if err != nil {
 		return nil, err
 	}
@@ -112,12 +150,30 @@ func (s *Server) BatchRetryDeliveries(ctx context.Context, req *ingestv1.BatchRe
 	return &ingestv1.BatchRetryDeliveriesResponse{Retried: int32(len(ids)), Ids: ids}, nil
 }
 
+// CountBatchRetryDeliveries counts what BatchRetryDeliveries would retry
+// for the same filter (at most maxBatchRetry, as a batch is).
+func (s *Server) CountBatchRetryDeliveries(ctx context.Context, req *ingestv1.CountBatchRetryDeliveriesRequest) (*ingestv1.CountBatchRetryDeliveriesResponse, error) {
+	retryable := []string{model.StatusFailure, model.StatusDiscarded}
+	g, ds, err := s.selectDeliveries(ctx, &req.GroupId, nil, req.Filter, retryable)
+	if err != nil {
+		return nil, err
+	}
+	r := s.resender(g)
+	n := int32(0)
+	for i := range ds {
+		if slices.Contains(retryable, ds[i].Status) && r.resendable(ctx, &ds[i]) == nil {
+			n++
+		}
+	}
+	return &ingestv1.CountBatchRetryDeliveriesResponse{Num: n}, nil
+}
+
 // ForceResendDeliveries re-delivers Success deliveries.
 func (s *Server) ForceResendDeliveries(ctx context.Context, req *ingestv1.ForceResendDeliveriesRequest) (*ingestv1.ForceResendDeliveriesResponse, error) {
 	if len(req.Ids) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "ids is required")
 	}
-	g, ds, err := s.selectDeliveries(ctx, req.GroupId, req.Ids, nil, nil)
+	g, ds, err := s.selectDeliveries(ctx, &req.GroupId, req.Ids, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -130,11 +186,12 @@ func (s *Server) ForceResendDeliveries(ctx context.Context, req *ingestv1.ForceR
 
 // selectDeliveries loads the deliveries named by ids, or else those matching
 // the filter (with defaultStatuses when it names none).
-func (s *Server) selectDeliveries(ctx context.Context, groupID string, idList []string, pf *ingestv1.DeliveryFilter, defaultStatuses []string) (*model.Group, []model.Delivery, error) {
-	g, err := s.group(ctx, groupID)
+func (s *Server) selectDeliveries(ctx context.Context, groupIDp *string, idList []string, pf *ingestv1.DeliveryFilter, defaultStatuses []string) (*model.Group, []model.Delivery, error) {
+	g, err := s.group(ctx, groupIDp)
 	if err != nil {
 		return nil, nil, err
 	}
+	groupID := *groupIDp
 	if len(idList) > maxBatchRetry {
 		return nil, nil, status.Errorf(codes.InvalidArgument, "ids must list at most %d deliveries", maxBatchRetry)
 	}
@@ -153,7 +210,7 @@ func (s *Server) selectDeliveries(ctx context.Context, groupID string, idList []
 	if len(f.Statuses) == 0 {
 		f.Statuses = defaultStatuses
 	}
-	if err := validateStatuses(f.Statuses); err != nil {
+	if err := validateDeliveryFilter(f); err != nil {
 		return nil, nil, s.toStatus(ctx, "delivery", err)
 	}
 	p := store.Page{PerPage: 100}

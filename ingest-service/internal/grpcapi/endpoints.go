@@ -22,10 +22,30 @@ const (
 	maxSecretExpiration    = 30 * 24 * 3600 // seconds
 )
 
+// healthReadTimeout bounds the reads of the endpoint health bucket one call
+// makes: a slow NATS must not hold an endpoint answer.
+const healthReadTimeout = 2 * time.Second
+
+// endpointOut converts an endpoint with its circuit. The circuit is shown,
+// never needed: when the health cannot be read the endpoint is answered
+// without it (null) rather than failing the call.
+func (s *Server) endpointOut(ctx context.Context, e *model.Endpoint) *ingestv1.Endpoint {
+	ctx, cancel := context.WithTimeout(ctx, healthReadTimeout)
+	defer cancel()
+	h, err := s.health.get(ctx, e.UID)
+	if err != nil {
+		s.log.Warn("read endpoint health", zap.String("endpoint_id", e.UID), zap.Error(err))
+		out := endpointPB(e, h)
+		out.Circuit = nil
+		return out
+	}
+	return endpointPB(e, h)
+}
+
 // CreateEndpoint adds an endpoint to an application. Without a secret it
 // takes the application's, or a generated one.
 func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpointRequest) (*ingestv1.Endpoint, error) {
-	g, err := s.group(ctx, req.GroupId)
+	g, err := s.group(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -48,12 +68,12 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(a.UID)
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // ListEndpoints lists an application's endpoints, newest first.
 func (s *Server) ListEndpoints(ctx context.Context, req *ingestv1.ListEndpointsRequest) (*ingestv1.ListEndpointsResponse, error) {
-	if _, err := s.app(ctx, req.GroupId, req.AppId); err != nil {
+	if _, err := s.app(ctx, &req.GroupId, req.AppId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -64,27 +84,29 @@ func (s *Server) ListEndpoints(ctx context.Context, req *ingestv1.ListEndpointsR
 	if err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	out := &ingestv1.ListEndpointsResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListEndpointsResponse{Page: pageInfo(p, info)}
+	hctx, cancel := context.WithTimeout(ctx, healthReadTimeout)
+	defer cancel()
 	for i := range eps {
-		out.Endpoints = append(out.Endpoints, endpointPB(&eps[i]))
+		out.Endpoints = append(out.Endpoints, s.endpointOut(hctx, &eps[i]))
 	}
 	return out, nil
 }
 
 // GetEndpoint returns one endpoint.
 func (s *Server) GetEndpoint(ctx context.Context, req *ingestv1.GetEndpointRequest) (*ingestv1.Endpoint, error) {
-	e, err := s.endpoint(ctx, req.GroupId, req.AppId, req.EndpointId)
+	e, err := s.endpoint(ctx, &req.GroupId, req.AppId, req.EndpointId)
 	if err != nil {
 		return nil, err
 	}
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // UpdateEndpoint changes the fields that are set. Setting status "active" on
 // an inactive endpoint makes it pending and replays its Discarded deliveries;
 // the dispatcher makes it active again at the first success.
 func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpointRequest) (*ingestv1.Endpoint, error) {
-	e, err := s.endpoint(ctx, req.GroupId, req.AppId, req.EndpointId)
+	e, err := s.endpoint(ctx, &req.GroupId, req.AppId, req.EndpointId)
 	if err != nil {
 		return nil, err
 	}
@@ -121,13 +143,13 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 		// gives up must not stop it halfway.
 		go s.replayDiscarded(context.WithoutCancel(ctx), e.GroupID, e.UID)
 	}
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // DeleteEndpoint deletes an endpoint. Its queued deliveries are discarded
 // when their turn comes.
 func (s *Server) DeleteEndpoint(ctx context.Context, req *ingestv1.DeleteEndpointRequest) (*ingestv1.DeleteEndpointResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteEndpoint(ctx, req.GroupId, req.AppId, req.EndpointId); err != nil {
@@ -141,7 +163,7 @@ func (s *Server) DeleteEndpoint(ctx context.Context, req *ingestv1.DeleteEndpoin
 // the current one keeps signing for `expiration` seconds, so receivers can
 // switch without losing a delivery. Secrets already expired are dropped.
 func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretRequest) (*ingestv1.Endpoint, error) {
-	g, err := s.group(ctx, req.GroupId)
+	g, err := s.group(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +192,7 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
 	s.endpoints.Forget(e.AppID)
-	return endpointPB(e), nil
+	return s.endpointOut(ctx, e), nil
 }
 
 // emitEndpoint sends a meta event about a change a user made. The change is
@@ -183,11 +205,11 @@ func (s *Server) emitEndpoint(ctx context.Context, eventType string, e *model.En
 }
 
 // endpoint authenticates a call and loads an endpoint of an application.
-func (s *Server) endpoint(ctx context.Context, groupID, appID, id string) (*model.Endpoint, error) {
+func (s *Server) endpoint(ctx context.Context, groupID *string, appID, id string) (*model.Endpoint, error) {
 	if err := s.inGroup(ctx, groupID); err != nil {
 		return nil, err
 	}
-	e, err := s.store.GetEndpoint(ctx, groupID, appID, id)
+	e, err := s.store.GetEndpoint(ctx, *groupID, appID, id)
 	return e, s.toStatus(ctx, "endpoint", err)
 }
 

@@ -17,7 +17,7 @@ import (
 // endpoint and queued before this returns. With an idempotency key already
 // used in the group, it answers the original event and creates nothing.
 func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventRequest) (*ingestv1.Event, error) {
-	g, err := s.cachedGroup(ctx, req.GroupId)
+	g, err := s.cachedGroup(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -33,9 +33,13 @@ func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventReque
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
+	// created_at is the id's own time, so that a time range is an `_id`
+	// range the store's indexes serve.
+	uid := ids.New()
+	at, _ := ids.Time(uid)
 	ev := &model.Event{
-		UID: ids.New(), GroupID: g.UID, AppID: app.UID, EventType: strings.TrimSpace(req.EventType),
-		Data: req.Data, IdempotencyKey: req.IdempotencyKey, CustomHeaders: req.CustomHeaders, CreatedAt: now(),
+		UID: uid, GroupID: g.UID, AppID: app.UID, EventType: strings.TrimSpace(req.EventType),
+		Data: req.Data, IdempotencyKey: req.IdempotencyKey, CustomHeaders: req.CustomHeaders, CreatedAt: at.UTC(),
 	}
 	if err := validateTaskSize(ev); err != nil {
 		return nil, s.toStatus(ctx, "event", err)
@@ -55,7 +59,8 @@ func (s *Server) CreateEvent(ctx context.Context, req *ingestv1.CreateEventReque
 	if err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	accepted := fanout.Accepted{Event: ev, Deliveries: plan.Deliveries(g, ev, endpoints)}
+	accepted := fanout.Accepted{Event: ev, Deliveries: plan.Deliveries(g, app, ev, endpoints)}
+	ev.MatchedEndpoints = int32(len(accepted.Deliveries))
 	if err := s.fanout.Commit(ctx, accepted); err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}
@@ -88,7 +93,7 @@ func (s *Server) claim(ctx context.Context, ev *model.Event) (*model.Event, erro
 
 // ListEvents lists a group's events, newest first.
 func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest) (*ingestv1.ListEventsResponse, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -109,7 +114,7 @@ func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest
 	if err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}
-	out := &ingestv1.ListEventsResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListEventsResponse{Page: pageInfo(p, info)}
 	for i := range events {
 		out.Events = append(out.Events, eventPB(&events[i]))
 	}
@@ -118,7 +123,7 @@ func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest
 
 // GetEvent returns one event.
 func (s *Server) GetEvent(ctx context.Context, req *ingestv1.GetEventRequest) (*ingestv1.Event, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	e, err := s.store.GetEvent(ctx, req.GroupId, req.EventId)

@@ -10,7 +10,12 @@ import (
 	"convoy/core/model"
 	"convoy/ingest-service/internal/auth"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
+
+var errGroupIDRequired = status.Error(codes.InvalidArgument, "group_id is required")
 
 // CreateGroup creates a group; every config field left out takes its default.
 func (s *Server) CreateGroup(ctx context.Context, req *ingestv1.CreateGroupRequest) (*ingestv1.Group, error) {
@@ -41,11 +46,11 @@ func (s *Server) ListGroups(ctx context.Context, req *ingestv1.ListGroupsRequest
 	if err != nil {
 		return nil, s.toStatus(ctx, "group", err)
 	}
-	groups, info, err := s.store.ListGroups(ctx, p)
+	groups, info, err := s.store.ListGroupsNamed(ctx, req.Name, p)
 	if err != nil {
 		return nil, s.toStatus(ctx, "group", err)
 	}
-	out := &ingestv1.ListGroupsResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListGroupsResponse{Page: pageInfo(p, info)}
 	for i := range groups {
 		out.Groups = append(out.Groups, groupPB(&groups[i]))
 	}
@@ -54,7 +59,10 @@ func (s *Server) ListGroups(ctx context.Context, req *ingestv1.ListGroupsRequest
 
 // GetGroup returns one group.
 func (s *Server) GetGroup(ctx context.Context, req *ingestv1.GetGroupRequest) (*ingestv1.Group, error) {
-	g, err := s.group(ctx, req.GroupId)
+	if req.GroupId == "" {
+		return nil, errGroupIDRequired
+	}
+	g, err := s.group(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +73,10 @@ func (s *Server) GetGroup(ctx context.Context, req *ingestv1.GetGroupRequest) (*
 // value. A strategy change applies to the next scheduling decision of every
 // delivery of the group.
 func (s *Server) UpdateGroup(ctx context.Context, req *ingestv1.UpdateGroupRequest) (*ingestv1.Group, error) {
-	g, err := s.group(ctx, req.GroupId)
+	if req.GroupId == "" {
+		return nil, errGroupIDRequired
+	}
+	g, err := s.group(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +100,10 @@ func (s *Server) UpdateGroup(ctx context.Context, req *ingestv1.UpdateGroupReque
 
 // DeleteGroup deletes a group with everything in it.
 func (s *Server) DeleteGroup(ctx context.Context, req *ingestv1.DeleteGroupRequest) (*ingestv1.DeleteGroupResponse, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if req.GroupId == "" {
+		return nil, errGroupIDRequired
+	}
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteGroup(ctx, req.GroupId); err != nil {
@@ -130,27 +144,49 @@ func (s *Server) ListAPIKeys(ctx context.Context, req *ingestv1.ListAPIKeysReque
 	if err != nil {
 		return nil, s.toStatus(ctx, "api key", err)
 	}
-	if _, err := s.store.GetGroup(ctx, req.GroupId); err != nil {
-		return nil, s.toStatus(ctx, "group", err)
+	if req.GroupId != "" {
+		if _, err := s.store.GetGroup(ctx, req.GroupId); err != nil {
+			return nil, s.toStatus(ctx, "group", err)
+		}
 	}
 	keys, info, err := s.store.ListAPIKeys(ctx, req.GroupId, p)
 	if err != nil {
 		return nil, s.toStatus(ctx, "api key", err)
 	}
-	out := &ingestv1.ListAPIKeysResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListAPIKeysResponse{Page: pageInfo(p, info)}
 	for i := range keys {
 		out.Keys = append(out.Keys, keyPB(&keys[i], ""))
 	}
 	return out, nil
 }
 
-// RevokeAPIKey deletes a group's key. Replicas that cached it stop accepting
-// it within auth.KeyCacheTTL.
+// GetAPIKey returns one key (never the key itself), whatever its group.
+func (s *Server) GetAPIKey(ctx context.Context, req *ingestv1.GetAPIKeyRequest) (*ingestv1.APIKey, error) {
+	if err := s.admin(ctx); err != nil {
+		return nil, err
+	}
+	k, err := s.store.GetAPIKey(ctx, req.KeyId)
+	if err != nil {
+		return nil, s.toStatus(ctx, "api key", err)
+	}
+	return keyPB(k, ""), nil
+}
+
+// RevokeAPIKey deletes a group's key (any group's when group_id is empty).
+// Replicas that cached it stop accepting it within auth.KeyCacheTTL.
 func (s *Server) RevokeAPIKey(ctx context.Context, req *ingestv1.RevokeAPIKeyRequest) (*ingestv1.RevokeAPIKeyResponse, error) {
 	if err := s.admin(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteAPIKey(ctx, req.GroupId, req.KeyId); err != nil {
+	groupID := req.GroupId
+	if groupID == "" {
+		k, err := s.store.GetAPIKey(ctx, req.KeyId)
+		if err != nil {
+			return nil, s.toStatus(ctx, "api key", err)
+		}
+		groupID = k.GroupID
+	}
+	if err := s.store.DeleteAPIKey(ctx, groupID, req.KeyId); err != nil {
 		return nil, s.toStatus(ctx, "api key", err)
 	}
 	return &ingestv1.RevokeAPIKeyResponse{}, nil

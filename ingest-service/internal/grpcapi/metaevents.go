@@ -15,7 +15,7 @@ import (
 // ListMetaEvents lists a group's meta events, newest first, without their
 // attempts.
 func (s *Server) ListMetaEvents(ctx context.Context, req *ingestv1.ListMetaEventsRequest) (*ingestv1.ListMetaEventsResponse, error) {
-	if _, err := s.group(ctx, req.GroupId); err != nil {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
@@ -26,7 +26,7 @@ func (s *Server) ListMetaEvents(ctx context.Context, req *ingestv1.ListMetaEvent
 	if err != nil {
 		return nil, s.toStatus(ctx, "meta event", err)
 	}
-	out := &ingestv1.ListMetaEventsResponse{Page: pageInfo(p.PerPage, info)}
+	out := &ingestv1.ListMetaEventsResponse{Page: pageInfo(p, info)}
 	for i := range ms {
 		out.MetaEvents = append(out.MetaEvents, metaEventPB(&ms[i]))
 	}
@@ -35,7 +35,7 @@ func (s *Server) ListMetaEvents(ctx context.Context, req *ingestv1.ListMetaEvent
 
 // GetMetaEvent returns one meta event with its attempts.
 func (s *Server) GetMetaEvent(ctx context.Context, req *ingestv1.GetMetaEventRequest) (*ingestv1.MetaEvent, error) {
-	if err := s.inGroup(ctx, req.GroupId); err != nil {
+	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
 	m, err := s.store.GetMetaEvent(ctx, req.GroupId, req.MetaEventId)
@@ -49,7 +49,7 @@ func (s *Server) GetMetaEvent(ctx context.Context, req *ingestv1.GetMetaEventReq
 // fresh attempt budget under the group's current strategy and queues it. One
 // still on its way is refused: its attempts are coming.
 func (s *Server) ResendMetaEvent(ctx context.Context, req *ingestv1.ResendMetaEventRequest) (*ingestv1.MetaEvent, error) {
-	g, err := s.group(ctx, req.GroupId)
+	g, err := s.group(ctx, &req.GroupId)
 	if err != nil {
 		return nil, err
 	}

@@ -59,6 +59,26 @@ func (r *resender) resendable(ctx context.Context, d *model.Delivery) error {
 	return nil
 }
 
+// reactivate makes an inactive endpoint pending, so that a resend to it
+// goes out (Convoy v0.5's resend did this); the first success makes it
+// active again.
+func (r *resender) reactivate(ctx context.Context, endpointID string) error {
+	ep, err := r.s.store.EndpointByID(ctx, endpointID)
+	if err != nil {
+		return err
+	}
+	if ep.Status != model.EndpointInactive {
+		return nil
+	}
+	if err := r.s.store.SetEndpointStatus(ctx, ep.UID, model.EndpointPending); err != nil {
+		return err
+	}
+	r.s.endpoints.Forget(ep.AppID)
+	ep.Status = model.EndpointPending
+	r.endpoints[ep.UID] = ep
+	return nil
+}
+
 // restart gives d a fresh attempt budget under the group's current strategy
 // and queues its first attempt. d is updated to the new state. If the
 // publish fails the delivery is Scheduled and due, and the scheduler's sweep

@@ -108,37 +108,43 @@ func (s *Server) admin(ctx context.Context) error {
 	return nil
 }
 
-// inGroup authenticates a call inside a group. Another group's key sees the
-// group as not existing.
-func (s *Server) inGroup(ctx context.Context, groupID string) error {
-	if groupID == "" {
-		return status.Error(codes.InvalidArgument, "group_id is required")
-	}
+// inGroup authenticates a call inside the group *groupID. Another group's
+// key sees the group as not existing. An empty id means the caller's own
+// group when the caller holds a group key, as Convoy v0.5's clients name no
+// group and let the key choose; the id is filled in for the rest of the call.
+func (s *Server) inGroup(ctx context.Context, groupID *string) error {
 	p, err := s.auth.Authenticate(ctx)
 	if err != nil {
 		return err
 	}
-	if !p.CanAccessGroup(groupID) {
+	if *groupID == "" {
+		if p.Admin {
+			return status.Error(codes.InvalidArgument, "group_id is required with the admin key (groupId on Convoy's routes)")
+		}
+		*groupID = p.GroupID
+	}
+	if !p.CanAccessGroup(*groupID) {
 		return notFound("group")
 	}
 	return nil
 }
 
 // group authenticates a call inside a group and loads the group fresh.
-func (s *Server) group(ctx context.Context, groupID string) (*model.Group, error) {
+func (s *Server) group(ctx context.Context, groupID *string) (*model.Group, error) {
 	if err := s.inGroup(ctx, groupID); err != nil {
 		return nil, err
 	}
-	g, err := s.store.GetGroup(ctx, groupID)
+	g, err := s.store.GetGroup(ctx, *groupID)
 	return g, s.toStatus(ctx, "group", err)
 }
 
 // cachedGroup is group for the event hot path.
-func (s *Server) cachedGroup(ctx context.Context, groupID string) (*model.Group, error) {
+func (s *Server) cachedGroup(ctx context.Context, groupID *string) (*model.Group, error) {
 	if err := s.inGroup(ctx, groupID); err != nil {
 		return nil, err
 	}
-	g, err := s.groups.Get(ctx, groupID, func(ctx context.Context) (*model.Group, error) { return s.store.GetGroup(ctx, groupID) })
+	id := *groupID
+	g, err := s.groups.Get(ctx, id, func(ctx context.Context) (*model.Group, error) { return s.store.GetGroup(ctx, id) })
 	return g, s.toStatus(ctx, "group", err)
 }
 

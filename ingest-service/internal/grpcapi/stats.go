@@ -24,7 +24,7 @@ const (
 // over a window, in 5-minute buckets, with its health. Counts come from the
 // dispatchers' flushes, so the last few seconds may be missing.
 func (s *Server) GetEndpointStats(ctx context.Context, req *ingestv1.GetEndpointStatsRequest) (*ingestv1.EndpointStats, error) {
-	e, err := s.endpoint(ctx, req.GroupId, req.AppId, req.EndpointId)
+	e, err := s.endpoint(ctx, &req.GroupId, req.AppId, req.EndpointId)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (s *Server) GetEndpointStats(ctx context.Context, req *ingestv1.GetEndpoint
 		return nil, s.toStatus(ctx, "endpoint stats", err)
 	}
 	out.ConsecutiveFailures = h.ConsecutiveFailures
-	out.Circuit = &ingestv1.StatsCircuit{State: h.CircuitState(), FailureRate: h.FailureRate, OpenedAt: tsPtr(h.OpenedAt)}
+	out.Circuit = circuitPB(h)
 
 	if out.DeliveriesPending, err = s.store.CountPendingDeliveries(ctx, e.UID); err != nil {
 		return nil, s.toStatus(ctx, "endpoint stats", err)

@@ -25,6 +25,9 @@ var formats = []string{model.FormatSimple, model.FormatAdvanced, model.FormatSta
 // applyGroupConfig overlays what the caller set onto cfg and validates the
 // result.
 func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (model.GroupConfig, error) {
+	// A group stored before the circuit breaker existed has it zero, which
+	// means the defaults: a partial update starts from those.
+	cfg.CircuitBreaker = cfg.CircuitBreaker.WithDefaults()
 	if in != nil {
 		if in.StrategyType != nil {
 			cfg.Strategy.Type = *in.StrategyType
@@ -54,6 +57,9 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 			cfg.RetentionPolicy = strings.TrimSpace(*in.RetentionPolicy)
 		}
 		applyMetaEventConfig(&cfg.MetaEvent, in)
+		if err := applyCircuitBreaker(&cfg.CircuitBreaker, in); err != nil {
+			return cfg, err
+		}
 	}
 	switch {
 	case cfg.Strategy.Type != model.StrategyLinear && cfg.Strategy.Type != model.StrategyExponential:
@@ -78,7 +84,60 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 	if err := validateMetaEventConfig(&cfg.MetaEvent, cfg.Signature.Format); err != nil {
 		return cfg, err
 	}
+	if err := validateCircuitBreaker(cfg.CircuitBreaker); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// applyCircuitBreaker overlays the circuit breaker settings the caller set;
+// only a duration that does not parse is an error here, the ranges are
+// checked on the result.
+func applyCircuitBreaker(c *model.CircuitBreaker, in *ingestv1.GroupConfigInput) error {
+	if in.CircuitBreakerFailureThreshold != nil {
+		c.FailureThreshold = *in.CircuitBreakerFailureThreshold
+	}
+	if in.CircuitBreakerMinRequests != nil {
+		c.MinRequests = *in.CircuitBreakerMinRequests
+	}
+	for _, f := range []struct {
+		name string
+		in   *string
+		out  *time.Duration
+	}{
+		{"config.circuit_breaker.window", in.CircuitBreakerWindow, &c.Window},
+		{"config.circuit_breaker.cooldown", in.CircuitBreakerCooldown, &c.Cooldown},
+	} {
+		if f.in == nil {
+			continue
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(*f.in))
+		if err != nil {
+			return invalidf("%s must be a duration such as 1m or 30s", f.name)
+		}
+		*f.out = d
+	}
+	return nil
+}
+
+// Bounds of the circuit breaker settings.
+const (
+	minCircuitDuration = time.Second
+	maxCircuitDuration = 24 * time.Hour
+)
+
+func validateCircuitBreaker(c model.CircuitBreaker) error {
+	switch {
+	case c.FailureThreshold < 1 || c.FailureThreshold > 100:
+		return invalidf("config.circuit_breaker.failure_threshold must be a percentage from 1 to 100")
+	case c.MinRequests < 1:
+		return invalidf("config.circuit_breaker.min_requests must be at least 1")
+	case c.Window < minCircuitDuration || c.Window > maxCircuitDuration:
+		return invalidf("config.circuit_breaker.window must be a duration from %s to %s, such as 1m", minCircuitDuration, maxCircuitDuration)
+	case c.Cooldown < minCircuitDuration || c.Cooldown > maxCircuitDuration:
+		return invalidf("config.circuit_breaker.cooldown must be a duration from %s to %s, such as 30s", minCircuitDuration, maxCircuitDuration)
+	}
+	return nil
 }
 
 // applyMetaEventConfig overlays the meta event settings the caller set.
@@ -291,11 +350,23 @@ func page(p *ingestv1.PageRequest) (store.Page, error) {
 	if n < 1 || n > 100 {
 		return store.Page{}, invalidf("per_page must be between 1 and 100")
 	}
-	return store.Page{PerPage: n, Cursor: p.Cursor}, nil
+	switch {
+	case p.Page < 0:
+		return store.Page{}, invalidf("page must be 1 or more")
+	case p.Page > 0 && p.Cursor != "":
+		return store.Page{}, invalidf("page and cursor exclude each other")
+	case p.Ascending && p.Page == 0:
+		return store.Page{}, invalidf("ascending order needs a page number")
+	}
+	return store.Page{PerPage: n, Cursor: p.Cursor, Number: int(p.Page), Ascending: p.Ascending}, nil
 }
 
-func pageInfo(n int, info store.PageInfo) *ingestv1.PageInfo {
-	return &ingestv1.PageInfo{PerPage: int32(n), HasNextPage: info.HasNext, NextPageCursor: info.NextCursor}
+func pageInfo(p store.Page, info store.PageInfo) *ingestv1.PageInfo {
+	out := &ingestv1.PageInfo{PerPage: int32(p.PerPage), HasNextPage: info.HasNext, NextPageCursor: info.NextCursor}
+	if p.Number > 0 {
+		out.Total, out.Page = info.Total, int32(p.Number)
+	}
+	return out
 }
 
 func validateStatuses(statuses []string) error {

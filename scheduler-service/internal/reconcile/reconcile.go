@@ -45,6 +45,7 @@ const markName = "reconcile"
 type Store interface {
 	EventsCreatedBetween(ctx context.Context, from, to time.Time, after string, limit int) ([]model.Event, error)
 	GetGroup(ctx context.Context, id string) (*model.Group, error)
+	GetApplication(ctx context.Context, groupID, id string) (*model.Application, error)
 	EndpointsOfApp(ctx context.Context, appID string) ([]model.Endpoint, error)
 	DeliveryByID(ctx context.Context, id string) (*model.Delivery, error)
 	InsertDeliveries(ctx context.Context, deliveries []model.Delivery) error
@@ -163,7 +164,8 @@ func (r *Reconciler) Once(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	res.Full = len(events) == r.opts.Batch
-	p := pass{Reconciler: r, groups: map[string]*model.Group{}, endpoints: map[string][]model.Endpoint{}}
+	p := pass{Reconciler: r, groups: map[string]*model.Group{}, apps: map[string]*model.Application{},
+		endpoints: map[string][]model.Endpoint{}}
 	settledUpTo := -1 // the events up to this index are settled: the mark may pass them
 	for i := range events {
 		n, waiting, err := p.reconcile(ctx, &events[i])
@@ -195,11 +197,12 @@ func (r *Reconciler) Once(ctx context.Context) (Result, error) {
 	return res, nil
 }
 
-// pass holds what one pass has read, so an application's endpoints and a
-// group are read once per pass, not once per event.
+// pass holds what one pass has read, so a group, an application and its
+// endpoints are read once per pass, not once per event.
 type pass struct {
 	*Reconciler
 	groups    map[string]*model.Group
+	apps      map[string]*model.Application
 	endpoints map[string][]model.Endpoint
 }
 
@@ -214,11 +217,18 @@ func (p *pass) reconcile(ctx context.Context, ev *model.Event) (requeued int, wa
 	if err != nil {
 		return 0, false, err
 	}
+	app, err := p.app(ctx, ev)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil // the application was deleted, its endpoints with it
+	}
+	if err != nil {
+		return 0, false, err
+	}
 	eps, err := p.endpointsAt(ctx, ev)
 	if err != nil {
 		return 0, false, err
 	}
-	for _, d := range plan.Deliveries(g, ev, eps) {
+	for _, d := range plan.Deliveries(g, app, ev, eps) {
 		st, err := p.state(ctx, d.UID)
 		if err != nil {
 			return requeued, waiting, err
@@ -228,9 +238,9 @@ func (p *pass) reconcile(ctx context.Context, ev *model.Event) (requeued int, wa
 			waiting = true
 		case st == settled:
 		case !plan.Sent(&d):
-			// To an endpoint inactive now: stored Discarded, as ingest and
-			// the dispatcher store such deliveries, to be replayed when the
-			// endpoint is re-enabled.
+			// To an endpoint inactive now, or of an application disabled
+			// now: stored Discarded, as ingest and the dispatcher store such
+			// deliveries.
 			if err := p.store.InsertDeliveries(ctx, []model.Delivery{d}); err != nil {
 				return requeued, waiting, err
 			}
@@ -297,6 +307,18 @@ func (p *pass) group(ctx context.Context, id string) (*model.Group, error) {
 	}
 	p.groups[id] = g
 	return g, nil
+}
+
+func (p *pass) app(ctx context.Context, ev *model.Event) (*model.Application, error) {
+	if a, ok := p.apps[ev.AppID]; ok {
+		return a, nil
+	}
+	a, err := p.store.GetApplication(ctx, ev.GroupID, ev.AppID)
+	if err != nil {
+		return nil, err
+	}
+	p.apps[ev.AppID] = a
+	return a, nil
 }
 
 // endpointsAt returns the endpoints of ev's application that existed when

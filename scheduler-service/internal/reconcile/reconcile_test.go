@@ -52,7 +52,11 @@ func setup(t *testing.T) *fixture {
 	if err := st.CreateGroup(t.Context(), g); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{st: st, js: js, pub: queue.NewPublisher(js), g: g, app: ids.New(), now: time.Now().UTC().Truncate(time.Millisecond)}
+	app := &model.Application{UID: ids.New(), GroupID: g.UID, Name: "shop"}
+	if err := st.CreateApplication(t.Context(), app); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{st: st, js: js, pub: queue.NewPublisher(js), g: g, app: app.UID, now: time.Now().UTC().Truncate(time.Millisecond)}
 }
 
 // endpoint stores an endpoint of the fixture's application created at.

@@ -38,7 +38,7 @@ func TestRetentionDeletesExactlyWhatIsOlderThanThePolicy(t *testing.T) {
 		}
 		for _, age := range ages {
 			at := now.Add(-age)
-			ev := model.Event{UID: ids.New(), GroupID: g.UID, AppID: "a", EventType: "x", Data: []byte(`1`), CreatedAt: at}
+			ev := model.Event{UID: ids.At(at), GroupID: g.UID, AppID: "a", EventType: "x", Data: []byte(`1`), CreatedAt: at}
 			d := model.Delivery{UID: ids.Delivery(ev.UID, "ep"), GroupID: g.UID, EventID: ev.UID, Status: model.StatusSuccess, CreatedAt: at, UpdatedAt: at}
 			if err := st.InsertEvents(t.Context(), []model.Event{ev}); err != nil {
 				t.Fatal(err)

@@ -76,10 +76,12 @@ func New(st Store, q Queue, opts Options, reg prometheus.Registerer, log *zap.Lo
 	return s
 }
 
-// Run sweeps every Interval until ctx ends. On a store that has to scan to
-// answer (the embedded one), a sweep's cost grows with history; the pause
-// after a sweep is therefore at least maxShare⁻¹ times as long as the sweep
-// took, so sweeping never takes more than a twentieth of the store's time.
+// Run sweeps every Interval until ctx ends. The store answers from an index
+// of the deliveries not yet final (on the embedded store too, through its
+// SQLite index), so a sweep costs what it finds. A store that had to scan
+// would make it grow with history: the pause after a sweep is therefore at
+// least maxShare⁻¹ times as long as the sweep took, so sweeping never takes
+// more than a twentieth of the store's time.
 func (s *Sweeper) Run(ctx context.Context) error {
 	wait := s.opts.Interval
 	for {

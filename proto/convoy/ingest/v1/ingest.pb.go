@@ -32,7 +32,12 @@ type PageRequest struct {
 	// Page size; 0 means the default (20); at most 100.
 	PerPage int32 `protobuf:"varint,1,opt,name=per_page,json=perPage,proto3" json:"per_page,omitempty"`
 	// Opaque cursor from a previous page's next_page_cursor.
-	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// A 1-based page number for offset paging (Convoy v0.5's page); 0 pages by
+	// cursor. With a page number the answer counts the total.
+	Page int32 `protobuf:"varint,3,opt,name=page,proto3" json:"page,omitempty"`
+	// Oldest first; only with a page number.
+	Ascending     bool `protobuf:"varint,4,opt,name=ascending,proto3" json:"ascending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -81,13 +86,31 @@ func (x *PageRequest) GetCursor() string {
 	return ""
 }
 
+func (x *PageRequest) GetPage() int32 {
+	if x != nil {
+		return x.Page
+	}
+	return 0
+}
+
+func (x *PageRequest) GetAscending() bool {
+	if x != nil {
+		return x.Ascending
+	}
+	return false
+}
+
 type PageInfo struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	PerPage        int32                  `protobuf:"varint,1,opt,name=per_page,json=perPage,proto3" json:"per_page,omitempty"`
 	HasNextPage    bool                   `protobuf:"varint,2,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
 	NextPageCursor string                 `protobuf:"bytes,3,opt,name=next_page_cursor,json=nextPageCursor,proto3" json:"next_page_cursor,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Set when a page number was asked for: the items matching in all, and
+	// the page answered.
+	Total         int64 `protobuf:"varint,4,opt,name=total,proto3" json:"total,omitempty"`
+	Page          int32 `protobuf:"varint,5,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PageInfo) Reset() {
@@ -139,6 +162,20 @@ func (x *PageInfo) GetNextPageCursor() string {
 		return x.NextPageCursor
 	}
 	return ""
+}
+
+func (x *PageInfo) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *PageInfo) GetPage() int32 {
+	if x != nil {
+		return x.Page
+	}
+	return 0
 }
 
 type StrategyConfig struct {
@@ -273,8 +310,9 @@ type GroupConfig struct {
 	DisableEndpoint bool                   `protobuf:"varint,3,opt,name=disable_endpoint,json=disableEndpoint,proto3" json:"disable_endpoint,omitempty"`
 	ReplayAttacks   bool                   `protobuf:"varint,4,opt,name=replay_attacks,json=replayAttacks,proto3" json:"replay_attacks,omitempty"`
 	// A Go duration such as "720h"; empty keeps everything.
-	RetentionPolicy string           `protobuf:"bytes,5,opt,name=retention_policy,json=retentionPolicy,proto3" json:"retention_policy,omitempty"`
-	MetaEvent       *MetaEventConfig `protobuf:"bytes,6,opt,name=meta_event,json=metaEvent,proto3" json:"meta_event,omitempty"`
+	RetentionPolicy string                `protobuf:"bytes,5,opt,name=retention_policy,json=retentionPolicy,proto3" json:"retention_policy,omitempty"`
+	MetaEvent       *MetaEventConfig      `protobuf:"bytes,6,opt,name=meta_event,json=metaEvent,proto3" json:"meta_event,omitempty"`
+	CircuitBreaker  *CircuitBreakerConfig `protobuf:"bytes,7,opt,name=circuit_breaker,json=circuitBreaker,proto3" json:"circuit_breaker,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -351,6 +389,88 @@ func (x *GroupConfig) GetMetaEvent() *MetaEventConfig {
 	return nil
 }
 
+func (x *GroupConfig) GetCircuitBreaker() *CircuitBreakerConfig {
+	if x != nil {
+		return x.CircuitBreaker
+	}
+	return nil
+}
+
+// CircuitBreakerConfig stops attempts to an endpoint that fails most of them
+// and probes it again after a cooldown. A group stored without one has the
+// defaults: 70 %, 10 requests, "1m", "30s".
+type CircuitBreakerConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Percent (1 to 100) of failed attempts within the window that opens the
+	// circuit.
+	FailureThreshold int32 `protobuf:"varint,1,opt,name=failure_threshold,json=failureThreshold,proto3" json:"failure_threshold,omitempty"`
+	// Attempts the window must hold before the rate counts.
+	MinRequests int32 `protobuf:"varint,2,opt,name=min_requests,json=minRequests,proto3" json:"min_requests,omitempty"`
+	// Go durations, such as "1m" and "30s".
+	Window        string `protobuf:"bytes,3,opt,name=window,proto3" json:"window,omitempty"`
+	Cooldown      string `protobuf:"bytes,4,opt,name=cooldown,proto3" json:"cooldown,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CircuitBreakerConfig) Reset() {
+	*x = CircuitBreakerConfig{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CircuitBreakerConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CircuitBreakerConfig) ProtoMessage() {}
+
+func (x *CircuitBreakerConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CircuitBreakerConfig.ProtoReflect.Descriptor instead.
+func (*CircuitBreakerConfig) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CircuitBreakerConfig) GetFailureThreshold() int32 {
+	if x != nil {
+		return x.FailureThreshold
+	}
+	return 0
+}
+
+func (x *CircuitBreakerConfig) GetMinRequests() int32 {
+	if x != nil {
+		return x.MinRequests
+	}
+	return 0
+}
+
+func (x *CircuitBreakerConfig) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *CircuitBreakerConfig) GetCooldown() string {
+	if x != nil {
+		return x.Cooldown
+	}
+	return ""
+}
+
 // MetaEventConfig is where a group's operational (meta) events go.
 type MetaEventConfig struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -366,7 +486,7 @@ type MetaEventConfig struct {
 
 func (x *MetaEventConfig) Reset() {
 	*x = MetaEventConfig{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[5]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +498,7 @@ func (x *MetaEventConfig) String() string {
 func (*MetaEventConfig) ProtoMessage() {}
 
 func (x *MetaEventConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[5]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +511,7 @@ func (x *MetaEventConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEventConfig.ProtoReflect.Descriptor instead.
 func (*MetaEventConfig) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{5}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MetaEventConfig) GetIsEnabled() bool {
@@ -439,15 +559,19 @@ type GroupConfigInput struct {
 	MetaEventUrl       *string                `protobuf:"bytes,11,opt,name=meta_event_url,json=metaEventUrl,proto3,oneof" json:"meta_event_url,omitempty"`
 	MetaEventSecret    *string                `protobuf:"bytes,12,opt,name=meta_event_secret,json=metaEventSecret,proto3,oneof" json:"meta_event_secret,omitempty"`
 	// Set to replace the meta event types.
-	SetMetaEventTypes bool     `protobuf:"varint,13,opt,name=set_meta_event_types,json=setMetaEventTypes,proto3" json:"set_meta_event_types,omitempty"`
-	MetaEventTypes    []string `protobuf:"bytes,14,rep,name=meta_event_types,json=metaEventTypes,proto3" json:"meta_event_types,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	SetMetaEventTypes              bool     `protobuf:"varint,13,opt,name=set_meta_event_types,json=setMetaEventTypes,proto3" json:"set_meta_event_types,omitempty"`
+	MetaEventTypes                 []string `protobuf:"bytes,14,rep,name=meta_event_types,json=metaEventTypes,proto3" json:"meta_event_types,omitempty"`
+	CircuitBreakerFailureThreshold *int32   `protobuf:"varint,15,opt,name=circuit_breaker_failure_threshold,json=circuitBreakerFailureThreshold,proto3,oneof" json:"circuit_breaker_failure_threshold,omitempty"`
+	CircuitBreakerMinRequests      *int32   `protobuf:"varint,16,opt,name=circuit_breaker_min_requests,json=circuitBreakerMinRequests,proto3,oneof" json:"circuit_breaker_min_requests,omitempty"`
+	CircuitBreakerWindow           *string  `protobuf:"bytes,17,opt,name=circuit_breaker_window,json=circuitBreakerWindow,proto3,oneof" json:"circuit_breaker_window,omitempty"`
+	CircuitBreakerCooldown         *string  `protobuf:"bytes,18,opt,name=circuit_breaker_cooldown,json=circuitBreakerCooldown,proto3,oneof" json:"circuit_breaker_cooldown,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
 }
 
 func (x *GroupConfigInput) Reset() {
 	*x = GroupConfigInput{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[6]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +583,7 @@ func (x *GroupConfigInput) String() string {
 func (*GroupConfigInput) ProtoMessage() {}
 
 func (x *GroupConfigInput) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[6]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +596,7 @@ func (x *GroupConfigInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupConfigInput.ProtoReflect.Descriptor instead.
 func (*GroupConfigInput) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{6}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GroupConfigInput) GetStrategyType() string {
@@ -573,6 +697,34 @@ func (x *GroupConfigInput) GetMetaEventTypes() []string {
 	return nil
 }
 
+func (x *GroupConfigInput) GetCircuitBreakerFailureThreshold() int32 {
+	if x != nil && x.CircuitBreakerFailureThreshold != nil {
+		return *x.CircuitBreakerFailureThreshold
+	}
+	return 0
+}
+
+func (x *GroupConfigInput) GetCircuitBreakerMinRequests() int32 {
+	if x != nil && x.CircuitBreakerMinRequests != nil {
+		return *x.CircuitBreakerMinRequests
+	}
+	return 0
+}
+
+func (x *GroupConfigInput) GetCircuitBreakerWindow() string {
+	if x != nil && x.CircuitBreakerWindow != nil {
+		return *x.CircuitBreakerWindow
+	}
+	return ""
+}
+
+func (x *GroupConfigInput) GetCircuitBreakerCooldown() string {
+	if x != nil && x.CircuitBreakerCooldown != nil {
+		return *x.CircuitBreakerCooldown
+	}
+	return ""
+}
+
 type Group struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
@@ -586,7 +738,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +750,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +763,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{7}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Group) GetUid() string {
@@ -659,7 +811,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[8]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +823,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[8]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +836,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{8}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateGroupRequest) GetName() string {
@@ -702,15 +854,17 @@ func (x *CreateGroupRequest) GetConfig() *GroupConfigInput {
 }
 
 type ListGroupsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Page          *PageRequest           `protobuf:"bytes,1,opt,name=page,proto3" json:"page,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Page  *PageRequest           `protobuf:"bytes,1,opt,name=page,proto3" json:"page,omitempty"`
+	// Only the groups with exactly this name.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +876,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +889,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListGroupsRequest) GetPage() *PageRequest {
@@ -743,6 +897,13 @@ func (x *ListGroupsRequest) GetPage() *PageRequest {
 		return x.Page
 	}
 	return nil
+}
+
+func (x *ListGroupsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 type ListGroupsResponse struct {
@@ -755,7 +916,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[10]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +928,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[10]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -780,7 +941,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{10}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -806,7 +967,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[11]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +979,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[11]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +992,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{11}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetGroupRequest) GetGroupId() string {
@@ -852,7 +1013,7 @@ type UpdateGroupRequest struct {
 
 func (x *UpdateGroupRequest) Reset() {
 	*x = UpdateGroupRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[12]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +1025,7 @@ func (x *UpdateGroupRequest) String() string {
 func (*UpdateGroupRequest) ProtoMessage() {}
 
 func (x *UpdateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[12]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +1038,7 @@ func (x *UpdateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGroupRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{12}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateGroupRequest) GetGroupId() string {
@@ -910,7 +1071,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[13]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +1083,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[13]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1096,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{13}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteGroupRequest) GetGroupId() string {
@@ -953,7 +1114,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[14]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +1126,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[14]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +1139,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{14}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{15}
 }
 
 type APIKey struct {
@@ -995,7 +1156,7 @@ type APIKey struct {
 
 func (x *APIKey) Reset() {
 	*x = APIKey{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[15]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1168,7 @@ func (x *APIKey) String() string {
 func (*APIKey) ProtoMessage() {}
 
 func (x *APIKey) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[15]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1181,7 @@ func (x *APIKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use APIKey.ProtoReflect.Descriptor instead.
 func (*APIKey) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{15}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *APIKey) GetUid() string {
@@ -1068,7 +1229,7 @@ type CreateAPIKeyRequest struct {
 
 func (x *CreateAPIKeyRequest) Reset() {
 	*x = CreateAPIKeyRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[16]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1241,7 @@ func (x *CreateAPIKeyRequest) String() string {
 func (*CreateAPIKeyRequest) ProtoMessage() {}
 
 func (x *CreateAPIKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[16]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1254,7 @@ func (x *CreateAPIKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAPIKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateAPIKeyRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{16}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateAPIKeyRequest) GetGroupId() string {
@@ -1111,16 +1272,17 @@ func (x *CreateAPIKeyRequest) GetName() string {
 }
 
 type ListAPIKeysRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	Page          *PageRequest           `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty lists every group's keys.
+	GroupId       string       `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Page          *PageRequest `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListAPIKeysRequest) Reset() {
 	*x = ListAPIKeysRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1132,7 +1294,7 @@ func (x *ListAPIKeysRequest) String() string {
 func (*ListAPIKeysRequest) ProtoMessage() {}
 
 func (x *ListAPIKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[17]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1145,7 +1307,7 @@ func (x *ListAPIKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAPIKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListAPIKeysRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{17}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListAPIKeysRequest) GetGroupId() string {
@@ -1162,6 +1324,50 @@ func (x *ListAPIKeysRequest) GetPage() *PageRequest {
 	return nil
 }
 
+type GetAPIKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAPIKeyRequest) Reset() {
+	*x = GetAPIKeyRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAPIKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAPIKeyRequest) ProtoMessage() {}
+
+func (x *GetAPIKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAPIKeyRequest.ProtoReflect.Descriptor instead.
+func (*GetAPIKeyRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetAPIKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
 type ListAPIKeysResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Keys          []*APIKey              `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
@@ -1172,7 +1378,7 @@ type ListAPIKeysResponse struct {
 
 func (x *ListAPIKeysResponse) Reset() {
 	*x = ListAPIKeysResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1390,7 @@ func (x *ListAPIKeysResponse) String() string {
 func (*ListAPIKeysResponse) ProtoMessage() {}
 
 func (x *ListAPIKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[18]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1403,7 @@ func (x *ListAPIKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAPIKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListAPIKeysResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{18}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListAPIKeysResponse) GetKeys() []*APIKey {
@@ -1215,16 +1421,17 @@ func (x *ListAPIKeysResponse) GetPage() *PageInfo {
 }
 
 type RevokeAPIKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	KeyId         string                 `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty revokes the key whatever its group.
+	GroupId       string `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	KeyId         string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RevokeAPIKeyRequest) Reset() {
 	*x = RevokeAPIKeyRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1443,7 @@ func (x *RevokeAPIKeyRequest) String() string {
 func (*RevokeAPIKeyRequest) ProtoMessage() {}
 
 func (x *RevokeAPIKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[19]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1456,7 @@ func (x *RevokeAPIKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAPIKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAPIKeyRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{19}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RevokeAPIKeyRequest) GetGroupId() string {
@@ -1274,7 +1481,7 @@ type RevokeAPIKeyResponse struct {
 
 func (x *RevokeAPIKeyResponse) Reset() {
 	*x = RevokeAPIKeyResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1493,7 @@ func (x *RevokeAPIKeyResponse) String() string {
 func (*RevokeAPIKeyResponse) ProtoMessage() {}
 
 func (x *RevokeAPIKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[20]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,24 +1506,27 @@ func (x *RevokeAPIKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAPIKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAPIKeyResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{20}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{22}
 }
 
 type Application struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	GroupId       string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	SupportEmail  string                 `protobuf:"bytes,4,opt,name=support_email,json=supportEmail,proto3" json:"support_email,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Uid          string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	GroupId      string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Name         string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	SupportEmail string                 `protobuf:"bytes,4,opt,name=support_email,json=supportEmail,proto3" json:"support_email,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// New events of a disabled application are stored with their deliveries
+	// Discarded, and not sent.
+	IsDisabled    bool `protobuf:"varint,7,opt,name=is_disabled,json=isDisabled,proto3" json:"is_disabled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Application) Reset() {
 	*x = Application{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1328,7 +1538,7 @@ func (x *Application) String() string {
 func (*Application) ProtoMessage() {}
 
 func (x *Application) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[21]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1341,7 +1551,7 @@ func (x *Application) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Application.ProtoReflect.Descriptor instead.
 func (*Application) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{21}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Application) GetUid() string {
@@ -1386,19 +1596,27 @@ func (x *Application) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Application) GetIsDisabled() bool {
+	if x != nil {
+		return x.IsDisabled
+	}
+	return false
+}
+
 type CreateApplicationRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Secret        string                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
 	SupportEmail  string                 `protobuf:"bytes,4,opt,name=support_email,json=supportEmail,proto3" json:"support_email,omitempty"`
+	IsDisabled    bool                   `protobuf:"varint,5,opt,name=is_disabled,json=isDisabled,proto3" json:"is_disabled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateApplicationRequest) Reset() {
 	*x = CreateApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1628,7 @@ func (x *CreateApplicationRequest) String() string {
 func (*CreateApplicationRequest) ProtoMessage() {}
 
 func (x *CreateApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[22]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1641,7 @@ func (x *CreateApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApplicationRequest.ProtoReflect.Descriptor instead.
 func (*CreateApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{22}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateApplicationRequest) GetGroupId() string {
@@ -1454,17 +1672,26 @@ func (x *CreateApplicationRequest) GetSupportEmail() string {
 	return ""
 }
 
+func (x *CreateApplicationRequest) GetIsDisabled() bool {
+	if x != nil {
+		return x.IsDisabled
+	}
+	return false
+}
+
 type ListApplicationsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	Page          *PageRequest           `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Page    *PageRequest           `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	// Only applications whose name contains this, ignoring case.
+	NameContains  string `protobuf:"bytes,3,opt,name=name_contains,json=nameContains,proto3" json:"name_contains,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListApplicationsRequest) Reset() {
 	*x = ListApplicationsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1703,7 @@ func (x *ListApplicationsRequest) String() string {
 func (*ListApplicationsRequest) ProtoMessage() {}
 
 func (x *ListApplicationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[23]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1716,7 @@ func (x *ListApplicationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApplicationsRequest.ProtoReflect.Descriptor instead.
 func (*ListApplicationsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{23}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListApplicationsRequest) GetGroupId() string {
@@ -1506,6 +1733,13 @@ func (x *ListApplicationsRequest) GetPage() *PageRequest {
 	return nil
 }
 
+func (x *ListApplicationsRequest) GetNameContains() string {
+	if x != nil {
+		return x.NameContains
+	}
+	return ""
+}
+
 type ListApplicationsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Applications  []*Application         `protobuf:"bytes,1,rep,name=applications,proto3" json:"applications,omitempty"`
@@ -1516,7 +1750,7 @@ type ListApplicationsResponse struct {
 
 func (x *ListApplicationsResponse) Reset() {
 	*x = ListApplicationsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1762,7 @@ func (x *ListApplicationsResponse) String() string {
 func (*ListApplicationsResponse) ProtoMessage() {}
 
 func (x *ListApplicationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[24]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1775,7 @@ func (x *ListApplicationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApplicationsResponse.ProtoReflect.Descriptor instead.
 func (*ListApplicationsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{24}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListApplicationsResponse) GetApplications() []*Application {
@@ -1568,7 +1802,7 @@ type GetApplicationRequest struct {
 
 func (x *GetApplicationRequest) Reset() {
 	*x = GetApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1814,7 @@ func (x *GetApplicationRequest) String() string {
 func (*GetApplicationRequest) ProtoMessage() {}
 
 func (x *GetApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[25]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1827,7 @@ func (x *GetApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationRequest.ProtoReflect.Descriptor instead.
 func (*GetApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{25}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetApplicationRequest) GetGroupId() string {
@@ -1617,13 +1851,14 @@ type UpdateApplicationRequest struct {
 	Name          *string                `protobuf:"bytes,3,opt,name=name,proto3,oneof" json:"name,omitempty"`
 	Secret        *string                `protobuf:"bytes,4,opt,name=secret,proto3,oneof" json:"secret,omitempty"`
 	SupportEmail  *string                `protobuf:"bytes,5,opt,name=support_email,json=supportEmail,proto3,oneof" json:"support_email,omitempty"`
+	IsDisabled    *bool                  `protobuf:"varint,6,opt,name=is_disabled,json=isDisabled,proto3,oneof" json:"is_disabled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateApplicationRequest) Reset() {
 	*x = UpdateApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1635,7 +1870,7 @@ func (x *UpdateApplicationRequest) String() string {
 func (*UpdateApplicationRequest) ProtoMessage() {}
 
 func (x *UpdateApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[26]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1648,7 +1883,7 @@ func (x *UpdateApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateApplicationRequest.ProtoReflect.Descriptor instead.
 func (*UpdateApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{26}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateApplicationRequest) GetGroupId() string {
@@ -1686,6 +1921,13 @@ func (x *UpdateApplicationRequest) GetSupportEmail() string {
 	return ""
 }
 
+func (x *UpdateApplicationRequest) GetIsDisabled() bool {
+	if x != nil && x.IsDisabled != nil {
+		return *x.IsDisabled
+	}
+	return false
+}
+
 type DeleteApplicationRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -1696,7 +1938,7 @@ type DeleteApplicationRequest struct {
 
 func (x *DeleteApplicationRequest) Reset() {
 	*x = DeleteApplicationRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1950,7 @@ func (x *DeleteApplicationRequest) String() string {
 func (*DeleteApplicationRequest) ProtoMessage() {}
 
 func (x *DeleteApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[27]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1963,7 @@ func (x *DeleteApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApplicationRequest.ProtoReflect.Descriptor instead.
 func (*DeleteApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{27}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteApplicationRequest) GetGroupId() string {
@@ -1746,7 +1988,7 @@ type DeleteApplicationResponse struct {
 
 func (x *DeleteApplicationResponse) Reset() {
 	*x = DeleteApplicationResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +2000,7 @@ func (x *DeleteApplicationResponse) String() string {
 func (*DeleteApplicationResponse) ProtoMessage() {}
 
 func (x *DeleteApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[28]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +2013,7 @@ func (x *DeleteApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteApplicationResponse.ProtoReflect.Descriptor instead.
 func (*DeleteApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{28}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{30}
 }
 
 type EndpointSecret struct {
@@ -1786,7 +2028,7 @@ type EndpointSecret struct {
 
 func (x *EndpointSecret) Reset() {
 	*x = EndpointSecret{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +2040,7 @@ func (x *EndpointSecret) String() string {
 func (*EndpointSecret) ProtoMessage() {}
 
 func (x *EndpointSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[29]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +2053,7 @@ func (x *EndpointSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSecret.ProtoReflect.Descriptor instead.
 func (*EndpointSecret) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{29}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EndpointSecret) GetValue() string {
@@ -1851,16 +2093,19 @@ type Endpoint struct {
 	RateLimit         int32             `protobuf:"varint,10,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	RateLimitDuration string            `protobuf:"bytes,11,opt,name=rate_limit_duration,json=rateLimitDuration,proto3" json:"rate_limit_duration,omitempty"`
 	// "active", "inactive" or "pending".
-	Status        string                 `protobuf:"bytes,12,opt,name=status,proto3" json:"status,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Status    string                 `protobuf:"bytes,12,opt,name=status,proto3" json:"status,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The endpoint's circuit breaker as the dispatchers share it; closed
+	// until an attempt has failed.
+	Circuit       *Circuit `protobuf:"bytes,15,opt,name=circuit,proto3" json:"circuit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +2117,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[30]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +2130,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{30}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Endpoint) GetUid() string {
@@ -1986,6 +2231,13 @@ func (x *Endpoint) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Endpoint) GetCircuit() *Circuit {
+	if x != nil {
+		return x.Circuit
+	}
+	return nil
+}
+
 type CreateEndpointRequest struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	GroupId           string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -2003,7 +2255,7 @@ type CreateEndpointRequest struct {
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2267,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[31]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2280,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{31}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CreateEndpointRequest) GetGroupId() string {
@@ -2105,7 +2357,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2369,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[32]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2382,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{32}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListEndpointsRequest) GetGroupId() string {
@@ -2164,7 +2416,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2428,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2441,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -2217,7 +2469,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +2481,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2242,7 +2494,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetEndpointRequest) GetGroupId() string {
@@ -2287,7 +2539,7 @@ type UpdateEndpointRequest struct {
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2551,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2564,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *UpdateEndpointRequest) GetGroupId() string {
@@ -2403,7 +2655,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2415,7 +2667,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2428,7 +2680,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteEndpointRequest) GetGroupId() string {
@@ -2460,7 +2712,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2472,7 +2724,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2485,7 +2737,7 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
 }
 
 type ExpireSecretRequest struct {
@@ -2503,7 +2755,7 @@ type ExpireSecretRequest struct {
 
 func (x *ExpireSecretRequest) Reset() {
 	*x = ExpireSecretRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2515,7 +2767,7 @@ func (x *ExpireSecretRequest) String() string {
 func (*ExpireSecretRequest) ProtoMessage() {}
 
 func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2528,7 +2780,7 @@ func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireSecretRequest.ProtoReflect.Descriptor instead.
 func (*ExpireSecretRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ExpireSecretRequest) GetGroupId() string {
@@ -2579,7 +2831,7 @@ type GetEndpointStatsRequest struct {
 
 func (x *GetEndpointStatsRequest) Reset() {
 	*x = GetEndpointStatsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2591,7 +2843,7 @@ func (x *GetEndpointStatsRequest) String() string {
 func (*GetEndpointStatsRequest) ProtoMessage() {}
 
 func (x *GetEndpointStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2604,7 +2856,7 @@ func (x *GetEndpointStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointStatsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetEndpointStatsRequest) GetGroupId() string {
@@ -2652,7 +2904,7 @@ type StatsFigures struct {
 
 func (x *StatsFigures) Reset() {
 	*x = StatsFigures{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2664,7 +2916,7 @@ func (x *StatsFigures) String() string {
 func (*StatsFigures) ProtoMessage() {}
 
 func (x *StatsFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2677,7 +2929,7 @@ func (x *StatsFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsFigures.ProtoReflect.Descriptor instead.
 func (*StatsFigures) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StatsFigures) GetSuccess() int64 {
@@ -2726,7 +2978,7 @@ type StatsBucket struct {
 
 func (x *StatsBucket) Reset() {
 	*x = StatsBucket{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +2990,7 @@ func (x *StatsBucket) String() string {
 func (*StatsBucket) ProtoMessage() {}
 
 func (x *StatsBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +3003,7 @@ func (x *StatsBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsBucket.ProtoReflect.Descriptor instead.
 func (*StatsBucket) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatsBucket) GetStart() *timestamppb.Timestamp {
@@ -2768,7 +3020,8 @@ func (x *StatsBucket) GetFigures() *StatsFigures {
 	return nil
 }
 
-type StatsCircuit struct {
+// Circuit is an endpoint's circuit breaker state.
+type Circuit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "closed", "open" or "half_open".
 	State         string                 `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
@@ -2778,21 +3031,21 @@ type StatsCircuit struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *StatsCircuit) Reset() {
-	*x = StatsCircuit{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+func (x *Circuit) Reset() {
+	*x = Circuit{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *StatsCircuit) String() string {
+func (x *Circuit) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*StatsCircuit) ProtoMessage() {}
+func (*Circuit) ProtoMessage() {}
 
-func (x *StatsCircuit) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+func (x *Circuit) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2803,26 +3056,26 @@ func (x *StatsCircuit) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use StatsCircuit.ProtoReflect.Descriptor instead.
-func (*StatsCircuit) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
+// Deprecated: Use Circuit.ProtoReflect.Descriptor instead.
+func (*Circuit) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
 }
 
-func (x *StatsCircuit) GetState() string {
+func (x *Circuit) GetState() string {
 	if x != nil {
 		return x.State
 	}
 	return ""
 }
 
-func (x *StatsCircuit) GetFailureRate() float64 {
+func (x *Circuit) GetFailureRate() float64 {
 	if x != nil {
 		return x.FailureRate
 	}
 	return 0
 }
 
-func (x *StatsCircuit) GetOpenedAt() *timestamppb.Timestamp {
+func (x *Circuit) GetOpenedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.OpenedAt
 	}
@@ -2841,7 +3094,7 @@ type EndpointStats struct {
 	LastSuccessAt       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_success_at,json=lastSuccessAt,proto3" json:"last_success_at,omitempty"`
 	LastFailureAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_failure_at,json=lastFailureAt,proto3" json:"last_failure_at,omitempty"`
 	ConsecutiveFailures int64                  `protobuf:"varint,9,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
-	Circuit             *StatsCircuit          `protobuf:"bytes,10,opt,name=circuit,proto3" json:"circuit,omitempty"`
+	Circuit             *Circuit               `protobuf:"bytes,10,opt,name=circuit,proto3" json:"circuit,omitempty"`
 	// Stored deliveries of the endpoint that are not final.
 	DeliveriesPending int64 `protobuf:"varint,11,opt,name=deliveries_pending,json=deliveriesPending,proto3" json:"deliveries_pending,omitempty"`
 	unknownFields     protoimpl.UnknownFields
@@ -2850,7 +3103,7 @@ type EndpointStats struct {
 
 func (x *EndpointStats) Reset() {
 	*x = EndpointStats{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2862,7 +3115,7 @@ func (x *EndpointStats) String() string {
 func (*EndpointStats) ProtoMessage() {}
 
 func (x *EndpointStats) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2875,7 +3128,7 @@ func (x *EndpointStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointStats.ProtoReflect.Descriptor instead.
 func (*EndpointStats) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *EndpointStats) GetEndpointId() string {
@@ -2941,7 +3194,7 @@ func (x *EndpointStats) GetConsecutiveFailures() int64 {
 	return 0
 }
 
-func (x *EndpointStats) GetCircuit() *StatsCircuit {
+func (x *EndpointStats) GetCircuit() *Circuit {
 	if x != nil {
 		return x.Circuit
 	}
@@ -2966,13 +3219,15 @@ type Event struct {
 	IdempotencyKey string                 `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	CustomHeaders  map[string]string      `protobuf:"bytes,7,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	CreatedAt      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Endpoints subscribed to the event when it was accepted.
+	MatchedEndpoints int32 `protobuf:"varint,9,opt,name=matched_endpoints,json=matchedEndpoints,proto3" json:"matched_endpoints,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2984,7 +3239,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2997,7 +3252,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Event) GetUid() string {
@@ -3056,6 +3311,13 @@ func (x *Event) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Event) GetMatchedEndpoints() int32 {
+	if x != nil {
+		return x.MatchedEndpoints
+	}
+	return 0
+}
+
 type CreateEventRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	GroupId   string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -3071,7 +3333,7 @@ type CreateEventRequest struct {
 
 func (x *CreateEventRequest) Reset() {
 	*x = CreateEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3083,7 +3345,7 @@ func (x *CreateEventRequest) String() string {
 func (*CreateEventRequest) ProtoMessage() {}
 
 func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3096,7 +3358,7 @@ func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CreateEventRequest) GetGroupId() string {
@@ -3155,7 +3417,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3167,7 +3429,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3180,7 +3442,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListEventsRequest) GetGroupId() string {
@@ -3235,7 +3497,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3247,7 +3509,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3260,7 +3522,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -3287,7 +3549,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3299,7 +3561,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3312,7 +3574,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetEventRequest) GetGroupId() string {
@@ -3345,7 +3607,7 @@ type DeliveryMetadata struct {
 
 func (x *DeliveryMetadata) Reset() {
 	*x = DeliveryMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3357,7 +3619,7 @@ func (x *DeliveryMetadata) String() string {
 func (*DeliveryMetadata) ProtoMessage() {}
 
 func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3370,7 +3632,7 @@ func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryMetadata.ProtoReflect.Descriptor instead.
 func (*DeliveryMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *DeliveryMetadata) GetNumTrials() int32 {
@@ -3429,7 +3691,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3441,7 +3703,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3454,7 +3716,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Delivery) GetUid() string {
@@ -3557,7 +3819,7 @@ type Attempt struct {
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3569,7 +3831,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3582,7 +3844,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Attempt) GetUid() string {
@@ -3684,18 +3946,22 @@ func (x *Attempt) GetCreatedAt() *timestamppb.Timestamp {
 }
 
 type DeliveryFilter struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	AppId         string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
-	EndpointId    string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
-	Status        []string               `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	AppId      string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Status     []string               `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
+	// Bounds on created_at, both included.
+	StartDate     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	EventType     string                 `protobuf:"bytes,7,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeliveryFilter) Reset() {
 	*x = DeliveryFilter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3707,7 +3973,7 @@ func (x *DeliveryFilter) String() string {
 func (*DeliveryFilter) ProtoMessage() {}
 
 func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3720,7 +3986,7 @@ func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryFilter.ProtoReflect.Descriptor instead.
 func (*DeliveryFilter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DeliveryFilter) GetEventId() string {
@@ -3751,6 +4017,27 @@ func (x *DeliveryFilter) GetStatus() []string {
 	return nil
 }
 
+func (x *DeliveryFilter) GetStartDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartDate
+	}
+	return nil
+}
+
+func (x *DeliveryFilter) GetEndDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndDate
+	}
+	return nil
+}
+
+func (x *DeliveryFilter) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
 type ListDeliveriesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -3762,7 +4049,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3774,7 +4061,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3787,7 +4074,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListDeliveriesRequest) GetGroupId() string {
@@ -3821,7 +4108,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3833,7 +4120,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3846,7 +4133,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -3873,7 +4160,7 @@ type GetDeliveryRequest struct {
 
 func (x *GetDeliveryRequest) Reset() {
 	*x = GetDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3885,7 +4172,7 @@ func (x *GetDeliveryRequest) String() string {
 func (*GetDeliveryRequest) ProtoMessage() {}
 
 func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3898,7 +4185,7 @@ func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*GetDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetDeliveryRequest) GetGroupId() string {
@@ -3925,7 +4212,7 @@ type ListAttemptsRequest struct {
 
 func (x *ListAttemptsRequest) Reset() {
 	*x = ListAttemptsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3937,7 +4224,7 @@ func (x *ListAttemptsRequest) String() string {
 func (*ListAttemptsRequest) ProtoMessage() {}
 
 func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3950,7 +4237,7 @@ func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListAttemptsRequest) GetGroupId() string {
@@ -3976,7 +4263,7 @@ type ListAttemptsResponse struct {
 
 func (x *ListAttemptsResponse) Reset() {
 	*x = ListAttemptsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3988,7 +4275,7 @@ func (x *ListAttemptsResponse) String() string {
 func (*ListAttemptsResponse) ProtoMessage() {}
 
 func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4001,7 +4288,7 @@ func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ListAttemptsResponse) GetAttempts() []*Attempt {
@@ -4011,17 +4298,80 @@ func (x *ListAttemptsResponse) GetAttempts() []*Attempt {
 	return nil
 }
 
-type ResendDeliveryRequest struct {
+type GetAttemptRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	DeliveryId    string                 `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	AttemptId     string                 `protobuf:"bytes,3,opt,name=attempt_id,json=attemptId,proto3" json:"attempt_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *GetAttemptRequest) Reset() {
+	*x = GetAttemptRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAttemptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAttemptRequest) ProtoMessage() {}
+
+func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAttemptRequest.ProtoReflect.Descriptor instead.
+func (*GetAttemptRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *GetAttemptRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *GetAttemptRequest) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *GetAttemptRequest) GetAttemptId() string {
+	if x != nil {
+		return x.AttemptId
+	}
+	return ""
+}
+
+type ResendDeliveryRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	GroupId    string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	DeliveryId string                 `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	// When the endpoint is inactive, make it pending and resend (as Convoy
+	// v0.5 did) instead of refusing.
+	ReactivateEndpoint bool `protobuf:"varint,3,opt,name=reactivate_endpoint,json=reactivateEndpoint,proto3" json:"reactivate_endpoint,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
 func (x *ResendDeliveryRequest) Reset() {
 	*x = ResendDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4033,7 +4383,7 @@ func (x *ResendDeliveryRequest) String() string {
 func (*ResendDeliveryRequest) ProtoMessage() {}
 
 func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4046,7 +4396,7 @@ func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*ResendDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ResendDeliveryRequest) GetGroupId() string {
@@ -4063,6 +4413,13 @@ func (x *ResendDeliveryRequest) GetDeliveryId() string {
 	return ""
 }
 
+func (x *ResendDeliveryRequest) GetReactivateEndpoint() bool {
+	if x != nil {
+		return x.ReactivateEndpoint
+	}
+	return false
+}
+
 type BatchRetryDeliveriesRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	GroupId string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -4075,7 +4432,7 @@ type BatchRetryDeliveriesRequest struct {
 
 func (x *BatchRetryDeliveriesRequest) Reset() {
 	*x = BatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4087,7 +4444,7 @@ func (x *BatchRetryDeliveriesRequest) String() string {
 func (*BatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4100,7 +4457,7 @@ func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *BatchRetryDeliveriesRequest) GetGroupId() string {
@@ -4134,7 +4491,7 @@ type BatchRetryDeliveriesResponse struct {
 
 func (x *BatchRetryDeliveriesResponse) Reset() {
 	*x = BatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4146,7 +4503,7 @@ func (x *BatchRetryDeliveriesResponse) String() string {
 func (*BatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4159,7 +4516,7 @@ func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *BatchRetryDeliveriesResponse) GetRetried() int32 {
@@ -4176,6 +4533,102 @@ func (x *BatchRetryDeliveriesResponse) GetIds() []string {
 	return nil
 }
 
+type CountBatchRetryDeliveriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Filter        *DeliveryFilter        `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountBatchRetryDeliveriesRequest) Reset() {
+	*x = CountBatchRetryDeliveriesRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountBatchRetryDeliveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountBatchRetryDeliveriesRequest) ProtoMessage() {}
+
+func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountBatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
+func (*CountBatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *CountBatchRetryDeliveriesRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *CountBatchRetryDeliveriesRequest) GetFilter() *DeliveryFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type CountBatchRetryDeliveriesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Num           int32                  `protobuf:"varint,1,opt,name=num,proto3" json:"num,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountBatchRetryDeliveriesResponse) Reset() {
+	*x = CountBatchRetryDeliveriesResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountBatchRetryDeliveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountBatchRetryDeliveriesResponse) ProtoMessage() {}
+
+func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountBatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
+func (*CountBatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *CountBatchRetryDeliveriesResponse) GetNum() int32 {
+	if x != nil {
+		return x.Num
+	}
+	return 0
+}
+
 type ForceResendDeliveriesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -4186,7 +4639,7 @@ type ForceResendDeliveriesRequest struct {
 
 func (x *ForceResendDeliveriesRequest) Reset() {
 	*x = ForceResendDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4198,7 +4651,7 @@ func (x *ForceResendDeliveriesRequest) String() string {
 func (*ForceResendDeliveriesRequest) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4211,7 +4664,7 @@ func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ForceResendDeliveriesRequest) GetGroupId() string {
@@ -4238,7 +4691,7 @@ type ForceResendDeliveriesResponse struct {
 
 func (x *ForceResendDeliveriesResponse) Reset() {
 	*x = ForceResendDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4250,7 +4703,7 @@ func (x *ForceResendDeliveriesResponse) String() string {
 func (*ForceResendDeliveriesResponse) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4263,7 +4716,7 @@ func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ForceResendDeliveriesResponse) GetResent() int32 {
@@ -4297,7 +4750,7 @@ type MetaEventMetadata struct {
 
 func (x *MetaEventMetadata) Reset() {
 	*x = MetaEventMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4309,7 +4762,7 @@ func (x *MetaEventMetadata) String() string {
 func (*MetaEventMetadata) ProtoMessage() {}
 
 func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4322,7 +4775,7 @@ func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEventMetadata.ProtoReflect.Descriptor instead.
 func (*MetaEventMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *MetaEventMetadata) GetRaw() string {
@@ -4373,7 +4826,7 @@ type MetaEvent struct {
 
 func (x *MetaEvent) Reset() {
 	*x = MetaEvent{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4385,7 +4838,7 @@ func (x *MetaEvent) String() string {
 func (*MetaEvent) ProtoMessage() {}
 
 func (x *MetaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4398,7 +4851,7 @@ func (x *MetaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEvent.ProtoReflect.Descriptor instead.
 func (*MetaEvent) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *MetaEvent) GetUid() string {
@@ -4467,7 +4920,7 @@ type ListMetaEventsRequest struct {
 
 func (x *ListMetaEventsRequest) Reset() {
 	*x = ListMetaEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4479,7 +4932,7 @@ func (x *ListMetaEventsRequest) String() string {
 func (*ListMetaEventsRequest) ProtoMessage() {}
 
 func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4492,7 +4945,7 @@ func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListMetaEventsRequest) GetGroupId() string {
@@ -4519,7 +4972,7 @@ type ListMetaEventsResponse struct {
 
 func (x *ListMetaEventsResponse) Reset() {
 	*x = ListMetaEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4531,7 +4984,7 @@ func (x *ListMetaEventsResponse) String() string {
 func (*ListMetaEventsResponse) ProtoMessage() {}
 
 func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4544,7 +4997,7 @@ func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ListMetaEventsResponse) GetMetaEvents() []*MetaEvent {
@@ -4571,7 +5024,7 @@ type GetMetaEventRequest struct {
 
 func (x *GetMetaEventRequest) Reset() {
 	*x = GetMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4583,7 +5036,7 @@ func (x *GetMetaEventRequest) String() string {
 func (*GetMetaEventRequest) ProtoMessage() {}
 
 func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4596,7 +5049,7 @@ func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*GetMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *GetMetaEventRequest) GetGroupId() string {
@@ -4623,7 +5076,7 @@ type ResendMetaEventRequest struct {
 
 func (x *ResendMetaEventRequest) Reset() {
 	*x = ResendMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4635,7 +5088,7 @@ func (x *ResendMetaEventRequest) String() string {
 func (*ResendMetaEventRequest) ProtoMessage() {}
 
 func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4648,7 +5101,7 @@ func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*ResendMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ResendMetaEventRequest) GetGroupId() string {
@@ -4689,7 +5142,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4701,7 +5154,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4714,7 +5167,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *DeadLetter) GetId() uint64 {
@@ -4796,7 +5249,7 @@ type ListDeadLettersRequest struct {
 
 func (x *ListDeadLettersRequest) Reset() {
 	*x = ListDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4808,7 +5261,7 @@ func (x *ListDeadLettersRequest) String() string {
 func (*ListDeadLettersRequest) ProtoMessage() {}
 
 func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4821,7 +5274,7 @@ func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListDeadLettersRequest) GetPage() *PageRequest {
@@ -4841,7 +5294,7 @@ type ListDeadLettersResponse struct {
 
 func (x *ListDeadLettersResponse) Reset() {
 	*x = ListDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4853,7 +5306,7 @@ func (x *ListDeadLettersResponse) String() string {
 func (*ListDeadLettersResponse) ProtoMessage() {}
 
 func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4866,7 +5319,7 @@ func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
@@ -4893,7 +5346,7 @@ type RedriveDeadLettersRequest struct {
 
 func (x *RedriveDeadLettersRequest) Reset() {
 	*x = RedriveDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4905,7 +5358,7 @@ func (x *RedriveDeadLettersRequest) String() string {
 func (*RedriveDeadLettersRequest) ProtoMessage() {}
 
 func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4918,7 +5371,7 @@ func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *RedriveDeadLettersRequest) GetIds() []uint64 {
@@ -4938,7 +5391,7 @@ type RedriveDeadLettersResponse struct {
 
 func (x *RedriveDeadLettersResponse) Reset() {
 	*x = RedriveDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4950,7 +5403,7 @@ func (x *RedriveDeadLettersResponse) String() string {
 func (*RedriveDeadLettersResponse) ProtoMessage() {}
 
 func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4963,7 +5416,7 @@ func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
@@ -4984,14 +5437,18 @@ var File_convoy_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
-	"\x1dconvoy/ingest/v1/ingest.proto\x12\x10convoy.ingest.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n" +
+	"\x1dconvoy/ingest/v1/ingest.proto\x12\x10convoy.ingest.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"r\n" +
 	"\vPageRequest\x12\x19\n" +
 	"\bper_page\x18\x01 \x01(\x05R\aperPage\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"s\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x12\n" +
+	"\x04page\x18\x03 \x01(\x05R\x04page\x12\x1c\n" +
+	"\tascending\x18\x04 \x01(\bR\tascending\"\x9d\x01\n" +
 	"\bPageInfo\x12\x19\n" +
 	"\bper_page\x18\x01 \x01(\x05R\aperPage\x12\"\n" +
 	"\rhas_next_page\x18\x02 \x01(\bR\vhasNextPage\x12(\n" +
-	"\x10next_page_cursor\x18\x03 \x01(\tR\x0enextPageCursor\"a\n" +
+	"\x10next_page_cursor\x18\x03 \x01(\tR\x0enextPageCursor\x12\x14\n" +
+	"\x05total\x18\x04 \x01(\x03R\x05total\x12\x12\n" +
+	"\x04page\x18\x05 \x01(\x05R\x04page\"a\n" +
 	"\x0eStrategyConfig\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1a\n" +
 	"\bduration\x18\x02 \x01(\x03R\bduration\x12\x1f\n" +
@@ -5000,7 +5457,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0fSignatureConfig\x12\x16\n" +
 	"\x06header\x18\x01 \x01(\tR\x06header\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\tR\x04hash\x12\x16\n" +
-	"\x06format\x18\x03 \x01(\tR\x06format\"\xcb\x02\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\"\x9c\x03\n" +
 	"\vGroupConfig\x12<\n" +
 	"\bstrategy\x18\x01 \x01(\v2 .convoy.ingest.v1.StrategyConfigR\bstrategy\x12?\n" +
 	"\tsignature\x18\x02 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12)\n" +
@@ -5008,14 +5465,21 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0ereplay_attacks\x18\x04 \x01(\bR\rreplayAttacks\x12)\n" +
 	"\x10retention_policy\x18\x05 \x01(\tR\x0fretentionPolicy\x12@\n" +
 	"\n" +
-	"meta_event\x18\x06 \x01(\v2!.convoy.ingest.v1.MetaEventConfigR\tmetaEvent\"{\n" +
+	"meta_event\x18\x06 \x01(\v2!.convoy.ingest.v1.MetaEventConfigR\tmetaEvent\x12O\n" +
+	"\x0fcircuit_breaker\x18\a \x01(\v2&.convoy.ingest.v1.CircuitBreakerConfigR\x0ecircuitBreaker\"\x9a\x01\n" +
+	"\x14CircuitBreakerConfig\x12+\n" +
+	"\x11failure_threshold\x18\x01 \x01(\x05R\x10failureThreshold\x12!\n" +
+	"\fmin_requests\x18\x02 \x01(\x05R\vminRequests\x12\x16\n" +
+	"\x06window\x18\x03 \x01(\tR\x06window\x12\x1a\n" +
+	"\bcooldown\x18\x04 \x01(\tR\bcooldown\"{\n" +
 	"\x0fMetaEventConfig\x12\x1d\n" +
 	"\n" +
 	"is_enabled\x18\x01 \x01(\bR\tisEnabled\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\tR\x06secret\x12\x1f\n" +
 	"\vevent_types\x18\x04 \x03(\tR\n" +
-	"eventTypes\"\x90\a\n" +
+	"eventTypes\"\x9f\n" +
+	"\n" +
 	"\x10GroupConfigInput\x12(\n" +
 	"\rstrategy_type\x18\x01 \x01(\tH\x00R\fstrategyType\x88\x01\x01\x120\n" +
 	"\x11strategy_duration\x18\x02 \x01(\x03H\x01R\x10strategyDuration\x88\x01\x01\x12$\n" +
@@ -5033,7 +5497,11 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"R\fmetaEventUrl\x88\x01\x01\x12/\n" +
 	"\x11meta_event_secret\x18\f \x01(\tH\vR\x0fmetaEventSecret\x88\x01\x01\x12/\n" +
 	"\x14set_meta_event_types\x18\r \x01(\bR\x11setMetaEventTypes\x12(\n" +
-	"\x10meta_event_types\x18\x0e \x03(\tR\x0emetaEventTypesB\x10\n" +
+	"\x10meta_event_types\x18\x0e \x03(\tR\x0emetaEventTypes\x12N\n" +
+	"!circuit_breaker_failure_threshold\x18\x0f \x01(\x05H\fR\x1ecircuitBreakerFailureThreshold\x88\x01\x01\x12D\n" +
+	"\x1ccircuit_breaker_min_requests\x18\x10 \x01(\x05H\rR\x19circuitBreakerMinRequests\x88\x01\x01\x129\n" +
+	"\x16circuit_breaker_window\x18\x11 \x01(\tH\x0eR\x14circuitBreakerWindow\x88\x01\x01\x12=\n" +
+	"\x18circuit_breaker_cooldown\x18\x12 \x01(\tH\x0fR\x16circuitBreakerCooldown\x88\x01\x01B\x10\n" +
 	"\x0e_strategy_typeB\x14\n" +
 	"\x12_strategy_durationB\x0e\n" +
 	"\f_retry_countB\x13\n" +
@@ -5045,7 +5513,11 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x11_retention_policyB\x18\n" +
 	"\x16_meta_event_is_enabledB\x11\n" +
 	"\x0f_meta_event_urlB\x14\n" +
-	"\x12_meta_event_secret\"\xda\x01\n" +
+	"\x12_meta_event_secretB$\n" +
+	"\"_circuit_breaker_failure_thresholdB\x1f\n" +
+	"\x1d_circuit_breaker_min_requestsB\x19\n" +
+	"\x17_circuit_breaker_windowB\x1b\n" +
+	"\x19_circuit_breaker_cooldown\"\xda\x01\n" +
 	"\x05Group\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x125\n" +
@@ -5056,9 +5528,10 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"updated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"d\n" +
 	"\x12CreateGroupRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12:\n" +
-	"\x06config\x18\x02 \x01(\v2\".convoy.ingest.v1.GroupConfigInputR\x06config\"F\n" +
+	"\x06config\x18\x02 \x01(\v2\".convoy.ingest.v1.GroupConfigInputR\x06config\"Z\n" +
 	"\x11ListGroupsRequest\x121\n" +
-	"\x04page\x18\x01 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"u\n" +
+	"\x04page\x18\x01 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"u\n" +
 	"\x12ListGroupsResponse\x12/\n" +
 	"\x06groups\x18\x01 \x03(\v2\x17.convoy.ingest.v1.GroupR\x06groups\x12.\n" +
 	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\",\n" +
@@ -5084,14 +5557,16 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"b\n" +
 	"\x12ListAPIKeysRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
-	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"s\n" +
+	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\")\n" +
+	"\x10GetAPIKeyRequest\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"s\n" +
 	"\x13ListAPIKeysResponse\x12,\n" +
 	"\x04keys\x18\x01 \x03(\v2\x18.convoy.ingest.v1.APIKeyR\x04keys\x12.\n" +
 	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"G\n" +
 	"\x13RevokeAPIKeyRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\"\x16\n" +
-	"\x14RevokeAPIKeyResponse\"\xe9\x01\n" +
+	"\x14RevokeAPIKeyResponse\"\x8a\x02\n" +
 	"\vApplication\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x12\n" +
@@ -5100,30 +5575,38 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x86\x01\n" +
+	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1f\n" +
+	"\vis_disabled\x18\a \x01(\bR\n" +
+	"isDisabled\"\xa7\x01\n" +
 	"\x18CreateApplicationRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\tR\x06secret\x12#\n" +
-	"\rsupport_email\x18\x04 \x01(\tR\fsupportEmail\"g\n" +
+	"\rsupport_email\x18\x04 \x01(\tR\fsupportEmail\x12\x1f\n" +
+	"\vis_disabled\x18\x05 \x01(\bR\n" +
+	"isDisabled\"\x8c\x01\n" +
 	"\x17ListApplicationsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
-	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"\x8d\x01\n" +
+	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\x12#\n" +
+	"\rname_contains\x18\x03 \x01(\tR\fnameContains\"\x8d\x01\n" +
 	"\x18ListApplicationsResponse\x12A\n" +
 	"\fapplications\x18\x01 \x03(\v2\x1d.convoy.ingest.v1.ApplicationR\fapplications\x12.\n" +
 	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"I\n" +
 	"\x15GetApplicationRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
-	"\x06app_id\x18\x02 \x01(\tR\x05appId\"\xd2\x01\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\"\x88\x02\n" +
 	"\x18UpdateApplicationRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x17\n" +
 	"\x04name\x18\x03 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1b\n" +
 	"\x06secret\x18\x04 \x01(\tH\x01R\x06secret\x88\x01\x01\x12(\n" +
-	"\rsupport_email\x18\x05 \x01(\tH\x02R\fsupportEmail\x88\x01\x01B\a\n" +
+	"\rsupport_email\x18\x05 \x01(\tH\x02R\fsupportEmail\x88\x01\x01\x12$\n" +
+	"\vis_disabled\x18\x06 \x01(\bH\x03R\n" +
+	"isDisabled\x88\x01\x01B\a\n" +
 	"\x05_nameB\t\n" +
 	"\a_secretB\x10\n" +
-	"\x0e_support_email\"L\n" +
+	"\x0e_support_emailB\x0e\n" +
+	"\f_is_disabled\"L\n" +
 	"\x18DeleteApplicationRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\"\x1b\n" +
@@ -5133,7 +5616,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xee\x03\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xa3\x04\n" +
 	"\bEndpoint\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -5152,7 +5635,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x9f\x02\n" +
+	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x123\n" +
+	"\acircuit\x18\x0f \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\"\x9f\x02\n" +
 	"\x15CreateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x10\n" +
@@ -5229,11 +5713,11 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x04_p99\"y\n" +
 	"\vStatsBucket\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x128\n" +
-	"\afigures\x18\x02 \x01(\v2\x1e.convoy.ingest.v1.StatsFiguresR\afigures\"\x80\x01\n" +
-	"\fStatsCircuit\x12\x14\n" +
+	"\afigures\x18\x02 \x01(\v2\x1e.convoy.ingest.v1.StatsFiguresR\afigures\"{\n" +
+	"\aCircuit\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12!\n" +
 	"\ffailure_rate\x18\x02 \x01(\x01R\vfailureRate\x127\n" +
-	"\topened_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\"\xbd\x04\n" +
+	"\topened_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\"\xb8\x04\n" +
 	"\rEndpointStats\x12\x1f\n" +
 	"\vendpoint_id\x18\x01 \x01(\tR\n" +
 	"endpointId\x12\x16\n" +
@@ -5244,10 +5728,10 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\abuckets\x18\x06 \x03(\v2\x1d.convoy.ingest.v1.StatsBucketR\abuckets\x12B\n" +
 	"\x0flast_success_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rlastSuccessAt\x12B\n" +
 	"\x0flast_failure_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rlastFailureAt\x121\n" +
-	"\x14consecutive_failures\x18\t \x01(\x03R\x13consecutiveFailures\x128\n" +
+	"\x14consecutive_failures\x18\t \x01(\x03R\x13consecutiveFailures\x123\n" +
 	"\acircuit\x18\n" +
-	" \x01(\v2\x1e.convoy.ingest.v1.StatsCircuitR\acircuit\x12-\n" +
-	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xf7\x02\n" +
+	" \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12-\n" +
+	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xa4\x03\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -5258,7 +5742,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12Q\n" +
 	"\x0ecustom_headers\x18\a \x03(\v2*.convoy.ingest.v1.Event.CustomHeadersEntryR\rcustomHeaders\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x1a@\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12+\n" +
+	"\x11matched_endpoints\x18\t \x01(\x05R\x10matchedEndpoints\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
@@ -5339,13 +5824,18 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aE\n" +
 	"\x17ResponseHttpHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x02\n" +
 	"\x0eDeliveryFilter\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
 	"endpointId\x12\x16\n" +
-	"\x06status\x18\x04 \x03(\tR\x06status\"\x9f\x01\n" +
+	"\x06status\x18\x04 \x03(\tR\x06status\x129\n" +
+	"\n" +
+	"start_date\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartDate\x125\n" +
+	"\bend_date\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendDate\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\a \x01(\tR\teventType\"\x9f\x01\n" +
 	"\x15ListDeliveriesRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x128\n" +
 	"\x06filter\x18\x02 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\x121\n" +
@@ -5364,18 +5854,30 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x02 \x01(\tR\n" +
 	"deliveryId\"M\n" +
 	"\x14ListAttemptsResponse\x125\n" +
-	"\battempts\x18\x01 \x03(\v2\x19.convoy.ingest.v1.AttemptR\battempts\"S\n" +
+	"\battempts\x18\x01 \x03(\v2\x19.convoy.ingest.v1.AttemptR\battempts\"n\n" +
+	"\x11GetAttemptRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
+	"\vdelivery_id\x18\x02 \x01(\tR\n" +
+	"deliveryId\x12\x1d\n" +
+	"\n" +
+	"attempt_id\x18\x03 \x01(\tR\tattemptId\"\x84\x01\n" +
 	"\x15ResendDeliveryRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
 	"\vdelivery_id\x18\x02 \x01(\tR\n" +
-	"deliveryId\"\x84\x01\n" +
+	"deliveryId\x12/\n" +
+	"\x13reactivate_endpoint\x18\x03 \x01(\bR\x12reactivateEndpoint\"\x84\x01\n" +
 	"\x1bBatchRetryDeliveriesRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x10\n" +
 	"\x03ids\x18\x02 \x03(\tR\x03ids\x128\n" +
 	"\x06filter\x18\x03 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\"J\n" +
 	"\x1cBatchRetryDeliveriesResponse\x12\x18\n" +
 	"\aretried\x18\x01 \x01(\x05R\aretried\x12\x10\n" +
-	"\x03ids\x18\x02 \x03(\tR\x03ids\"K\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids\"w\n" +
+	" CountBatchRetryDeliveriesRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x128\n" +
+	"\x06filter\x18\x02 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\"5\n" +
+	"!CountBatchRetryDeliveriesResponse\x12\x10\n" +
+	"\x03num\x18\x01 \x01(\x05R\x03num\"K\n" +
 	"\x1cForceResendDeliveriesRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x10\n" +
 	"\x03ids\x18\x02 \x03(\tR\x03ids\"I\n" +
@@ -5439,7 +5941,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x03ids\x18\x01 \x03(\x04R\x03ids\"P\n" +
 	"\x1aRedriveDeadLettersResponse\x12\x1a\n" +
 	"\bredriven\x18\x01 \x01(\x05R\bredriven\x12\x16\n" +
-	"\x06failed\x18\x02 \x01(\x05R\x06failed2\xd8\x18\n" +
+	"\x06failed\x18\x02 \x01(\x05R\x06failed2\xf8\x1a\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -5448,7 +5950,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\vUpdateGroup\x12$.convoy.ingest.v1.UpdateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12Z\n" +
 	"\vDeleteGroup\x12$.convoy.ingest.v1.DeleteGroupRequest\x1a%.convoy.ingest.v1.DeleteGroupResponse\x12O\n" +
 	"\fCreateAPIKey\x12%.convoy.ingest.v1.CreateAPIKeyRequest\x1a\x18.convoy.ingest.v1.APIKey\x12Z\n" +
-	"\vListAPIKeys\x12$.convoy.ingest.v1.ListAPIKeysRequest\x1a%.convoy.ingest.v1.ListAPIKeysResponse\x12]\n" +
+	"\vListAPIKeys\x12$.convoy.ingest.v1.ListAPIKeysRequest\x1a%.convoy.ingest.v1.ListAPIKeysResponse\x12I\n" +
+	"\tGetAPIKey\x12\".convoy.ingest.v1.GetAPIKeyRequest\x1a\x18.convoy.ingest.v1.APIKey\x12]\n" +
 	"\fRevokeAPIKey\x12%.convoy.ingest.v1.RevokeAPIKeyRequest\x1a&.convoy.ingest.v1.RevokeAPIKeyResponse\x12^\n" +
 	"\x11CreateApplication\x12*.convoy.ingest.v1.CreateApplicationRequest\x1a\x1d.convoy.ingest.v1.Application\x12i\n" +
 	"\x10ListApplications\x12).convoy.ingest.v1.ListApplicationsRequest\x1a*.convoy.ingest.v1.ListApplicationsResponse\x12X\n" +
@@ -5468,9 +5971,12 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bGetEvent\x12!.convoy.ingest.v1.GetEventRequest\x1a\x17.convoy.ingest.v1.Event\x12c\n" +
 	"\x0eListDeliveries\x12'.convoy.ingest.v1.ListDeliveriesRequest\x1a(.convoy.ingest.v1.ListDeliveriesResponse\x12O\n" +
 	"\vGetDelivery\x12$.convoy.ingest.v1.GetDeliveryRequest\x1a\x1a.convoy.ingest.v1.Delivery\x12]\n" +
-	"\fListAttempts\x12%.convoy.ingest.v1.ListAttemptsRequest\x1a&.convoy.ingest.v1.ListAttemptsResponse\x12U\n" +
+	"\fListAttempts\x12%.convoy.ingest.v1.ListAttemptsRequest\x1a&.convoy.ingest.v1.ListAttemptsResponse\x12L\n" +
+	"\n" +
+	"GetAttempt\x12#.convoy.ingest.v1.GetAttemptRequest\x1a\x19.convoy.ingest.v1.Attempt\x12U\n" +
 	"\x0eResendDelivery\x12'.convoy.ingest.v1.ResendDeliveryRequest\x1a\x1a.convoy.ingest.v1.Delivery\x12u\n" +
-	"\x14BatchRetryDeliveries\x12-.convoy.ingest.v1.BatchRetryDeliveriesRequest\x1a..convoy.ingest.v1.BatchRetryDeliveriesResponse\x12x\n" +
+	"\x14BatchRetryDeliveries\x12-.convoy.ingest.v1.BatchRetryDeliveriesRequest\x1a..convoy.ingest.v1.BatchRetryDeliveriesResponse\x12\x84\x01\n" +
+	"\x19CountBatchRetryDeliveries\x122.convoy.ingest.v1.CountBatchRetryDeliveriesRequest\x1a3.convoy.ingest.v1.CountBatchRetryDeliveriesResponse\x12x\n" +
 	"\x15ForceResendDeliveries\x12..convoy.ingest.v1.ForceResendDeliveriesRequest\x1a/.convoy.ingest.v1.ForceResendDeliveriesResponse\x12c\n" +
 	"\x0eListMetaEvents\x12'.convoy.ingest.v1.ListMetaEventsRequest\x1a(.convoy.ingest.v1.ListMetaEventsResponse\x12R\n" +
 	"\fGetMetaEvent\x12%.convoy.ingest.v1.GetMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12X\n" +
@@ -5490,233 +5996,249 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 83)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
-	(*PageRequest)(nil),                   // 0: convoy.ingest.v1.PageRequest
-	(*PageInfo)(nil),                      // 1: convoy.ingest.v1.PageInfo
-	(*StrategyConfig)(nil),                // 2: convoy.ingest.v1.StrategyConfig
-	(*SignatureConfig)(nil),               // 3: convoy.ingest.v1.SignatureConfig
-	(*GroupConfig)(nil),                   // 4: convoy.ingest.v1.GroupConfig
-	(*MetaEventConfig)(nil),               // 5: convoy.ingest.v1.MetaEventConfig
-	(*GroupConfigInput)(nil),              // 6: convoy.ingest.v1.GroupConfigInput
-	(*Group)(nil),                         // 7: convoy.ingest.v1.Group
-	(*CreateGroupRequest)(nil),            // 8: convoy.ingest.v1.CreateGroupRequest
-	(*ListGroupsRequest)(nil),             // 9: convoy.ingest.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),            // 10: convoy.ingest.v1.ListGroupsResponse
-	(*GetGroupRequest)(nil),               // 11: convoy.ingest.v1.GetGroupRequest
-	(*UpdateGroupRequest)(nil),            // 12: convoy.ingest.v1.UpdateGroupRequest
-	(*DeleteGroupRequest)(nil),            // 13: convoy.ingest.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),           // 14: convoy.ingest.v1.DeleteGroupResponse
-	(*APIKey)(nil),                        // 15: convoy.ingest.v1.APIKey
-	(*CreateAPIKeyRequest)(nil),           // 16: convoy.ingest.v1.CreateAPIKeyRequest
-	(*ListAPIKeysRequest)(nil),            // 17: convoy.ingest.v1.ListAPIKeysRequest
-	(*ListAPIKeysResponse)(nil),           // 18: convoy.ingest.v1.ListAPIKeysResponse
-	(*RevokeAPIKeyRequest)(nil),           // 19: convoy.ingest.v1.RevokeAPIKeyRequest
-	(*RevokeAPIKeyResponse)(nil),          // 20: convoy.ingest.v1.RevokeAPIKeyResponse
-	(*Application)(nil),                   // 21: convoy.ingest.v1.Application
-	(*CreateApplicationRequest)(nil),      // 22: convoy.ingest.v1.CreateApplicationRequest
-	(*ListApplicationsRequest)(nil),       // 23: convoy.ingest.v1.ListApplicationsRequest
-	(*ListApplicationsResponse)(nil),      // 24: convoy.ingest.v1.ListApplicationsResponse
-	(*GetApplicationRequest)(nil),         // 25: convoy.ingest.v1.GetApplicationRequest
-	(*UpdateApplicationRequest)(nil),      // 26: convoy.ingest.v1.UpdateApplicationRequest
-	(*DeleteApplicationRequest)(nil),      // 27: convoy.ingest.v1.DeleteApplicationRequest
-	(*DeleteApplicationResponse)(nil),     // 28: convoy.ingest.v1.DeleteApplicationResponse
-	(*EndpointSecret)(nil),                // 29: convoy.ingest.v1.EndpointSecret
-	(*Endpoint)(nil),                      // 30: convoy.ingest.v1.Endpoint
-	(*CreateEndpointRequest)(nil),         // 31: convoy.ingest.v1.CreateEndpointRequest
-	(*ListEndpointsRequest)(nil),          // 32: convoy.ingest.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),         // 33: convoy.ingest.v1.ListEndpointsResponse
-	(*GetEndpointRequest)(nil),            // 34: convoy.ingest.v1.GetEndpointRequest
-	(*UpdateEndpointRequest)(nil),         // 35: convoy.ingest.v1.UpdateEndpointRequest
-	(*DeleteEndpointRequest)(nil),         // 36: convoy.ingest.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),        // 37: convoy.ingest.v1.DeleteEndpointResponse
-	(*ExpireSecretRequest)(nil),           // 38: convoy.ingest.v1.ExpireSecretRequest
-	(*GetEndpointStatsRequest)(nil),       // 39: convoy.ingest.v1.GetEndpointStatsRequest
-	(*StatsFigures)(nil),                  // 40: convoy.ingest.v1.StatsFigures
-	(*StatsBucket)(nil),                   // 41: convoy.ingest.v1.StatsBucket
-	(*StatsCircuit)(nil),                  // 42: convoy.ingest.v1.StatsCircuit
-	(*EndpointStats)(nil),                 // 43: convoy.ingest.v1.EndpointStats
-	(*Event)(nil),                         // 44: convoy.ingest.v1.Event
-	(*CreateEventRequest)(nil),            // 45: convoy.ingest.v1.CreateEventRequest
-	(*ListEventsRequest)(nil),             // 46: convoy.ingest.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),            // 47: convoy.ingest.v1.ListEventsResponse
-	(*GetEventRequest)(nil),               // 48: convoy.ingest.v1.GetEventRequest
-	(*DeliveryMetadata)(nil),              // 49: convoy.ingest.v1.DeliveryMetadata
-	(*Delivery)(nil),                      // 50: convoy.ingest.v1.Delivery
-	(*Attempt)(nil),                       // 51: convoy.ingest.v1.Attempt
-	(*DeliveryFilter)(nil),                // 52: convoy.ingest.v1.DeliveryFilter
-	(*ListDeliveriesRequest)(nil),         // 53: convoy.ingest.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),        // 54: convoy.ingest.v1.ListDeliveriesResponse
-	(*GetDeliveryRequest)(nil),            // 55: convoy.ingest.v1.GetDeliveryRequest
-	(*ListAttemptsRequest)(nil),           // 56: convoy.ingest.v1.ListAttemptsRequest
-	(*ListAttemptsResponse)(nil),          // 57: convoy.ingest.v1.ListAttemptsResponse
-	(*ResendDeliveryRequest)(nil),         // 58: convoy.ingest.v1.ResendDeliveryRequest
-	(*BatchRetryDeliveriesRequest)(nil),   // 59: convoy.ingest.v1.BatchRetryDeliveriesRequest
-	(*BatchRetryDeliveriesResponse)(nil),  // 60: convoy.ingest.v1.BatchRetryDeliveriesResponse
-	(*ForceResendDeliveriesRequest)(nil),  // 61: convoy.ingest.v1.ForceResendDeliveriesRequest
-	(*ForceResendDeliveriesResponse)(nil), // 62: convoy.ingest.v1.ForceResendDeliveriesResponse
-	(*MetaEventMetadata)(nil),             // 63: convoy.ingest.v1.MetaEventMetadata
-	(*MetaEvent)(nil),                     // 64: convoy.ingest.v1.MetaEvent
-	(*ListMetaEventsRequest)(nil),         // 65: convoy.ingest.v1.ListMetaEventsRequest
-	(*ListMetaEventsResponse)(nil),        // 66: convoy.ingest.v1.ListMetaEventsResponse
-	(*GetMetaEventRequest)(nil),           // 67: convoy.ingest.v1.GetMetaEventRequest
-	(*ResendMetaEventRequest)(nil),        // 68: convoy.ingest.v1.ResendMetaEventRequest
-	(*DeadLetter)(nil),                    // 69: convoy.ingest.v1.DeadLetter
-	(*ListDeadLettersRequest)(nil),        // 70: convoy.ingest.v1.ListDeadLettersRequest
-	(*ListDeadLettersResponse)(nil),       // 71: convoy.ingest.v1.ListDeadLettersResponse
-	(*RedriveDeadLettersRequest)(nil),     // 72: convoy.ingest.v1.RedriveDeadLettersRequest
-	(*RedriveDeadLettersResponse)(nil),    // 73: convoy.ingest.v1.RedriveDeadLettersResponse
-	nil,                                   // 74: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                   // 75: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                   // 76: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                   // 77: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),         // 78: google.protobuf.Timestamp
+	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
+	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
+	(*StrategyConfig)(nil),                    // 2: convoy.ingest.v1.StrategyConfig
+	(*SignatureConfig)(nil),                   // 3: convoy.ingest.v1.SignatureConfig
+	(*GroupConfig)(nil),                       // 4: convoy.ingest.v1.GroupConfig
+	(*CircuitBreakerConfig)(nil),              // 5: convoy.ingest.v1.CircuitBreakerConfig
+	(*MetaEventConfig)(nil),                   // 6: convoy.ingest.v1.MetaEventConfig
+	(*GroupConfigInput)(nil),                  // 7: convoy.ingest.v1.GroupConfigInput
+	(*Group)(nil),                             // 8: convoy.ingest.v1.Group
+	(*CreateGroupRequest)(nil),                // 9: convoy.ingest.v1.CreateGroupRequest
+	(*ListGroupsRequest)(nil),                 // 10: convoy.ingest.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),                // 11: convoy.ingest.v1.ListGroupsResponse
+	(*GetGroupRequest)(nil),                   // 12: convoy.ingest.v1.GetGroupRequest
+	(*UpdateGroupRequest)(nil),                // 13: convoy.ingest.v1.UpdateGroupRequest
+	(*DeleteGroupRequest)(nil),                // 14: convoy.ingest.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),               // 15: convoy.ingest.v1.DeleteGroupResponse
+	(*APIKey)(nil),                            // 16: convoy.ingest.v1.APIKey
+	(*CreateAPIKeyRequest)(nil),               // 17: convoy.ingest.v1.CreateAPIKeyRequest
+	(*ListAPIKeysRequest)(nil),                // 18: convoy.ingest.v1.ListAPIKeysRequest
+	(*GetAPIKeyRequest)(nil),                  // 19: convoy.ingest.v1.GetAPIKeyRequest
+	(*ListAPIKeysResponse)(nil),               // 20: convoy.ingest.v1.ListAPIKeysResponse
+	(*RevokeAPIKeyRequest)(nil),               // 21: convoy.ingest.v1.RevokeAPIKeyRequest
+	(*RevokeAPIKeyResponse)(nil),              // 22: convoy.ingest.v1.RevokeAPIKeyResponse
+	(*Application)(nil),                       // 23: convoy.ingest.v1.Application
+	(*CreateApplicationRequest)(nil),          // 24: convoy.ingest.v1.CreateApplicationRequest
+	(*ListApplicationsRequest)(nil),           // 25: convoy.ingest.v1.ListApplicationsRequest
+	(*ListApplicationsResponse)(nil),          // 26: convoy.ingest.v1.ListApplicationsResponse
+	(*GetApplicationRequest)(nil),             // 27: convoy.ingest.v1.GetApplicationRequest
+	(*UpdateApplicationRequest)(nil),          // 28: convoy.ingest.v1.UpdateApplicationRequest
+	(*DeleteApplicationRequest)(nil),          // 29: convoy.ingest.v1.DeleteApplicationRequest
+	(*DeleteApplicationResponse)(nil),         // 30: convoy.ingest.v1.DeleteApplicationResponse
+	(*EndpointSecret)(nil),                    // 31: convoy.ingest.v1.EndpointSecret
+	(*Endpoint)(nil),                          // 32: convoy.ingest.v1.Endpoint
+	(*CreateEndpointRequest)(nil),             // 33: convoy.ingest.v1.CreateEndpointRequest
+	(*ListEndpointsRequest)(nil),              // 34: convoy.ingest.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),             // 35: convoy.ingest.v1.ListEndpointsResponse
+	(*GetEndpointRequest)(nil),                // 36: convoy.ingest.v1.GetEndpointRequest
+	(*UpdateEndpointRequest)(nil),             // 37: convoy.ingest.v1.UpdateEndpointRequest
+	(*DeleteEndpointRequest)(nil),             // 38: convoy.ingest.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),            // 39: convoy.ingest.v1.DeleteEndpointResponse
+	(*ExpireSecretRequest)(nil),               // 40: convoy.ingest.v1.ExpireSecretRequest
+	(*GetEndpointStatsRequest)(nil),           // 41: convoy.ingest.v1.GetEndpointStatsRequest
+	(*StatsFigures)(nil),                      // 42: convoy.ingest.v1.StatsFigures
+	(*StatsBucket)(nil),                       // 43: convoy.ingest.v1.StatsBucket
+	(*Circuit)(nil),                           // 44: convoy.ingest.v1.Circuit
+	(*EndpointStats)(nil),                     // 45: convoy.ingest.v1.EndpointStats
+	(*Event)(nil),                             // 46: convoy.ingest.v1.Event
+	(*CreateEventRequest)(nil),                // 47: convoy.ingest.v1.CreateEventRequest
+	(*ListEventsRequest)(nil),                 // 48: convoy.ingest.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),                // 49: convoy.ingest.v1.ListEventsResponse
+	(*GetEventRequest)(nil),                   // 50: convoy.ingest.v1.GetEventRequest
+	(*DeliveryMetadata)(nil),                  // 51: convoy.ingest.v1.DeliveryMetadata
+	(*Delivery)(nil),                          // 52: convoy.ingest.v1.Delivery
+	(*Attempt)(nil),                           // 53: convoy.ingest.v1.Attempt
+	(*DeliveryFilter)(nil),                    // 54: convoy.ingest.v1.DeliveryFilter
+	(*ListDeliveriesRequest)(nil),             // 55: convoy.ingest.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),            // 56: convoy.ingest.v1.ListDeliveriesResponse
+	(*GetDeliveryRequest)(nil),                // 57: convoy.ingest.v1.GetDeliveryRequest
+	(*ListAttemptsRequest)(nil),               // 58: convoy.ingest.v1.ListAttemptsRequest
+	(*ListAttemptsResponse)(nil),              // 59: convoy.ingest.v1.ListAttemptsResponse
+	(*GetAttemptRequest)(nil),                 // 60: convoy.ingest.v1.GetAttemptRequest
+	(*ResendDeliveryRequest)(nil),             // 61: convoy.ingest.v1.ResendDeliveryRequest
+	(*BatchRetryDeliveriesRequest)(nil),       // 62: convoy.ingest.v1.BatchRetryDeliveriesRequest
+	(*BatchRetryDeliveriesResponse)(nil),      // 63: convoy.ingest.v1.BatchRetryDeliveriesResponse
+	(*CountBatchRetryDeliveriesRequest)(nil),  // 64: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	(*CountBatchRetryDeliveriesResponse)(nil), // 65: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	(*ForceResendDeliveriesRequest)(nil),      // 66: convoy.ingest.v1.ForceResendDeliveriesRequest
+	(*ForceResendDeliveriesResponse)(nil),     // 67: convoy.ingest.v1.ForceResendDeliveriesResponse
+	(*MetaEventMetadata)(nil),                 // 68: convoy.ingest.v1.MetaEventMetadata
+	(*MetaEvent)(nil),                         // 69: convoy.ingest.v1.MetaEvent
+	(*ListMetaEventsRequest)(nil),             // 70: convoy.ingest.v1.ListMetaEventsRequest
+	(*ListMetaEventsResponse)(nil),            // 71: convoy.ingest.v1.ListMetaEventsResponse
+	(*GetMetaEventRequest)(nil),               // 72: convoy.ingest.v1.GetMetaEventRequest
+	(*ResendMetaEventRequest)(nil),            // 73: convoy.ingest.v1.ResendMetaEventRequest
+	(*DeadLetter)(nil),                        // 74: convoy.ingest.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),            // 75: convoy.ingest.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),           // 76: convoy.ingest.v1.ListDeadLettersResponse
+	(*RedriveDeadLettersRequest)(nil),         // 77: convoy.ingest.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),        // 78: convoy.ingest.v1.RedriveDeadLettersResponse
+	nil,                                       // 79: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 80: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 81: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 82: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 83: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
 	3,   // 1: convoy.ingest.v1.GroupConfig.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	5,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
-	4,   // 3: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	78,  // 4: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	78,  // 5: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
-	6,   // 6: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	0,   // 7: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	7,   // 8: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
-	1,   // 9: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	6,   // 10: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	78,  // 11: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
-	0,   // 12: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	15,  // 13: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
-	1,   // 14: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	78,  // 15: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	78,  // 16: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 17: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	21,  // 18: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
-	1,   // 19: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	78,  // 20: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	78,  // 21: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
-	29,  // 22: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	78,  // 23: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	78,  // 24: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 25: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	30,  // 26: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
-	1,   // 27: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	78,  // 28: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
-	40,  // 29: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	78,  // 30: convoy.ingest.v1.StatsCircuit.opened_at:type_name -> google.protobuf.Timestamp
-	78,  // 31: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	78,  // 32: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
-	40,  // 33: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
-	41,  // 34: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	78,  // 35: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	78,  // 36: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
-	42,  // 37: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.StatsCircuit
-	74,  // 38: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	78,  // 39: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	75,  // 40: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	78,  // 41: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	78,  // 42: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
-	0,   // 43: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	44,  // 44: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
-	1,   // 45: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	78,  // 46: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	49,  // 47: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	78,  // 48: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	78,  // 49: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	76,  // 50: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	77,  // 51: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	78,  // 52: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	52,  // 53: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,   // 54: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	50,  // 55: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,   // 56: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	51,  // 57: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	52,  // 58: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	78,  // 59: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	63,  // 60: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
-	51,  // 61: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	78,  // 62: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	78,  // 63: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 64: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	64,  // 65: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
-	1,   // 66: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	78,  // 67: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
-	0,   // 68: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	69,  // 69: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
-	1,   // 70: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	8,   // 71: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	9,   // 72: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	11,  // 73: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	12,  // 74: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	13,  // 75: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	16,  // 76: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	17,  // 77: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 78: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	22,  // 79: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	23,  // 80: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	25,  // 81: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	26,  // 82: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	27,  // 83: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	31,  // 84: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	32,  // 85: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	34,  // 86: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	35,  // 87: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	36,  // 88: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	38,  // 89: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	39,  // 90: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	45,  // 91: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	46,  // 92: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	48,  // 93: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	53,  // 94: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	55,  // 95: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	56,  // 96: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	58,  // 97: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	59,  // 98: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	61,  // 99: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	65,  // 100: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	67,  // 101: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	68,  // 102: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	70,  // 103: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	72,  // 104: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	7,   // 105: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	10,  // 106: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	7,   // 107: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	7,   // 108: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	14,  // 109: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	15,  // 110: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	18,  // 111: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	20,  // 112: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	21,  // 113: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	24,  // 114: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	21,  // 115: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	21,  // 116: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	28,  // 117: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	30,  // 118: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	33,  // 119: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	30,  // 120: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	30,  // 121: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	37,  // 122: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	30,  // 123: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	43,  // 124: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	44,  // 125: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	47,  // 126: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	44,  // 127: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	54,  // 128: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	50,  // 129: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	57,  // 130: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	50,  // 131: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	60,  // 132: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	62,  // 133: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	66,  // 134: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	64,  // 135: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	64,  // 136: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	71,  // 137: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	73,  // 138: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	105, // [105:139] is the sub-list for method output_type
-	71,  // [71:105] is the sub-list for method input_type
-	71,  // [71:71] is the sub-list for extension type_name
-	71,  // [71:71] is the sub-list for extension extendee
-	0,   // [0:71] is the sub-list for field type_name
+	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
+	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
+	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
+	83,  // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
+	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
+	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
+	83,  // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 13: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	16,  // 14: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
+	1,   // 15: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	83,  // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 18: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	23,  // 19: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
+	1,   // 20: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	83,  // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	31,  // 23: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
+	83,  // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	44,  // 26: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
+	0,   // 27: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	32,  // 28: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
+	1,   // 29: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	83,  // 30: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	42,  // 31: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
+	83,  // 32: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	83,  // 33: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	83,  // 34: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	42,  // 35: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
+	43,  // 36: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
+	83,  // 37: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	83,  // 38: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	44,  // 39: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
+	79,  // 40: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	83,  // 41: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	80,  // 42: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	83,  // 43: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	83,  // 44: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	0,   // 45: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	46,  // 46: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	1,   // 47: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	83,  // 48: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	51,  // 49: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	83,  // 50: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 51: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	81,  // 52: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	82,  // 53: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	83,  // 54: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 55: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	83,  // 56: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	54,  // 57: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 58: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	52,  // 59: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 60: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	53,  // 61: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	54,  // 62: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	54,  // 63: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	83,  // 64: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	68,  // 65: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	53,  // 66: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	83,  // 67: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 68: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 69: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	69,  // 70: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 71: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	83,  // 72: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 73: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	74,  // 74: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 75: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	9,   // 76: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 77: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 78: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 79: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 80: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 81: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 82: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 83: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 84: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 85: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 86: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 87: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 88: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 89: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	33,  // 90: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	34,  // 91: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	36,  // 92: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	37,  // 93: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	38,  // 94: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	40,  // 95: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	41,  // 96: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	47,  // 97: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	48,  // 98: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	50,  // 99: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	55,  // 100: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	57,  // 101: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	58,  // 102: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	60,  // 103: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	61,  // 104: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	62,  // 105: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	64,  // 106: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	66,  // 107: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	70,  // 108: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	72,  // 109: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	73,  // 110: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	75,  // 111: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	77,  // 112: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	8,   // 113: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 114: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 115: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 116: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 117: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 118: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 119: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 120: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 121: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 122: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 123: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 124: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 125: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 126: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 127: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	35,  // 128: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 129: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 130: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	39,  // 131: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 132: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	45,  // 133: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	46,  // 134: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	49,  // 135: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	46,  // 136: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	56,  // 137: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	52,  // 138: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	59,  // 139: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	53,  // 140: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	52,  // 141: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	63,  // 142: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	65,  // 143: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	67,  // 144: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	71,  // 145: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	69,  // 146: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	69,  // 147: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	76,  // 148: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	78,  // 149: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	113, // [113:150] is the sub-list for method output_type
+	76,  // [76:113] is the sub-list for method input_type
+	76,  // [76:76] is the sub-list for extension type_name
+	76,  // [76:76] is the sub-list for extension extendee
+	0,   // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -5724,18 +6246,18 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 	if File_convoy_ingest_v1_ingest_proto != nil {
 		return
 	}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[6].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[12].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[26].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[35].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[40].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[7].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[13].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[28].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[37].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[42].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   78,
+			NumMessages:   83,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,45 +24,52 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IngestService_CreateGroup_FullMethodName           = "/convoy.ingest.v1.IngestService/CreateGroup"
-	IngestService_ListGroups_FullMethodName            = "/convoy.ingest.v1.IngestService/ListGroups"
-	IngestService_GetGroup_FullMethodName              = "/convoy.ingest.v1.IngestService/GetGroup"
-	IngestService_UpdateGroup_FullMethodName           = "/convoy.ingest.v1.IngestService/UpdateGroup"
-	IngestService_DeleteGroup_FullMethodName           = "/convoy.ingest.v1.IngestService/DeleteGroup"
-	IngestService_CreateAPIKey_FullMethodName          = "/convoy.ingest.v1.IngestService/CreateAPIKey"
-	IngestService_ListAPIKeys_FullMethodName           = "/convoy.ingest.v1.IngestService/ListAPIKeys"
-	IngestService_RevokeAPIKey_FullMethodName          = "/convoy.ingest.v1.IngestService/RevokeAPIKey"
-	IngestService_CreateApplication_FullMethodName     = "/convoy.ingest.v1.IngestService/CreateApplication"
-	IngestService_ListApplications_FullMethodName      = "/convoy.ingest.v1.IngestService/ListApplications"
-	IngestService_GetApplication_FullMethodName        = "/convoy.ingest.v1.IngestService/GetApplication"
-	IngestService_UpdateApplication_FullMethodName     = "/convoy.ingest.v1.IngestService/UpdateApplication"
-	IngestService_DeleteApplication_FullMethodName     = "/convoy.ingest.v1.IngestService/DeleteApplication"
-	IngestService_CreateEndpoint_FullMethodName        = "/convoy.ingest.v1.IngestService/CreateEndpoint"
-	IngestService_ListEndpoints_FullMethodName         = "/convoy.ingest.v1.IngestService/ListEndpoints"
-	IngestService_GetEndpoint_FullMethodName           = "/convoy.ingest.v1.IngestService/GetEndpoint"
-	IngestService_UpdateEndpoint_FullMethodName        = "/convoy.ingest.v1.IngestService/UpdateEndpoint"
-	IngestService_DeleteEndpoint_FullMethodName        = "/convoy.ingest.v1.IngestService/DeleteEndpoint"
-	IngestService_ExpireSecret_FullMethodName          = "/convoy.ingest.v1.IngestService/ExpireSecret"
-	IngestService_GetEndpointStats_FullMethodName      = "/convoy.ingest.v1.IngestService/GetEndpointStats"
-	IngestService_CreateEvent_FullMethodName           = "/convoy.ingest.v1.IngestService/CreateEvent"
-	IngestService_ListEvents_FullMethodName            = "/convoy.ingest.v1.IngestService/ListEvents"
-	IngestService_GetEvent_FullMethodName              = "/convoy.ingest.v1.IngestService/GetEvent"
-	IngestService_ListDeliveries_FullMethodName        = "/convoy.ingest.v1.IngestService/ListDeliveries"
-	IngestService_GetDelivery_FullMethodName           = "/convoy.ingest.v1.IngestService/GetDelivery"
-	IngestService_ListAttempts_FullMethodName          = "/convoy.ingest.v1.IngestService/ListAttempts"
-	IngestService_ResendDelivery_FullMethodName        = "/convoy.ingest.v1.IngestService/ResendDelivery"
-	IngestService_BatchRetryDeliveries_FullMethodName  = "/convoy.ingest.v1.IngestService/BatchRetryDeliveries"
-	IngestService_ForceResendDeliveries_FullMethodName = "/convoy.ingest.v1.IngestService/ForceResendDeliveries"
-	IngestService_ListMetaEvents_FullMethodName        = "/convoy.ingest.v1.IngestService/ListMetaEvents"
-	IngestService_GetMetaEvent_FullMethodName          = "/convoy.ingest.v1.IngestService/GetMetaEvent"
-	IngestService_ResendMetaEvent_FullMethodName       = "/convoy.ingest.v1.IngestService/ResendMetaEvent"
-	IngestService_ListDeadLetters_FullMethodName       = "/convoy.ingest.v1.IngestService/ListDeadLetters"
-	IngestService_RedriveDeadLetters_FullMethodName    = "/convoy.ingest.v1.IngestService/RedriveDeadLetters"
+	IngestService_CreateGroup_FullMethodName               = "/convoy.ingest.v1.IngestService/CreateGroup"
+	IngestService_ListGroups_FullMethodName                = "/convoy.ingest.v1.IngestService/ListGroups"
+	IngestService_GetGroup_FullMethodName                  = "/convoy.ingest.v1.IngestService/GetGroup"
+	IngestService_UpdateGroup_FullMethodName               = "/convoy.ingest.v1.IngestService/UpdateGroup"
+	IngestService_DeleteGroup_FullMethodName               = "/convoy.ingest.v1.IngestService/DeleteGroup"
+	IngestService_CreateAPIKey_FullMethodName              = "/convoy.ingest.v1.IngestService/CreateAPIKey"
+	IngestService_ListAPIKeys_FullMethodName               = "/convoy.ingest.v1.IngestService/ListAPIKeys"
+	IngestService_GetAPIKey_FullMethodName                 = "/convoy.ingest.v1.IngestService/GetAPIKey"
+	IngestService_RevokeAPIKey_FullMethodName              = "/convoy.ingest.v1.IngestService/RevokeAPIKey"
+	IngestService_CreateApplication_FullMethodName         = "/convoy.ingest.v1.IngestService/CreateApplication"
+	IngestService_ListApplications_FullMethodName          = "/convoy.ingest.v1.IngestService/ListApplications"
+	IngestService_GetApplication_FullMethodName            = "/convoy.ingest.v1.IngestService/GetApplication"
+	IngestService_UpdateApplication_FullMethodName         = "/convoy.ingest.v1.IngestService/UpdateApplication"
+	IngestService_DeleteApplication_FullMethodName         = "/convoy.ingest.v1.IngestService/DeleteApplication"
+	IngestService_CreateEndpoint_FullMethodName            = "/convoy.ingest.v1.IngestService/CreateEndpoint"
+	IngestService_ListEndpoints_FullMethodName             = "/convoy.ingest.v1.IngestService/ListEndpoints"
+	IngestService_GetEndpoint_FullMethodName               = "/convoy.ingest.v1.IngestService/GetEndpoint"
+	IngestService_UpdateEndpoint_FullMethodName            = "/convoy.ingest.v1.IngestService/UpdateEndpoint"
+	IngestService_DeleteEndpoint_FullMethodName            = "/convoy.ingest.v1.IngestService/DeleteEndpoint"
+	IngestService_ExpireSecret_FullMethodName              = "/convoy.ingest.v1.IngestService/ExpireSecret"
+	IngestService_GetEndpointStats_FullMethodName          = "/convoy.ingest.v1.IngestService/GetEndpointStats"
+	IngestService_CreateEvent_FullMethodName               = "/convoy.ingest.v1.IngestService/CreateEvent"
+	IngestService_ListEvents_FullMethodName                = "/convoy.ingest.v1.IngestService/ListEvents"
+	IngestService_GetEvent_FullMethodName                  = "/convoy.ingest.v1.IngestService/GetEvent"
+	IngestService_ListDeliveries_FullMethodName            = "/convoy.ingest.v1.IngestService/ListDeliveries"
+	IngestService_GetDelivery_FullMethodName               = "/convoy.ingest.v1.IngestService/GetDelivery"
+	IngestService_ListAttempts_FullMethodName              = "/convoy.ingest.v1.IngestService/ListAttempts"
+	IngestService_GetAttempt_FullMethodName                = "/convoy.ingest.v1.IngestService/GetAttempt"
+	IngestService_ResendDelivery_FullMethodName            = "/convoy.ingest.v1.IngestService/ResendDelivery"
+	IngestService_BatchRetryDeliveries_FullMethodName      = "/convoy.ingest.v1.IngestService/BatchRetryDeliveries"
+	IngestService_CountBatchRetryDeliveries_FullMethodName = "/convoy.ingest.v1.IngestService/CountBatchRetryDeliveries"
+	IngestService_ForceResendDeliveries_FullMethodName     = "/convoy.ingest.v1.IngestService/ForceResendDeliveries"
+	IngestService_ListMetaEvents_FullMethodName            = "/convoy.ingest.v1.IngestService/ListMetaEvents"
+	IngestService_GetMetaEvent_FullMethodName              = "/convoy.ingest.v1.IngestService/GetMetaEvent"
+	IngestService_ResendMetaEvent_FullMethodName           = "/convoy.ingest.v1.IngestService/ResendMetaEvent"
+	IngestService_ListDeadLetters_FullMethodName           = "/convoy.ingest.v1.IngestService/ListDeadLetters"
+	IngestService_RedriveDeadLetters_FullMethodName        = "/convoy.ingest.v1.IngestService/RedriveDeadLetters"
 )
 
 // IngestServiceClient is the client API for IngestService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Calls inside a group may leave group_id empty when the caller holds a
+// group API key: the key's group is meant (Convoy v0.5's clients name no
+// group). With the admin key it is required.
 type IngestServiceClient interface {
 	// Groups (admin key only for create and list).
 	CreateGroup(ctx context.Context, in *CreateGroupRequest, opts ...grpc.CallOption) (*Group, error)
@@ -73,6 +80,7 @@ type IngestServiceClient interface {
 	// Group API keys (admin key only).
 	CreateAPIKey(ctx context.Context, in *CreateAPIKeyRequest, opts ...grpc.CallOption) (*APIKey, error)
 	ListAPIKeys(ctx context.Context, in *ListAPIKeysRequest, opts ...grpc.CallOption) (*ListAPIKeysResponse, error)
+	GetAPIKey(ctx context.Context, in *GetAPIKeyRequest, opts ...grpc.CallOption) (*APIKey, error)
 	RevokeAPIKey(ctx context.Context, in *RevokeAPIKeyRequest, opts ...grpc.CallOption) (*RevokeAPIKeyResponse, error)
 	// Applications.
 	CreateApplication(ctx context.Context, in *CreateApplicationRequest, opts ...grpc.CallOption) (*Application, error)
@@ -96,8 +104,11 @@ type IngestServiceClient interface {
 	ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error)
 	GetDelivery(ctx context.Context, in *GetDeliveryRequest, opts ...grpc.CallOption) (*Delivery, error)
 	ListAttempts(ctx context.Context, in *ListAttemptsRequest, opts ...grpc.CallOption) (*ListAttemptsResponse, error)
+	GetAttempt(ctx context.Context, in *GetAttemptRequest, opts ...grpc.CallOption) (*Attempt, error)
 	ResendDelivery(ctx context.Context, in *ResendDeliveryRequest, opts ...grpc.CallOption) (*Delivery, error)
 	BatchRetryDeliveries(ctx context.Context, in *BatchRetryDeliveriesRequest, opts ...grpc.CallOption) (*BatchRetryDeliveriesResponse, error)
+	// How many deliveries BatchRetryDeliveries would retry for a filter.
+	CountBatchRetryDeliveries(ctx context.Context, in *CountBatchRetryDeliveriesRequest, opts ...grpc.CallOption) (*CountBatchRetryDeliveriesResponse, error)
 	ForceResendDeliveries(ctx context.Context, in *ForceResendDeliveriesRequest, opts ...grpc.CallOption) (*ForceResendDeliveriesResponse, error)
 	// Meta events: a group's operational notices and their attempts.
 	ListMetaEvents(ctx context.Context, in *ListMetaEventsRequest, opts ...grpc.CallOption) (*ListMetaEventsResponse, error)
@@ -180,6 +191,16 @@ func (c *ingestServiceClient) ListAPIKeys(ctx context.Context, in *ListAPIKeysRe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListAPIKeysResponse)
 	err := c.cc.Invoke(ctx, IngestService_ListAPIKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) GetAPIKey(ctx context.Context, in *GetAPIKeyRequest, opts ...grpc.CallOption) (*APIKey, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(APIKey)
+	err := c.cc.Invoke(ctx, IngestService_GetAPIKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -376,6 +397,16 @@ func (c *ingestServiceClient) ListAttempts(ctx context.Context, in *ListAttempts
 	return out, nil
 }
 
+func (c *ingestServiceClient) GetAttempt(ctx context.Context, in *GetAttemptRequest, opts ...grpc.CallOption) (*Attempt, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Attempt)
+	err := c.cc.Invoke(ctx, IngestService_GetAttempt_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ingestServiceClient) ResendDelivery(ctx context.Context, in *ResendDeliveryRequest, opts ...grpc.CallOption) (*Delivery, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Delivery)
@@ -390,6 +421,16 @@ func (c *ingestServiceClient) BatchRetryDeliveries(ctx context.Context, in *Batc
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(BatchRetryDeliveriesResponse)
 	err := c.cc.Invoke(ctx, IngestService_BatchRetryDeliveries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) CountBatchRetryDeliveries(ctx context.Context, in *CountBatchRetryDeliveriesRequest, opts ...grpc.CallOption) (*CountBatchRetryDeliveriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountBatchRetryDeliveriesResponse)
+	err := c.cc.Invoke(ctx, IngestService_CountBatchRetryDeliveries_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -459,6 +500,10 @@ func (c *ingestServiceClient) RedriveDeadLetters(ctx context.Context, in *Redriv
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
+//
+// Calls inside a group may leave group_id empty when the caller holds a
+// group API key: the key's group is meant (Convoy v0.5's clients name no
+// group). With the admin key it is required.
 type IngestServiceServer interface {
 	// Groups (admin key only for create and list).
 	CreateGroup(context.Context, *CreateGroupRequest) (*Group, error)
@@ -469,6 +514,7 @@ type IngestServiceServer interface {
 	// Group API keys (admin key only).
 	CreateAPIKey(context.Context, *CreateAPIKeyRequest) (*APIKey, error)
 	ListAPIKeys(context.Context, *ListAPIKeysRequest) (*ListAPIKeysResponse, error)
+	GetAPIKey(context.Context, *GetAPIKeyRequest) (*APIKey, error)
 	RevokeAPIKey(context.Context, *RevokeAPIKeyRequest) (*RevokeAPIKeyResponse, error)
 	// Applications.
 	CreateApplication(context.Context, *CreateApplicationRequest) (*Application, error)
@@ -492,8 +538,11 @@ type IngestServiceServer interface {
 	ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error)
 	GetDelivery(context.Context, *GetDeliveryRequest) (*Delivery, error)
 	ListAttempts(context.Context, *ListAttemptsRequest) (*ListAttemptsResponse, error)
+	GetAttempt(context.Context, *GetAttemptRequest) (*Attempt, error)
 	ResendDelivery(context.Context, *ResendDeliveryRequest) (*Delivery, error)
 	BatchRetryDeliveries(context.Context, *BatchRetryDeliveriesRequest) (*BatchRetryDeliveriesResponse, error)
+	// How many deliveries BatchRetryDeliveries would retry for a filter.
+	CountBatchRetryDeliveries(context.Context, *CountBatchRetryDeliveriesRequest) (*CountBatchRetryDeliveriesResponse, error)
 	ForceResendDeliveries(context.Context, *ForceResendDeliveriesRequest) (*ForceResendDeliveriesResponse, error)
 	// Meta events: a group's operational notices and their attempts.
 	ListMetaEvents(context.Context, *ListMetaEventsRequest) (*ListMetaEventsResponse, error)
@@ -532,6 +581,9 @@ func (UnimplementedIngestServiceServer) CreateAPIKey(context.Context, *CreateAPI
 }
 func (UnimplementedIngestServiceServer) ListAPIKeys(context.Context, *ListAPIKeysRequest) (*ListAPIKeysResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListAPIKeys not implemented")
+}
+func (UnimplementedIngestServiceServer) GetAPIKey(context.Context, *GetAPIKeyRequest) (*APIKey, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetAPIKey not implemented")
 }
 func (UnimplementedIngestServiceServer) RevokeAPIKey(context.Context, *RevokeAPIKeyRequest) (*RevokeAPIKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RevokeAPIKey not implemented")
@@ -590,11 +642,17 @@ func (UnimplementedIngestServiceServer) GetDelivery(context.Context, *GetDeliver
 func (UnimplementedIngestServiceServer) ListAttempts(context.Context, *ListAttemptsRequest) (*ListAttemptsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListAttempts not implemented")
 }
+func (UnimplementedIngestServiceServer) GetAttempt(context.Context, *GetAttemptRequest) (*Attempt, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetAttempt not implemented")
+}
 func (UnimplementedIngestServiceServer) ResendDelivery(context.Context, *ResendDeliveryRequest) (*Delivery, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ResendDelivery not implemented")
 }
 func (UnimplementedIngestServiceServer) BatchRetryDeliveries(context.Context, *BatchRetryDeliveriesRequest) (*BatchRetryDeliveriesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method BatchRetryDeliveries not implemented")
+}
+func (UnimplementedIngestServiceServer) CountBatchRetryDeliveries(context.Context, *CountBatchRetryDeliveriesRequest) (*CountBatchRetryDeliveriesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CountBatchRetryDeliveries not implemented")
 }
 func (UnimplementedIngestServiceServer) ForceResendDeliveries(context.Context, *ForceResendDeliveriesRequest) (*ForceResendDeliveriesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ForceResendDeliveries not implemented")
@@ -757,6 +815,24 @@ func _IngestService_ListAPIKeys_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IngestServiceServer).ListAPIKeys(ctx, req.(*ListAPIKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_GetAPIKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAPIKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).GetAPIKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_GetAPIKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).GetAPIKey(ctx, req.(*GetAPIKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1103,6 +1179,24 @@ func _IngestService_ListAttempts_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_GetAttempt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAttemptRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).GetAttempt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_GetAttempt_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).GetAttempt(ctx, req.(*GetAttemptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IngestService_ResendDelivery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ResendDeliveryRequest)
 	if err := dec(in); err != nil {
@@ -1135,6 +1229,24 @@ func _IngestService_BatchRetryDeliveries_Handler(srv interface{}, ctx context.Co
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IngestServiceServer).BatchRetryDeliveries(ctx, req.(*BatchRetryDeliveriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_CountBatchRetryDeliveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountBatchRetryDeliveriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).CountBatchRetryDeliveries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_CountBatchRetryDeliveries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).CountBatchRetryDeliveries(ctx, req.(*CountBatchRetryDeliveriesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1283,6 +1395,10 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IngestService_ListAPIKeys_Handler,
 		},
 		{
+			MethodName: "GetAPIKey",
+			Handler:    _IngestService_GetAPIKey_Handler,
+		},
+		{
 			MethodName: "RevokeAPIKey",
 			Handler:    _IngestService_RevokeAPIKey_Handler,
 		},
@@ -1359,12 +1475,20 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IngestService_ListAttempts_Handler,
 		},
 		{
+			MethodName: "GetAttempt",
+			Handler:    _IngestService_GetAttempt_Handler,
+		},
+		{
 			MethodName: "ResendDelivery",
 			Handler:    _IngestService_ResendDelivery_Handler,
 		},
 		{
 			MethodName: "BatchRetryDeliveries",
 			Handler:    _IngestService_BatchRetryDeliveries_Handler,
+		},
+		{
+			MethodName: "CountBatchRetryDeliveries",
+			Handler:    _IngestService_CountBatchRetryDeliveries_Handler,
 		},
 		{
 			MethodName: "ForceResendDeliveries",

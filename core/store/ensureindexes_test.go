@@ -1,9 +1,10 @@
-package store
+package store_test
 
 import (
 	"testing"
 
 	"convoy/core/embedded/embeddedtest"
+	"convoy/core/store"
 )
 
 // EnsureSchema skips the secondary indexes on FerretDB, but ensureIndexes is
@@ -11,18 +12,18 @@ import (
 // for indexes that exist crashed its connection, so run it twice there.
 func TestEnsureIndexesTwice(t *testing.T) {
 	uri, _ := embeddedtest.ForTest(t)
-	st, err := Open(t.Context(), uri, "convoy")
+	st, err := store.Open(t.Context(), uri, "convoy")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close(t.Context()) })
-	models := indexes()[collDeliveries]
+	models := store.DeliveryIndexModels()
 	for i := range 2 {
-		if err := st.ensureIndexes(t.Context(), st.coll(collDeliveries), models); err != nil {
+		if err := st.EnsureIndexes(t.Context(), "deliveries", models); err != nil {
 			t.Fatalf("run %d: %v", i+1, err)
 		}
 	}
-	specs, err := st.coll(collDeliveries).Indexes().ListSpecifications(t.Context())
+	specs, err := st.RawCollection("deliveries").Indexes().ListSpecifications(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,284 @@
+package sqliteindex
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"convoy/core/ids"
+	"convoy/core/model"
+	"convoy/core/store"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite", the one FerretDB itself uses
+)
+
+// collectionsTable is FerretDB's per-database catalogue (columns name, table_name, settings).
+const collectionsTable = "_ferretdb_collections"
+
+// Index reads the list indexes of one FerretDB database; it implements
+// store.Index. It is safe for concurrent use.
+type Index struct {
+	db *sql.DB
+	// rw writes retention's deletes (see DeleteOld); opened at the first.
+	rwOnce sync.Once
+	rw     *sql.DB
+	file   string
+
+	mu     sync.Mutex
+	tables map[string]string // collection name → table name, nil until read
+}
+
+// Open reads the SQLite file of database name in dir, FerretDB's SQLite
+// folder. The file is opened at the first query (FerretDB creates it with
+// the database's first collection), read-only, next to FerretDB's own
+// connections: WAL lets readers in other processes see every committed
+// write without blocking it.
+func Open(dir, name string) *Index {
+	file := filepath.Join(dir, name+".sqlite")
+	db, _ := sql.Open("sqlite", "file:"+file+"?mode=ro&_pragma=busy_timeout(10000)") // only checks the driver name
+	db.SetMaxOpenConns(4)
+	// An idle connection keeps FerretDB's WAL from being reset; let go soon.
+	db.SetConnMaxIdleTime(30 * time.Second)
+	return &Index{db: db, file: file}
+}
+
+// Close closes the file.
+func (ix *Index) Close() error {
+	if ix.rw != nil {
+		_ = ix.rw.Close()
+	}
+	return ix.db.Close()
+}
+
+// Tables reads which table holds each collection of an open database file.
+func Tables(ctx context.Context, db *sql.DB) (map[string]string, error) {
+	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT name, table_name FROM %q`, collectionsTable))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, table string
+		if err := rows.Scan(&name, &table); err != nil {
+			return nil, err
+		}
+		out[name] = table
+	}
+	return out, rows.Err()
+}
+
+// table returns the table of a collection, reading the catalogue when the
+// collection is new to it. A collection not created yet has no table: the
+// query has nothing to find.
+func (ix *Index) table(ctx context.Context, coll string, fresh bool) (string, bool, error) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if t, ok := ix.tables[coll]; ok && !fresh {
+		return t, true, nil
+	}
+	tables, err := Tables(ctx, ix.db)
+	if err != nil {
+		return "", false, fmt.Errorf("read collections: %w", err)
+	}
+	ix.tables = tables
+	t, ok := tables[coll]
+	return t, ok, nil
+}
+
+// query builds one SELECT of ids from a collection: conditions joined by
+// AND, with their arguments.
+type query struct {
+	conds []string
+	args  []any
+	order string // "DESC", "ASC" or empty
+	limit int
+}
+
+// where adds a condition on a document field. Fields in the collection's
+// index are tested on its entries; others need the document.
+func (q *query) where(path, op string, v any) {
+	q.conds = append(q.conds, column(path)+" "+op+" ?")
+	q.args = append(q.args, v)
+}
+
+// idRange bounds `_id`, which follows group_id in every index and so
+// narrows its scan.
+func (q *query) idRange(op, v string) { q.where("_id", op, v) }
+
+func (ix *Index) ids(ctx context.Context, coll string, q query) ([]string, error) {
+	table, ok, err := ix.table(ctx, coll, false)
+	if err != nil || !ok {
+		return nil, err
+	}
+	out, err := ix.run(ctx, table, q)
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		// The collection was dropped and created again under a new table.
+		if table, ok, err = ix.table(ctx, coll, true); err != nil || !ok {
+			return nil, err
+		}
+		out, err = ix.run(ctx, table, q)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("query %s index: %w", coll, err)
+	}
+	return out, nil
+}
+
+func (ix *Index) run(ctx context.Context, table string, q query) ([]string, error) {
+	s := fmt.Sprintf(`SELECT %s FROM %q`, column("_id"), table)
+	if len(q.conds) > 0 {
+		s += " WHERE " + strings.Join(q.conds, " AND ")
+	}
+	if q.order != "" {
+		s += " ORDER BY " + column("_id") + " " + q.order
+	}
+	args := q.args
+	if q.limit > 0 {
+		s += " LIMIT ?"
+		args = append(slices.Clip(args), q.limit)
+	}
+	rows, err := ix.db.QueryContext(ctx, s, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// EventIDs returns the ids of up to limit events of a group that match f,
+// newest first, all below before when it is not empty. A time range is
+// served as an `_id` range: an event's created_at is its id's time.
+func (ix *Index) EventIDs(ctx context.Context, groupID string, f store.EventFilter, before string, limit int) ([]string, error) {
+	q := query{order: "DESC", limit: limit}
+	q.where("group_id", "=", groupID)
+	if f.AppID != "" {
+		q.where("app_id", "=", f.AppID)
+	}
+	if f.EventType != "" {
+		q.where("event_type", "=", f.EventType)
+	}
+	if !f.Start.IsZero() {
+		q.idRange(">=", ids.AtOrAfter(f.Start))
+		q.where("created_at", ">=", f.Start.UnixMilli()+ceilMs(f.Start))
+	}
+	if !f.End.IsZero() {
+		q.idRange("<=", ids.AtOrBefore(f.End))
+		q.where("created_at", "<=", f.End.UnixMilli())
+	}
+	if before != "" {
+		q.idRange("<", before)
+	}
+	return ix.ids(ctx, collEvents, q)
+}
+
+// ceilMs is 1 when t has a fraction of a millisecond: dates are stored in
+// whole milliseconds, so `>= t` means `>= t rounded up`.
+func ceilMs(t time.Time) int64 {
+	if t.After(time.UnixMilli(t.UnixMilli())) {
+		return 1
+	}
+	return 0
+}
+
+// DeliveryIDs returns the ids of up to limit deliveries of a group that
+// match f, newest first, all below before when it is not empty. The
+// deliveries of one event are found by time: their ids carry the event's.
+func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.DeliveryFilter, before string, limit int) ([]string, error) {
+	q := query{order: "DESC", limit: limit}
+	q.where("group_id", "=", groupID)
+	for _, kv := range []struct{ path, v string }{{"app_id", f.AppID}, {"endpoint_id", f.EndpointID}, {"event_type", f.EventType}} {
+		if kv.v != "" {
+			q.where(kv.path, "=", kv.v)
+		}
+	}
+	if len(f.Statuses) > 0 {
+		q.conds = append(q.conds, column("status")+" IN ("+placeholders(len(f.Statuses))+")")
+		for _, s := range f.Statuses {
+			q.args = append(q.args, s)
+		}
+	}
+	if f.EventID != "" {
+		at, ok := ids.Time(f.EventID)
+		if !ok {
+			return nil, nil // not an id this store made: no deliveries
+		}
+		q.idRange(">=", ids.AtOrAfter(at))
+		q.idRange("<=", ids.AtOrBefore(at))
+		q.where("event_id", "=", f.EventID)
+	}
+	// created_at is not in the index: entries in the `_id` range are tested
+	// on their document (see store.StoreLag for the range).
+	if !f.Start.IsZero() {
+		q.where("created_at", ">=", f.Start.UnixMilli()+ceilMs(f.Start))
+	}
+	if !f.End.IsZero() {
+		q.idRange("<=", ids.AtOrBefore(f.End.Add(store.StoreLag)))
+		q.where("created_at", "<=", f.End.UnixMilli())
+	}
+	if before != "" {
+		q.idRange("<", before)
+	}
+	return ix.ids(ctx, collDeliveries, q)
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// EndpointDeliveryIDs returns the ids of up to limit deliveries of an
+// endpoint in a status, oldest first. Discarded ones (what an endpoint's
+// replay asks for) have an index of their own; the condition is written as
+// that index's own text, which is how SQLite knows it may use it.
+func (ix *Index) EndpointDeliveryIDs(ctx context.Context, endpointID, status string, limit int) ([]string, error) {
+	q := query{order: "ASC", limit: limit}
+	q.where("endpoint_id", "=", endpointID)
+	if status == model.StatusDiscarded {
+		q.conds = append(q.conds, discardedCond)
+	} else {
+		q.where("status", "=", status)
+	}
+	return ix.ids(ctx, collDeliveries, q)
+}
+
+// OverdueDeliveryIDs returns the ids of up to limit deliveries that are not
+// final and were due before `before`. The index holds only such deliveries,
+// so this costs what it finds, not what history holds.
+func (ix *Index) OverdueDeliveryIDs(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	q := query{limit: limit}
+	q.conds = append(q.conds, column("status")+" IN "+pendingStatuses, column("metadata.next_send_time")+" < ?")
+	q.args = append(q.args, before.UnixMilli()+ceilMs(before))
+	return ix.ids(ctx, collDeliveries, q)
+}
+
+// OldIDs returns the ids of up to limit documents of a group in collection
+// that retention deletes at cutoff, oldest first: events and deliveries
+// whose id (their event's time) is before cutoff, and idempotency keys
+// created before it.
+func (ix *Index) OldIDs(ctx context.Context, collection, groupID string, cutoff time.Time, limit int) ([]string, error) {
+	q := query{limit: limit}
+	q.where("group_id", "=", groupID)
+	switch collection {
+	case collEvents, collDeliveries:
+		q.idRange("<", ids.AtOrAfter(cutoff))
+		q.order = "ASC"
+	case collIdempotency:
+		q.conds = append(q.conds, column("created_at")+" < ?")
+		q.args = append(q.args, cutoff.UnixMilli()+ceilMs(cutoff))
+	default:
+		return nil, errors.New("old ids: no index for collection " + collection)
+	}
+	return ix.ids(ctx, collection, q)
+}
