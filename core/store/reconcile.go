@@ -22,8 +22,16 @@ const collMarks = "marks"
 // from `from` to `to` (both included, to the millisecond) whose id sorts
 // after `after` (empty: no such bound), oldest first. An event's id carries
 // its creation time, so this is a range of `_id`, which the `_id` index
-// serves on MongoDB: its cost follows the range, not the history.
+// serves on MongoDB (and the index's `_id` index on the embedded store): its
+// cost follows the range, not the history.
 func (s *Store) EventsCreatedBetween(ctx context.Context, from, to time.Time, after string, limit int) ([]model.Event, error) {
+	if s.index != nil {
+		found, err := s.index.EventIDsBetween(ctx, from, to, after, limit)
+		if err != nil {
+			return nil, err
+		}
+		return findByIDs[model.Event](ctx, s.coll(collEvents), found, nil)
+	}
 	lower := bson.E{Key: "$gte", Value: ids.AtOrAfter(from)}
 	if a := ids.AtOrAfter(from); after >= a {
 		lower = bson.E{Key: "$gt", Value: after}
