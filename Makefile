@@ -15,7 +15,7 @@ PKGS := $(foreach m,$(MODULES),convoy/$(m)/...)
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 
-.PHONY: all build run test fuzz fmt-check vet compose-check proto proto-check bench clean
+.PHONY: all build run test fuzz fmt-check vet compose-check rules-check proto proto-check bench clean
 
 all: build
 
@@ -26,7 +26,7 @@ build:
 run: build
 	$(BIN)/devstack
 
-test: fmt-check vet compose-check proto-check
+test: fmt-check vet compose-check rules-check proto-check
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 	$(MAKE) fuzz
 
@@ -48,6 +48,12 @@ vet:
 compose-check:
 	@command -v docker-compose >/dev/null || { echo "docker-compose missing: apt-get install docker-compose"; exit 1; }
 	docker-compose -f docker-compose.yml config -q
+
+# The alerting rules must load in Prometheus; deploy/e2e checks that the
+# series they and the dashboard name are ones the services export.
+rules-check:
+	@command -v promtool >/dev/null || { echo "promtool missing: apt-get install prometheus"; exit 1; }
+	promtool check rules deploy/prometheus/alerts.yml
 
 $(TOOLS)/protoc-gen-go:
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)

@@ -26,6 +26,12 @@ type NATSOptions struct {
 	Port int
 	// Logger receives the server's log; nil turns logging off.
 	Logger *slog.Logger
+	// Sync is how JetStream's file store syncs to disk: "" for the server's
+	// default (every 2 minutes: acknowledged messages survive a process
+	// crash, not an OS crash or power loss), "always" to sync every write
+	// before acknowledging it, or a Go duration for that interval
+	// (ParseSync checks a value).
+	Sync string
 
 	// cluster settings, only set by StartNATSCluster.
 	serverName string
@@ -61,6 +67,11 @@ func StartNATS(opts NATSOptions) (*NATS, error) {
 		NoSigs: true,
 		NoLog:  opts.Logger == nil,
 	}
+	interval, always, err := ParseSync(opts.Sync)
+	if err != nil {
+		return nil, fmt.Errorf("start nats: %w", err)
+	}
+	sopts.SyncInterval, sopts.SyncAlways = interval, always
 	if opts.cluster.Name != "" {
 		sopts.Cluster = opts.cluster
 		sopts.Routes = opts.routes
@@ -90,6 +101,22 @@ func StartNATS(opts NATSOptions) (*NATS, error) {
 	srv.Shutdown()
 	srv.WaitForShutdown()
 	return nil, err
+}
+
+// ParseSync reads a JetStream sync setting: "" (the server's default),
+// "always", or a positive Go duration.
+func ParseSync(v string) (interval time.Duration, always bool, err error) {
+	switch v {
+	case "":
+		return 0, false, nil
+	case "always":
+		return 0, true, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, false, fmt.Errorf("sync %q: want always or a positive duration such as 1s", v)
+	}
+	return d, false, nil
 }
 
 // URL returns the client URL, e.g. nats://127.0.0.1:4222.

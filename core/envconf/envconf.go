@@ -96,8 +96,31 @@ func (r *Reader) OneOf(key, def string, allowed ...string) string {
 	return def
 }
 
+// Process is the configuration every service shares, the gateway included:
+// logging, the ops address and shutdown.
+type Process struct {
+	LogLevel     string
+	LogFormat    string
+	OpsAddr      string
+	Profiling    bool
+	ShutdownWait time.Duration
+}
+
+// ReadProcess reads the variables every service shares; opsAddr is the
+// service's default address for /healthz, /readyz and /metrics.
+func (r *Reader) ReadProcess(opsAddr string) Process {
+	return Process{
+		LogLevel:     r.OneOf("CONVOY_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		LogFormat:    r.OneOf("CONVOY_LOG_FORMAT", "json", "json", "console"),
+		OpsAddr:      r.String("CONVOY_OPS_ADDR", opsAddr),
+		Profiling:    r.Bool("CONVOY_PPROF", false),
+		ShutdownWait: r.Duration("CONVOY_SHUTDOWN_TIMEOUT", 15*time.Second),
+	}
+}
+
 // Common is the configuration every backend service shares.
 type Common struct {
+	Process
 	MongoURI      string
 	MongoDatabase string
 	// EmbeddedSQLiteDir is the embedded FerretDB's SQLite folder when the
@@ -106,26 +129,17 @@ type Common struct {
 	EmbeddedSQLiteDir string
 	NATSURL           string
 	NATSReplicas      int
-	LogLevel          string
-	LogFormat         string
-	OpsAddr           string
-	Profiling         bool
-	ShutdownWait      time.Duration
 }
 
 // ReadCommon reads the shared variables; opsAddr is the service's default
 // address for /healthz, /readyz and /metrics.
 func (r *Reader) ReadCommon(opsAddr string) Common {
 	return Common{
+		Process:           r.ReadProcess(opsAddr),
 		MongoURI:          r.String("MONGODB_URI", "mongodb://127.0.0.1:27017/"),
 		MongoDatabase:     r.String("CONVOY_MONGODB_DATABASE", "convoy"),
 		EmbeddedSQLiteDir: r.String("CONVOY_EMBEDDED_SQLITE_DIR", ""),
 		NATSURL:           r.String("NATS_URL", "nats://127.0.0.1:4222"),
 		NATSReplicas:      r.Int("CONVOY_NATS_REPLICAS", 1, 1, 5),
-		LogLevel:          r.OneOf("CONVOY_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		LogFormat:         r.OneOf("CONVOY_LOG_FORMAT", "json", "json", "console"),
-		OpsAddr:           r.String("CONVOY_OPS_ADDR", opsAddr),
-		Profiling:         r.Bool("CONVOY_PPROF", false),
-		ShutdownWait:      r.Duration("CONVOY_SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"convoy/core/model"
@@ -122,9 +123,34 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) er
 	return nil
 }
 
+// StreamsCreated returns when the dispatch stream was created and the name
+// of a stream that does not exist ("" when all do). A stream made again
+// after NATS lost its store has a new creation time, which is how a
+// service that was not first to notice learns its consumers are gone too.
+// Errors other than "not found" (NATS unreachable) are returned.
+func StreamsCreated(ctx context.Context, js jetstream.JetStream) (created time.Time, missing string, err error) {
+	for _, name := range []string{StreamDispatch, StreamRetry, StreamMeta, StreamDeadLetter} {
+		s, err := js.Stream(ctx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return created, name, nil
+		}
+		if err != nil {
+			return created, "", fmt.Errorf("stream %s: %w", name, err)
+		}
+		if name == StreamDispatch {
+			created = s.CachedInfo().Created
+		}
+	}
+	return created, "", nil
+}
+
 // Publisher puts tasks on the streams and waits for the server to store them.
 type Publisher struct {
 	js jetstream.JetStream
+	// streams caches stream handles for Queued, which is asked once per
+	// delivery a sweep or reconciliation checks: a handle is only a name
+	// (the lookups go by it), so one fetched before a restart still works.
+	streams sync.Map // name → jetstream.Stream
 }
 
 // NewPublisher returns a publisher on js.
@@ -185,24 +211,77 @@ func (p *Publisher) PublishRetry(ctx context.Context, rt *queuev1.RetryTask) err
 // dead-lettered (held for an operator to redrive: queueing it again would
 // make an attempt the redrive may then contradict).
 func (p *Publisher) Queued(ctx context.Context, deliveryID string) (bool, error) {
+	stream, err := p.Where(ctx, deliveryID)
+	return stream != "", err
+}
+
+// Where returns the stream holding a message of a delivery (the dispatch
+// stream, the retry stream or the dead letters, asked in that order), or ""
+// when none does.
+func (p *Publisher) Where(ctx context.Context, deliveryID string) (string, error) {
 	for _, sc := range []struct{ stream, subject string }{
 		{StreamDispatch, DispatchSubject(deliveryID)},
 		{StreamRetry, RetrySubject(deliveryID)},
 		{StreamDeadLetter, DeadLetterSubject(deliveryID)},
 	} {
-		s, err := p.js.Stream(ctx, sc.stream)
+		s, err := p.stream(ctx, sc.stream)
 		if err != nil {
-			return false, fmt.Errorf("stream %s: %w", sc.stream, err)
+			return "", err
 		}
 		_, err = s.GetLastMsgForSubject(ctx, sc.subject)
 		if err == nil {
-			return true, nil
+			return sc.stream, nil
 		}
 		if !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return false, fmt.Errorf("look up %s: %w", sc.subject, err)
+			return "", fmt.Errorf("look up %s: %w", sc.subject, err)
 		}
 	}
-	return false, nil
+	return "", nil
+}
+
+func (p *Publisher) stream(ctx context.Context, name string) (jetstream.Stream, error) {
+	if s, ok := p.streams.Load(name); ok {
+		return s.(jetstream.Stream), nil
+	}
+	s, err := p.js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	p.streams.Store(name, s)
+	return s, nil
+}
+
+// Requeue publishes a task again for a delivery whose message was lost
+// (a sweep or reconciliation found it neither stored as done nor queued).
+// The stream remembers message ids for DuplicateWindow even when the
+// message itself is gone (a purge keeps them), so the lost message's id
+// would be dropped as a duplicate: a re-queue has an id of its own, which
+// still makes re-queues from several scheduler replicas one message. When
+// even that id is taken by a message that is gone too (lost twice within
+// the window), the task is published without an id: an extra delivery
+// is possible then, a lost one is not.
+func (p *Publisher) Requeue(ctx context.Context, t *queuev1.DeliveryTask) error {
+	data, err := proto.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("encode task: %w", err)
+	}
+	// A fresh message each time: publishing sets the id header on the one given.
+	msg := func() *nats.Msg { return &nats.Msg{Subject: DispatchSubject(t.DeliveryId), Data: data} }
+	ack, err := p.js.PublishMsg(ctx, msg(), jetstream.WithMsgID(MsgID(t)+".requeue"), jetstream.WithExpectStream(StreamDispatch))
+	if err != nil {
+		return fmt.Errorf("requeue task: %w", err)
+	}
+	if !ack.Duplicate {
+		return nil
+	}
+	queued, err := p.Queued(ctx, t.DeliveryId)
+	if err != nil || queued {
+		return err
+	}
+	if _, err := p.js.PublishMsg(ctx, msg(), jetstream.WithExpectStream(StreamDispatch)); err != nil {
+		return fmt.Errorf("requeue task: %w", err)
+	}
+	return nil
 }
 
 // DecodeTask reads a dispatch message.

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"convoy/core/envconf"
 	"convoy/core/ops"
@@ -26,6 +27,9 @@ type Backend struct {
 
 	common envconf.Common
 	log    *zap.Logger
+	// streamsCreated is when the dispatch stream Prepare found was made;
+	// KeepPrepared compares it with the stream's now.
+	streamsCreated time.Time
 }
 
 // Connect opens the store and NATS. Neither needs to answer yet: services
@@ -59,11 +63,7 @@ func (b *Backend) Close(ctx context.Context) {
 // CONVOY_PPROF is set) until ctx ends.
 func (b *Backend) ServeOps(ctx context.Context) error {
 	checks := map[string]ops.Check{"mongodb": b.Store.Ping, "nats": ops.NATSCheck(b.NC)}
-	h := ops.Handler(b.Registry, checks)
-	if b.common.Profiling {
-		h = ops.WithProfiling(h)
-	}
-	return ops.Serve(ctx, b.common.OpsAddr, h, b.log)
+	return ServeOps(ctx, b.common.Process, b.Registry, checks, b.log)
 }
 
 // Prepare waits until MongoDB answers and the streams exist, then runs more
@@ -78,6 +78,62 @@ func (b *Backend) Prepare(ctx context.Context, more func(context.Context) error)
 		if err := queue.EnsureStreams(ctx, b.JS, b.common.NATSReplicas); err != nil {
 			return err
 		}
+		created, missing, err := queue.StreamsCreated(ctx, b.JS)
+		if err != nil {
+			return err
+		}
+		if missing != "" {
+			return fmt.Errorf("stream %s vanished as it was made", missing)
+		}
+		b.streamsCreated = created
 		return more(ctx)
 	})
+}
+
+// healInterval is how often KeepPrepared checks that the streams are there.
+const healInterval = 2 * time.Second
+
+// KeepPrepared checks every couple of seconds that the streams are still the
+// ones Prepare found and, when one is gone or was made again since (NATS came
+// back without its store, a lost volume or a replaced node, and another
+// service was first to notice), creates the streams again and runs again
+// (the consumers and buckets Prepare's step made; nil for none), until ctx
+// ends. Without it a service would keep asking for a consumer that no longer
+// exists, and producers would get 503s until every replica was restarted.
+// Handles made before keep working: streams, consumers and buckets are
+// found by name. Call it after Prepare.
+func (b *Backend) KeepPrepared(ctx context.Context, again func(context.Context) error) error {
+	t := time.NewTicker(healInterval)
+	defer t.Stop()
+	known := b.streamsCreated // when the dispatch stream this service prepared for was made
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		created, missing, err := queue.StreamsCreated(cctx, b.JS)
+		switch {
+		case err != nil:
+			// NATS is away: nothing to tell yet.
+		case missing != "" || !created.Equal(known):
+			b.log.Warn("streams lost: creating the streams, consumers and buckets again",
+				zap.String("missing", missing), zap.Time("created", created))
+			err = queue.EnsureStreams(cctx, b.JS, b.common.NATSReplicas)
+			if err == nil && again != nil {
+				err = again(cctx)
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					b.log.Warn("create streams again", zap.Error(err))
+				}
+				break
+			}
+			if created, missing, err = queue.StreamsCreated(cctx, b.JS); err == nil && missing == "" {
+				known = created
+			}
+		}
+		cancel()
+	}
 }

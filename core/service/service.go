@@ -13,20 +13,24 @@ import (
 	"convoy/core/envconf"
 	"convoy/core/gc"
 	"convoy/core/logging"
+	"convoy/core/ops"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"go.uber.org/zap"
 )
 
 // Main runs a service named name. load reads its configuration, common
-// extracts the shared settings, and run serves until its context ends.
-func Main[C any](name string, load func() (C, error), common func(C) envconf.Common, run func(context.Context, C, *zap.Logger) error) {
+// extracts the settings every service shares, and run serves until its
+// context ends.
+func Main[C any](name string, load func() (C, error), common func(C) envconf.Process, run func(context.Context, C, *zap.Logger) error) {
 	if err := runMain(name, load, common, run); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
 }
 
-func runMain[C any](name string, load func() (C, error), common func(C) envconf.Common, run func(context.Context, C, *zap.Logger) error) error {
+func runMain[C any](name string, load func() (C, error), common func(C) envconf.Process, run func(context.Context, C, *zap.Logger) error) error {
 	gc.Tune()
 	cfg, err := load()
 	if err != nil {
@@ -41,4 +45,16 @@ func runMain[C any](name string, load func() (C, error), common func(C) envconf.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, cfg, log)
+}
+
+// ServeOps serves /healthz, /readyz (ready when every check passes) and
+// /metrics from reg on the service's ops address, with /debug/pprof/ when
+// CONVOY_PPROF is set, until ctx ends. Every service serves them this way,
+// apart from its public port.
+func ServeOps(ctx context.Context, p envconf.Process, reg *prometheus.Registry, checks map[string]ops.Check, log *zap.Logger) error {
+	h := ops.Handler(reg, checks)
+	if p.Profiling {
+		h = ops.WithProfiling(h)
+	}
+	return ops.Serve(ctx, p.OpsAddr, h, log)
 }

@@ -68,6 +68,9 @@ type Index interface {
 	// EventIDs returns up to limit ids of a group's events matching f,
 	// newest first, below before unless it is empty.
 	EventIDs(ctx context.Context, groupID string, f EventFilter, before string, limit int) ([]string, error)
+	// EventIDsBetween returns up to limit ids of events of every group made
+	// from `from` to `to`, above after unless it is empty, oldest first.
+	EventIDsBetween(ctx context.Context, from, to time.Time, after string, limit int) ([]string, error)
 	// DeliveryIDs is EventIDs for deliveries.
 	DeliveryIDs(ctx context.Context, groupID string, f DeliveryFilter, before string, limit int) ([]string, error)
 	// EndpointDeliveryIDs returns up to limit ids of an endpoint's

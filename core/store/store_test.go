@@ -117,6 +117,8 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"MetaEvents", testMetaEvents},
 		{"EndpointStats", testEndpointStats},
 		{"CountPendingDeliveries", testCountPendingDeliveries},
+		{"EventsCreatedBetween", testEventsCreatedBetween},
+		{"Marks", testMarks},
 		{"ConvoyQueries", testConvoyQueries},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, st) })

@@ -232,8 +232,6 @@ func TestAPIRoutes(t *testing.T) {
 		if h.Ingest != "SERVING" {
 			t.Fatalf("health data %s", r.env.Data)
 		}
-		w.do(t, 200, "GET", "/healthz", nil)
-		w.do(t, 200, "GET", "/readyz", nil)
 	})
 
 	t.Run("groups", func(t *testing.T) {

@@ -9,11 +9,9 @@ import (
 	"time"
 )
 
-// opsURL is where a service serves /healthz, /readyz and /metrics.
+// opsURL is where a service serves /healthz, /readyz and /metrics: its
+// CONVOY_OPS_ADDR, the gateway's included.
 func (s *stack) opsURL(name string) string {
-	if name == "api-gateway" {
-		return s.Gateway
-	}
 	for _, kv := range s.env[name] {
 		if addr, ok := strings.CutPrefix(kv, "CONVOY_OPS_ADDR="); ok {
 			return "http://" + addr
@@ -58,8 +56,8 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	return out
 }
 
-// Health endpoints answer on every service, and the metrics move while
-// events flow.
+// Health endpoints answer on every service's ops address, never on the
+// gateway's public port, and the metrics move while events flow.
 func TestMetricsAndHealthOnEveryService(t *testing.T) {
 	s := startStack(t)
 	for _, name := range services {
@@ -69,6 +67,16 @@ func TestMetricsAndHealthOnEveryService(t *testing.T) {
 				t.Fatalf("%s %s: %v %v", name, path, err, resp)
 			}
 			resp.Body.Close()
+		}
+	}
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+		resp, err := http.Get(s.Gateway + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("the public API port answers %s with %d, want 404: ops endpoints belong on the ops address", path, resp.StatusCode)
 		}
 	}
 	recv := newReceiver(t, 500) // one failure, so a retry and a sweep happen too

@@ -11,14 +11,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -209,11 +213,28 @@ func TestConfig(t *testing.T) {
 	if !strings.Contains(cm.Data["MONGODB_URI"], "replicaSet=") {
 		t.Errorf("MONGODB_URI %q names no replicaSet", cm.Data["MONGODB_URI"])
 	}
+	// The cluster profile's durability: a 2xx only once a majority journaled the write.
+	if opts := options.Client().ApplyURI(cm.Data["MONGODB_URI"]); opts.Validate() != nil {
+		t.Errorf("MONGODB_URI: %v", opts.Validate())
+	} else if wc := opts.WriteConcern; wc == nil || wc.W != "majority" || wc.Journal == nil || !*wc.Journal {
+		t.Errorf("MONGODB_URI %q: want w=majority&journal=true", cm.Data["MONGODB_URI"])
+	}
 	if cm.Data["CONVOY_NATS_REPLICAS"] != "3" {
 		t.Errorf("CONVOY_NATS_REPLICAS = %q, want 3", cm.Data["CONVOY_NATS_REPLICAS"])
 	}
 	if _, err := time.ParseDuration(cm.Data["CONVOY_SHUTDOWN_TIMEOUT"]); err != nil {
 		t.Errorf("CONVOY_SHUTDOWN_TIMEOUT: %v", err)
+	}
+}
+
+// The NATS settings the cluster profile asks for sync every write.
+func TestNATSClusterConfigSyncsAlways(t *testing.T) {
+	o, err := server.ProcessConfigFile("../nats/cluster.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.SyncAlways {
+		t.Fatalf("deploy/nats/cluster.conf: sync_interval is %v, want always", o.SyncInterval)
 	}
 }
 
@@ -255,6 +276,7 @@ func TestDeployments(t *testing.T) {
 			checkImage(t, c, d.Name)
 			checkSecurity(t, pod, c)
 			checkProbes(t, c)
+			checkOpsPort(t, d.Spec.Template.Annotations, c)
 			checkResources(t, c)
 			checkEnv(t, m, c)
 
@@ -347,6 +369,34 @@ func checkProbes(t *testing.T, c corev1.Container) {
 		if errs := validation.IsValidPortName(p.Name); len(errs) > 0 {
 			t.Errorf("port name %q: %v", p.Name, errs)
 		}
+	}
+}
+
+// checkOpsPort: every service, the gateway included, serves its probes and
+// metrics on the port of its CONVOY_OPS_ADDR, and that port is what the
+// probes and the scrape annotation name.
+func checkOpsPort(t *testing.T, annotations map[string]string, c corev1.Container) {
+	t.Helper()
+	i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "CONVOY_OPS_ADDR" })
+	if i < 0 {
+		t.Error("no CONVOY_OPS_ADDR: the ops endpoints would be on the default address, which nothing here names")
+		return
+	}
+	_, port, err := net.SplitHostPort(c.Env[i].Value)
+	if err != nil {
+		t.Errorf("CONVOY_OPS_ADDR=%q: %v", c.Env[i].Value, err)
+		return
+	}
+	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
+		if p == nil || p.HTTPGet == nil {
+			continue
+		}
+		if cp, ok := containerPort(c, p.HTTPGet.Port); !ok || strconv.Itoa(int(cp.ContainerPort)) != port {
+			t.Errorf("probe %s on port %s, want the ops port %s", p.HTTPGet.Path, p.HTTPGet.Port.String(), port)
+		}
+	}
+	if got := annotations["prometheus.io/port"]; got != port {
+		t.Errorf("prometheus.io/port %q, want the ops port %s", got, port)
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package app is the gateway's composition root: it dials ingest-service,
-// serves the HTTP API and shuts down gracefully when its context ends.
+// serves the HTTP API and, apart from it, the ops endpoints, and shuts down
+// gracefully when its context ends.
 package app
 
 import (
@@ -15,10 +16,8 @@ import (
 	"convoy/api-gateway/internal/config"
 	"convoy/api-gateway/internal/httpapi"
 	"convoy/api-gateway/internal/metrics"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"convoy/core/ops"
+	"convoy/core/service"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -59,19 +58,25 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 	}
 	defer func() { _ = conn.Close() }()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := ops.NewRegistry()
+	healthClient := healthpb.NewHealthClient(conn)
 	api := httpapi.New(httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		RPCTimeout:   rpcTimeout,
 		Observe:      metrics.NewHTTP(reg).Observe,
-	}, ingestv1.NewIngestServiceClient(conn), healthpb.NewHealthClient(conn), log.Named("http"))
-	handler := http.NewServeMux()
-	handler.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	handler.Handle("/", api)
+	}, ingestv1.NewIngestServiceClient(conn), healthClient, log.Named("http"))
+
+	// The ops endpoints have an address of their own, like every service's,
+	// so that metrics and probes are never exposed on the public API port.
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOps()
+	opsDone := make(chan error, 1)
+	go func() {
+		opsDone <- service.ServeOps(opsCtx, cfg.Process, reg, map[string]ops.Check{"ingest": ingestServing(healthClient)}, log)
+	}()
 
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           api,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          zap.NewStdLog(log.Named("http_server")),
@@ -83,13 +88,16 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve http: %w", err)
+	case err := <-opsDone:
+		_ = srv.Close()
+		return fmt.Errorf("serve ops: %w", err)
 	case <-ctx.Done():
 	}
 
-	log.Info("api gateway shutting down", zap.Duration("timeout", cfg.ShutdownTimeout))
+	log.Info("api gateway shutting down", zap.Duration("timeout", cfg.ShutdownWait))
 	// Request contexts are not derived from ctx, so in-flight ingest calls
 	// keep running while Shutdown drains them.
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownWait)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
@@ -98,6 +106,25 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve http: %w", err)
 	}
+	stopOps()
+	if err := <-opsDone; err != nil {
+		return fmt.Errorf("serve ops: %w", err)
+	}
 	log.Info("api gateway stopped")
 	return nil
+}
+
+// ingestServing is the gateway's readiness: ingest answers the standard
+// health check as SERVING.
+func ingestServing(c healthpb.HealthClient) ops.Check {
+	return func(ctx context.Context) error {
+		res, err := c.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			return fmt.Errorf("ingest health: %w", err)
+		}
+		if res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			return fmt.Errorf("ingest is %s", res.GetStatus())
+		}
+		return nil
+	}
 }

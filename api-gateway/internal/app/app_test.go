@@ -85,21 +85,40 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
+	opsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsAddr := opsLn.Addr().String()
+	opsLn.Close()
+	opsBase := "http://" + opsAddr
 	cfg := config.Default()
 	cfg.IngestAddr = ingestAddr
-	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.OpsAddr = opsAddr
+	cfg.ShutdownWait = 5 * time.Second
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- Serve(ctx, cfg, zap.NewNop(), ln) }()
 
-	eventually(t, "gateway to answer /healthz", func() bool {
-		st, err := get(t.Context(), base+"/healthz")
+	eventually(t, "gateway to answer /healthz on its ops address", func() bool {
+		st, err := get(t.Context(), opsBase+"/healthz")
 		return err == nil && st == 200
 	})
-	if st, err := get(t.Context(), base+"/health"); err != nil || st != 200 {
-		t.Fatalf("GET /health = %d, %v; want 200", st, err)
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{
+		{base + "/health", 200},
+		{opsBase + "/readyz", 200},
+		{opsBase + "/metrics", 200},
+		{base + "/metrics", 404}, // never on the public port
+		{base + "/readyz", 404},
+	} {
+		if st, err := get(t.Context(), tc.url); err != nil || st != tc.want {
+			t.Fatalf("GET %s = %d, %v; want %d", tc.url, st, err, tc.want)
+		}
 	}
 
 	inFlight := make(chan int, 1)
@@ -114,7 +133,7 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 
 	cancel()
 	eventually(t, "the gateway to stop accepting", func() bool {
-		_, err := get(t.Context(), base+"/healthz")
+		_, err := get(t.Context(), base+"/health")
 		return err != nil
 	})
 	close(fake.release)

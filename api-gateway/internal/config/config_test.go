@@ -4,86 +4,74 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"convoy/core/envconf"
 )
 
-func lookupFrom(env map[string]string) func(string) (string, bool) {
-	return func(name string) (string, bool) {
-		v, ok := env[name]
-		return v, ok
-	}
-}
-
-func TestLoad(t *testing.T) {
+func TestRead(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    Config
+		check   func(Config) bool
 		wantErr []string
 	}{
 		{
 			name: "defaults",
 			env:  map[string]string{},
-			want: Default(),
+			check: func(c Config) bool {
+				return c.HTTPAddr == ":5005" && c.OpsAddr == ":5010" && c.IngestAddr == "127.0.0.1:5006" &&
+					c.MaxBodyBytes == 1<<20 && c.LogFormat == "json" && c.ShutdownWait == 15*time.Second
+			},
 		},
 		{
 			name: "empty values keep defaults",
-			env:  map[string]string{EnvHTTPAddr: "", EnvMaxBodyBytes: ""},
-			want: Default(),
+			env:  map[string]string{"CONVOY_HTTP_ADDR": "", "CONVOY_MAX_BODY_BYTES": ""},
+			check: func(c Config) bool {
+				return c.HTTPAddr == ":5005" && c.MaxBodyBytes == 1<<20
+			},
 		},
 		{
 			name: "every variable set",
 			env: map[string]string{
-				EnvHTTPAddr:        "127.0.0.1:8080",
-				EnvIngestAddr:      "ingest:5006",
-				EnvMaxBodyBytes:    "2048",
-				EnvLogLevel:        "debug",
-				EnvLogFormat:       "console",
-				EnvShutdownTimeout: "3s",
+				"CONVOY_HTTP_ADDR": "127.0.0.1:8080", "CONVOY_OPS_ADDR": "127.0.0.1:9090",
+				"CONVOY_INGEST_ADDR": "ingest:5006", "CONVOY_MAX_BODY_BYTES": "2048",
+				"CONVOY_LOG_LEVEL": "debug", "CONVOY_LOG_FORMAT": "console", "CONVOY_SHUTDOWN_TIMEOUT": "3s",
+				"CONVOY_PPROF": "true",
 			},
-			want: Config{
-				HTTPAddr:        "127.0.0.1:8080",
-				IngestAddr:      "ingest:5006",
-				MaxBodyBytes:    2048,
-				LogLevel:        "debug",
-				LogFormat:       "console",
-				ShutdownTimeout: 3 * time.Second,
+			check: func(c Config) bool {
+				return c.HTTPAddr == "127.0.0.1:8080" && c.OpsAddr == "127.0.0.1:9090" && c.IngestAddr == "ingest:5006" &&
+					c.MaxBodyBytes == 2048 && c.LogLevel == "debug" && c.LogFormat == "console" &&
+					c.ShutdownWait == 3*time.Second && c.Profiling
 			},
 		},
 		{
-			name: "every problem reported at once",
+			name: "every problem at once",
 			env: map[string]string{
-				EnvHTTPAddr:        "no-port",
-				EnvMaxBodyBytes:    "lots",
-				EnvLogLevel:        "verbose",
-				EnvLogFormat:       "xml",
-				EnvShutdownTimeout: "soon",
+				"CONVOY_HTTP_ADDR": "nope", "CONVOY_OPS_ADDR": "also-nope", "CONVOY_MAX_BODY_BYTES": "-1",
+				"CONVOY_LOG_LEVEL": "loud", "CONVOY_LOG_FORMAT": "xml", "CONVOY_SHUTDOWN_TIMEOUT": "soon",
 			},
-			wantErr: []string{EnvHTTPAddr, EnvMaxBodyBytes, EnvLogLevel, EnvLogFormat, EnvShutdownTimeout},
-		},
-		{
-			name:    "non-positive numbers",
-			env:     map[string]string{EnvMaxBodyBytes: "0", EnvShutdownTimeout: "-1s"},
-			wantErr: []string{EnvMaxBodyBytes, EnvShutdownTimeout},
+			wantErr: []string{"CONVOY_HTTP_ADDR", "CONVOY_OPS_ADDR", "CONVOY_MAX_BODY_BYTES", "CONVOY_LOG_LEVEL",
+				"CONVOY_LOG_FORMAT", "CONVOY_SHUTDOWN_TIMEOUT"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Load(lookupFrom(tt.env))
+			c, err := read(envconf.FromMap(tt.env))
 			if len(tt.wantErr) == 0 {
 				if err != nil {
-					t.Fatalf("Load: %v", err)
+					t.Fatalf("read: %v", err)
 				}
-				if got != tt.want {
-					t.Fatalf("Load = %+v, want %+v", got, tt.want)
+				if !tt.check(c) {
+					t.Fatalf("config %+v", c)
 				}
 				return
 			}
 			if err == nil {
-				t.Fatalf("Load: no error, want one naming %v", tt.wantErr)
+				t.Fatal("accepted")
 			}
-			for _, name := range tt.wantErr {
-				if !strings.Contains(err.Error(), name) {
-					t.Errorf("error %q does not name %s", err, name)
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %s", err, w)
 				}
 			}
 		})

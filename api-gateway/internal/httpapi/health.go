@@ -16,8 +16,9 @@ type healthView struct {
 	Ingest string `json:"ingest"`
 }
 
-// readiness serves /health and /readyz: ready only while ingest-service
-// answers the standard health check (whole server, service "") as SERVING.
+// readiness serves /health: ready only while ingest-service answers the
+// standard health check (whole server, service "") as SERVING. The ops
+// address's /readyz asks ingest the same (package app).
 func (a *API) readiness(ctx context.Context, r *http.Request) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.opts.HealthTimeout)
 	defer cancel()
@@ -31,11 +32,6 @@ func (a *API) readiness(ctx context.Context, r *http.Request) (any, error) {
 		return nil, &httpError{status: http.StatusServiceUnavailable, message: "ingest service is " + res.GetStatus().String()}
 	}
 	return healthView{Ingest: res.GetStatus().String()}, nil
-}
-
-// liveness serves /healthz: the process is up and serving HTTP.
-func (a *API) liveness(context.Context, *http.Request) (any, error) {
-	return nil, nil
 }
 
 func (a *API) openapi(context.Context, *http.Request) (any, error) {

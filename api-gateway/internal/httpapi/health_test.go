@@ -23,17 +23,17 @@ func TestHealth(t *testing.T) {
 		{
 			name:    "ingest serving",
 			prepare: func(*harness) {},
-			want:    map[string]int{"/health": 200, "/readyz": 200, "/healthz": 200},
+			want:    map[string]int{"/health": 200, "/readyz": 404, "/healthz": 404, "/metrics": 404},
 		},
 		{
 			name:    "ingest not serving",
 			prepare: func(h *harness) { h.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING) },
-			want:    map[string]int{"/health": 503, "/readyz": 503, "/healthz": 200},
+			want:    map[string]int{"/health": 503, "/readyz": 404, "/healthz": 404},
 		},
 		{
 			name:    "ingest down",
 			prepare: func(h *harness) { h.grpc.Stop() },
-			want:    map[string]int{"/health": 503, "/readyz": 503, "/healthz": 200},
+			want:    map[string]int{"/health": 503, "/readyz": 404, "/healthz": 404},
 		},
 	}
 	for _, tt := range tests {

@@ -87,8 +87,6 @@ func routes() []route {
 	const ok, created = http.StatusOK, http.StatusCreated
 	return []route{
 		{"GET", "/health", "health", ok, "ingest service is serving", accepts{}, (*API).readiness},
-		{"GET", "/healthz", "liveness", ok, "api gateway is running", accepts{}, (*API).liveness},
-		{"GET", "/readyz", "readiness", ok, "ingest service is serving", accepts{}, (*API).readiness},
 		{"GET", "/api/v1/openapi.json", "openapi", ok, "", accepts{}, (*API).openapi},
 
 		{"POST", "/api/v1/groups", "createGroup", created, "Group created successfully", accepts{body: groupInput{}}, (*API).createGroup},

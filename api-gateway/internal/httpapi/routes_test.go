@@ -427,7 +427,7 @@ func TestRoutesCallIngest(t *testing.T) {
 // the caller's, and a prefix match needs a whole path segment.
 func TestRoutePublic(t *testing.T) {
 	for path, want := range map[string]bool{
-		"/health": true, "/healthz": true, "/readyz": true, "/api/v1/openapi.json": true,
+		"/health": true, "/api/v1/openapi.json": true,
 		"/api/v1/groups": false, "/api/v1/groups/{group_id}/keys": false,
 		"/api/v1/admin": false, "/api/v1/admin/deadletters": false, "/api/v1/admin/deadletters/redrive": false,
 		"/api/v1/administrator": true, "/api/v1/groupsx": true,
@@ -437,7 +437,7 @@ func TestRoutePublic(t *testing.T) {
 		}
 	}
 	for _, rt := range routes() {
-		if rt.public() && rt.path != "/health" && rt.path != "/healthz" && rt.path != "/readyz" && rt.path != "/api/v1/openapi.json" {
+		if rt.public() && rt.path != "/health" && rt.path != "/api/v1/openapi.json" {
 			t.Errorf("route %s %s is open without credentials", rt.method, rt.path)
 		}
 	}

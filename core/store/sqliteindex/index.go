@@ -186,6 +186,20 @@ func (ix *Index) EventIDs(ctx context.Context, groupID string, f store.EventFilt
 	return ix.ids(ctx, collEvents, q)
 }
 
+// EventIDsBetween returns the ids of up to limit events of every group made
+// from `from` to `to` (both included, to the millisecond), above after when
+// it is not empty, oldest first.
+func (ix *Index) EventIDsBetween(ctx context.Context, from, to time.Time, after string, limit int) ([]string, error) {
+	q := query{order: "ASC", limit: limit}
+	if lower := ids.AtOrAfter(from); after >= lower {
+		q.idRange(">", after)
+	} else {
+		q.idRange(">=", lower)
+	}
+	q.idRange("<=", ids.AtOrBefore(to))
+	return ix.ids(ctx, collEvents, q)
+}
+
 // ceilMs is 1 when t has a fraction of a millisecond: dates are stored in
 // whole milliseconds, so `>= t` means `>= t rounded up`.
 func ceilMs(t time.Time) int64 {

@@ -62,6 +62,9 @@ type index struct {
 var indexes = map[string][]index{
 	collEvents: {
 		{name: "group", paths: eventColumns},
+		// Reconciliation walks recent events of every group by time, that is
+		// by `_id`; every other query has a group.
+		{name: "id", paths: []string{"_id"}},
 	},
 	collDeliveries: {
 		{name: "group2", paths: deliveryColumns},

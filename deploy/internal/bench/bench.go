@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 			log.Warn("remove temp folder", zap.String("dir", dir), zap.Error(rmErr))
 		}
 	}()
-	r.st, err = startStack(ctx, cfg.BinDir, dir, log)
+	r.st, err = startStack(ctx, cfg.BinDir, dir, log, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 	// what the budget leaves once a second round as long as the first and the isolation
 	// phase are set aside; then the round again.
 	if cfg.Runs(PhaseHistory) {
-		fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-roundTook-stopAllowance-isolationReserve(cfg))
+		fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-roundTook-stopAllowance-isolationReserve(cfg)-syncReserve(cfg))
 		r.fill(ctx, gate, fillFor)
 		if err := r.alive(ctx); err != nil {
 			return nil, err
@@ -182,6 +182,13 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 			return nil, err
 		}
 		if err := r.alive(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	// f. Last of all, because it replaces the stack: the sync policy's cost.
+	if cfg.Runs(PhaseSync) {
+		if res.Sync, err = r.syncPolicy(ctx); err != nil {
 			return nil, err
 		}
 	}

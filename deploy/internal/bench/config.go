@@ -23,10 +23,11 @@ const (
 	PhaseHistory   = "history"   // the fill, then the end-to-end round again
 	PhaseIsolation = "isolation" // a healthy endpoint while ten others hang
 	PhaseRouting   = "routing"   // filters on every endpoint, broadcasts to 1,000 and 10,000 endpoints
+	PhaseSync      = "sync"      // saturation with JetStream's default sync, then with sync always
 )
 
 // PhaseNames lists every phase in the order they run.
-var PhaseNames = []string{PhaseRaw, PhaseEmpty, PhaseAccept, PhaseHistory, PhaseIsolation, PhaseRouting}
+var PhaseNames = []string{PhaseRaw, PhaseEmpty, PhaseAccept, PhaseHistory, PhaseIsolation, PhaseRouting, PhaseSync}
 
 // IsolationSlowEndpoints is how many endpoints hang in the isolation phase.
 const IsolationSlowEndpoints = 10
@@ -76,6 +77,9 @@ type Config struct {
 	IsolationFixed      time.Duration
 	IsolationSustained  time.Duration
 
+	// SyncDuration is each of the sync phase's two saturation runs.
+	SyncDuration time.Duration
+
 	// MaxBacklog caps accepted-but-undelivered events in the saturation phases and the fill:
 	// producers wait while the pipeline is that far behind. Without it a gateway faster than
 	// the dispatcher turns "latency at saturation" into "how long the test ran" and leaves a
@@ -112,6 +116,7 @@ func Default() Config {
 		IsolationRate:       20,
 		IsolationFixed:      60 * time.Second,
 		IsolationSustained:  30 * time.Second,
+		SyncDuration:        30 * time.Second,
 		MaxBacklog:          2_000,
 		PayloadBytes:        512,
 		BinDir:              "bin",
@@ -147,6 +152,7 @@ func ParseFlags(name string, args []string, errOut io.Writer) (Config, error) {
 	fs.DurationVar(&c.IsolationHang, "isolation-hang", c.IsolationHang, "how long the slow endpoints hang before answering 200 (their http_timeout is 30s)")
 	fs.IntVar(&c.IsolationRate, "isolation-rate", c.IsolationRate, "events/s offered to the healthy endpoint while the slow ones hang")
 	fs.DurationVar(&c.IsolationFixed, "isolation-fixed", c.IsolationFixed, "the healthy endpoint's fixed-rate window in the isolation phase")
+	fs.DurationVar(&c.SyncDuration, "sync-duration", c.SyncDuration, "each saturation run of the sync phase (default sync, then sync always)")
 	fs.DurationVar(&c.IsolationSustained, "isolation-sustained", c.IsolationSustained,
 		"each of the healthy endpoint's two saturation windows (alone, then while the slow ones hang)")
 	fs.IntVar(&c.MaxBacklog, "max-backlog", c.MaxBacklog, "accepted-but-undelivered events producers may run ahead at saturation (0: no cap)")

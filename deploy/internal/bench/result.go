@@ -34,6 +34,8 @@ type Result struct {
 	Isolation *Isolation `json:"isolation,omitempty"`
 	// Routing is the routing phase, when it ran.
 	Routing *Routing `json:"routing,omitempty"`
+	// Sync is the sync-policy phase, when it ran.
+	Sync *SyncPolicy `json:"sync,omitempty"`
 
 	// HistoryRatio is sustained deliveries/s with history over the same on an empty store.
 	HistoryRatio float64 `json:"history_ratio"`
@@ -78,6 +80,7 @@ type Settings struct {
 	IsolationRate       int     `json:"isolation_rate"`
 	IsolationFixedS     float64 `json:"isolation_fixed_s"`
 	IsolationSustainedS float64 `json:"isolation_sustained_s"`
+	SyncS               float64 `json:"sync_s"`
 }
 
 func settingsOf(c Config, clk float64) Settings {
@@ -88,7 +91,7 @@ func settingsOf(c Config, clk float64) Settings {
 		DrainS: c.Drain.Seconds(), History: c.History, MaxBacklog: c.MaxBacklog, PayloadBytes: c.PayloadBytes,
 		ClockTicks: clk, IsolationSlowEvents: c.IsolationSlowEvents, IsolationHangS: c.IsolationHang.Seconds(),
 		IsolationRate: c.IsolationRate, IsolationFixedS: c.IsolationFixed.Seconds(),
-		IsolationSustainedS: c.IsolationSustained.Seconds(),
+		IsolationSustainedS: c.IsolationSustained.Seconds(), SyncS: c.SyncDuration.Seconds(),
 	}
 }
 
@@ -340,6 +343,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if r.ran(PhaseRouting) && r.Routing != nil {
 		r.Routing.rows(row)
+	}
+	if r.ran(PhaseSync) && r.Sync != nil {
+		r.Sync.rows(row)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -57,9 +57,9 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startStack starts binDir/devstack under dir and waits until the gateway reports ingest as
-// serving.
-func startStack(ctx context.Context, binDir, dir string, log *zap.Logger) (*stack, error) {
+// startStack starts binDir/devstack under dir, with extra in its environment, and waits until
+// the gateway reports ingest as serving.
+func startStack(ctx context.Context, binDir, dir string, log *zap.Logger, extra map[string]string) (*stack, error) {
 	exe := filepath.Join(binDir, "devstack")
 	if _, err := os.Stat(exe); err != nil {
 		return nil, fmt.Errorf("devstack binary: %w (run `make build`)", err)
@@ -83,7 +83,7 @@ func startStack(ctx context.Context, binDir, dir string, log *zap.Logger) (*stac
 		return nil, err
 	}
 	s.cmd = exec.Command(exe)
-	s.cmd.Env = stackEnv(os.Environ(), map[string]string{
+	set := map[string]string{
 		"CONVOY_DATA_DIR":            filepath.Join(dir, "data"),
 		"CONVOY_EMBEDDED_MONGO_ADDR": "127.0.0.1:0",
 		"CONVOY_EMBEDDED_NATS_ADDR":  "127.0.0.1:0",
@@ -91,12 +91,16 @@ func startStack(ctx context.Context, binDir, dir string, log *zap.Logger) (*stac
 		"CONVOY_GRPC_ADDR":           grpcAddr,
 		"CONVOY_INGEST_ADDR":         grpcAddr,
 		// Every child gets the same environment; port 0 gives each service its own free ops
-		// port instead of a collision on one fixed address (the gateway does not read it).
+		// port instead of a collision on one fixed address.
 		"CONVOY_OPS_ADDR":         "127.0.0.1:0",
 		"CONVOY_ADMIN_API_KEY":    s.adminKey,
 		"CONVOY_LOG_LEVEL":        "warn",
 		"CONVOY_SHUTDOWN_TIMEOUT": "10s",
-	})
+	}
+	for k, v := range extra {
+		set[k] = v
+	}
+	s.cmd.Env = stackEnv(os.Environ(), set)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Own process group: a Ctrl-C reaches only the bench, which then stops the stack in order.
 	// If the bench dies, the kernel sends the devstack SIGTERM and it stops its services.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"convoy/core/embedded"
 )
 
 // Services are the four Convoy services, in start order. The binaries carry these names.
@@ -27,6 +29,9 @@ type Config struct {
 	// picks a free port.
 	EmbeddedMongoAddr string `env:"CONVOY_EMBEDDED_MONGO_ADDR" envDefault:"127.0.0.1:27017"`
 	EmbeddedNATSAddr  string `env:"CONVOY_EMBEDDED_NATS_ADDR" envDefault:"127.0.0.1:4222"`
+	// NATSSync is the embedded NATS's JetStream sync setting: empty for the
+	// server's default (every 2 minutes), "always", or a duration.
+	NATSSync string `env:"CONVOY_NATS_SYNC_INTERVAL"`
 	// AdminAPIKey, when unset, is generated once and kept in DataDir/admin-api-key.
 	AdminAPIKey string `env:"CONVOY_ADMIN_API_KEY"`
 	// BinDir holds the service binaries; default: the directory of the devstack executable.
@@ -83,6 +88,11 @@ func (c Config) Validate() error {
 	if c.NATSURL == "" {
 		if _, err := parseAddr(c.EmbeddedNATSAddr); err != nil {
 			errs = append(errs, fmt.Errorf("CONVOY_EMBEDDED_NATS_ADDR: %w", err))
+		}
+	}
+	if c.NATSURL == "" {
+		if _, _, err := embedded.ParseSync(c.NATSSync); err != nil {
+			errs = append(errs, fmt.Errorf("CONVOY_NATS_SYNC_INTERVAL: %w", err))
 		}
 	}
 	if c.ShutdownTimeout <= 0 {

@@ -89,7 +89,7 @@ func Run(ctx context.Context, cfg Config, out *supervise.Output, log *zap.Logger
 	}
 	natsURL := cfg.NATSURL
 	if natsURL == "" {
-		n, err := startNATS(filepath.Join(dataDir, "nats"), cfg.EmbeddedNATSAddr, out)
+		n, err := startNATS(filepath.Join(dataDir, "nats"), cfg.EmbeddedNATSAddr, cfg.NATSSync, out)
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config, out *supervise.Output, log *zap.Logger
 			log.Info("embedded NATS stopped")
 		}()
 		natsURL = n.URL()
-		b.nats = natsURL + "  (embedded, JetStream)"
+		b.nats = natsURL + "  (embedded, JetStream" + syncLabel(cfg.NATSSync) + ")"
 	} else {
 		log.Info("using NATS_URL; not starting the embedded NATS")
 		b.nats = redactURLs(natsURL) + "  (from NATS_URL)"
@@ -193,7 +193,7 @@ func startFerretDB(ctx context.Context, dir, addr string, out *supervise.Output)
 	return f, nil
 }
 
-func startNATS(dir, addr string, out *supervise.Output) (*embedded.NATS, error) {
+func startNATS(dir, addr, sync string, out *supervise.Output) (*embedded.NATS, error) {
 	hp, err := parseAddr(addr)
 	if err != nil {
 		return nil, fmt.Errorf("CONVOY_EMBEDDED_NATS_ADDR: %w", err)
@@ -203,11 +203,19 @@ func startNATS(dir, addr string, out *supervise.Output) (*embedded.NATS, error) 
 		port = -1 // NATS reads 0 as its default port; here it means any free port
 	}
 	logger := slog.New(slog.NewTextHandler(out.Writer("nats"), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	n, err := embedded.StartNATS(embedded.NATSOptions{Dir: dir, Host: hp.host, Port: port, Logger: logger})
+	n, err := embedded.StartNATS(embedded.NATSOptions{Dir: dir, Host: hp.host, Port: port, Logger: logger, Sync: sync})
 	if err != nil {
 		return nil, fmt.Errorf("%w (set CONVOY_EMBEDDED_NATS_ADDR, or NATS_URL to use another server)", err)
 	}
 	return n, nil
+}
+
+// syncLabel says when the embedded NATS syncs to disk, unless it is the default.
+func syncLabel(v string) string {
+	if v == "" {
+		return ""
+	}
+	return ", sync " + v
 }
 
 // redactURLs hides passwords in a comma-separated URL list before it is printed.

@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	service.Main("dispatcher-service", config.Load, func(c config.Config) envconf.Common { return c.Common }, app.Run)
+	service.Main("dispatcher-service", config.Load, func(c config.Config) envconf.Process { return c.Process }, app.Run)
 }

@@ -46,25 +46,22 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.ServeOps(gctx) })
 
-	var cons, metaCons jetstream.Consumer
-	var kv, healthKV jetstream.KeyValue
+	var h handles
 	err = b.Prepare(gctx, func(ctx context.Context) error {
 		var err error
-		if kv, err = ratelimit.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
-			return err
-		}
-		if healthKV, err = endpointhealth.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
-			return err
-		}
-		if metaCons, err = meta.EnsureConsumer(ctx, js, cfg.AckWait); err != nil {
-			return err
-		}
-		cons, err = consume.EnsureConsumer(ctx, js, cfg.AckWait)
+		h, err = ensure(ctx, js, cfg)
 		return err
 	})
 	if err != nil {
 		return g.Wait() // ctx ended before the dependencies answered
 	}
+	g.Go(func() error {
+		return b.KeepPrepared(gctx, func(ctx context.Context) error {
+			_, err := ensure(ctx, js, cfg)
+			return err
+		})
+	})
+	cons, metaCons, kv, healthKV := h.cons, h.metaCons, h.kv, h.healthKV
 
 	m := metrics.New(reg)
 	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamDispatch, cons)
@@ -113,6 +110,29 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return err
 	})
 	return g.Wait()
+}
+
+// handles are the consumers and buckets the dispatcher works with.
+type handles struct {
+	cons, metaCons jetstream.Consumer
+	kv, healthKV   jetstream.KeyValue
+}
+
+// ensure creates the dispatcher's buckets and consumers, or finds them.
+func ensure(ctx context.Context, js jetstream.JetStream, cfg config.Config) (handles, error) {
+	var h handles
+	var err error
+	if h.kv, err = ratelimit.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
+		return h, err
+	}
+	if h.healthKV, err = endpointhealth.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
+		return h, err
+	}
+	if h.metaCons, err = meta.EnsureConsumer(ctx, js, cfg.AckWait); err != nil {
+		return h, err
+	}
+	h.cons, err = consume.EnsureConsumer(ctx, js, cfg.AckWait)
+	return h, err
 }
 
 // warnAllowlist says loudly which private ranges deliveries may reach.

@@ -57,6 +57,12 @@ func (d *Dispatcher) Run(ctx context.Context, cons jetstream.Consumer) error {
 		d.lanes.release(free - used)
 		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 			d.log.Warn("fetch tasks", zap.Error(err))
+			if used == 0 { // the consumer is gone, say: a lasting failure must not spin
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
 		}
 	}
 	stopExpiry()

@@ -162,6 +162,15 @@ func (c *Consumer) Run(ctx context.Context, cons jetstream.Consumer) error {
 		for range free - used {
 			<-sem
 		}
+		if err := batch.Error(); used == 0 && err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			// The consumer is gone, say (NATS lost its store): wait for it
+			// to be made again rather than spin.
+			c.log.Warn("fetch meta events", zap.Error(err))
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

@@ -38,6 +38,11 @@ func New(reg prometheus.Registerer) *Dispatch {
 		}, []string{"step"}),
 	}
 	reg.MustRegister(m.attempts, m.finals, m.latency, m.deferrals, m.failures)
+	// Dependency errors are exported at zero from the start: an alert on
+	// their increase then sees the first one, and dashboards find the series.
+	for _, step := range []string{"store", "publish", "circuit", "dead_letter"} {
+		m.failures.WithLabelValues(step)
+	}
 	return m
 }
 

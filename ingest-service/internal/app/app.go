@@ -68,6 +68,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 			stopFanout()
 			return nil // ctx ended before the dependencies answered
 		}
+		g.Go(func() error { return b.KeepPrepared(gctx, nil) })
 		healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 		healthSrv.SetServingStatus(ingestv1.IngestService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 		log.Info("ingest-service ready")

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"convoy/core/batch"
-	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/plan"
 	"convoy/core/queue"
 	queuev1 "convoy/proto/convoy/queue/v1"
 )
@@ -37,7 +37,7 @@ type Observer interface {
 	CommitFailed(step string)
 }
 
-// Accepted is an event with the deliveries planned for it.
+// Accepted is an event with the deliveries planned for it (plan.Deliveries).
 type Accepted struct {
 	Event      *model.Event
 	Deliveries []model.Delivery
@@ -82,7 +82,7 @@ func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 		for i := range a.Deliveries {
 			d := &a.Deliveries[i]
 			statuses = append(statuses, d.Status)
-			if queued(d) {
+			if plan.Sent(d) {
 				tasks = append(tasks, queue.NewTask(a.Event, d))
 			} else {
 				held = append(held, *d)
@@ -115,59 +115,4 @@ func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 	}
 	f.obs.Committed(len(events), statuses)
 	return nil
-}
-
-// Plan returns the deliveries of ev: one for each endpoint subscribed to its
-// type. Deliveries to an inactive endpoint are stored Discarded and not sent,
-// to be replayed when the endpoint is re-enabled.
-func Plan(g *model.Group, ev *model.Event, endpoints []model.Endpoint) []model.Delivery {
-	var out []model.Delivery
-	for i := range endpoints {
-		ep := &endpoints[i]
-		if !Matches(ep.Events, ev.EventType) {
-			continue
-		}
-		d := NewDelivery(g, ev, ep.UID, ev.CreatedAt)
-		if ep.Status == model.EndpointInactive {
-			Discard(&d, "endpoint is inactive")
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
-// Discard makes a planned delivery one that is stored Discarded, for why,
-// and not sent.
-func Discard(d *model.Delivery, why string) {
-	d.Status = model.StatusDiscarded
-	d.Description = why
-	d.Metadata.NextSendTime = nil
-}
-
-// NewDelivery returns the Scheduled delivery of ev to an endpoint, due at.
-func NewDelivery(g *model.Group, ev *model.Event, endpointID string, at time.Time) model.Delivery {
-	due := at
-	return model.Delivery{
-		UID:        ids.Delivery(ev.UID, endpointID),
-		GroupID:    ev.GroupID,
-		EventID:    ev.UID,
-		AppID:      ev.AppID,
-		EndpointID: endpointID,
-		EventType:  ev.EventType,
-		Status:     model.StatusScheduled,
-		Metadata: model.DeliveryMetadata{
-			RetryLimit:      g.Config.Strategy.RetryCount,
-			Strategy:        g.Config.Strategy.Type,
-			IntervalSeconds: g.Config.Strategy.Duration,
-			NextSendTime:    &due,
-		},
-		CreatedAt: at,
-		UpdatedAt: at,
-	}
-}
-
-// queued reports whether a planned delivery is to be sent; the others (to an
-// inactive endpoint) are stored Discarded instead.
-func queued(d *model.Delivery) bool {
-	return d.Status == model.StatusScheduled || d.Status == model.StatusRetry
 }

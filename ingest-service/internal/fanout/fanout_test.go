@@ -9,6 +9,7 @@ import (
 
 	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/plan"
 	queuev1 "convoy/proto/convoy/queue/v1"
 )
 
@@ -52,45 +53,6 @@ func testGroup() *model.Group {
 	return &model.Group{UID: "g", Config: model.DefaultGroupConfig()}
 }
 
-func TestPlanMatchesEndpointsAndDiscardsForInactive(t *testing.T) {
-	ev := &model.Event{UID: ids.New(), GroupID: "g", AppID: "a", EventType: "invoice.paid", CreatedAt: time.Now()}
-	eps := []model.Endpoint{
-		{UID: "all", Events: []string{"*"}, Status: model.EndpointActive},
-		{UID: "invoices", Events: []string{"invoice.*"}, Status: model.EndpointPending},
-		{UID: "users", Events: []string{"user.created"}, Status: model.EndpointActive},
-		{UID: "off", Events: []string{"*"}, Status: model.EndpointInactive},
-	}
-	ds := Plan(testGroup(), ev, eps)
-	got := map[string]string{}
-	for _, d := range ds {
-		got[d.EndpointID] = d.Status
-		if d.UID != ids.Delivery(ev.UID, d.EndpointID) {
-			t.Errorf("delivery id %s is not derived from event and endpoint", d.UID)
-		}
-		if d.Metadata.RetryLimit != 10 || d.Metadata.Strategy != model.StrategyLinear {
-			t.Errorf("metadata %+v does not carry the group's strategy", d.Metadata)
-		}
-	}
-	want := map[string]string{"all": model.StatusScheduled, "invoices": model.StatusScheduled, "off": model.StatusDiscarded}
-	if len(got) != len(want) {
-		t.Fatalf("deliveries %v, want %v", got, want)
-	}
-	for ep, st := range want {
-		if got[ep] != st {
-			t.Errorf("endpoint %s: status %q, want %q", ep, got[ep], st)
-		}
-	}
-	sent := 0
-	for i := range ds {
-		if queued(&ds[i]) {
-			sent++
-		}
-	}
-	if sent != 2 {
-		t.Fatalf("%d deliveries to send, want 2 (the discarded one is not sent)", sent)
-	}
-}
-
 // Held deliveries are stored, deliveries to be sent are queued (not stored:
 // the dispatcher writes them), and the event is stored last.
 func TestCommitQueuesThenStoresTheEventLast(t *testing.T) {
@@ -102,7 +64,7 @@ func TestCommitQueuesThenStoresTheEventLast(t *testing.T) {
 	go f.Run(ctx)
 
 	ev := &model.Event{UID: ids.New(), GroupID: "g", AppID: "a", EventType: "x", Data: []byte(`{"a":1}`), CreatedAt: time.Now()}
-	ds := Plan(testGroup(), ev, []model.Endpoint{
+	ds := plan.Deliveries(testGroup(), &model.Application{UID: "a"}, ev, []model.Endpoint{
 		{UID: "on", Events: []string{"*"}, Status: model.EndpointActive},
 		{UID: "off", Events: []string{"*"}, Status: model.EndpointInactive},
 	})
@@ -133,7 +95,7 @@ func TestCommitFailsWhenTheQueueFailsAndStoresNoEvent(t *testing.T) {
 	defer cancel()
 	go f.Run(ctx)
 	ev := &model.Event{UID: ids.New(), EventType: "x", CreatedAt: time.Now()}
-	ds := Plan(testGroup(), ev, []model.Endpoint{{UID: "e1", Events: []string{"*"}}})
+	ds := plan.Deliveries(testGroup(), &model.Application{UID: "a"}, ev, []model.Endpoint{{UID: "e1", Events: []string{"*"}}})
 	if err := f.Commit(t.Context(), Accepted{Event: ev, Deliveries: ds}); err == nil {
 		t.Fatal("commit succeeded although the queue failed")
 	}

@@ -11,6 +11,7 @@ import (
 	"convoy/core/filter"
 	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/plan"
 	"convoy/core/store"
 	"convoy/ingest-service/internal/catalog"
 	"convoy/ingest-service/internal/fanout"
@@ -86,64 +87,24 @@ func compactFilter(raw []byte) (string, error) {
 	return b.String(), nil
 }
 
-// route returns the endpoints of eps that may receive ev: subscribed to its type
-// and, if they have a filter, matched by it. The payload is decoded at most
-// once, whatever the number of filters, and only if a filter reads it.
+// route returns the endpoints of eps that may receive ev (plan.Route),
+// with the compiled filters cached by their text.
 func (s *Server) route(ev *model.Event, eps []model.Endpoint) []model.Endpoint {
-	if !anyFilter(eps) {
-		return eps // Plan matches the types
-	}
-	out := make([]model.Endpoint, 0, len(eps))
-	var (
-		body    any
-		headers map[string]any
-		decoded bool
-	)
-	for i := range eps {
-		ep := &eps[i]
-		if !fanout.Matches(ep.Events, ev.EventType) {
-			continue
+	return plan.Route(ev, eps, func(src string) (*filter.Filter, error) {
+		f, err := s.filters.get(src, parseFilter)
+		if err != nil {
+			// Stored filters were validated by this code; one that no
+			// longer parses must not silently drop events.
+			s.log.Warn("stored endpoint filter does not parse; delivering", zap.Error(err))
 		}
-		if ep.Filter != "" {
-			f, err := s.filters.get(ep.Filter, parseFilter)
-			if err != nil {
-				// Stored filters were validated by this code; one that no
-				// longer parses must not silently drop events.
-				s.log.Warn("stored endpoint filter does not parse; delivering", zap.String("endpoint_id", ep.UID), zap.Error(err))
-			} else if !f.Empty() {
-				if f.NeedsBody() && !decoded {
-					body, err = filter.Decode(ev.Data)
-					if err != nil {
-						s.log.Warn("event payload does not decode for filters", zap.String("event_id", ev.UID), zap.Error(err))
-					}
-					decoded = true
-				}
-				if headers == nil {
-					headers = filter.Headers(ev.CustomHeaders)
-				}
-				if !f.Match(body, headers) {
-					continue
-				}
-			}
-		}
-		out = append(out, *ep)
-	}
-	return out
-}
-
-func anyFilter(eps []model.Endpoint) bool {
-	for i := range eps {
-		if eps[i].Filter != "" {
-			return true
-		}
-	}
-	return false
+		return f, err
+	})
 }
 
 // plan returns ev's deliveries among the candidate endpoints eps.
 func (s *Server) plan(g *model.Group, ev *model.Event, eps []model.Endpoint) []model.Delivery {
 	routed := s.route(ev, eps)
-	ds := fanout.Plan(g, ev, routed)
+	ds := plan.Deliveries(g, &model.Application{UID: ev.AppID}, ev, routed)
 	if ev.AppID == "" {
 		// A broadcast or fan-out event: each delivery belongs to its
 		// endpoint's application.
@@ -174,7 +135,7 @@ func (s *Server) planAll(g *model.Group, ev *model.Event, set routeSet) []model.
 	ds := s.plan(g, ev, set.eps)
 	for i := range ds {
 		if set.disabled[ds[i].AppID] {
-			fanout.Discard(&ds[i], "application is disabled")
+			plan.Discard(&ds[i], "application is disabled")
 		}
 	}
 	ev.MatchedEndpoints = int32(len(ds))

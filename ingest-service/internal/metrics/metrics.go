@@ -45,6 +45,11 @@ func New(reg prometheus.Registerer) *Ingest {
 		}, []string{"step"}),
 	}
 	reg.MustRegister(m.calls, m.callDuration, m.accepted, m.deliveries, m.batchEvents, m.commitErrors)
+	// Exported at zero from the start, so that an alert on their increase
+	// sees the first failure.
+	for _, step := range []string{"store_deliveries", "publish", "store_events"} {
+		m.commitErrors.WithLabelValues(step)
+	}
 	return m
 }
 

@@ -1,5 +1,6 @@
 // Package app is scheduler-service's composition root: it re-enqueues due
-// retries, sweeps for lost work and enforces retention until the context ends.
+// retries, sweeps for lost work, reconciles stored events with the queue and
+// enforces retention until the context ends.
 package app
 
 import (
@@ -10,6 +11,7 @@ import (
 	"convoy/core/queue"
 	"convoy/core/service"
 	"convoy/scheduler-service/internal/config"
+	"convoy/scheduler-service/internal/reconcile"
 	"convoy/scheduler-service/internal/retention"
 	"convoy/scheduler-service/internal/retry"
 	"convoy/scheduler-service/internal/sweep"
@@ -40,15 +42,25 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	if err != nil {
 		return g.Wait() // ctx ended before the dependencies answered
 	}
+	g.Go(func() error {
+		return b.KeepPrepared(gctx, func(ctx context.Context) error {
+			_, err := retry.EnsureConsumer(ctx, js)
+			return err
+		})
+	})
 
 	pub := queue.NewPublisher(js)
 	sched := retry.New(pub, reg, log.Named("retry"))
 	sweeper := sweep.New(st, pub, sweep.Options{Interval: cfg.SweepInterval, Grace: cfg.SweepGrace, Batch: 1000}, reg, log.Named("sweep"))
+	reconciler := reconcile.New(st, pub, reconcile.Options{
+		Interval: cfg.ReconcileInterval, Grace: cfg.ReconcileGrace, Lookback: cfg.ReconcileLookback, Batch: cfg.ReconcileBatch,
+	}, reg, log.Named("reconcile"))
 	enforcer := retention.New(st, retention.Options{Interval: cfg.RetentionInterval, Batch: cfg.RetentionBatch, Pause: 50 * time.Millisecond}, reg, log.Named("retention"))
 	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamRetry, cons)
 	log.Info("scheduler ready")
 	g.Go(func() error { return sched.Run(gctx, cons) })
 	g.Go(func() error { return sweeper.Run(gctx) })
+	g.Go(func() error { return reconciler.Run(gctx) })
 	g.Go(func() error { return enforcer.Run(gctx) })
 	return g.Wait()
 }

@@ -14,6 +14,11 @@ type Config struct {
 	SweepGrace        time.Duration
 	RetentionInterval time.Duration
 	RetentionBatch    int
+
+	ReconcileInterval time.Duration
+	ReconcileGrace    time.Duration
+	ReconcileLookback time.Duration
+	ReconcileBatch    int
 }
 
 // Load reads the environment and reports every problem at once.
@@ -26,6 +31,13 @@ func read(r *envconf.Reader) (Config, error) {
 		SweepGrace:        r.Duration("CONVOY_SWEEP_GRACE", 2*time.Minute),
 		RetentionInterval: r.Duration("CONVOY_RETENTION_INTERVAL", 10*time.Minute),
 		RetentionBatch:    r.Int("CONVOY_RETENTION_BATCH", 500, 1, 10_000),
+		ReconcileInterval: r.Duration("CONVOY_RECONCILE_INTERVAL", 30*time.Second),
+		ReconcileGrace:    r.Duration("CONVOY_RECONCILE_GRACE", 2*time.Minute),
+		ReconcileLookback: r.Duration("CONVOY_RECONCILE_LOOKBACK", time.Hour),
+		ReconcileBatch:    r.Int("CONVOY_RECONCILE_BATCH", 2000, 1, 100_000),
+	}
+	if c.ReconcileLookback <= c.ReconcileGrace {
+		r.Fail("CONVOY_RECONCILE_LOOKBACK=%s: must be longer than CONVOY_RECONCILE_GRACE=%s", c.ReconcileLookback, c.ReconcileGrace)
 	}
 	return c, r.Err()
 }

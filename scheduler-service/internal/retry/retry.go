@@ -68,14 +68,6 @@ func New(pub Publisher, reg prometheus.Registerer, log *zap.Logger) *Scheduler {
 
 // Run consumes until ctx ends.
 func (s *Scheduler) Run(ctx context.Context, cons jetstream.Consumer) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(500))
-	if err != nil {
-		return fmt.Errorf("consume retry stream: %w", err)
-	}
-	go func() {
-		<-ctx.Done()
-		it.Stop()
-	}()
 	// A handful of workers: each message is a publish and an ack.
 	work := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
@@ -86,20 +78,43 @@ func (s *Scheduler) Run(ctx context.Context, cons jetstream.Consumer) error {
 			}
 		})
 	}
+	defer func() { close(work); wg.Wait() }()
+	for {
+		err := s.consume(ctx, cons, work)
+		if ctx.Err() != nil {
+			return nil
+		}
+		// The iterator ended by itself (its consumer was deleted, or NATS
+		// came back without it): start another once it may exist again.
+		s.log.Warn("retry consumer stopped; consuming again", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// consume hands messages to work until the iterator ends.
+func (s *Scheduler) consume(ctx context.Context, cons jetstream.Consumer, work chan<- jetstream.Msg) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(500))
+	if err != nil {
+		return fmt.Errorf("consume retry stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
 	for {
 		msg, err := it.Next()
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				break
+				return err
 			}
 			s.log.Warn("fetch retries", zap.Error(err))
 			continue
 		}
 		work <- msg
 	}
-	close(work)
-	wg.Wait()
-	return nil
 }
 
 func (s *Scheduler) handle(ctx context.Context, msg jetstream.Msg) {

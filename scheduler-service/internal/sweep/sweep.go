@@ -3,11 +3,13 @@
 //
 // Work is lost when a process dies between writing a delivery and queueing
 // it (the dispatcher after recording a Retry, a manual resend after its
-// write). The sweep
-// asks the store for deliveries that are not final and were due a while ago
-// (the grace period), asks the queue whether each still has a message, and
-// re-queues those that have none. Re-queued tasks carry the same message id
-// as the lost ones, so sweeping from several replicas at once is harmless.
+// write), or when the queue loses its message. The sweep asks the store for
+// deliveries that are not final and were due a while ago (the grace period),
+// asks the queue whether each still has a message, and re-queues those that
+// have none. A re-queued task carries a message id of its own
+// (queue.Requeue), the same from every replica, so sweeping from several
+// replicas at once is harmless. Deliveries lost before they were ever stored
+// are package reconcile's.
 package sweep
 
 import (
@@ -35,7 +37,7 @@ type Store interface {
 // Queue tells whether a delivery has a message, and queues tasks.
 type Queue interface {
 	Queued(ctx context.Context, deliveryID string) (bool, error)
-	PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryTask) error
+	Requeue(ctx context.Context, t *queuev1.DeliveryTask) error
 }
 
 // Options tune the sweep.
@@ -70,6 +72,7 @@ func New(st Store, q Queue, opts Options, reg prometheus.Registerer, log *zap.Lo
 		}),
 	}
 	reg.MustRegister(s.sweeps, s.requeued)
+	s.sweeps.WithLabelValues("error") // at zero from the start, for alerts on its increase
 	return s
 }
 
@@ -158,7 +161,7 @@ func (s *Sweeper) requeue(ctx context.Context, d *model.Delivery) (bool, error) 
 		return false, err
 	}
 	task := queue.NewTask(ev, now)
-	if err := s.queue.PublishTasks(ctx, []*queuev1.DeliveryTask{task}); err != nil {
+	if err := s.queue.Requeue(ctx, task); err != nil {
 		return false, err
 	}
 	s.log.Info("re-queued lost delivery", zap.String("delivery_id", d.UID), zap.String("status", d.Status),
