@@ -577,6 +577,24 @@ func TestAPIRoutes(t *testing.T) {
 		}
 	})
 
+	t.Run("routing", func(t *testing.T) {
+		r := w.do(t, 201, "POST", g+"/event-types", map[string]any{"name": "walk.done", "description": "d",
+			"schema": map[string]any{"type": "object"}, "example": map[string]any{}})
+		w.ids["event_type_id"] = checkResource(t, r.env.Data, "updated_at")["uid"].(string)
+		checkList(t, w.do(t, 200, "GET", g+"/event-types", nil), 20)
+		w.do(t, 200, "GET", g+"/event-types/{event_type_id}", nil)
+		w.do(t, 200, "PUT", g+"/event-types/{event_type_id}", map[string]any{"description": "changed"})
+		w.do(t, 200, "DELETE", g+"/event-types/{event_type_id}", nil)
+		r = w.do(t, 200, "POST", g+"/filters/test", map[string]any{"filter": map[string]any{"body": map[string]any{"n": map[string]any{"$gt": 1}}},
+			"payload": map[string]any{"n": 2}})
+		if string(r.env.Data) != `{"matches":true}` {
+			t.Fatalf("filter test %s", r.env.Data)
+		}
+		w.do(t, 200, "POST", g+"/events/precheck", map[string]any{"app_id": w.ids["app_id"], "event_type": "none.x", "data": map[string]any{}})
+		checkResource(t, w.do(t, 201, "POST", g+"/events/broadcast", map[string]any{"event_type": "none.x", "data": map[string]any{}}).env.Data)
+		checkResource(t, w.do(t, 201, "POST", g+"/events/fanout", map[string]any{"owner_id": "nobody", "event_type": "none.x", "data": map[string]any{}}).env.Data)
+	})
+
 	t.Run("deletes", func(t *testing.T) {
 		w.do(t, 200, "DELETE", ep, nil)
 		w.do(t, 404, "GET", ep, nil)
