@@ -48,6 +48,8 @@ type Store interface {
 	GetGroup(ctx context.Context, id string) (*model.Group, error)
 	GetApplication(ctx context.Context, groupID, id string) (*model.Application, error)
 	EndpointsOfApp(ctx context.Context, appID string) ([]model.Endpoint, error)
+	EndpointsOfGroup(ctx context.Context, groupID string) ([]model.Endpoint, error)
+	ApplicationsOfGroup(ctx context.Context, groupID string) ([]model.Application, error)
 	DeliveryByID(ctx context.Context, id string) (*model.Delivery, error)
 	InsertDeliveries(ctx context.Context, deliveries []model.Delivery) error
 	Mark(ctx context.Context, name string) (string, error)
@@ -205,6 +207,9 @@ type pass struct {
 	groups    map[string]*model.Group
 	apps      map[string]*model.Application
 	endpoints map[string][]model.Endpoint
+	// A broadcast's or fan-out's targets, by group.
+	groupApps      map[string]map[string]*model.Application
+	groupEndpoints map[string][]model.Endpoint
 }
 
 // reconcile checks the deliveries of one event, re-queues those lost, and
@@ -218,20 +223,14 @@ func (p *pass) reconcile(ctx context.Context, ev *model.Event) (requeued int, wa
 	if err != nil {
 		return 0, false, err
 	}
-	app, err := p.app(ctx, ev)
+	ds, err := p.plan(ctx, g, ev)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, false, nil // the application was deleted, its endpoints with it
 	}
 	if err != nil {
 		return 0, false, err
 	}
-	eps, err := p.endpointsAt(ctx, ev)
-	if err != nil {
-		return 0, false, err
-	}
-	// The same routing as ingest: type, then the endpoint's filter.
-	routed := plan.Route(ev, eps, func(src string) (*filter.Filter, error) { return filter.Parse([]byte(src)) })
-	for _, d := range plan.Deliveries(g, app, ev, routed) {
+	for _, d := range ds {
 		st, err := p.state(ctx, d.UID)
 		if err != nil {
 			return requeued, waiting, err
@@ -258,6 +257,77 @@ func (p *pass) reconcile(ctx context.Context, ev *model.Event) (requeued int, wa
 		}
 	}
 	return requeued, waiting, nil
+}
+
+// plan plans ev's deliveries again as accepting it did: to the endpoints
+// that existed then, routed by type and filter. An event of an application
+// goes to that application's endpoints; a broadcast (no application) to
+// every application's of the group, and an owner fan-out to those of the
+// owner's applications, each delivery belonging to its endpoint's
+// application.
+func (p *pass) plan(ctx context.Context, g *model.Group, ev *model.Event) ([]model.Delivery, error) {
+	compile := func(src string) (*filter.Filter, error) { return filter.Parse([]byte(src)) }
+	if ev.AppID != "" {
+		app, err := p.app(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		eps, err := p.endpointsAt(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		return plan.Deliveries(g, app, ev, plan.Route(ev, eps, compile)), nil
+	}
+	apps, eps, err := p.groupTargets(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	routed := plan.Route(ev, eps, compile)
+	appOf := make(map[string]string, len(routed))
+	for i := range routed {
+		appOf[routed[i].UID] = routed[i].AppID
+	}
+	ds := plan.Deliveries(g, &model.Application{}, ev, routed)
+	for i := range ds {
+		ds[i].AppID = appOf[ds[i].EndpointID]
+		if a := apps[ds[i].AppID]; a != nil && a.IsDisabled {
+			plan.Discard(&ds[i], "application is disabled")
+		}
+	}
+	return ds, nil
+}
+
+// groupTargets returns, for a broadcast or fan-out event, the group's
+// applications and the endpoints it was planned for (read once per pass).
+func (p *pass) groupTargets(ctx context.Context, ev *model.Event) (map[string]*model.Application, []model.Endpoint, error) {
+	if p.groupApps == nil {
+		p.groupApps, p.groupEndpoints = map[string]map[string]*model.Application{}, map[string][]model.Endpoint{}
+	}
+	apps, ok := p.groupApps[ev.GroupID]
+	if !ok {
+		list, err := p.store.ApplicationsOfGroup(ctx, ev.GroupID)
+		if err != nil {
+			return nil, nil, err
+		}
+		eps, err := p.store.EndpointsOfGroup(ctx, ev.GroupID)
+		if err != nil {
+			return nil, nil, err
+		}
+		apps = make(map[string]*model.Application, len(list))
+		for i := range list {
+			apps[list[i].UID] = &list[i]
+		}
+		p.groupApps[ev.GroupID], p.groupEndpoints[ev.GroupID] = apps, eps
+	}
+	var out []model.Endpoint
+	for _, ep := range p.groupEndpoints[ev.GroupID] {
+		a := apps[ep.AppID]
+		if a == nil || ep.CreatedAt.After(ev.CreatedAt) || (ev.OwnerID != "" && a.OwnerID != ev.OwnerID) {
+			continue
+		}
+		out = append(out, ep)
+	}
+	return apps, out, nil
 }
 
 // deliveryState is where a planned delivery stands.

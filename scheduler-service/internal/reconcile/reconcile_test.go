@@ -306,3 +306,72 @@ func purge(t *testing.T, js jetstream.JetStream, name string) {
 		t.Fatal(err)
 	}
 }
+
+// Reconciliation routes as accepting did: an endpoint whose filter excluded
+// the event gets nothing, and a broadcast's or owner fan-out's lost
+// deliveries are found across the applications it went to.
+func TestOnceRoutesFiltersBroadcastsAndFanouts(t *testing.T) {
+	f := setup(t)
+	ctx := t.Context()
+	at := f.now.Add(-10 * time.Minute)
+	owned := &model.Application{UID: ids.New(), GroupID: f.g.UID, Name: "owned", OwnerID: "acme"}
+	disabled := &model.Application{UID: ids.New(), GroupID: f.g.UID, Name: "off", IsDisabled: true}
+	for _, a := range []*model.Application{owned, disabled} {
+		if err := f.st.CreateApplication(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk := func(appID, filter string) model.Endpoint {
+		ep := model.Endpoint{UID: ids.New(), GroupID: f.g.UID, AppID: appID, URL: "https://example.com/hook",
+			Events: []string{"*"}, Status: model.EndpointActive, Filter: filter, CreatedAt: at.Add(-time.Hour), UpdatedAt: at.Add(-time.Hour)}
+		if err := f.st.CreateEndpoint(ctx, &ep); err != nil {
+			t.Fatal(err)
+		}
+		return ep
+	}
+	plain := mk(f.app, "")
+	excluded := mk(f.app, `{"body":{"n":{"$gt":5}}}`)
+	ownedEp := mk(owned.UID, "")
+	offEp := mk(disabled.UID, "")
+
+	single := f.event(t, at)
+	// Broadcast and fan-out events belong to no application.
+	groupEvent := func(at time.Time, owner string) *model.Event {
+		ev := model.Event{UID: ulid.MustNew(ulid.Timestamp(at), rand.Reader).String(), GroupID: f.g.UID, OwnerID: owner,
+			EventType: "invoice.paid", Data: []byte(`{"n":1}`), CreatedAt: at}
+		if err := f.st.InsertEvents(ctx, []model.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+		return &ev
+	}
+	broadcast := groupEvent(at.Add(time.Millisecond), "")
+	fanout := groupEvent(at.Add(2*time.Millisecond), "acme")
+
+	res, err := f.reconciler(prometheus.NewRegistry(), 100).Once(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// single: plain (excluded filtered out); broadcast: plain, excluded
+	// filtered out, owned (off's is stored Discarded); fan-out: owned only.
+	if res.Requeued != 4 {
+		t.Fatalf("pass %+v, want 4 re-queued", res)
+	}
+	for _, c := range []struct {
+		ev     *model.Event
+		ep     model.Endpoint
+		queued bool
+	}{
+		{single, plain, true}, {single, excluded, false},
+		{broadcast, plain, true}, {broadcast, excluded, false}, {broadcast, ownedEp, true}, {broadcast, offEp, false},
+		{fanout, ownedEp, true}, {fanout, plain, false},
+	} {
+		id := ids.Delivery(c.ev.UID, c.ep.UID)
+		if got := f.queued(t, id); got != c.queued {
+			t.Errorf("event %s to endpoint %s: queued %v, want %v", c.ev.UID, c.ep.UID, got, c.queued)
+		}
+	}
+	d, err := f.st.DeliveryByID(ctx, ids.Delivery(broadcast.UID, offEp.UID))
+	if err != nil || d.Status != model.StatusDiscarded || d.AppID != disabled.UID {
+		t.Fatalf("the disabled application's delivery: %+v (%v), want it stored Discarded", d, err)
+	}
+}
