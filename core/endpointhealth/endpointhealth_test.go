@@ -2,31 +2,18 @@ package endpointhealth_test
 
 import (
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 
-	"convoy/core/embedded"
+	"convoy/core/embedded/embeddedtest"
 	"convoy/core/endpointhealth"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 func bucket(t *testing.T) jetstream.KeyValue {
 	t.Helper()
-	n, err := embedded.StartNATS(embedded.NATSOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Shutdown)
-	nc, err := nats.Connect(n.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	kv, err := endpointhealth.EnsureBucket(t.Context(), js, 1)
+	kv, err := endpointhealth.EnsureBucket(t.Context(), embeddedtest.JetStream(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

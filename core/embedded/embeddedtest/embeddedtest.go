@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"convoy/core/embedded"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // ForTest starts an embedded NATS with JetStream and an embedded FerretDB, both on free loopback
@@ -43,4 +46,25 @@ func FerretDB(t testing.TB) *embedded.FerretDB {
 	}
 	t.Cleanup(f.Close)
 	return f
+}
+
+// JetStream starts only an embedded NATS with JetStream, under t.TempDir(),
+// and returns a client for it; both stop in t.Cleanup.
+func JetStream(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	n, err := embedded.StartNATS(embedded.NATSOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatalf("embeddedtest: %v", err)
+	}
+	t.Cleanup(n.Shutdown)
+	nc, err := nats.Connect(n.URL())
+	if err != nil {
+		t.Fatalf("embeddedtest: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("embeddedtest: %v", err)
+	}
+	return js
 }
