@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"convoy/core/deadletter"
@@ -108,6 +109,8 @@ func (d *Dispatcher) landed(ctx context.Context, t *queuev1.DeliveryTask) bool {
 type failingSince struct {
 	mu    sync.Mutex
 	tasks map[string]failing
+	// count mirrors len(tasks), read without the lock.
+	count atomic.Int64
 }
 
 type failing struct {
@@ -130,11 +133,21 @@ func (f *failingSince) add(key string, now time.Time) (time.Time, int) {
 	}
 	e.tries++
 	f.tasks[key] = e
+	f.count.Store(int64(len(f.tasks)))
 	return e.since, e.tries
 }
 
 func (f *failingSince) forget(key string) {
 	f.mu.Lock()
 	delete(f.tasks, key)
+	f.count.Store(int64(len(f.tasks)))
 	f.mu.Unlock()
+}
+
+// settled forgets t once it is done with. Almost always nothing is failing:
+// that case costs one atomic load, not a message id and a lock per task.
+func (f *failingSince) settled(t *queuev1.DeliveryTask) {
+	if f.count.Load() > 0 {
+		f.forget(queue.MsgID(t))
+	}
 }

@@ -81,14 +81,16 @@ func isRefused(err error) bool {
 // outcome is already recorded. Each event is keyed by the occurrence (this
 // attempt, or the circuit's opening), so a task handled twice sends one.
 func (d *Dispatcher) observeHealth(ctx context.Context, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group, out deliver.Outcome, dec decision, probe bool, log *zap.Logger) {
-	attemptKey := queue.MsgID(t)
+	// The occurrence key is made only when an event goes out: most attempts
+	// send none, and the hot path should not format ids for nothing.
+	attemptKey := func() string { return queue.MsgID(t) }
 	if typ := metaevent.DeliveryEventType(dec.update.Status, t.Attempt); typ != "" {
-		d.emit(ctx, log, t.GroupId, typ, attemptKey, metaevent.DeliveryOf(t, dec.update.Status, &out.Attempt))
+		d.emit(ctx, log, t.GroupId, typ, attemptKey(), metaevent.DeliveryOf(t, dec.update.Status, &out.Attempt))
 	}
 	if dec.endpointStatus == model.EndpointInactive {
 		disabled := *ep
 		disabled.Status = model.EndpointInactive
-		d.emit(ctx, log, t.GroupId, metaevent.EndpointDisabled, attemptKey, metaevent.EndpointOf(&disabled))
+		d.emit(ctx, log, t.GroupId, metaevent.EndpointDisabled, attemptKey(), metaevent.EndpointOf(&disabled))
 	}
 	if d.hooks.Breaker == nil {
 		return
@@ -119,7 +121,7 @@ func (d *Dispatcher) observeHealth(ctx context.Context, t *queuev1.DeliveryTask,
 	// every attempt it has: a run of the group's retry_count failures.
 	threshold := int64(g.Config.Strategy.RetryCount)
 	if level := metaevent.FailureAlertLevel(ch.State.ConsecutiveFailures, threshold); !out.Attempt.Status && level > 0 {
-		d.emit(ctx, log, t.GroupId, metaevent.EndpointFailureAlert, attemptKey, metaevent.FailureAlert{
+		d.emit(ctx, log, t.GroupId, metaevent.EndpointFailureAlert, attemptKey(), metaevent.FailureAlert{
 			Endpoint: metaevent.EndpointOf(ep), ConsecutiveFailures: ch.State.ConsecutiveFailures, Threshold: threshold, Percent: level,
 		})
 	}

@@ -36,7 +36,7 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 		d.handBackFailed(ctx, msg, t, err, log)
 		return
 	}
-	d.failing.forget(queue.MsgID(t))
+	d.failing.settled(t)
 }
 
 // process makes the task's attempt, or finds it needs none. Returning an
