@@ -2,13 +2,9 @@ package store_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
-	"convoy/core/embedded"
 	"convoy/core/store"
 	"convoy/core/store/sqliteindex"
 
@@ -27,22 +23,8 @@ type onlyIndex struct{ store.Index }
 // with four in flight, and the index's own DELETE in SQLite. It is a
 // measurement, gated like TestListCost.
 func TestDeleteCost(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv("CONVOY_LISTCOST_EVENTS"))
-	if n <= 0 {
-		t.Skip("CONVOY_LISTCOST_EVENTS not set")
-	}
+	n, f, plain, ix := costStore(t)
 	ctx := t.Context()
-	f, err := embedded.StartFerretDB(ctx, embedded.FerretOptions{Dir: filepath.Join(t.TempDir(), "ferretdb")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(f.Close)
-	plain := openStore(t, f.URI(), "convoy")
-	if err := f.EnsureIDIndexes(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ix := sqliteindex.Open(f.Dir(), "convoy")
-	t.Cleanup(func() { ix.Close() })
 	byID := openStore(t, f.URI(), "convoy", store.WithIndex(onlyIndex{ix}))
 	direct := openStore(t, f.URI(), "convoy", store.WithIndex(ix))
 	h := fillHistory(t, plain, n)

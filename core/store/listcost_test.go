@@ -19,27 +19,35 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// TestListCost fills an embedded store with CONVOY_LISTCOST_EVENTS events (one
-// delivery each, spread over the last day) through the store's own batched
-// inserts, then times page 1 and page 10 of every list query, a sweep query
-// and a retention pass. It is a measurement, not part of `make test`.
-func TestListCost(t *testing.T) {
+// costStore starts, for a gated measurement, an embedded store with its
+// `_id` indexes, and returns the events to fill (CONVOY_LISTCOST_EVENTS), the
+// server, a plain store on it and its SQLite index.
+func costStore(t *testing.T) (int, *embedded.FerretDB, *store.Store, *sqliteindex.Index) {
+	t.Helper()
 	n, _ := strconv.Atoi(os.Getenv("CONVOY_LISTCOST_EVENTS"))
 	if n <= 0 {
 		t.Skip("CONVOY_LISTCOST_EVENTS not set")
 	}
-	ctx := t.Context()
-	f, err := embedded.StartFerretDB(ctx, embedded.FerretOptions{Dir: filepath.Join(t.TempDir(), "ferretdb")})
+	f, err := embedded.StartFerretDB(t.Context(), embedded.FerretOptions{Dir: filepath.Join(t.TempDir(), "ferretdb")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.Close)
 	plain := openStore(t, f.URI(), "convoy")
-	if err := f.EnsureIDIndexes(ctx); err != nil {
+	if err := f.EnsureIDIndexes(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	ix := sqliteindex.Open(f.Dir(), "convoy")
 	t.Cleanup(func() { ix.Close() })
+	return n, f, plain, ix
+}
+
+// TestListCost fills an embedded store with CONVOY_LISTCOST_EVENTS events (one
+// delivery each, spread over the last day) through the store's own batched
+// inserts, then times page 1 and page 10 of every list query, a sweep query
+// and a retention pass. It is a measurement, not part of `make test`.
+func TestListCost(t *testing.T) {
+	n, f, plain, ix := costStore(t)
 	indexed := openStore(t, f.URI(), "convoy", store.WithIndex(ix))
 
 	h := fillHistory(t, plain, n)
