@@ -1744,6 +1744,16 @@ func TestReenableReplaysDiscarded(t *testing.T) {
 		ds := h.deliveries(t, g, &ingestv1.DeliveryFilter{Status: []string{model.StatusScheduled}})
 		return len(ds) == 3
 	})
+	// A replayed delivery is marked Scheduled, then its task is queued: wait
+	// for the tasks too.
+	eventually(t, 10*time.Second, "the replayed deliveries' tasks", func() bool {
+		for _, id := range held {
+			if h.task(t, id) == nil {
+				return false
+			}
+		}
+		return true
+	})
 	for _, id := range held {
 		if task := h.task(t, id); task == nil || task.Generation != 1 {
 			t.Fatalf("replayed delivery %s has task %v", id, task)
