@@ -231,6 +231,11 @@ type Event struct {
 	// OwnerID is set on a fan-out event (whose AppID is empty, as a
 	// broadcast's): planning it again needs the owner's applications.
 	OwnerID string `bson:"owner_id,omitempty"`
+	// Test marks an event sent by the send-test-event call: it goes to
+	// EndpointID only, whatever that endpoint subscribes to, and its
+	// delivery is attempted once, never retried.
+	Test       bool   `bson:"test,omitempty"`
+	EndpointID string `bson:"endpoint_id,omitempty"`
 	// MatchedEndpoints counts the endpoints subscribed when it was accepted.
 	MatchedEndpoints int32     `bson:"matched_endpoints,omitempty"`
 	CreatedAt        time.Time `bson:"created_at"`

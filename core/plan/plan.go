@@ -21,7 +21,7 @@ func Deliveries(g *model.Group, app *model.Application, ev *model.Event, endpoin
 	var out []model.Delivery
 	for i := range endpoints {
 		ep := &endpoints[i]
-		if !Matches(ep.Events, ev.EventType) {
+		if !receives(ev, ep) {
 			continue
 		}
 		d := NewDelivery(g, ev, ep.UID, ev.CreatedAt)
@@ -36,6 +36,15 @@ func Deliveries(g *model.Group, app *model.Application, ev *model.Event, endpoin
 	return out
 }
 
+// receives reports whether ep is subscribed to ev: to its type or, for an
+// event sent to one endpoint (a test event), by being that endpoint.
+func receives(ev *model.Event, ep *model.Endpoint) bool {
+	if ev.EndpointID != "" {
+		return ep.UID == ev.EndpointID
+	}
+	return Matches(ep.Events, ev.EventType)
+}
+
 // Discard makes a planned delivery one that is stored Discarded, for why,
 // and not sent.
 func Discard(d *model.Delivery, why string) {
@@ -48,6 +57,10 @@ func Discard(d *model.Delivery, why string) {
 // Its id is derived from the event's and the endpoint's (ids.Delivery).
 func NewDelivery(g *model.Group, ev *model.Event, endpointID string, at time.Time) model.Delivery {
 	due := at
+	limit := g.Config.Strategy.RetryCount
+	if ev.Test {
+		limit = 1 // attempted once: a test answers "does it work now?"
+	}
 	return model.Delivery{
 		UID:        ids.Delivery(ev.UID, endpointID),
 		GroupID:    ev.GroupID,
@@ -57,7 +70,7 @@ func NewDelivery(g *model.Group, ev *model.Event, endpointID string, at time.Tim
 		EventType:  ev.EventType,
 		Status:     model.StatusScheduled,
 		Metadata: model.DeliveryMetadata{
-			RetryLimit:      g.Config.Strategy.RetryCount,
+			RetryLimit:      limit,
 			Strategy:        g.Config.Strategy.Type,
 			IntervalSeconds: g.Config.Strategy.Duration,
 			NextSendTime:    &due,
@@ -74,7 +87,8 @@ func Sent(d *model.Delivery) bool {
 }
 
 // Route returns the endpoints of eps that receive ev: subscribed to its type
-// and, when they have a filter, matched by it. compile turns an endpoint's
+// and, when they have a filter, matched by it (an event sent to one endpoint
+// goes to it unfiltered). compile turns an endpoint's
 // stored filter into a filter (callers cache it). The payload is decoded at
 // most once, whatever the number of filters, and only if a filter reads it.
 // A stored filter that no longer compiles, or a payload that does not decode,
@@ -88,10 +102,10 @@ func Route(ev *model.Event, eps []model.Endpoint, compile func(src string) (*fil
 	)
 	for i := range eps {
 		ep := &eps[i]
-		if !Matches(ep.Events, ev.EventType) {
+		if !receives(ev, ep) {
 			continue
 		}
-		if ep.Filter != "" {
+		if ep.Filter != "" && ev.EndpointID == "" {
 			f, err := compile(ep.Filter)
 			if err == nil && !f.Empty() {
 				if f.NeedsBody() && !decoded {

@@ -595,6 +595,40 @@ func TestAPIRoutes(t *testing.T) {
 		checkResource(t, w.do(t, 201, "POST", g+"/events/fanout", map[string]any{"owner_id": "nobody", "event_type": "none.x", "data": map[string]any{}}).env.Data)
 	})
 
+	t.Run("test event", func(t *testing.T) {
+		var sent struct {
+			EventID    string `json:"event_id"`
+			DeliveryID string `json:"delivery_id"`
+		}
+		w.do(t, 201, "POST", ep+"/test", nil).data(t, &sent)
+		waitDelivery(t, s, w.ids["group_id"], sent.DeliveryID, "Success")
+		var ev struct {
+			EventType  string `json:"event_type"`
+			Test       bool
+			EndpointID string `json:"endpoint_id"`
+			Data       map[string]any
+		}
+		r := apiDo(t, s, "GET", "/api/v1/groups/"+w.ids["group_id"]+"/events/"+sent.EventID, adminKey, nil)
+		r.data(t, &ev)
+		if ev.EventType != "convoy.test" || !ev.Test || ev.EndpointID != w.ids["endpoint_id"] || ev.Data["message"] == nil {
+			t.Fatalf("test event %s", r.env.Data)
+		}
+		// Against a failing receiver the one attempt fails and is not retried.
+		failing := apiDo(t, s, "POST", "/api/v1/groups/"+w.ids["group_id"]+"/applications/"+w.ids["app_id"]+"/endpoints", adminKey,
+			map[string]any{"url": bad.URL, "events": []string{"never.sent"}})
+		var fe resource
+		failing.data(t, &fe)
+		r = apiDo(t, s, "POST", "/api/v1/groups/"+w.ids["group_id"]+"/applications/"+w.ids["app_id"]+"/endpoints/"+fe.UID+"/test", adminKey,
+			map[string]any{"event_type": "invoice.paid", "data": map[string]any{"id": 42}})
+		r.data(t, &sent)
+		waitDelivery(t, s, w.ids["group_id"], sent.DeliveryID, "Failure")
+		var d delivery
+		apiDo(t, s, "GET", "/api/v1/groups/"+w.ids["group_id"]+"/eventdeliveries/"+sent.DeliveryID, adminKey, nil).data(t, &d)
+		if d.Metadata.NumTrials != 1 || d.Metadata.RetryLimit != 1 {
+			t.Fatalf("failed test delivery %+v, want one trial and no retry", d)
+		}
+	})
+
 	t.Run("deletes", func(t *testing.T) {
 		w.do(t, 200, "DELETE", ep, nil)
 		w.do(t, 404, "GET", ep, nil)
@@ -800,6 +834,7 @@ func TestAPIAuth(t *testing.T) {
 		}},
 		{"POST", "expire secret", false, 200, map[string]any{"expiration": 60}, at(APP + "/endpoints/" + okEp + "/expire_secret")},
 		{"GET", "endpoint stats", false, 200, nil, at(APP + "/endpoints/" + okEp + "/stats?window=1h")},
+		{"POST", "send test event", false, 201, nil, at(APP + "/endpoints/" + okEp + "/test")},
 		{"POST", "create event", false, 201, map[string]any{"app_id": app, "event_type": "none.x", "data": map[string]any{}}, at(G + "/events")},
 		{"GET", "list events", false, 200, nil, at(G + "/events?app_id=" + app)},
 		{"GET", "get event", false, 200, nil, at(G + "/events/" + okEvent)},

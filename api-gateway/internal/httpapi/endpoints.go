@@ -53,6 +53,17 @@ type expireSecretInput struct {
 	Expiration int64  `json:"expiration"`
 }
 
+type testEventInput struct {
+	EventType string          `json:"event_type"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// testEventSent is the answer to sending a test event.
+type testEventSent struct {
+	EventID    string `json:"event_id"`
+	DeliveryID string `json:"delivery_id"`
+}
+
 type endpointView struct {
 	UID               string               `json:"uid"`
 	GroupID           string               `json:"group_id"`
@@ -203,4 +214,19 @@ func (a *API) expireSecret(ctx context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	return endpointOut(e), nil
+}
+
+func (a *API) sendTestEvent(ctx context.Context, r *http.Request) (any, error) {
+	in := bodyAs[testEventInput](r)
+	res, err := a.ingest.SendTestEvent(ctx, &ingestv1.SendTestEventRequest{
+		GroupId:    r.PathValue("group_id"),
+		AppId:      r.PathValue("app_id"),
+		EndpointId: r.PathValue("endpoint_id"),
+		EventType:  in.EventType,
+		Data:       []byte(in.Data),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return testEventSent{EventID: res.GetEvent().GetUid(), DeliveryID: res.GetDeliveryId()}, nil
 }

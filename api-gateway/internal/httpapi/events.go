@@ -27,7 +27,10 @@ type eventView struct {
 	EventType      string            `json:"event_type"`
 	IdempotencyKey string            `json:"idempotency_key"`
 	CustomHeaders  map[string]string `json:"custom_headers"`
-	CreatedAt      *string           `json:"created_at"`
+	// Test marks an event sent by the test-event route, to EndpointID only.
+	Test       bool    `json:"test,omitempty"`
+	EndpointID string  `json:"endpoint_id,omitempty"`
+	CreatedAt  *string `json:"created_at"`
 	// data is spliced in raw by appendJSON.
 	data []byte
 	// matched is shown by Convoy's dialect.
@@ -62,6 +65,8 @@ func eventOut(e *ingestv1.Event) eventView {
 		EventType:      e.GetEventType(),
 		IdempotencyKey: e.GetIdempotencyKey(),
 		CustomHeaders:  headers,
+		Test:           e.GetTest(),
+		EndpointID:     e.GetEndpointId(),
 		CreatedAt:      timeOut(e.GetCreatedAt()),
 		data:           e.GetData(),
 		matched:        e.GetMatchedEndpoints(),

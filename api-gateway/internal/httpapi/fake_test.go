@@ -443,6 +443,13 @@ func (f *fakeIngest) PrecheckEvent(ctx context.Context, r *ingestv1.PrecheckEven
 	return record(ctx, f, "PrecheckEvent", r, &ingestv1.PrecheckEventResponse{Endpoints: 3})
 }
 
+func (f *fakeIngest) SendTestEvent(ctx context.Context, r *ingestv1.SendTestEventRequest) (*ingestv1.SendTestEventResponse, error) {
+	return record(ctx, f, "SendTestEvent", r, &ingestv1.SendTestEventResponse{
+		Event:      &ingestv1.Event{Uid: "evt-t", GroupId: r.GetGroupId(), AppId: r.GetAppId(), Test: true, EndpointId: r.GetEndpointId(), CreatedAt: timestamppb.New(fixedCreated)},
+		DeliveryId: "dlv-t",
+	})
+}
+
 func (f *fakeIngest) TestFilter(ctx context.Context, r *ingestv1.TestFilterRequest) (*ingestv1.TestFilterResponse, error) {
 	return record(ctx, f, "TestFilter", r, &ingestv1.TestFilterResponse{Matches: true})
 }

@@ -159,6 +159,16 @@ func TestRoutesCallIngest(t *testing.T) {
 			wantReq: &ingestv1.ExpireSecretRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", Secret: "next", Expiration: 3600},
 		},
 		{
+			name: "send test event with defaults", method: "POST", path: ep + "/test",
+			wantStatus: 201, wantRPC: "SendTestEvent",
+			wantReq: &ingestv1.SendTestEventRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1"},
+		},
+		{
+			name: "send test event", method: "POST", path: ep + "/test", body: `{"event_type":"ping","data":{"a":1}}`,
+			wantStatus: 201, wantRPC: "SendTestEvent",
+			wantReq: &ingestv1.SendTestEventRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", EventType: "ping", Data: []byte(`{"a":1}`)},
+		},
+		{
 			name: "endpoint stats", method: "GET", path: ep + "/stats?window=1h",
 			wantStatus: 200, wantRPC: "GetEndpointStats",
 			wantReq: &ingestv1.GetEndpointStatsRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", Window: "1h"},

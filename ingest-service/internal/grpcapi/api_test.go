@@ -207,6 +207,10 @@ func authOps() []authOp {
 				Kind: &ingestv1.PrecheckEventRequest_Broadcast{Broadcast: &ingestv1.BroadcastEventRequest{EventType: "auth.matrix", Data: []byte(`{}`)}}})
 			return err
 		}},
+		{"SendTestEvent", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.SendTestEvent(ctx(t, w.group), &ingestv1.SendTestEventRequest{GroupId: w.group, AppId: w.app, EndpointId: w.endpoint})
+			return err
+		}},
 		{"TestFilter", false, func(t *testing.T, ctx as, w *world) error {
 			_, err := w.h.api.TestFilter(ctx(t, w.group), &ingestv1.TestFilterRequest{GroupId: w.group, Filter: []byte(`{"body": {"a": 1}}`), Payload: []byte(`{"a": 1}`)})
 			return err
@@ -410,6 +414,14 @@ func TestAuthCrossGroupIDs(t *testing.T) {
 		}},
 		{"CreateEvent", func() error {
 			_, err := h.api.CreateEvent(ctx, &ingestv1.CreateEventRequest{GroupId: w.group, AppId: w.otherApp, EventType: "x", Data: []byte(`1`)})
+			return err
+		}},
+		{"SendTestEvent", func() error {
+			_, err := h.api.SendTestEvent(ctx, &ingestv1.SendTestEventRequest{GroupId: w.group, AppId: w.otherApp, EndpointId: w.otherEndpoint})
+			return err
+		}},
+		{"SendTestEvent/own app", func() error {
+			_, err := h.api.SendTestEvent(ctx, &ingestv1.SendTestEventRequest{GroupId: w.group, AppId: w.app, EndpointId: w.otherEndpoint})
 			return err
 		}},
 		{"GetEvent", func() error {

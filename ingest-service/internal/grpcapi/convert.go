@@ -94,7 +94,7 @@ func eventPB(e *model.Event) *ingestv1.Event {
 	return &ingestv1.Event{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, EventType: e.EventType, Data: e.Data,
 		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt),
-		MatchedEndpoints: e.MatchedEndpoints, OwnerId: e.OwnerID,
+		MatchedEndpoints: e.MatchedEndpoints, OwnerId: e.OwnerID, Test: e.Test, EndpointId: e.EndpointID,
 	}
 }
 

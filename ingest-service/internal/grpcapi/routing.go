@@ -169,6 +169,19 @@ func (s *Server) accept(ctx context.Context, g *model.Group, ev *model.Event, lo
 // the queue and, when the group enforces its catalog, that its type and
 // payload do.
 func (s *Server) newEvent(ctx context.Context, g *model.Group, appID, eventType string, data []byte, key string, headers map[string]string) (*model.Event, error) {
+	ev, err := s.buildEvent(ctx, g, appID, eventType, data, key, headers)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkCatalog(ctx, g, ev); err != nil {
+		return nil, s.toStatus(ctx, "event", err)
+	}
+	return ev, nil
+}
+
+// buildEvent builds the event of a validated request and checks it fits on
+// the queue.
+func (s *Server) buildEvent(ctx context.Context, g *model.Group, appID, eventType string, data []byte, key string, headers map[string]string) (*model.Event, error) {
 	// created_at is the id's own time, so that a time range is an `_id`
 	// range the store's indexes serve.
 	uid := ids.New()
@@ -178,9 +191,6 @@ func (s *Server) newEvent(ctx context.Context, g *model.Group, appID, eventType 
 		Data: data, IdempotencyKey: key, CustomHeaders: headers, CreatedAt: at.UTC(),
 	}
 	if err := validateTaskSize(ev); err != nil {
-		return nil, s.toStatus(ctx, "event", err)
-	}
-	if err := s.checkCatalog(ctx, g, ev); err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}
 	return ev, nil

@@ -3303,7 +3303,10 @@ type Event struct {
 	// Endpoints subscribed to the event when it was accepted.
 	MatchedEndpoints int32 `protobuf:"varint,9,opt,name=matched_endpoints,json=matchedEndpoints,proto3" json:"matched_endpoints,omitempty"`
 	// Set on a fan-out event; a broadcast or fan-out event has no app_id.
-	OwnerId       string `protobuf:"bytes,20,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	OwnerId string `protobuf:"bytes,20,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// A test event (SendTestEvent): sent to endpoint_id only, never retried.
+	Test          bool   `protobuf:"varint,21,opt,name=test,proto3" json:"test,omitempty"`
+	EndpointId    string `protobuf:"bytes,22,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3408,6 +3411,20 @@ func (x *Event) GetOwnerId() string {
 	return ""
 }
 
+func (x *Event) GetTest() bool {
+	if x != nil {
+		return x.Test
+	}
+	return false
+}
+
+func (x *Event) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
 type CreateEventRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	GroupId   string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -3493,6 +3510,136 @@ func (x *CreateEventRequest) GetCustomHeaders() map[string]string {
 	return nil
 }
 
+type SendTestEventRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	GroupId    string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AppId      string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// Defaults to "convoy.test".
+	EventType string `protobuf:"bytes,4,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// A JSON value; defaults to a small example.
+	Data          []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendTestEventRequest) Reset() {
+	*x = SendTestEventRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendTestEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendTestEventRequest) ProtoMessage() {}
+
+func (x *SendTestEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendTestEventRequest.ProtoReflect.Descriptor instead.
+func (*SendTestEventRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *SendTestEventRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *SendTestEventRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *SendTestEventRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *SendTestEventRequest) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *SendTestEventRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type SendTestEventResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	DeliveryId    string                 `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendTestEventResponse) Reset() {
+	*x = SendTestEventResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendTestEventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendTestEventResponse) ProtoMessage() {}
+
+func (x *SendTestEventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendTestEventResponse.ProtoReflect.Descriptor instead.
+func (*SendTestEventResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *SendTestEventResponse) GetEvent() *Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *SendTestEventResponse) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
 type ListEventsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -3507,7 +3654,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3519,7 +3666,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3532,7 +3679,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListEventsRequest) GetGroupId() string {
@@ -3587,7 +3734,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3599,7 +3746,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3612,7 +3759,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -3639,7 +3786,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3651,7 +3798,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3664,7 +3811,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetEventRequest) GetGroupId() string {
@@ -3694,7 +3841,7 @@ type BroadcastEventRequest struct {
 
 func (x *BroadcastEventRequest) Reset() {
 	*x = BroadcastEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3706,7 +3853,7 @@ func (x *BroadcastEventRequest) String() string {
 func (*BroadcastEventRequest) ProtoMessage() {}
 
 func (x *BroadcastEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3719,7 +3866,7 @@ func (x *BroadcastEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadcastEventRequest.ProtoReflect.Descriptor instead.
 func (*BroadcastEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *BroadcastEventRequest) GetGroupId() string {
@@ -3771,7 +3918,7 @@ type FanoutEventRequest struct {
 
 func (x *FanoutEventRequest) Reset() {
 	*x = FanoutEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3783,7 +3930,7 @@ func (x *FanoutEventRequest) String() string {
 func (*FanoutEventRequest) ProtoMessage() {}
 
 func (x *FanoutEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3796,7 +3943,7 @@ func (x *FanoutEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FanoutEventRequest.ProtoReflect.Descriptor instead.
 func (*FanoutEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *FanoutEventRequest) GetGroupId() string {
@@ -3856,7 +4003,7 @@ type PrecheckEventRequest struct {
 
 func (x *PrecheckEventRequest) Reset() {
 	*x = PrecheckEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3868,7 +4015,7 @@ func (x *PrecheckEventRequest) String() string {
 func (*PrecheckEventRequest) ProtoMessage() {}
 
 func (x *PrecheckEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3881,7 +4028,7 @@ func (x *PrecheckEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrecheckEventRequest.ProtoReflect.Descriptor instead.
 func (*PrecheckEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PrecheckEventRequest) GetGroupId() string {
@@ -3957,7 +4104,7 @@ type PrecheckEventResponse struct {
 
 func (x *PrecheckEventResponse) Reset() {
 	*x = PrecheckEventResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3969,7 +4116,7 @@ func (x *PrecheckEventResponse) String() string {
 func (*PrecheckEventResponse) ProtoMessage() {}
 
 func (x *PrecheckEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3982,7 +4129,7 @@ func (x *PrecheckEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrecheckEventResponse.ProtoReflect.Descriptor instead.
 func (*PrecheckEventResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *PrecheckEventResponse) GetEndpoints() int32 {
@@ -4006,7 +4153,7 @@ type TestFilterRequest struct {
 
 func (x *TestFilterRequest) Reset() {
 	*x = TestFilterRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4018,7 +4165,7 @@ func (x *TestFilterRequest) String() string {
 func (*TestFilterRequest) ProtoMessage() {}
 
 func (x *TestFilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4031,7 +4178,7 @@ func (x *TestFilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestFilterRequest.ProtoReflect.Descriptor instead.
 func (*TestFilterRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *TestFilterRequest) GetGroupId() string {
@@ -4071,7 +4218,7 @@ type TestFilterResponse struct {
 
 func (x *TestFilterResponse) Reset() {
 	*x = TestFilterResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4083,7 +4230,7 @@ func (x *TestFilterResponse) String() string {
 func (*TestFilterResponse) ProtoMessage() {}
 
 func (x *TestFilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4096,7 +4243,7 @@ func (x *TestFilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestFilterResponse.ProtoReflect.Descriptor instead.
 func (*TestFilterResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *TestFilterResponse) GetMatches() bool {
@@ -4125,7 +4272,7 @@ type EventType struct {
 
 func (x *EventType) Reset() {
 	*x = EventType{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4137,7 +4284,7 @@ func (x *EventType) String() string {
 func (*EventType) ProtoMessage() {}
 
 func (x *EventType) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4150,7 +4297,7 @@ func (x *EventType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventType.ProtoReflect.Descriptor instead.
 func (*EventType) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *EventType) GetUid() string {
@@ -4230,7 +4377,7 @@ type CreateEventTypeRequest struct {
 
 func (x *CreateEventTypeRequest) Reset() {
 	*x = CreateEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4242,7 +4389,7 @@ func (x *CreateEventTypeRequest) String() string {
 func (*CreateEventTypeRequest) ProtoMessage() {}
 
 func (x *CreateEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4255,7 +4402,7 @@ func (x *CreateEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *CreateEventTypeRequest) GetGroupId() string {
@@ -4310,7 +4457,7 @@ type ListEventTypesRequest struct {
 
 func (x *ListEventTypesRequest) Reset() {
 	*x = ListEventTypesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4322,7 +4469,7 @@ func (x *ListEventTypesRequest) String() string {
 func (*ListEventTypesRequest) ProtoMessage() {}
 
 func (x *ListEventTypesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4335,7 +4482,7 @@ func (x *ListEventTypesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventTypesRequest.ProtoReflect.Descriptor instead.
 func (*ListEventTypesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListEventTypesRequest) GetGroupId() string {
@@ -4362,7 +4509,7 @@ type ListEventTypesResponse struct {
 
 func (x *ListEventTypesResponse) Reset() {
 	*x = ListEventTypesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4374,7 +4521,7 @@ func (x *ListEventTypesResponse) String() string {
 func (*ListEventTypesResponse) ProtoMessage() {}
 
 func (x *ListEventTypesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4387,7 +4534,7 @@ func (x *ListEventTypesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventTypesResponse.ProtoReflect.Descriptor instead.
 func (*ListEventTypesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListEventTypesResponse) GetEventTypes() []*EventType {
@@ -4414,7 +4561,7 @@ type GetEventTypeRequest struct {
 
 func (x *GetEventTypeRequest) Reset() {
 	*x = GetEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4426,7 +4573,7 @@ func (x *GetEventTypeRequest) String() string {
 func (*GetEventTypeRequest) ProtoMessage() {}
 
 func (x *GetEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4439,7 +4586,7 @@ func (x *GetEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*GetEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetEventTypeRequest) GetGroupId() string {
@@ -4472,7 +4619,7 @@ type UpdateEventTypeRequest struct {
 
 func (x *UpdateEventTypeRequest) Reset() {
 	*x = UpdateEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4484,7 +4631,7 @@ func (x *UpdateEventTypeRequest) String() string {
 func (*UpdateEventTypeRequest) ProtoMessage() {}
 
 func (x *UpdateEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4497,7 +4644,7 @@ func (x *UpdateEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *UpdateEventTypeRequest) GetGroupId() string {
@@ -4559,7 +4706,7 @@ type DeleteEventTypeRequest struct {
 
 func (x *DeleteEventTypeRequest) Reset() {
 	*x = DeleteEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4571,7 +4718,7 @@ func (x *DeleteEventTypeRequest) String() string {
 func (*DeleteEventTypeRequest) ProtoMessage() {}
 
 func (x *DeleteEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4584,7 +4731,7 @@ func (x *DeleteEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DeleteEventTypeRequest) GetGroupId() string {
@@ -4609,7 +4756,7 @@ type DeleteEventTypeResponse struct {
 
 func (x *DeleteEventTypeResponse) Reset() {
 	*x = DeleteEventTypeResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4621,7 +4768,7 @@ func (x *DeleteEventTypeResponse) String() string {
 func (*DeleteEventTypeResponse) ProtoMessage() {}
 
 func (x *DeleteEventTypeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4634,7 +4781,7 @@ func (x *DeleteEventTypeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEventTypeResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEventTypeResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
 }
 
 type DeliveryMetadata struct {
@@ -4653,7 +4800,7 @@ type DeliveryMetadata struct {
 
 func (x *DeliveryMetadata) Reset() {
 	*x = DeliveryMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4665,7 +4812,7 @@ func (x *DeliveryMetadata) String() string {
 func (*DeliveryMetadata) ProtoMessage() {}
 
 func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4678,7 +4825,7 @@ func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryMetadata.ProtoReflect.Descriptor instead.
 func (*DeliveryMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DeliveryMetadata) GetNumTrials() int32 {
@@ -4737,7 +4884,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4749,7 +4896,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4762,7 +4909,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *Delivery) GetUid() string {
@@ -4865,7 +5012,7 @@ type Attempt struct {
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4877,7 +5024,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4890,7 +5037,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *Attempt) GetUid() string {
@@ -5007,7 +5154,7 @@ type DeliveryFilter struct {
 
 func (x *DeliveryFilter) Reset() {
 	*x = DeliveryFilter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5019,7 +5166,7 @@ func (x *DeliveryFilter) String() string {
 func (*DeliveryFilter) ProtoMessage() {}
 
 func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5032,7 +5179,7 @@ func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryFilter.ProtoReflect.Descriptor instead.
 func (*DeliveryFilter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *DeliveryFilter) GetEventId() string {
@@ -5095,7 +5242,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5107,7 +5254,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5120,7 +5267,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ListDeliveriesRequest) GetGroupId() string {
@@ -5154,7 +5301,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5166,7 +5313,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5179,7 +5326,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -5206,7 +5353,7 @@ type GetDeliveryRequest struct {
 
 func (x *GetDeliveryRequest) Reset() {
 	*x = GetDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5218,7 +5365,7 @@ func (x *GetDeliveryRequest) String() string {
 func (*GetDeliveryRequest) ProtoMessage() {}
 
 func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5231,7 +5378,7 @@ func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*GetDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *GetDeliveryRequest) GetGroupId() string {
@@ -5258,7 +5405,7 @@ type ListAttemptsRequest struct {
 
 func (x *ListAttemptsRequest) Reset() {
 	*x = ListAttemptsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5270,7 +5417,7 @@ func (x *ListAttemptsRequest) String() string {
 func (*ListAttemptsRequest) ProtoMessage() {}
 
 func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5283,7 +5430,7 @@ func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListAttemptsRequest) GetGroupId() string {
@@ -5309,7 +5456,7 @@ type ListAttemptsResponse struct {
 
 func (x *ListAttemptsResponse) Reset() {
 	*x = ListAttemptsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5321,7 +5468,7 @@ func (x *ListAttemptsResponse) String() string {
 func (*ListAttemptsResponse) ProtoMessage() {}
 
 func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5334,7 +5481,7 @@ func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListAttemptsResponse) GetAttempts() []*Attempt {
@@ -5355,7 +5502,7 @@ type GetAttemptRequest struct {
 
 func (x *GetAttemptRequest) Reset() {
 	*x = GetAttemptRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5367,7 +5514,7 @@ func (x *GetAttemptRequest) String() string {
 func (*GetAttemptRequest) ProtoMessage() {}
 
 func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5380,7 +5527,7 @@ func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAttemptRequest.ProtoReflect.Descriptor instead.
 func (*GetAttemptRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{74}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *GetAttemptRequest) GetGroupId() string {
@@ -5417,7 +5564,7 @@ type ResendDeliveryRequest struct {
 
 func (x *ResendDeliveryRequest) Reset() {
 	*x = ResendDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5429,7 +5576,7 @@ func (x *ResendDeliveryRequest) String() string {
 func (*ResendDeliveryRequest) ProtoMessage() {}
 
 func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5442,7 +5589,7 @@ func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*ResendDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{75}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ResendDeliveryRequest) GetGroupId() string {
@@ -5478,7 +5625,7 @@ type BatchRetryDeliveriesRequest struct {
 
 func (x *BatchRetryDeliveriesRequest) Reset() {
 	*x = BatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5490,7 +5637,7 @@ func (x *BatchRetryDeliveriesRequest) String() string {
 func (*BatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5503,7 +5650,7 @@ func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{76}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *BatchRetryDeliveriesRequest) GetGroupId() string {
@@ -5537,7 +5684,7 @@ type BatchRetryDeliveriesResponse struct {
 
 func (x *BatchRetryDeliveriesResponse) Reset() {
 	*x = BatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5549,7 +5696,7 @@ func (x *BatchRetryDeliveriesResponse) String() string {
 func (*BatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5562,7 +5709,7 @@ func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{77}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *BatchRetryDeliveriesResponse) GetRetried() int32 {
@@ -5589,7 +5736,7 @@ type CountBatchRetryDeliveriesRequest struct {
 
 func (x *CountBatchRetryDeliveriesRequest) Reset() {
 	*x = CountBatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5601,7 +5748,7 @@ func (x *CountBatchRetryDeliveriesRequest) String() string {
 func (*CountBatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5614,7 +5761,7 @@ func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountBatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*CountBatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{78}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *CountBatchRetryDeliveriesRequest) GetGroupId() string {
@@ -5640,7 +5787,7 @@ type CountBatchRetryDeliveriesResponse struct {
 
 func (x *CountBatchRetryDeliveriesResponse) Reset() {
 	*x = CountBatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5652,7 +5799,7 @@ func (x *CountBatchRetryDeliveriesResponse) String() string {
 func (*CountBatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5665,7 +5812,7 @@ func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CountBatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*CountBatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{79}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *CountBatchRetryDeliveriesResponse) GetNum() int32 {
@@ -5685,7 +5832,7 @@ type ForceResendDeliveriesRequest struct {
 
 func (x *ForceResendDeliveriesRequest) Reset() {
 	*x = ForceResendDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5697,7 +5844,7 @@ func (x *ForceResendDeliveriesRequest) String() string {
 func (*ForceResendDeliveriesRequest) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5710,7 +5857,7 @@ func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{80}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ForceResendDeliveriesRequest) GetGroupId() string {
@@ -5737,7 +5884,7 @@ type ForceResendDeliveriesResponse struct {
 
 func (x *ForceResendDeliveriesResponse) Reset() {
 	*x = ForceResendDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5749,7 +5896,7 @@ func (x *ForceResendDeliveriesResponse) String() string {
 func (*ForceResendDeliveriesResponse) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5762,7 +5909,7 @@ func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{81}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ForceResendDeliveriesResponse) GetResent() int32 {
@@ -5796,7 +5943,7 @@ type MetaEventMetadata struct {
 
 func (x *MetaEventMetadata) Reset() {
 	*x = MetaEventMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5808,7 +5955,7 @@ func (x *MetaEventMetadata) String() string {
 func (*MetaEventMetadata) ProtoMessage() {}
 
 func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5821,7 +5968,7 @@ func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEventMetadata.ProtoReflect.Descriptor instead.
 func (*MetaEventMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{82}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *MetaEventMetadata) GetRaw() string {
@@ -5872,7 +6019,7 @@ type MetaEvent struct {
 
 func (x *MetaEvent) Reset() {
 	*x = MetaEvent{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5884,7 +6031,7 @@ func (x *MetaEvent) String() string {
 func (*MetaEvent) ProtoMessage() {}
 
 func (x *MetaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5897,7 +6044,7 @@ func (x *MetaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEvent.ProtoReflect.Descriptor instead.
 func (*MetaEvent) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{83}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *MetaEvent) GetUid() string {
@@ -5966,7 +6113,7 @@ type ListMetaEventsRequest struct {
 
 func (x *ListMetaEventsRequest) Reset() {
 	*x = ListMetaEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5978,7 +6125,7 @@ func (x *ListMetaEventsRequest) String() string {
 func (*ListMetaEventsRequest) ProtoMessage() {}
 
 func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5991,7 +6138,7 @@ func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{84}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ListMetaEventsRequest) GetGroupId() string {
@@ -6018,7 +6165,7 @@ type ListMetaEventsResponse struct {
 
 func (x *ListMetaEventsResponse) Reset() {
 	*x = ListMetaEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6030,7 +6177,7 @@ func (x *ListMetaEventsResponse) String() string {
 func (*ListMetaEventsResponse) ProtoMessage() {}
 
 func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6043,7 +6190,7 @@ func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{85}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ListMetaEventsResponse) GetMetaEvents() []*MetaEvent {
@@ -6070,7 +6217,7 @@ type GetMetaEventRequest struct {
 
 func (x *GetMetaEventRequest) Reset() {
 	*x = GetMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6082,7 +6229,7 @@ func (x *GetMetaEventRequest) String() string {
 func (*GetMetaEventRequest) ProtoMessage() {}
 
 func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6095,7 +6242,7 @@ func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*GetMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{86}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *GetMetaEventRequest) GetGroupId() string {
@@ -6122,7 +6269,7 @@ type ResendMetaEventRequest struct {
 
 func (x *ResendMetaEventRequest) Reset() {
 	*x = ResendMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6134,7 +6281,7 @@ func (x *ResendMetaEventRequest) String() string {
 func (*ResendMetaEventRequest) ProtoMessage() {}
 
 func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6147,7 +6294,7 @@ func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*ResendMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{87}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ResendMetaEventRequest) GetGroupId() string {
@@ -6188,7 +6335,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6200,7 +6347,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6213,7 +6360,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{88}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *DeadLetter) GetId() uint64 {
@@ -6295,7 +6442,7 @@ type ListDeadLettersRequest struct {
 
 func (x *ListDeadLettersRequest) Reset() {
 	*x = ListDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6307,7 +6454,7 @@ func (x *ListDeadLettersRequest) String() string {
 func (*ListDeadLettersRequest) ProtoMessage() {}
 
 func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6320,7 +6467,7 @@ func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{89}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ListDeadLettersRequest) GetPage() *PageRequest {
@@ -6340,7 +6487,7 @@ type ListDeadLettersResponse struct {
 
 func (x *ListDeadLettersResponse) Reset() {
 	*x = ListDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6352,7 +6499,7 @@ func (x *ListDeadLettersResponse) String() string {
 func (*ListDeadLettersResponse) ProtoMessage() {}
 
 func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6365,7 +6512,7 @@ func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{90}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
@@ -6392,7 +6539,7 @@ type RedriveDeadLettersRequest struct {
 
 func (x *RedriveDeadLettersRequest) Reset() {
 	*x = RedriveDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6404,7 +6551,7 @@ func (x *RedriveDeadLettersRequest) String() string {
 func (*RedriveDeadLettersRequest) ProtoMessage() {}
 
 func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6417,7 +6564,7 @@ func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{91}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *RedriveDeadLettersRequest) GetIds() []uint64 {
@@ -6437,7 +6584,7 @@ type RedriveDeadLettersResponse struct {
 
 func (x *RedriveDeadLettersResponse) Reset() {
 	*x = RedriveDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6449,7 +6596,7 @@ func (x *RedriveDeadLettersResponse) String() string {
 func (*RedriveDeadLettersResponse) ProtoMessage() {}
 
 func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6462,7 +6609,7 @@ func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{92}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
@@ -6789,7 +6936,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\t \x01(\x03R\x13consecutiveFailures\x123\n" +
 	"\acircuit\x18\n" +
 	" \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12-\n" +
-	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xbf\x03\n" +
+	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xf4\x03\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -6802,7 +6949,10 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12+\n" +
 	"\x11matched_endpoints\x18\t \x01(\x05R\x10matchedEndpoints\x12\x19\n" +
-	"\bowner_id\x18\x14 \x01(\tR\aownerId\x1a@\n" +
+	"\bowner_id\x18\x14 \x01(\tR\aownerId\x12\x12\n" +
+	"\x04test\x18\x15 \x01(\bR\x04test\x12\x1f\n" +
+	"\vendpoint_id\x18\x16 \x01(\tR\n" +
+	"endpointId\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
@@ -6816,7 +6966,19 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0ecustom_headers\x18\x06 \x03(\v27.convoy.ingest.v1.CreateEventRequest.CustomHeadersEntryR\rcustomHeaders\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x89\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9c\x01\n" +
+	"\x14SendTestEventRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
+	"\vendpoint_id\x18\x03 \x01(\tR\n" +
+	"endpointId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x04 \x01(\tR\teventType\x12\x12\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data\"g\n" +
+	"\x15SendTestEventResponse\x12-\n" +
+	"\x05event\x18\x01 \x01(\v2\x17.convoy.ingest.v1.EventR\x05event\x12\x1f\n" +
+	"\vdelivery_id\x18\x02 \x01(\tR\n" +
+	"deliveryId\"\x89\x02\n" +
 	"\x11ListEventsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1d\n" +
@@ -7092,7 +7254,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x03ids\x18\x01 \x03(\x04R\x03ids\"P\n" +
 	"\x1aRedriveDeadLettersResponse\x12\x1a\n" +
 	"\bredriven\x18\x01 \x01(\x05R\bredriven\x12\x16\n" +
-	"\x06failed\x18\x02 \x01(\x05R\x06failed2\xaa!\n" +
+	"\x06failed\x18\x02 \x01(\x05R\x06failed2\x8c\"\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -7122,7 +7284,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bGetEvent\x12!.convoy.ingest.v1.GetEventRequest\x1a\x17.convoy.ingest.v1.Event\x12R\n" +
 	"\x0eBroadcastEvent\x12'.convoy.ingest.v1.BroadcastEventRequest\x1a\x17.convoy.ingest.v1.Event\x12L\n" +
 	"\vFanoutEvent\x12$.convoy.ingest.v1.FanoutEventRequest\x1a\x17.convoy.ingest.v1.Event\x12`\n" +
-	"\rPrecheckEvent\x12&.convoy.ingest.v1.PrecheckEventRequest\x1a'.convoy.ingest.v1.PrecheckEventResponse\x12W\n" +
+	"\rPrecheckEvent\x12&.convoy.ingest.v1.PrecheckEventRequest\x1a'.convoy.ingest.v1.PrecheckEventResponse\x12`\n" +
+	"\rSendTestEvent\x12&.convoy.ingest.v1.SendTestEventRequest\x1a'.convoy.ingest.v1.SendTestEventResponse\x12W\n" +
 	"\n" +
 	"TestFilter\x12#.convoy.ingest.v1.TestFilterRequest\x1a$.convoy.ingest.v1.TestFilterResponse\x12X\n" +
 	"\x0fCreateEventType\x12(.convoy.ingest.v1.CreateEventTypeRequest\x1a\x1b.convoy.ingest.v1.EventType\x12c\n" +
@@ -7157,7 +7320,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 100)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 102)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
@@ -7207,59 +7370,61 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*EndpointStats)(nil),                     // 45: convoy.ingest.v1.EndpointStats
 	(*Event)(nil),                             // 46: convoy.ingest.v1.Event
 	(*CreateEventRequest)(nil),                // 47: convoy.ingest.v1.CreateEventRequest
-	(*ListEventsRequest)(nil),                 // 48: convoy.ingest.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),                // 49: convoy.ingest.v1.ListEventsResponse
-	(*GetEventRequest)(nil),                   // 50: convoy.ingest.v1.GetEventRequest
-	(*BroadcastEventRequest)(nil),             // 51: convoy.ingest.v1.BroadcastEventRequest
-	(*FanoutEventRequest)(nil),                // 52: convoy.ingest.v1.FanoutEventRequest
-	(*PrecheckEventRequest)(nil),              // 53: convoy.ingest.v1.PrecheckEventRequest
-	(*PrecheckEventResponse)(nil),             // 54: convoy.ingest.v1.PrecheckEventResponse
-	(*TestFilterRequest)(nil),                 // 55: convoy.ingest.v1.TestFilterRequest
-	(*TestFilterResponse)(nil),                // 56: convoy.ingest.v1.TestFilterResponse
-	(*EventType)(nil),                         // 57: convoy.ingest.v1.EventType
-	(*CreateEventTypeRequest)(nil),            // 58: convoy.ingest.v1.CreateEventTypeRequest
-	(*ListEventTypesRequest)(nil),             // 59: convoy.ingest.v1.ListEventTypesRequest
-	(*ListEventTypesResponse)(nil),            // 60: convoy.ingest.v1.ListEventTypesResponse
-	(*GetEventTypeRequest)(nil),               // 61: convoy.ingest.v1.GetEventTypeRequest
-	(*UpdateEventTypeRequest)(nil),            // 62: convoy.ingest.v1.UpdateEventTypeRequest
-	(*DeleteEventTypeRequest)(nil),            // 63: convoy.ingest.v1.DeleteEventTypeRequest
-	(*DeleteEventTypeResponse)(nil),           // 64: convoy.ingest.v1.DeleteEventTypeResponse
-	(*DeliveryMetadata)(nil),                  // 65: convoy.ingest.v1.DeliveryMetadata
-	(*Delivery)(nil),                          // 66: convoy.ingest.v1.Delivery
-	(*Attempt)(nil),                           // 67: convoy.ingest.v1.Attempt
-	(*DeliveryFilter)(nil),                    // 68: convoy.ingest.v1.DeliveryFilter
-	(*ListDeliveriesRequest)(nil),             // 69: convoy.ingest.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),            // 70: convoy.ingest.v1.ListDeliveriesResponse
-	(*GetDeliveryRequest)(nil),                // 71: convoy.ingest.v1.GetDeliveryRequest
-	(*ListAttemptsRequest)(nil),               // 72: convoy.ingest.v1.ListAttemptsRequest
-	(*ListAttemptsResponse)(nil),              // 73: convoy.ingest.v1.ListAttemptsResponse
-	(*GetAttemptRequest)(nil),                 // 74: convoy.ingest.v1.GetAttemptRequest
-	(*ResendDeliveryRequest)(nil),             // 75: convoy.ingest.v1.ResendDeliveryRequest
-	(*BatchRetryDeliveriesRequest)(nil),       // 76: convoy.ingest.v1.BatchRetryDeliveriesRequest
-	(*BatchRetryDeliveriesResponse)(nil),      // 77: convoy.ingest.v1.BatchRetryDeliveriesResponse
-	(*CountBatchRetryDeliveriesRequest)(nil),  // 78: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	(*CountBatchRetryDeliveriesResponse)(nil), // 79: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	(*ForceResendDeliveriesRequest)(nil),      // 80: convoy.ingest.v1.ForceResendDeliveriesRequest
-	(*ForceResendDeliveriesResponse)(nil),     // 81: convoy.ingest.v1.ForceResendDeliveriesResponse
-	(*MetaEventMetadata)(nil),                 // 82: convoy.ingest.v1.MetaEventMetadata
-	(*MetaEvent)(nil),                         // 83: convoy.ingest.v1.MetaEvent
-	(*ListMetaEventsRequest)(nil),             // 84: convoy.ingest.v1.ListMetaEventsRequest
-	(*ListMetaEventsResponse)(nil),            // 85: convoy.ingest.v1.ListMetaEventsResponse
-	(*GetMetaEventRequest)(nil),               // 86: convoy.ingest.v1.GetMetaEventRequest
-	(*ResendMetaEventRequest)(nil),            // 87: convoy.ingest.v1.ResendMetaEventRequest
-	(*DeadLetter)(nil),                        // 88: convoy.ingest.v1.DeadLetter
-	(*ListDeadLettersRequest)(nil),            // 89: convoy.ingest.v1.ListDeadLettersRequest
-	(*ListDeadLettersResponse)(nil),           // 90: convoy.ingest.v1.ListDeadLettersResponse
-	(*RedriveDeadLettersRequest)(nil),         // 91: convoy.ingest.v1.RedriveDeadLettersRequest
-	(*RedriveDeadLettersResponse)(nil),        // 92: convoy.ingest.v1.RedriveDeadLettersResponse
-	nil,                                       // 93: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 94: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 95: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	nil,                                       // 96: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	nil,                                       // 97: convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	nil,                                       // 98: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 99: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),             // 100: google.protobuf.Timestamp
+	(*SendTestEventRequest)(nil),              // 48: convoy.ingest.v1.SendTestEventRequest
+	(*SendTestEventResponse)(nil),             // 49: convoy.ingest.v1.SendTestEventResponse
+	(*ListEventsRequest)(nil),                 // 50: convoy.ingest.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),                // 51: convoy.ingest.v1.ListEventsResponse
+	(*GetEventRequest)(nil),                   // 52: convoy.ingest.v1.GetEventRequest
+	(*BroadcastEventRequest)(nil),             // 53: convoy.ingest.v1.BroadcastEventRequest
+	(*FanoutEventRequest)(nil),                // 54: convoy.ingest.v1.FanoutEventRequest
+	(*PrecheckEventRequest)(nil),              // 55: convoy.ingest.v1.PrecheckEventRequest
+	(*PrecheckEventResponse)(nil),             // 56: convoy.ingest.v1.PrecheckEventResponse
+	(*TestFilterRequest)(nil),                 // 57: convoy.ingest.v1.TestFilterRequest
+	(*TestFilterResponse)(nil),                // 58: convoy.ingest.v1.TestFilterResponse
+	(*EventType)(nil),                         // 59: convoy.ingest.v1.EventType
+	(*CreateEventTypeRequest)(nil),            // 60: convoy.ingest.v1.CreateEventTypeRequest
+	(*ListEventTypesRequest)(nil),             // 61: convoy.ingest.v1.ListEventTypesRequest
+	(*ListEventTypesResponse)(nil),            // 62: convoy.ingest.v1.ListEventTypesResponse
+	(*GetEventTypeRequest)(nil),               // 63: convoy.ingest.v1.GetEventTypeRequest
+	(*UpdateEventTypeRequest)(nil),            // 64: convoy.ingest.v1.UpdateEventTypeRequest
+	(*DeleteEventTypeRequest)(nil),            // 65: convoy.ingest.v1.DeleteEventTypeRequest
+	(*DeleteEventTypeResponse)(nil),           // 66: convoy.ingest.v1.DeleteEventTypeResponse
+	(*DeliveryMetadata)(nil),                  // 67: convoy.ingest.v1.DeliveryMetadata
+	(*Delivery)(nil),                          // 68: convoy.ingest.v1.Delivery
+	(*Attempt)(nil),                           // 69: convoy.ingest.v1.Attempt
+	(*DeliveryFilter)(nil),                    // 70: convoy.ingest.v1.DeliveryFilter
+	(*ListDeliveriesRequest)(nil),             // 71: convoy.ingest.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),            // 72: convoy.ingest.v1.ListDeliveriesResponse
+	(*GetDeliveryRequest)(nil),                // 73: convoy.ingest.v1.GetDeliveryRequest
+	(*ListAttemptsRequest)(nil),               // 74: convoy.ingest.v1.ListAttemptsRequest
+	(*ListAttemptsResponse)(nil),              // 75: convoy.ingest.v1.ListAttemptsResponse
+	(*GetAttemptRequest)(nil),                 // 76: convoy.ingest.v1.GetAttemptRequest
+	(*ResendDeliveryRequest)(nil),             // 77: convoy.ingest.v1.ResendDeliveryRequest
+	(*BatchRetryDeliveriesRequest)(nil),       // 78: convoy.ingest.v1.BatchRetryDeliveriesRequest
+	(*BatchRetryDeliveriesResponse)(nil),      // 79: convoy.ingest.v1.BatchRetryDeliveriesResponse
+	(*CountBatchRetryDeliveriesRequest)(nil),  // 80: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	(*CountBatchRetryDeliveriesResponse)(nil), // 81: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	(*ForceResendDeliveriesRequest)(nil),      // 82: convoy.ingest.v1.ForceResendDeliveriesRequest
+	(*ForceResendDeliveriesResponse)(nil),     // 83: convoy.ingest.v1.ForceResendDeliveriesResponse
+	(*MetaEventMetadata)(nil),                 // 84: convoy.ingest.v1.MetaEventMetadata
+	(*MetaEvent)(nil),                         // 85: convoy.ingest.v1.MetaEvent
+	(*ListMetaEventsRequest)(nil),             // 86: convoy.ingest.v1.ListMetaEventsRequest
+	(*ListMetaEventsResponse)(nil),            // 87: convoy.ingest.v1.ListMetaEventsResponse
+	(*GetMetaEventRequest)(nil),               // 88: convoy.ingest.v1.GetMetaEventRequest
+	(*ResendMetaEventRequest)(nil),            // 89: convoy.ingest.v1.ResendMetaEventRequest
+	(*DeadLetter)(nil),                        // 90: convoy.ingest.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),            // 91: convoy.ingest.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),           // 92: convoy.ingest.v1.ListDeadLettersResponse
+	(*RedriveDeadLettersRequest)(nil),         // 93: convoy.ingest.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),        // 94: convoy.ingest.v1.RedriveDeadLettersResponse
+	nil,                                       // 95: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 96: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 97: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	nil,                                       // 98: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	nil,                                       // 99: convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	nil,                                       // 100: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 101: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 102: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
@@ -7267,185 +7432,188 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
 	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
 	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	100, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	100, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	102, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	102, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	100, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	102, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
 	0,   // 13: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	16,  // 14: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
 	1,   // 15: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	100, // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	102, // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	102, // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 18: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	23,  // 19: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
 	1,   // 20: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	100, // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	102, // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	102, // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
 	31,  // 23: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	100, // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	100, // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	102, // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	102, // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
 	44,  // 26: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
 	0,   // 27: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	32,  // 28: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
 	1,   // 29: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 30: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	102, // 30: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
 	42,  // 31: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	100, // 32: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	100, // 33: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	100, // 34: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	102, // 32: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	102, // 33: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	102, // 34: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
 	42,  // 35: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
 	43,  // 36: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	100, // 37: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	100, // 38: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	102, // 37: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	102, // 38: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
 	44,  // 39: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
-	93,  // 40: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	100, // 41: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	94,  // 42: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	100, // 43: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	100, // 44: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
-	0,   // 45: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	46,  // 46: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
-	1,   // 47: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	95,  // 48: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	96,  // 49: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	47,  // 50: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
-	51,  // 51: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
-	52,  // 52: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
-	97,  // 53: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	100, // 54: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
-	100, // 55: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 56: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	57,  // 57: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
-	1,   // 58: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 59: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	65,  // 60: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	100, // 61: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	100, // 62: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	98,  // 63: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	99,  // 64: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	100, // 65: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	100, // 66: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	100, // 67: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
-	68,  // 68: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,   // 69: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	66,  // 70: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,   // 71: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	67,  // 72: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	68,  // 73: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	68,  // 74: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	100, // 75: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	82,  // 76: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
-	67,  // 77: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	100, // 78: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	100, // 79: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 80: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	83,  // 81: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
-	1,   // 82: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 83: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
-	0,   // 84: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	88,  // 85: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
-	1,   // 86: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	9,   // 87: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 88: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 89: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 90: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 91: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 92: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 93: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 94: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	21,  // 95: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	24,  // 96: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	25,  // 97: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	27,  // 98: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	28,  // 99: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	29,  // 100: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	33,  // 101: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	34,  // 102: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	36,  // 103: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	37,  // 104: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	38,  // 105: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	40,  // 106: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	41,  // 107: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	47,  // 108: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	48,  // 109: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	50,  // 110: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	51,  // 111: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
-	52,  // 112: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
-	53,  // 113: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
-	55,  // 114: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
-	58,  // 115: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
-	59,  // 116: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
-	61,  // 117: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
-	62,  // 118: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
-	63,  // 119: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
-	69,  // 120: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	71,  // 121: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	72,  // 122: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	74,  // 123: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	75,  // 124: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	76,  // 125: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	78,  // 126: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	80,  // 127: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	84,  // 128: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	86,  // 129: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	87,  // 130: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	89,  // 131: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	91,  // 132: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	8,   // 133: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 134: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 135: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 136: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 137: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 138: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20,  // 139: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	16,  // 140: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	22,  // 141: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	23,  // 142: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	26,  // 143: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	23,  // 144: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	23,  // 145: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	30,  // 146: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	32,  // 147: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	35,  // 148: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	32,  // 149: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32,  // 150: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	39,  // 151: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	32,  // 152: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	45,  // 153: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	46,  // 154: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	49,  // 155: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	46,  // 156: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 157: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 158: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
-	54,  // 159: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
-	56,  // 160: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
-	57,  // 161: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
-	60,  // 162: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
-	57,  // 163: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
-	57,  // 164: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
-	64,  // 165: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
-	70,  // 166: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	66,  // 167: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	73,  // 168: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	67,  // 169: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	66,  // 170: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	77,  // 171: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	79,  // 172: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	81,  // 173: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	85,  // 174: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	83,  // 175: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	83,  // 176: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	90,  // 177: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	92,  // 178: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	133, // [133:179] is the sub-list for method output_type
-	87,  // [87:133] is the sub-list for method input_type
-	87,  // [87:87] is the sub-list for extension type_name
-	87,  // [87:87] is the sub-list for extension extendee
-	0,   // [0:87] is the sub-list for field type_name
+	95,  // 40: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	102, // 41: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	96,  // 42: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	46,  // 43: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
+	102, // 44: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	102, // 45: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	0,   // 46: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	46,  // 47: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	1,   // 48: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	97,  // 49: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	98,  // 50: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	47,  // 51: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
+	53,  // 52: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
+	54,  // 53: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
+	99,  // 54: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	102, // 55: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
+	102, // 56: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 57: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	59,  // 58: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
+	1,   // 59: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	102, // 60: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	67,  // 61: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	102, // 62: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	102, // 63: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	100, // 64: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	101, // 65: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	102, // 66: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	102, // 67: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	102, // 68: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	70,  // 69: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 70: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	68,  // 71: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 72: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	69,  // 73: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	70,  // 74: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	70,  // 75: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	102, // 76: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	84,  // 77: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	69,  // 78: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	102, // 79: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	102, // 80: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 81: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	85,  // 82: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 83: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	102, // 84: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 85: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	90,  // 86: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 87: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	9,   // 88: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 89: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 90: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 91: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 92: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 93: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 94: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 95: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 96: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 97: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 98: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 99: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 100: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 101: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	33,  // 102: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	34,  // 103: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	36,  // 104: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	37,  // 105: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	38,  // 106: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	40,  // 107: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	41,  // 108: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	47,  // 109: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	50,  // 110: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	52,  // 111: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	53,  // 112: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
+	54,  // 113: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
+	55,  // 114: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
+	48,  // 115: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
+	57,  // 116: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
+	60,  // 117: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
+	61,  // 118: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
+	63,  // 119: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
+	64,  // 120: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
+	65,  // 121: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
+	71,  // 122: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	73,  // 123: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	74,  // 124: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	76,  // 125: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	77,  // 126: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	78,  // 127: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	80,  // 128: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	82,  // 129: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	86,  // 130: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	88,  // 131: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	89,  // 132: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	91,  // 133: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	93,  // 134: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	8,   // 135: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 136: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 137: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 138: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 139: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 140: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 141: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 142: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 143: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 144: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 145: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 146: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 147: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 148: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 149: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	35,  // 150: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 151: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 152: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	39,  // 153: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 154: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	45,  // 155: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	46,  // 156: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	51,  // 157: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	46,  // 158: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 159: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 160: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
+	56,  // 161: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
+	49,  // 162: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
+	58,  // 163: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
+	59,  // 164: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
+	62,  // 165: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
+	59,  // 166: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
+	59,  // 167: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
+	66,  // 168: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
+	72,  // 169: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	68,  // 170: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	75,  // 171: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	69,  // 172: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	68,  // 173: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	79,  // 174: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	81,  // 175: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	83,  // 176: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	87,  // 177: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	85,  // 178: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	85,  // 179: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	92,  // 180: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	94,  // 181: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	135, // [135:182] is the sub-list for method output_type
+	88,  // [88:135] is the sub-list for method input_type
+	88,  // [88:88] is the sub-list for extension type_name
+	88,  // [88:88] is the sub-list for extension extendee
+	0,   // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -7458,19 +7626,19 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 	file_convoy_ingest_v1_ingest_proto_msgTypes[28].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[37].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[42].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[53].OneofWrappers = []any{
+	file_convoy_ingest_v1_ingest_proto_msgTypes[55].OneofWrappers = []any{
 		(*PrecheckEventRequest_Event)(nil),
 		(*PrecheckEventRequest_Broadcast)(nil),
 		(*PrecheckEventRequest_Fanout)(nil),
 	}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[62].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[64].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   100,
+			NumMessages:   102,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -51,6 +51,7 @@ const (
 	IngestService_BroadcastEvent_FullMethodName            = "/convoy.ingest.v1.IngestService/BroadcastEvent"
 	IngestService_FanoutEvent_FullMethodName               = "/convoy.ingest.v1.IngestService/FanoutEvent"
 	IngestService_PrecheckEvent_FullMethodName             = "/convoy.ingest.v1.IngestService/PrecheckEvent"
+	IngestService_SendTestEvent_FullMethodName             = "/convoy.ingest.v1.IngestService/SendTestEvent"
 	IngestService_TestFilter_FullMethodName                = "/convoy.ingest.v1.IngestService/TestFilter"
 	IngestService_CreateEventType_FullMethodName           = "/convoy.ingest.v1.IngestService/CreateEventType"
 	IngestService_ListEventTypes_FullMethodName            = "/convoy.ingest.v1.IngestService/ListEventTypes"
@@ -118,6 +119,8 @@ type IngestServiceClient interface {
 	// How many endpoints an event, broadcast or fan-out would be delivered
 	// to; nothing is created.
 	PrecheckEvent(ctx context.Context, in *PrecheckEventRequest, opts ...grpc.CallOption) (*PrecheckEventResponse, error)
+	// Sends a test event to one endpoint: attempted once, never retried.
+	SendTestEvent(ctx context.Context, in *SendTestEventRequest, opts ...grpc.CallOption) (*SendTestEventResponse, error)
 	// Payload filters.
 	TestFilter(ctx context.Context, in *TestFilterRequest, opts ...grpc.CallOption) (*TestFilterResponse, error)
 	// The group's event-type catalog.
@@ -423,6 +426,16 @@ func (c *ingestServiceClient) PrecheckEvent(ctx context.Context, in *PrecheckEve
 	return out, nil
 }
 
+func (c *ingestServiceClient) SendTestEvent(ctx context.Context, in *SendTestEventRequest, opts ...grpc.CallOption) (*SendTestEventResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendTestEventResponse)
+	err := c.cc.Invoke(ctx, IngestService_SendTestEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ingestServiceClient) TestFilter(ctx context.Context, in *TestFilterRequest, opts ...grpc.CallOption) (*TestFilterResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(TestFilterResponse)
@@ -659,6 +672,8 @@ type IngestServiceServer interface {
 	// How many endpoints an event, broadcast or fan-out would be delivered
 	// to; nothing is created.
 	PrecheckEvent(context.Context, *PrecheckEventRequest) (*PrecheckEventResponse, error)
+	// Sends a test event to one endpoint: attempted once, never retried.
+	SendTestEvent(context.Context, *SendTestEventRequest) (*SendTestEventResponse, error)
 	// Payload filters.
 	TestFilter(context.Context, *TestFilterRequest) (*TestFilterResponse, error)
 	// The group's event-type catalog.
@@ -774,6 +789,9 @@ func (UnimplementedIngestServiceServer) FanoutEvent(context.Context, *FanoutEven
 }
 func (UnimplementedIngestServiceServer) PrecheckEvent(context.Context, *PrecheckEventRequest) (*PrecheckEventResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PrecheckEvent not implemented")
+}
+func (UnimplementedIngestServiceServer) SendTestEvent(context.Context, *SendTestEventRequest) (*SendTestEventResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SendTestEvent not implemented")
 }
 func (UnimplementedIngestServiceServer) TestFilter(context.Context, *TestFilterRequest) (*TestFilterResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method TestFilter not implemented")
@@ -1339,6 +1357,24 @@ func _IngestService_PrecheckEvent_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_SendTestEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendTestEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).SendTestEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_SendTestEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).SendTestEvent(ctx, req.(*SendTestEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IngestService_TestFilter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(TestFilterRequest)
 	if err := dec(in); err != nil {
@@ -1795,6 +1831,10 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PrecheckEvent",
 			Handler:    _IngestService_PrecheckEvent_Handler,
+		},
+		{
+			MethodName: "SendTestEvent",
+			Handler:    _IngestService_SendTestEvent_Handler,
 		},
 		{
 			MethodName: "TestFilter",
