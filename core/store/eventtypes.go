@@ -52,7 +52,7 @@ func (s *Store) ListEventTypes(ctx context.Context, groupID string, p Page) ([]m
 
 // EventTypesOfGroup returns the whole catalog of a group (for enforcement).
 func (s *Store) EventTypesOfGroup(ctx context.Context, groupID string) ([]model.EventType, error) {
-	return findAll[model.EventType](ctx, s.coll(collEventTypes), bson.D{{Key: "group_id", Value: groupID}})
+	return findAll[model.EventType](ctx, s, collEventTypes, FieldValue{"group_id", groupID})
 }
 
 // ReplaceEventType writes a catalog entry's new state; oldName is its name

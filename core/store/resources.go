@@ -198,15 +198,37 @@ func (s *Store) ListApplications(ctx context.Context, groupID string, f Applicat
 // ApplicationsOfOwner returns every application of a group with ownerID
 // (for fan-out events).
 func (s *Store) ApplicationsOfOwner(ctx context.Context, groupID, ownerID string) ([]model.Application, error) {
-	return findAll[model.Application](ctx, s.coll(collApplications), bson.D{{Key: "group_id", Value: groupID}, {Key: "owner_id", Value: ownerID}})
+	return findAll[model.Application](ctx, s, collApplications, FieldValue{"group_id", groupID}, FieldValue{"owner_id", ownerID})
 }
 
 // EndpointsOfGroup returns every endpoint of a group (for broadcasts).
 func (s *Store) EndpointsOfGroup(ctx context.Context, groupID string) ([]model.Endpoint, error) {
-	return findAll[model.Endpoint](ctx, s.coll(collEndpoints), bson.D{{Key: "group_id", Value: groupID}})
+	return findAll[model.Endpoint](ctx, s, collEndpoints, FieldValue{"group_id", groupID})
 }
 
-func findAll[T any](ctx context.Context, c *mongo.Collection, filter bson.D) ([]T, error) {
+// findAll returns every document of c whose string fields equal the values
+// given, read through the index when it serves the query.
+func findAll[T any](ctx context.Context, s *Store, coll string, eq ...FieldValue) ([]T, error) {
+	if s.index != nil {
+		docs, ok, err := s.index.Documents(ctx, coll, eq)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out := make([]T, len(docs))
+			for i := range docs {
+				if err := bson.Unmarshal(docs[i], &out[i]); err != nil {
+					return nil, fmt.Errorf("decode %s: %w", coll, err)
+				}
+			}
+			return out, nil
+		}
+	}
+	c := s.coll(coll)
+	filter := make(bson.D, len(eq))
+	for i, fv := range eq {
+		filter[i] = bson.E{Key: fv.Field, Value: fv.Value}
+	}
 	cur, err := c.Find(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("find in %s: %w", c.Name(), err)
@@ -270,15 +292,7 @@ func (s *Store) ListEndpoints(ctx context.Context, groupID, appID string, p Page
 
 // EndpointsOfApp returns every endpoint of an application (for fan-out).
 func (s *Store) EndpointsOfApp(ctx context.Context, appID string) ([]model.Endpoint, error) {
-	cur, err := s.coll(collEndpoints).Find(ctx, bson.D{{Key: "app_id", Value: appID}})
-	if err != nil {
-		return nil, fmt.Errorf("find endpoints: %w", err)
-	}
-	var out []model.Endpoint
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read endpoints: %w", err)
-	}
-	return out, nil
+	return findAll[model.Endpoint](ctx, s, collEndpoints, FieldValue{"app_id", appID})
 }
 
 // ReplaceEndpoint writes an endpoint's new state.
@@ -362,5 +376,5 @@ func (s *Store) RoutingVersion(ctx context.Context, groupID string) (int64, erro
 // ApplicationsOfGroup returns every application of a group (for
 // broadcasts, which need to know the disabled ones).
 func (s *Store) ApplicationsOfGroup(ctx context.Context, groupID string) ([]model.Application, error) {
-	return findAll[model.Application](ctx, s.coll(collApplications), bson.D{{Key: "group_id", Value: groupID}})
+	return findAll[model.Application](ctx, s, collApplications, FieldValue{"group_id", groupID})
 }

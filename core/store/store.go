@@ -82,7 +82,14 @@ type Index interface {
 	// OldIDs returns up to limit ids of a group's documents in collection
 	// that retention deletes at cutoff (see DeleteOlderThan).
 	OldIDs(ctx context.Context, collection, groupID string, cutoff time.Time, limit int) ([]string, error)
+	// Documents returns every document of collection whose fields equal
+	// the values given (strings; the first field is the one indexed). ok
+	// is false when it cannot serve that query: the store asks the server.
+	Documents(ctx context.Context, collection string, eq []FieldValue) (docs []bson.Raw, ok bool, err error)
 }
+
+// FieldValue is a string field's value a query selects by.
+type FieldValue struct{ Field, Value string }
 
 // Option configures a Store.
 type Option func(*Store)

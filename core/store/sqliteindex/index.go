@@ -15,6 +15,7 @@ import (
 	"convoy/core/model"
 	"convoy/core/store"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", the one FerretDB itself uses
 )
 
@@ -295,4 +296,56 @@ func (ix *Index) OldIDs(ctx context.Context, collection, groupID string, cutoff 
 		return nil, errors.New("old ids: no index for collection " + collection)
 	}
 	return ix.ids(ctx, collection, q)
+}
+
+// Documents returns, as BSON, every document of collection whose string
+// fields equal the values given, read from FerretDB's rows (see sjson.go)
+// rather than through FerretDB, which would decode the whole collection.
+// The first field must be one of documentFields; the others are tested on
+// the rows it selects. ok is false for a query this cannot serve.
+func (ix *Index) Documents(ctx context.Context, collection string, eq []store.FieldValue) (docs []bson.Raw, ok bool, err error) {
+	if len(eq) == 0 || !slices.Contains(documentFields[collection], eq[0].Field) {
+		return nil, false, nil
+	}
+	table, found, err := ix.table(ctx, collection, false)
+	if err != nil || !found {
+		return nil, err == nil, err
+	}
+	docs, err = ix.readDocuments(ctx, table, eq)
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		if table, found, err = ix.table(ctx, collection, true); err != nil || !found {
+			return nil, err == nil, err
+		}
+		docs, err = ix.readDocuments(ctx, table, eq)
+	}
+	if err != nil {
+		return nil, true, fmt.Errorf("read %s: %w", collection, err)
+	}
+	return docs, true, nil
+}
+
+func (ix *Index) readDocuments(ctx context.Context, table string, eq []store.FieldValue) ([]bson.Raw, error) {
+	conds := make([]string, len(eq))
+	args := make([]any, len(eq))
+	for i, fv := range eq {
+		conds[i], args[i] = column(fv.Field)+" = ?", fv.Value
+	}
+	rows, err := ix.db.QueryContext(ctx, fmt.Sprintf(`SELECT _ferretdb_sjson FROM %q WHERE %s`, table, strings.Join(conds, " AND ")), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bson.Raw
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		doc, err := decodeSJSON(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, doc)
+	}
+	return out, rows.Err()
 }

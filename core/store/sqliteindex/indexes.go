@@ -30,9 +30,11 @@ func column(path string) string { return "_ferretdb_sjson->>'$." + path + "'" }
 
 // Collection names, as the store names them.
 const (
-	collEvents      = "events"
-	collDeliveries  = "deliveries"
-	collIdempotency = "idempotency_keys"
+	collEvents       = "events"
+	collDeliveries   = "deliveries"
+	collIdempotency  = "idempotency_keys"
+	collApplications = "applications"
+	collEndpoints    = "endpoints"
 )
 
 // pendingStatuses are the delivery statuses a sweep looks at; the index
@@ -74,6 +76,23 @@ var indexes = map[string][]index{
 	collIdempotency: {
 		{name: "created", paths: []string{"group_id", "created_at"}},
 	},
+	// A broadcast reads every endpoint of its group, an event those of its
+	// application: without these, each read decodes every endpoint of every
+	// group (about 0.2 ms an endpoint). Their writes are rare.
+	collEndpoints: {
+		{name: "group", paths: []string{"group_id"}},
+		{name: "app", paths: []string{"app_id"}},
+	},
+	collApplications: {
+		{name: "group", paths: []string{"group_id"}},
+	},
+}
+
+// documentFields are the fields Documents may select by, per collection:
+// those with an index above.
+var documentFields = map[string][]string{
+	collEndpoints:    {"group_id", "app_id"},
+	collApplications: {"group_id"},
 }
 
 var (

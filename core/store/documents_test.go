@@ -1,0 +1,107 @@
+package store_test
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"convoy/core/embedded"
+	"convoy/core/model"
+	"convoy/core/store"
+	"convoy/core/store/sqliteindex"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// The SQLite index reads whole documents from FerretDB's rows for the
+// queries that return every document of a group or application. What it
+// reads must be byte for byte what FerretDB answers, for every BSON type
+// FerretDB stores, and the store's answers must not change with it.
+func TestIndexDocumentsMatchFerretDB(t *testing.T) {
+	f, err := embedded.StartFerretDB(t.Context(), embedded.FerretOptions{Dir: filepath.Join(t.TempDir(), "ferretdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	plain := openStore(t, f.URI(), "convoy")
+	ix := sqliteindex.Open(f.Dir(), "convoy")
+	t.Cleanup(func() { ix.Close() })
+	indexed := openStore(t, f.URI(), "convoy", store.WithIndex(ix))
+
+	// One document of every type, nested and in arrays, straight through
+	// the driver.
+	oid := bson.NewObjectID()
+	odd := bson.D{
+		{Key: "_id", Value: "odd-1"}, {Key: "group_id", Value: "g-odd"}, {Key: "app_id", Value: "a-odd"},
+		{Key: "s", Value: "text with \"quotes\" and ünïcode"}, {Key: "empty", Value: ""},
+		{Key: "i32", Value: int32(-7)}, {Key: "i64", Value: int64(1) << 53}, {Key: "f", Value: 2.5},
+		{Key: "t", Value: true}, {Key: "n", Value: nil}, {Key: "when", Value: bson.DateTime(1767225600123)},
+		{Key: "bin", Value: bson.Binary{Subtype: 0, Data: []byte{0, 1, 2, 255}}},
+		{Key: "uuid", Value: bson.Binary{Subtype: 4, Data: bytes.Repeat([]byte{7}, 16)}},
+		{Key: "oid", Value: oid}, {Key: "ts", Value: bson.Timestamp{T: 1767225600, I: 3}},
+		{Key: "doc", Value: bson.D{{Key: "z", Value: int32(1)}, {Key: "a", Value: bson.D{}}}},
+		{Key: "arr", Value: bson.A{"x", int64(2), bson.D{{Key: "k", Value: bson.A{}}}, nil, false}},
+		{Key: "emptyarr", Value: bson.A{}},
+	}
+	if _, err := plain.RawCollection("endpoints").InsertOne(t.Context(), odd); err != nil {
+		t.Fatal(err)
+	}
+	// And real endpoints, as the store writes them.
+	expires := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
+	for _, id := range []string{"ep-1", "ep-2"} {
+		ep := &model.Endpoint{UID: id, GroupID: "g-1", AppID: "a-1", URL: "https://example.com/" + id,
+			Secrets: []model.Secret{{Value: "s1", CreatedAt: expires.Add(-time.Hour)}, {Value: "s2", ExpiresAt: &expires}},
+			Events:  []string{"invoice.*"}, HTTPTimeout: 30 * time.Second, RateLimit: 5000, Status: model.EndpointActive,
+			Filter: `{"body":{"a":1}}`, CreatedAt: expires, UpdatedAt: expires}
+		if err := plain.CreateEndpoint(t.Context(), ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.EnsureIDIndexes(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	docs, ok, err := ix.Documents(t.Context(), "endpoints", []store.FieldValue{{Field: "group_id", Value: "g-odd"}})
+	if err != nil || !ok || len(docs) != 1 {
+		t.Fatalf("Documents = %d docs, ok %v, err %v", len(docs), ok, err)
+	}
+	var viaFerret bson.Raw
+	if err := plain.RawCollection("endpoints").FindOne(t.Context(), bson.D{{Key: "_id", Value: "odd-1"}}).Decode(&viaFerret); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(docs[0], viaFerret) {
+		t.Fatalf("read from SQLite:\n%s\nfrom FerretDB:\n%s", docs[0], viaFerret)
+	}
+
+	for _, q := range []struct {
+		name string
+		get  func(*store.Store) ([]model.Endpoint, error)
+	}{
+		{"of group", func(s *store.Store) ([]model.Endpoint, error) { return s.EndpointsOfGroup(t.Context(), "g-1") }},
+		{"of app", func(s *store.Store) ([]model.Endpoint, error) { return s.EndpointsOfApp(t.Context(), "a-1") }},
+	} {
+		want, err := q.get(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := q.get(indexed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || len(want) != 2 {
+			t.Fatalf("%s: %d through the index, %d through FerretDB, want 2", q.name, len(got), len(want))
+		}
+		for i := range want {
+			a, _ := bson.Marshal(want[i])
+			b, _ := bson.Marshal(got[i])
+			if !bytes.Equal(a, b) {
+				t.Errorf("%s: endpoint %s differs:\n%+v\n%+v", q.name, want[i].UID, want[i], got[i])
+			}
+		}
+	}
+
+	if _, ok, _ := ix.Documents(t.Context(), "endpoints", []store.FieldValue{{Field: "url", Value: "x"}}); ok {
+		t.Error("Documents served a field it has no index for")
+	}
+}
