@@ -159,7 +159,31 @@ func NewPublisher(js jetstream.JetStream) *Publisher { return &Publisher{js: js}
 // PublishTasks publishes dispatch tasks asynchronously and returns once every
 // one is stored (or the first error). A task already in the stream's
 // duplicate window counts as stored.
+//
+// A large batch (a broadcast to thousands of endpoints) goes out in windows
+// of publishWindow, each awaited before the next: the connection allows a
+// bounded number of unacknowledged publishes across all callers (4,000), and
+// a publish past it fails once stallWait has passed, so one broadcast must
+// not take them all, and a busy server must slow a batch down, not fail it.
 func (p *Publisher) PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryTask) error {
+	for len(tasks) > 0 {
+		n := min(len(tasks), publishWindow)
+		if err := p.publishWindow(ctx, tasks[:n]); err != nil {
+			return err
+		}
+		tasks = tasks[n:]
+	}
+	return nil
+}
+
+// publishWindow bounds the unacknowledged publishes of one batch, and
+// stallWait how long a publish waits for room before it fails.
+const (
+	publishWindow = 1000
+	stallWait     = 5 * time.Second
+)
+
+func (p *Publisher) publishWindow(ctx context.Context, tasks []*queuev1.DeliveryTask) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(tasks))
 	for _, t := range tasks {
 		data, err := proto.Marshal(t)
@@ -167,7 +191,7 @@ func (p *Publisher) PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryT
 			return fmt.Errorf("encode task: %w", err)
 		}
 		f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: DispatchSubject(t.DeliveryId), Data: data},
-			jetstream.WithMsgID(MsgID(t)), jetstream.WithExpectStream(StreamDispatch))
+			jetstream.WithMsgID(MsgID(t)), jetstream.WithExpectStream(StreamDispatch), jetstream.WithStallWait(stallWait))
 		if err != nil {
 			return fmt.Errorf("publish task: %w", err)
 		}
