@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -30,6 +29,10 @@ const (
 	RotationDone    = "done"
 	RotationFailed  = "failed"
 )
+
+// ErrKeyringMismatch is returned by CheckKeyring when the configured keys
+// cannot open every stored secret.
+var ErrKeyringMismatch = errors.New("encryption keys do not match the store")
 
 // ErrRotationRunning is returned when a rotation is asked for while one is
 // pending or running.
@@ -94,9 +97,9 @@ func (s *Store) CheckKeyring(ctx context.Context) error {
 	}
 	if len(missing) > 0 {
 		if s.keyring == nil {
-			return fmt.Errorf("the store holds secrets encrypted with key(s) %v and no encryption key is configured (set CONVOY_ENCRYPTION_KEYS or CONVOY_ENCRYPTION_KEY_FILE)", missing)
+			return fmt.Errorf("%w: the store holds secrets encrypted with key(s) %v and no encryption key is configured (set CONVOY_ENCRYPTION_KEYS or CONVOY_ENCRYPTION_KEY_FILE)", ErrKeyringMismatch, missing)
 		}
-		return fmt.Errorf("the store may hold secrets encrypted with key(s) %v, which are not configured: keep them until a key rotation has finished", missing)
+		return fmt.Errorf("%w: the store may hold secrets encrypted with key(s) %v, which are not configured: keep them until a key rotation has finished", ErrKeyringMismatch, missing)
 	}
 	if s.keyring == nil || slices.Contains(st.KeyIDs, s.keyring.ActiveID()) {
 		return nil
@@ -111,7 +114,7 @@ func (s *Store) CheckKeyring(ctx context.Context) error {
 }
 
 // RequestRotation asks for the stored secrets to be sealed again with
-// activeKeyID (the owner of background work runs it: see Rotate). It returns
+// activeKeyID (scheduler-service runs it: see Reseal). It returns
 // ErrRotationRunning when one is pending or running.
 func (s *Store) RequestRotation(ctx context.Context, activeKeyID string) (*EncryptionState, error) {
 	at := now()
