@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"convoy/core/secretbox"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -271,3 +273,6 @@ func (s *Store) resealOne(ctx context.Context, d sealedDoc, id string) error {
 	}
 	return fmt.Errorf("reseal %s %s: it keeps changing", d.coll, id)
 }
+
+// Keyring is the store's keyring (nil when none is configured).
+func (s *Store) Keyring() *secretbox.Keyring { return s.keyring }

@@ -6479,6 +6479,194 @@ func (x *RedriveDeadLettersResponse) GetFailed() int32 {
 	return 0
 }
 
+type GetEncryptionStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEncryptionStatusRequest) Reset() {
+	*x = GetEncryptionStatusRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEncryptionStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEncryptionStatusRequest) ProtoMessage() {}
+
+func (x *GetEncryptionStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEncryptionStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetEncryptionStatusRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{93}
+}
+
+type RotateEncryptionKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateEncryptionKeyRequest) Reset() {
+	*x = RotateEncryptionKeyRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateEncryptionKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateEncryptionKeyRequest) ProtoMessage() {}
+
+func (x *RotateEncryptionKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateEncryptionKeyRequest.ProtoReflect.Descriptor instead.
+func (*RotateEncryptionKeyRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{94}
+}
+
+// EncryptionStatus says which keys ingest-service holds and how the last
+// key rotation went.
+type EncryptionStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key new secrets are sealed with; empty when none is configured.
+	ActiveKeyId string `protobuf:"bytes,1,opt,name=active_key_id,json=activeKeyId,proto3" json:"active_key_id,omitempty"`
+	// Every configured key id, the active one first (never the keys).
+	Keys []string `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	// idle (never asked for), pending, running, done or failed.
+	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	// Documents to read and read so far (total is an estimate until done).
+	Total      int64                  `protobuf:"varint,4,opt,name=total,proto3" json:"total,omitempty"`
+	Done       int64                  `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
+	StartedAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	// Why the rotation failed.
+	Error string `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	// The key the rotation seals with.
+	RotationKeyId string `protobuf:"bytes,9,opt,name=rotation_key_id,json=rotationKeyId,proto3" json:"rotation_key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EncryptionStatus) Reset() {
+	*x = EncryptionStatus{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EncryptionStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EncryptionStatus) ProtoMessage() {}
+
+func (x *EncryptionStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EncryptionStatus.ProtoReflect.Descriptor instead.
+func (*EncryptionStatus) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *EncryptionStatus) GetActiveKeyId() string {
+	if x != nil {
+		return x.ActiveKeyId
+	}
+	return ""
+}
+
+func (x *EncryptionStatus) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *EncryptionStatus) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *EncryptionStatus) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *EncryptionStatus) GetDone() int64 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *EncryptionStatus) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *EncryptionStatus) GetFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *EncryptionStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *EncryptionStatus) GetRotationKeyId() string {
+	if x != nil {
+		return x.RotationKeyId
+	}
+	return ""
+}
+
 var File_convoy_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
@@ -7092,7 +7280,21 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x03ids\x18\x01 \x03(\x04R\x03ids\"P\n" +
 	"\x1aRedriveDeadLettersResponse\x12\x1a\n" +
 	"\bredriven\x18\x01 \x01(\x05R\bredriven\x12\x16\n" +
-	"\x06failed\x18\x02 \x01(\x05R\x06failed2\xaa!\n" +
+	"\x06failed\x18\x02 \x01(\x05R\x06failed\"\x1c\n" +
+	"\x1aGetEncryptionStatusRequest\"\x1c\n" +
+	"\x1aRotateEncryptionKeyRequest\"\xc2\x02\n" +
+	"\x10EncryptionStatus\x12\"\n" +
+	"\ractive_key_id\x18\x01 \x01(\tR\vactiveKeyId\x12\x12\n" +
+	"\x04keys\x18\x02 \x03(\tR\x04keys\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\x12\x14\n" +
+	"\x05total\x18\x04 \x01(\x03R\x05total\x12\x12\n" +
+	"\x04done\x18\x05 \x01(\x03R\x04done\x129\n" +
+	"\n" +
+	"started_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
+	"\vfinished_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishedAt\x12\x14\n" +
+	"\x05error\x18\b \x01(\tR\x05error\x12&\n" +
+	"\x0frotation_key_id\x18\t \x01(\tR\rrotationKeyId2\xfc\"\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -7143,7 +7345,9 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\fGetMetaEvent\x12%.convoy.ingest.v1.GetMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12X\n" +
 	"\x0fResendMetaEvent\x12(.convoy.ingest.v1.ResendMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12f\n" +
 	"\x0fListDeadLetters\x12(.convoy.ingest.v1.ListDeadLettersRequest\x1a).convoy.ingest.v1.ListDeadLettersResponse\x12o\n" +
-	"\x12RedriveDeadLetters\x12+.convoy.ingest.v1.RedriveDeadLettersRequest\x1a,.convoy.ingest.v1.RedriveDeadLettersResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
+	"\x12RedriveDeadLetters\x12+.convoy.ingest.v1.RedriveDeadLettersRequest\x1a,.convoy.ingest.v1.RedriveDeadLettersResponse\x12g\n" +
+	"\x13GetEncryptionStatus\x12,.convoy.ingest.v1.GetEncryptionStatusRequest\x1a\".convoy.ingest.v1.EncryptionStatus\x12g\n" +
+	"\x13RotateEncryptionKey\x12,.convoy.ingest.v1.RotateEncryptionKeyRequest\x1a\".convoy.ingest.v1.EncryptionStatusB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
 
 var (
 	file_convoy_ingest_v1_ingest_proto_rawDescOnce sync.Once
@@ -7157,7 +7361,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 100)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 103)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
@@ -7252,14 +7456,17 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*ListDeadLettersResponse)(nil),           // 90: convoy.ingest.v1.ListDeadLettersResponse
 	(*RedriveDeadLettersRequest)(nil),         // 91: convoy.ingest.v1.RedriveDeadLettersRequest
 	(*RedriveDeadLettersResponse)(nil),        // 92: convoy.ingest.v1.RedriveDeadLettersResponse
-	nil,                                       // 93: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 94: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 95: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	nil,                                       // 96: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	nil,                                       // 97: convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	nil,                                       // 98: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 99: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),             // 100: google.protobuf.Timestamp
+	(*GetEncryptionStatusRequest)(nil),        // 93: convoy.ingest.v1.GetEncryptionStatusRequest
+	(*RotateEncryptionKeyRequest)(nil),        // 94: convoy.ingest.v1.RotateEncryptionKeyRequest
+	(*EncryptionStatus)(nil),                  // 95: convoy.ingest.v1.EncryptionStatus
+	nil,                                       // 96: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 97: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 98: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	nil,                                       // 99: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	nil,                                       // 100: convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	nil,                                       // 101: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 102: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 103: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
@@ -7267,69 +7474,69 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
 	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
 	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	100, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	100, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	103, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	103, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	100, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	103, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
 	0,   // 13: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	16,  // 14: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
 	1,   // 15: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	100, // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	103, // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	103, // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 18: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	23,  // 19: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
 	1,   // 20: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	100, // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	103, // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	103, // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
 	31,  // 23: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	100, // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	100, // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	103, // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	103, // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
 	44,  // 26: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
 	0,   // 27: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	32,  // 28: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
 	1,   // 29: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 30: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	103, // 30: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
 	42,  // 31: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	100, // 32: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	100, // 33: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	100, // 34: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	103, // 32: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	103, // 33: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	103, // 34: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
 	42,  // 35: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
 	43,  // 36: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	100, // 37: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	100, // 38: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	103, // 37: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	103, // 38: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
 	44,  // 39: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
-	93,  // 40: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	100, // 41: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	94,  // 42: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	100, // 43: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	100, // 44: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	96,  // 40: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	103, // 41: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	97,  // 42: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	103, // 43: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	103, // 44: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
 	0,   // 45: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	46,  // 46: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
 	1,   // 47: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	95,  // 48: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	96,  // 49: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	98,  // 48: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	99,  // 49: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
 	47,  // 50: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
 	51,  // 51: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
 	52,  // 52: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
-	97,  // 53: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	100, // 54: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
-	100, // 55: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
+	100, // 53: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	103, // 54: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
+	103, // 55: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 56: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	57,  // 57: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
 	1,   // 58: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 59: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	103, // 59: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
 	65,  // 60: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	100, // 61: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	100, // 62: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	98,  // 63: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	99,  // 64: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	100, // 65: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	100, // 66: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	100, // 67: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	103, // 61: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	103, // 62: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	101, // 63: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	102, // 64: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	103, // 65: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	103, // 66: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	103, // 67: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
 	68,  // 68: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
 	0,   // 69: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	66,  // 70: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
@@ -7337,115 +7544,121 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	67,  // 72: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
 	68,  // 73: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
 	68,  // 74: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	100, // 75: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	103, // 75: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
 	82,  // 76: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
 	67,  // 77: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	100, // 78: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	100, // 79: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	103, // 78: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	103, // 79: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 80: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	83,  // 81: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
 	1,   // 82: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 83: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	103, // 83: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
 	0,   // 84: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	88,  // 85: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
 	1,   // 86: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	9,   // 87: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 88: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 89: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 90: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 91: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 92: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 93: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 94: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	21,  // 95: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	24,  // 96: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	25,  // 97: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	27,  // 98: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	28,  // 99: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	29,  // 100: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	33,  // 101: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	34,  // 102: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	36,  // 103: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	37,  // 104: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	38,  // 105: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	40,  // 106: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	41,  // 107: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	47,  // 108: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	48,  // 109: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	50,  // 110: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	51,  // 111: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
-	52,  // 112: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
-	53,  // 113: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
-	55,  // 114: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
-	58,  // 115: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
-	59,  // 116: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
-	61,  // 117: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
-	62,  // 118: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
-	63,  // 119: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
-	69,  // 120: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	71,  // 121: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	72,  // 122: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	74,  // 123: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	75,  // 124: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	76,  // 125: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	78,  // 126: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	80,  // 127: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	84,  // 128: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	86,  // 129: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	87,  // 130: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	89,  // 131: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	91,  // 132: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	8,   // 133: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 134: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 135: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 136: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 137: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 138: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20,  // 139: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	16,  // 140: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	22,  // 141: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	23,  // 142: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	26,  // 143: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	23,  // 144: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	23,  // 145: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	30,  // 146: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	32,  // 147: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	35,  // 148: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	32,  // 149: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32,  // 150: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	39,  // 151: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	32,  // 152: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	45,  // 153: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	46,  // 154: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	49,  // 155: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	46,  // 156: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 157: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 158: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
-	54,  // 159: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
-	56,  // 160: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
-	57,  // 161: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
-	60,  // 162: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
-	57,  // 163: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
-	57,  // 164: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
-	64,  // 165: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
-	70,  // 166: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	66,  // 167: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	73,  // 168: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	67,  // 169: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	66,  // 170: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	77,  // 171: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	79,  // 172: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	81,  // 173: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	85,  // 174: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	83,  // 175: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	83,  // 176: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	90,  // 177: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	92,  // 178: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	133, // [133:179] is the sub-list for method output_type
-	87,  // [87:133] is the sub-list for method input_type
-	87,  // [87:87] is the sub-list for extension type_name
-	87,  // [87:87] is the sub-list for extension extendee
-	0,   // [0:87] is the sub-list for field type_name
+	103, // 87: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
+	103, // 88: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
+	9,   // 89: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 90: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 91: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 92: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 93: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 94: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 95: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 96: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 97: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 98: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 99: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 100: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 101: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 102: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	33,  // 103: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	34,  // 104: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	36,  // 105: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	37,  // 106: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	38,  // 107: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	40,  // 108: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	41,  // 109: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	47,  // 110: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	48,  // 111: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	50,  // 112: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	51,  // 113: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
+	52,  // 114: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
+	53,  // 115: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
+	55,  // 116: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
+	58,  // 117: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
+	59,  // 118: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
+	61,  // 119: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
+	62,  // 120: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
+	63,  // 121: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
+	69,  // 122: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	71,  // 123: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	72,  // 124: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	74,  // 125: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	75,  // 126: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	76,  // 127: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	78,  // 128: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	80,  // 129: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	84,  // 130: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	86,  // 131: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	87,  // 132: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	89,  // 133: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	91,  // 134: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	93,  // 135: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
+	94,  // 136: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
+	8,   // 137: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 138: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 139: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 140: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 141: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 142: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 143: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 144: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 145: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 146: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 147: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 148: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 149: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 150: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 151: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	35,  // 152: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 153: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 154: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	39,  // 155: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 156: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	45,  // 157: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	46,  // 158: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	49,  // 159: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	46,  // 160: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 161: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 162: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 163: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
+	56,  // 164: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
+	57,  // 165: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
+	60,  // 166: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
+	57,  // 167: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
+	57,  // 168: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
+	64,  // 169: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
+	70,  // 170: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	66,  // 171: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	73,  // 172: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	67,  // 173: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	66,  // 174: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	77,  // 175: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	79,  // 176: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	81,  // 177: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	85,  // 178: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	83,  // 179: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	83,  // 180: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	90,  // 181: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	92,  // 182: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	95,  // 183: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
+	95,  // 184: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
+	137, // [137:185] is the sub-list for method output_type
+	89,  // [89:137] is the sub-list for method input_type
+	89,  // [89:89] is the sub-list for extension type_name
+	89,  // [89:89] is the sub-list for extension extendee
+	0,   // [0:89] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -7470,7 +7683,7 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   100,
+			NumMessages:   103,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
