@@ -23,7 +23,7 @@ const adminKey = "e2e-admin-key-0123456789"
 
 // encryptionKey is the key every stack seals the stored secrets with, unless
 // a test passes CONVOY_ENCRYPTION_KEYS of its own (32 bytes, base64).
-const encryptionKey = "e2e1:ZTJlLWVuY3J5cHRpb24ta2V5LTAxMjM0NTY3ODk="
+const encryptionKey = "e2e1:ZTJlLWVuY3J5cHRpb24ta2V5LTAxMjM0NTY3ODlhYmM="
 
 var services = []string{"api-gateway", "ingest-service", "dispatcher-service", "scheduler-service"}
 
