@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"convoy/core/secretbox"
@@ -221,8 +222,9 @@ func (s *Store) Reseal(ctx context.Context, progress func(done int64) error) err
 }
 
 // resealOne seals one document's secrets with the active key, unless they
-// are already. The write replaces only the top-level fields holding them,
-// and only if they are still as read: a concurrent change (which a writer
+// are already. The write replaces only the paths holding them (the rest of
+// the document, fields this version does not know included, is left as
+// stored), and only if they are still as read: a concurrent change (which a writer
 // seals with its own active key) is read again rather than overwritten.
 func (s *Store) resealOne(ctx context.Context, d sealedDoc, id string) error {
 	c := s.coll(d.coll)
@@ -255,13 +257,14 @@ func (s *Store) resealOne(ctx context.Context, d sealedDoc, id string) error {
 		sealed := bson.Raw(buf.Bytes())
 		filter := byID(id)
 		set := bson.D{}
-		for _, f := range d.top {
-			old, err := raw.LookupErr(f)
+		for _, p := range d.paths {
+			keys := strings.Split(p, ".")
+			old, err := raw.LookupErr(keys...)
 			if err != nil {
 				continue // absent: nothing sealed in it
 			}
-			filter = append(filter, bson.E{Key: f, Value: old})
-			set = append(set, bson.E{Key: f, Value: sealed.Lookup(f)})
+			filter = append(filter, bson.E{Key: p, Value: old})
+			set = append(set, bson.E{Key: p, Value: sealed.Lookup(keys...)})
 		}
 		r, err := c.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}})
 		if err != nil {

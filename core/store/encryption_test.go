@@ -187,6 +187,11 @@ func TestRotationResealsWithTheNewKey(t *testing.T) {
 		t.Fatalf("CheckKeyring without A before the rotation = %v", err)
 	}
 
+	// A field this version does not know survives the rotation's write.
+	_, err = stA.RawCollection("groups").UpdateOne(t.Context(), bson.D{{Key: "_id", Value: underA[0].group.UID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "config.from_a_later_version", Value: "kept"}}}})
+	mustOK(t, err)
+
 	var last int64
 	mustOK(t, stBA.Reseal(t.Context(), func(done int64) error { last = done; return nil }))
 	if last != 9 {
@@ -202,6 +207,9 @@ func TestRotationResealsWithTheNewKey(t *testing.T) {
 		}
 		// A is no longer needed.
 		wantReadable(t, stB, f)
+	}
+	if v, err := raw(t, stB, "groups", underA[0].group.UID).LookupErr("config", "from_a_later_version"); err != nil || v.StringValue() != "kept" {
+		t.Errorf("the rotation dropped a field it does not know: %v %v", v, err)
 	}
 	mustOK(t, stB.CheckKeyring(t.Context()))
 	state, err = stB.EncryptionState(t.Context())

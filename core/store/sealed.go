@@ -19,10 +19,10 @@ import (
 //
 // To encrypt another field: add its string(s) to the type's fields function
 // (giving the value its own copy of any slice it points into, since the
-// encoder seals a copy of the caller's value) and, when it lives in a new
-// top-level BSON field, that field's name to top, which is what a key
-// rotation rewrites. A new document type needs a new entry; the rotation
-// pass and the raw-document test walk this list.
+// encoder seals a copy of the caller's value) and its BSON path to paths,
+// which is what a key rotation rewrites (a path may hold several sealed
+// strings, as "secrets" does). A new document type needs a new entry; the
+// rotation pass walks this list.
 var sealedDocs = []sealedDoc{
 	sealedType(collEndpoints, []string{"secrets"},
 		func(e *model.Endpoint) string { return e.UID },
@@ -37,7 +37,7 @@ var sealedDocs = []sealedDoc{
 	sealedType(collApplications, []string{"secret"},
 		func(a *model.Application) string { return a.UID },
 		func(a *model.Application) []*string { return []*string{&a.Secret} }),
-	sealedType(collGroups, []string{"config"},
+	sealedType(collGroups, []string{"config.meta_event.secret"},
 		func(g *model.Group) string { return g.UID },
 		func(g *model.Group) []*string { return []*string{&g.Config.MetaEvent.Secret} }),
 }
@@ -46,17 +46,17 @@ var sealedDocs = []sealedDoc{
 type sealedDoc struct {
 	coll string
 	typ  reflect.Type
-	// top are the top-level BSON fields that hold its sealed values.
-	top []string
+	// paths are the BSON paths (dotted) that hold its sealed values.
+	paths []string
 	// id returns the document's id (the values' additional data) and
 	// fields pointers to its sealed strings, of a *T passed as any.
 	id     func(any) string
 	fields func(any) []*string
 }
 
-func sealedType[T any](coll string, top []string, id func(*T) string, fields func(*T) []*string) sealedDoc {
+func sealedType[T any](coll string, paths []string, id func(*T) string, fields func(*T) []*string) sealedDoc {
 	return sealedDoc{
-		coll: coll, typ: reflect.TypeFor[T](), top: top,
+		coll: coll, typ: reflect.TypeFor[T](), paths: paths,
 		id:     func(v any) string { return id(v.(*T)) },
 		fields: func(v any) []*string { return fields(v.(*T)) },
 	}
