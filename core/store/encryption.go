@@ -170,19 +170,28 @@ func (s *Store) SealedDocumentCount(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// rotateBatch is how many ids a rotation lists at a time.
-const rotateBatch = 100
+// A rotation lists ids defaultRotateList at a time (each listing is a scan of the
+// collection on the embedded store, so fewer and larger is what keeps a
+// pass linear there) and reports progress every rotateProgress documents.
+const (
+	defaultRotateList = 1000
+	rotateProgress    = 100
+)
 
 // Reseal seals every stored secret of sealedDocs that is not sealed with
 // the active key (plaintext ones included) again with it, calling progress
-// after each batch with the number of documents read so far. It lists ids
-// in `_id` order a batch at a time and writes one document at a time,
-// keyed by its `_id`, so it neither holds a long cursor nor sends a bulk
-// update; it is idempotent, and a pass run again (after a crash) skips what
-// is done.
+// every rotateProgress documents with the number read so far (an error it
+// returns stops the pass). It lists ids in `_id` order and writes one
+// document at a time, keyed by its `_id`, so it neither holds a long cursor
+// nor sends a bulk update; it is idempotent, and a pass run again (after a
+// crash) skips what is done.
 func (s *Store) Reseal(ctx context.Context, progress func(done int64) error) error {
 	if s.keyring == nil {
 		return errors.New("no encryption key configured")
+	}
+	rotateList := s.rotateList
+	if rotateList <= 0 {
+		rotateList = defaultRotateList
 	}
 	var done int64
 	for _, d := range sealedDocs {
@@ -193,7 +202,7 @@ func (s *Store) Reseal(ctx context.Context, progress func(done int64) error) err
 				filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
 			}
 			cur, err := s.coll(d.coll).Find(ctx, filter, options.Find().
-				SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(rotateBatch).SetProjection(bson.D{{Key: "_id", Value: 1}}))
+				SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(rotateList)).SetProjection(bson.D{{Key: "_id", Value: 1}}))
 			if err != nil {
 				return fmt.Errorf("list %s: %w", d.coll, err)
 			}
@@ -203,16 +212,23 @@ func (s *Store) Reseal(ctx context.Context, progress func(done int64) error) err
 			if err := cur.All(ctx, &page); err != nil {
 				return fmt.Errorf("list %s: %w", d.coll, err)
 			}
-			for _, p := range page {
+			for i, p := range page {
 				if err := s.resealOne(ctx, d, p.ID); err != nil {
 					return err
 				}
+				done++
+				if (i+1)%rotateProgress == 0 || i == len(page)-1 {
+					if err := progress(done); err != nil {
+						return err
+					}
+				}
 			}
-			done += int64(len(page))
-			if err := progress(done); err != nil {
-				return err
+			if len(page) == 0 {
+				if err := progress(done); err != nil {
+					return err
+				}
 			}
-			if len(page) < rotateBatch {
+			if len(page) < rotateList {
 				break
 			}
 			after = page[len(page)-1].ID
@@ -222,12 +238,32 @@ func (s *Store) Reseal(ctx context.Context, progress func(done int64) error) err
 }
 
 // resealOne seals one document's secrets with the active key, unless they
-// are already. The write replaces only the paths holding them (the rest of
-// the document, fields this version does not know included, is left as
-// stored), and only if they are still as read: a concurrent change (which a writer
-// seals with its own active key) is read again rather than overwritten.
+// are already. The write sets only the paths holding them (the rest of the
+// document, fields this version does not know included, is left as stored)
+// and is keyed by `_id` alone, the one filter the embedded store does not
+// scan for: it returns the document as it was just before, so a writer that
+// changed the secrets between this read and this write is noticed. Its
+// values are then put back (the same way, until what comes back is what was
+// written) and the document is read again. Until that repair, readers may
+// see the previous secret for a moment; a crash inside that window, within
+// milliseconds of a concurrent secret change, would keep the previous one.
 func (s *Store) resealOne(ctx context.Context, d sealedDoc, id string) error {
 	c := s.coll(d.coll)
+	swap := func(set bson.D, unset bson.D) (bson.Raw, error) {
+		update := bson.D{}
+		if len(set) > 0 {
+			update = append(update, bson.E{Key: "$set", Value: set})
+		}
+		if len(unset) > 0 {
+			update = append(update, bson.E{Key: "$unset", Value: unset})
+		}
+		before, err := c.FindOneAndUpdate(ctx, byID(id), update,
+			options.FindOneAndUpdate().SetReturnDocument(options.Before)).Raw()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, nil
+		}
+		return before, err
+	}
 	for range 5 {
 		res := c.FindOne(ctx, byID(id))
 		raw, err := res.Raw()
@@ -255,26 +291,66 @@ func (s *Store) resealOne(ctx context.Context, d sealedDoc, id string) error {
 			return fmt.Errorf("seal %s %s: %w", d.coll, id, err)
 		}
 		sealed := bson.Raw(buf.Bytes())
-		filter := byID(id)
+		var paths []string
 		set := bson.D{}
 		for _, p := range d.paths {
 			keys := strings.Split(p, ".")
-			old, err := raw.LookupErr(keys...)
-			if err != nil {
+			if _, err := raw.LookupErr(keys...); err != nil {
 				continue // absent: nothing sealed in it
 			}
-			filter = append(filter, bson.E{Key: p, Value: old})
+			paths = append(paths, p)
 			set = append(set, bson.E{Key: p, Value: sealed.Lookup(keys...)})
 		}
-		r, err := c.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}})
+		if s.beforeReseal != nil {
+			s.beforeReseal(id)
+		}
+		before, err := swap(set, nil)
 		if err != nil {
 			return fmt.Errorf("reseal %s %s: %w", d.coll, id, err)
 		}
-		if r.MatchedCount == 1 {
-			return nil
+		if before == nil || slices.EqualFunc(valuesAt(before, paths), valuesAt(raw, paths), sameValue) {
+			return nil // deleted meanwhile, or resealed as read
+		}
+		// A writer came between the read and the write: give it back its
+		// values (or those of a writer after it), then start again from
+		// what is stored.
+		wrote := valuesAt(sealed, paths)
+		for range 5 {
+			theirs := valuesAt(before, paths)
+			restore, unset := bson.D{}, bson.D{}
+			for i, p := range paths {
+				if theirs[i] != nil {
+					restore = append(restore, bson.E{Key: p, Value: *theirs[i]})
+				} else {
+					unset = append(unset, bson.E{Key: p, Value: ""})
+				}
+			}
+			again, err := swap(restore, unset)
+			if err != nil {
+				return fmt.Errorf("reseal %s %s: restore a concurrent change: %w", d.coll, id, err)
+			}
+			if again == nil || slices.EqualFunc(valuesAt(again, paths), wrote, sameValue) {
+				break
+			}
+			before, wrote = again, theirs
 		}
 	}
 	return fmt.Errorf("reseal %s %s: it keeps changing", d.coll, id)
+}
+
+// valuesAt returns doc's value at each path, nil where there is none.
+func valuesAt(doc bson.Raw, paths []string) []*bson.RawValue {
+	out := make([]*bson.RawValue, len(paths))
+	for i, p := range paths {
+		if v, err := doc.LookupErr(strings.Split(p, ".")...); err == nil {
+			out[i] = &v
+		}
+	}
+	return out
+}
+
+func sameValue(a, b *bson.RawValue) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && a.Equal(*b))
 }
 
 // Keyring is the store's keyring (nil when none is configured).

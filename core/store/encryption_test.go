@@ -77,10 +77,17 @@ func sealedValues(t *testing.T, st *store.Store, f sealedFixture) []string {
 	g := raw(t, st, "groups", f.group.UID)
 	a := raw(t, st, "applications", f.app.UID)
 	e := raw(t, st, "endpoints", f.ep.UID)
-	out := []string{g.Lookup("config", "meta_event", "secret").StringValue(), a.Lookup("secret").StringValue()}
+	str := func(r bson.Raw, path ...string) string {
+		v, err := r.LookupErr(path...)
+		if err != nil {
+			return "" // absent: not set
+		}
+		return v.StringValue()
+	}
+	out := []string{str(g, "config", "meta_event", "secret"), str(a, "secret")}
 	vals, _ := e.Lookup("secrets").Array().Values()
 	for _, v := range vals {
-		out = append(out, v.Document().Lookup("value").StringValue())
+		out = append(out, str(v.Document(), "value"))
 	}
 	return out
 }
@@ -193,6 +200,7 @@ func TestRotationResealsWithTheNewKey(t *testing.T) {
 	mustOK(t, err)
 
 	var last int64
+	stBA.SetRotateList(2) // three documents of each type: two listings each
 	mustOK(t, stBA.Reseal(t.Context(), func(done int64) error { last = done; return nil }))
 	if last != 9 {
 		t.Errorf("rotation read %d documents, want 9 (three of each type)", last)
@@ -219,4 +227,64 @@ func TestRotationResealsWithTheNewKey(t *testing.T) {
 	}
 	// A second pass finds nothing to do and still succeeds.
 	mustOK(t, stB.Reseal(t.Context(), func(int64) error { return nil }))
+}
+
+// A secret changed between the rotation's read of a document and its write
+// is kept, not overwritten with the value the rotation read.
+func TestRotationKeepsAConcurrentChange(t *testing.T) {
+	fdb := embeddedtest.FerretDB(t)
+	keyA, keyB := testKey(t, "A"), testKey(t, "B")
+	const db = "convoy_rotation_race"
+	stA := openStore(t, fdb.URI(), db, store.WithKeyring(testKeyring(t, keyA)))
+	f := writeSealedFixture(t, stA, "race")
+	stBA := openStore(t, fdb.URI(), db, store.WithKeyring(testKeyring(t, keyB, keyA)))
+
+	changed := map[string]bool{}
+	stBA.SetBeforeReseal(func(id string) {
+		if changed[id] {
+			return
+		}
+		changed[id] = true
+		// Another replica, still sealing with A, rolls the secrets.
+		switch id {
+		case f.ep.UID:
+			e := *f.ep
+			e.Secrets = []model.Secret{{Value: "rolled-endpoint-secret", CreatedAt: f.ep.CreatedAt}}
+			mustOK(t, stA.ReplaceEndpoint(t.Context(), &e))
+		case f.app.UID:
+			a := *f.app
+			a.Secret = ""
+			mustOK(t, stA.ReplaceApplication(t.Context(), &a))
+		case f.group.UID:
+			g := *f.group
+			g.Config.MetaEvent.Secret = "rolled-meta-secret"
+			mustOK(t, stA.ReplaceGroup(t.Context(), &g))
+		}
+	})
+	mustOK(t, stBA.Reseal(t.Context(), func(int64) error { return nil }))
+	if len(changed) != 3 {
+		t.Fatalf("the hook ran for %d documents, want 3", len(changed))
+	}
+
+	e, err := stBA.EndpointByID(t.Context(), f.ep.UID)
+	mustOK(t, err)
+	if len(e.Secrets) != 1 || e.Secrets[0].Value != "rolled-endpoint-secret" {
+		t.Errorf("endpoint secrets after the rotation: %+v, want the rolled one", e.Secrets)
+	}
+	a, err := stBA.GetApplication(t.Context(), f.group.UID, f.app.UID)
+	mustOK(t, err)
+	if a.Secret != "" {
+		t.Errorf("application secret %q, want the cleared one", a.Secret)
+	}
+	g, err := stBA.GetGroup(t.Context(), f.group.UID)
+	mustOK(t, err)
+	if g.Config.MetaEvent.Secret != "rolled-meta-secret" {
+		t.Errorf("meta secret %q, want the rolled one", g.Config.MetaEvent.Secret)
+	}
+	// And the changed values are sealed with B all the same.
+	for i, v := range sealedValues(t, stBA, f) {
+		if v != "" && secretbox.KeyID(v) != "B" {
+			t.Errorf("secret %d = %q, want sealed with B", i, v)
+		}
+	}
 }

@@ -64,6 +64,11 @@ type Store struct {
 	keyring *secretbox.Keyring
 	// registry is the client's: it seals and opens with keyring.
 	registry *bson.Registry
+	// beforeReseal, set by tests, runs between a rotation's read of a
+	// document and its write.
+	beforeReseal func(id string)
+	// rotateList, set by tests, replaces defaultRotateList.
+	rotateList int
 }
 
 // Index answers, from indexes of its own, which documents the store's list,

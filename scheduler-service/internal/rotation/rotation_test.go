@@ -73,7 +73,7 @@ func TestRotationRunsOnceAcrossReplicas(t *testing.T) {
 	keyA, keyB := newKey(t, "A"), newKey(t, "B")
 	stA := open(t, uri, keyring(t, keyA))
 	var eps []string
-	for i := range 150 { // more than one listing batch
+	for i := range 150 { // more than one progress report
 		e := &model.Endpoint{UID: ids.New(), GroupID: "g", AppID: "a", URL: "https://example.com",
 			Secrets: []model.Secret{{Value: "secret-" + string(rune('a'+i%26))}}, Status: model.EndpointActive}
 		mustOK(t, stA.CreateEndpoint(t.Context(), e))
