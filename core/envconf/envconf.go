@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"convoy/core/secretbox"
 )
 
 // Reader reads variables and remembers the problems it met.
@@ -129,6 +131,10 @@ type Common struct {
 	EmbeddedSQLiteDir string
 	NATSURL           string
 	NATSReplicas      int
+	// Keyring seals the stored secrets; nil when no key is configured
+	// (they are then stored in plain text, and a service refuses to start
+	// once the store holds sealed ones).
+	Keyring *secretbox.Keyring
 }
 
 // ReadCommon reads the shared variables; opsAddr is the service's default
@@ -141,5 +147,36 @@ func (r *Reader) ReadCommon(opsAddr string) Common {
 		EmbeddedSQLiteDir: r.String("CONVOY_EMBEDDED_SQLITE_DIR", ""),
 		NATSURL:           r.String("NATS_URL", "nats://127.0.0.1:4222"),
 		NATSReplicas:      r.Int("CONVOY_NATS_REPLICAS", 1, 1, 5),
+		Keyring:           r.Keyring(),
 	}
+}
+
+// Keyring reads the encryption keys from CONVOY_ENCRYPTION_KEYS or the file
+// CONVOY_ENCRYPTION_KEY_FILE names (`id:base64key,...`, the first seals):
+// nil when neither is set.
+func (r *Reader) Keyring() *secretbox.Keyring {
+	inline, file := r.String("CONVOY_ENCRYPTION_KEYS", ""), r.String("CONVOY_ENCRYPTION_KEY_FILE", "")
+	var (
+		kr  *secretbox.Keyring
+		err error
+		key = "CONVOY_ENCRYPTION_KEYS"
+	)
+	switch {
+	case inline != "" && file != "":
+		r.Fail("CONVOY_ENCRYPTION_KEYS and CONVOY_ENCRYPTION_KEY_FILE are both set: set one")
+		return nil
+	case inline != "":
+		kr, err = secretbox.Parse(inline)
+	case file != "":
+		key = "CONVOY_ENCRYPTION_KEY_FILE=" + file
+		kr, err = secretbox.ParseFile(file)
+	default:
+		return nil
+	}
+	if err != nil {
+		// The message names the key ids, never the key material.
+		r.Fail("%s: %s", key, strings.ReplaceAll(err.Error(), "\n", "; "))
+		return nil
+	}
+	return kr
 }

@@ -1,6 +1,7 @@
 package envconf
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +50,50 @@ func TestDefaultsAndValues(t *testing.T) {
 	}
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestKeyring(t *testing.T) {
+	good := "k1:" + strings.Repeat("A", 43) + "=" // 32 zero bytes
+	file := t.TempDir() + "/keys"
+	if err := os.WriteFile(file, []byte("k2:"+strings.Repeat("A", 43)+"=\n"+good+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantIDs string
+		wantErr string
+	}{
+		{name: "none", env: map[string]string{}},
+		{name: "inline", env: map[string]string{"CONVOY_ENCRYPTION_KEYS": good}, wantIDs: "k1"},
+		{name: "file", env: map[string]string{"CONVOY_ENCRYPTION_KEY_FILE": file}, wantIDs: "k2,k1"},
+		{name: "both", env: map[string]string{"CONVOY_ENCRYPTION_KEYS": good, "CONVOY_ENCRYPTION_KEY_FILE": file}, wantErr: "both set"},
+		{name: "wrong length", env: map[string]string{"CONVOY_ENCRYPTION_KEYS": "k:AAAA"}, wantErr: "CONVOY_ENCRYPTION_KEYS: key \"k\": 3 bytes"},
+		{name: "bad base64", env: map[string]string{"CONVOY_ENCRYPTION_KEYS": "k:***"}, wantErr: "not base64"},
+		{name: "duplicate id", env: map[string]string{"CONVOY_ENCRYPTION_KEYS": good + "," + good}, wantErr: "duplicate id"},
+		{name: "missing file", env: map[string]string{"CONVOY_ENCRYPTION_KEY_FILE": file + ".x"}, wantErr: "CONVOY_ENCRYPTION_KEY_FILE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := FromMap(c.env)
+			kr := r.ReadCommon(":0").Keyring
+			err := r.Err()
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				if strings.Contains(err.Error(), strings.Repeat("A", 43)) {
+					t.Errorf("the error shows key material: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(kr.IDs(), ","); got != c.wantIDs {
+				t.Errorf("IDs = %q, want %q", got, c.wantIDs)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,7 +36,12 @@ type Backend struct {
 // Connect opens the store and NATS. Neither needs to answer yet: services
 // start before their dependencies and wait for them in Prepare.
 func Connect(ctx context.Context, c envconf.Common, name string, log *zap.Logger) (*Backend, error) {
-	var opts []store.Option
+	opts := []store.Option{store.WithKeyring(c.Keyring)}
+	if c.Keyring == nil {
+		log.Warn("no encryption key configured: secrets are stored in plain text (set CONVOY_ENCRYPTION_KEYS or CONVOY_ENCRYPTION_KEY_FILE)")
+	} else {
+		log.Info("secrets are stored encrypted", zap.String("active_key_id", c.Keyring.ActiveID()), zap.Strings("key_ids", c.Keyring.IDs()))
+	}
 	if c.EmbeddedSQLiteDir != "" {
 		ix := sqliteindex.Open(c.EmbeddedSQLiteDir, c.MongoDatabase)
 		opts = append(opts, store.WithIndex(ix))
@@ -69,11 +75,21 @@ func (b *Backend) ServeOps(ctx context.Context) error {
 // Prepare waits until MongoDB answers and the streams exist, then runs more
 // (a service's own consumers, buckets or schema), retrying the whole until it
 // succeeds; it returns ctx's error if ctx ends first. Every step is
-// idempotent and safe from every replica.
+// idempotent and safe from every replica. It also returns an error, for the
+// service to stop with, when the configured encryption keys cannot open the
+// stored secrets (see store.CheckKeyring).
 func (b *Backend) Prepare(ctx context.Context, more func(context.Context) error) error {
-	return ops.WaitFor(ctx, b.log, "prepare store and streams", func(ctx context.Context) error {
+	var refused error
+	err := ops.WaitFor(ctx, b.log, "prepare store and streams", func(ctx context.Context) error {
 		if err := b.Store.Ping(ctx); err != nil {
 			return fmt.Errorf("mongodb: %w", err)
+		}
+		if err := b.Store.CheckKeyring(ctx); err != nil {
+			if errors.Is(err, store.ErrKeyringMismatch) {
+				refused = err
+				return nil
+			}
+			return err
 		}
 		if err := queue.EnsureStreams(ctx, b.JS, b.common.NATSReplicas); err != nil {
 			return err
@@ -88,6 +104,10 @@ func (b *Backend) Prepare(ctx context.Context, more func(context.Context) error)
 		b.streamsCreated = created
 		return more(ctx)
 	})
+	if refused != nil {
+		return refused
+	}
+	return err
 }
 
 // healInterval is how often KeepPrepared checks that the streams are there.

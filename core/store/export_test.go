@@ -90,3 +90,10 @@ func IndexKeys() map[string][]bson.D {
 	}
 	return out
 }
+
+// SetBeforeReseal makes f run between a rotation's read of a document and
+// its write.
+func (s *Store) SetBeforeReseal(f func(id string)) { s.beforeReseal = f }
+
+// SetRotateList makes a rotation list n ids at a time.
+func (s *Store) SetRotateList(n int) { s.rotateList = n }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -206,6 +207,14 @@ func (s *Store) EndpointsOfGroup(ctx context.Context, groupID string) ([]model.E
 	return findAll[model.Endpoint](ctx, s, collEndpoints, FieldValue{"group_id", groupID})
 }
 
+// decode reads a document the index returned as the client reads one it
+// fetched: with the store's registry, which opens sealed secrets.
+func (s *Store) decode(raw bson.Raw, v any) error {
+	dec := bson.NewDecoder(bson.NewDocumentReader(bytes.NewReader(raw)))
+	dec.SetRegistry(s.registry)
+	return dec.Decode(v)
+}
+
 // findAll returns every document of c whose string fields equal the values
 // given, read through the index when it serves the query.
 func findAll[T any](ctx context.Context, s *Store, coll string, eq ...FieldValue) ([]T, error) {
@@ -217,7 +226,7 @@ func findAll[T any](ctx context.Context, s *Store, coll string, eq ...FieldValue
 		if ok {
 			out := make([]T, len(docs))
 			for i := range docs {
-				if err := bson.Unmarshal(docs[i], &out[i]); err != nil {
+				if err := s.decode(docs[i], &out[i]); err != nil {
 					return nil, fmt.Errorf("decode %s: %w", coll, err)
 				}
 			}

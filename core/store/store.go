@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"convoy/core/secretbox"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -57,6 +59,16 @@ type Store struct {
 	index Index
 	// bulkMu lets one bulk update command run at a time (see maxBulk).
 	bulkMu sync.Mutex
+	// keyring seals and opens the fields of sealedDocs; nil stores them
+	// in plain text.
+	keyring *secretbox.Keyring
+	// registry is the client's: it seals and opens with keyring.
+	registry *bson.Registry
+	// beforeReseal, set by tests, runs between a rotation's read of a
+	// document and its write.
+	beforeReseal func(id string)
+	// rotateList, set by tests, replaces defaultRotateList.
+	rotateList int
 }
 
 // Index answers, from indexes of its own, which documents the store's list,
@@ -94,6 +106,11 @@ type FieldValue struct{ Field, Value string }
 // Option configures a Store.
 type Option func(*Store)
 
+// WithKeyring makes the store encrypt the secrets listed in sealedDocs with
+// kr's active key and read them with any of its keys. Without it secrets are
+// written in plain text and a sealed one cannot be read.
+func WithKeyring(kr *secretbox.Keyring) Option { return func(s *Store) { s.keyring = kr } }
+
 // WithIndex makes the store ask ix which documents its list, sweep and
 // retention queries select, instead of asking the server.
 func WithIndex(ix Index) Option { return func(s *Store) { s.index = ix } }
@@ -101,17 +118,20 @@ func WithIndex(ix Index) Option { return func(s *Store) { s.index = ix } }
 // Open connects to uri and uses database name. It does not wait for the
 // server; call Ping for that.
 func Open(ctx context.Context, uri, name string, opts ...Option) (*Store, error) {
+	s := &Store{}
+	for _, o := range opts {
+		o(s)
+	}
+	s.registry = newRegistry(s.keyring)
 	copts := options.Client().ApplyURI(uri).
 		SetServerSelectionTimeout(5 * time.Second).
-		SetConnectTimeout(5 * time.Second)
+		SetConnectTimeout(5 * time.Second).
+		SetRegistry(s.registry)
 	client, err := mongo.Connect(copts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to mongodb: %w", err)
 	}
-	s := &Store{client: client, db: client.Database(name)}
-	for _, o := range opts {
-		o(s)
-	}
+	s.client, s.db = client, client.Database(name)
 	return s, nil
 }
 
@@ -142,7 +162,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions} {
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collEncryption} {
 		if have[n] {
 			continue
 		}

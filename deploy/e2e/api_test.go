@@ -575,6 +575,22 @@ func TestAPIRoutes(t *testing.T) {
 		if string(r.env.Data) != `{"redriven":0,"failed":0}` {
 			t.Fatalf("redrive of nothing %s", r.env.Data)
 		}
+		var enc encryptionStatus
+		w.do(t, 200, "GET", "/api/v1/admin/encryption", nil).data(t, &enc)
+		if enc.ActiveKeyID != "e2e1" || len(enc.Keys) != 1 || enc.Status != "idle" {
+			t.Fatalf("encryption status %+v", enc)
+		}
+		w.do(t, 202, "POST", "/api/v1/admin/encryption/rotate", nil).data(t, &enc)
+		if enc.Status != "pending" || enc.RotationKeyID != "e2e1" {
+			t.Fatalf("rotation asked for: %+v", enc)
+		}
+		eventually(t, 30*time.Second, "the key rotation to finish", func() bool {
+			apiDo(t, w.s, "GET", "/api/v1/admin/encryption", adminKey, nil).data(t, &enc)
+			return enc.Status == "done"
+		})
+		if enc.Done != enc.Total || enc.Done == 0 || enc.StartedAt == nil || enc.FinishedAt == nil {
+			t.Fatalf("finished rotation %+v", enc)
+		}
 	})
 
 	t.Run("routing", func(t *testing.T) {
@@ -872,6 +888,8 @@ func TestAPIAuth(t *testing.T) {
 		}},
 		{"GET", "list dead letters", true, 200, nil, at("/api/v1/admin/deadletters")},
 		{"POST", "redrive dead letters", true, 200, map[string]any{}, at("/api/v1/admin/deadletters/redrive")},
+		{"GET", "encryption status", true, 200, nil, at("/api/v1/admin/encryption")},
+		{"POST", "rotate encryption key", true, 202, nil, at("/api/v1/admin/encryption/rotate")},
 	}
 	// Convoy v0.5's routes, naming the group with groupId (the key's own
 	// group when omitted is TestConvoyCompat's).

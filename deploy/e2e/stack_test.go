@@ -21,6 +21,10 @@ import (
 
 const adminKey = "e2e-admin-key-0123456789"
 
+// encryptionKey is the key every stack seals the stored secrets with, unless
+// a test passes CONVOY_ENCRYPTION_KEYS of its own (32 bytes, base64).
+const encryptionKey = "e2e1:ZTJlLWVuY3J5cHRpb24ta2V5LTAxMjM0NTY3ODlhYmM="
+
 var services = []string{"api-gateway", "ingest-service", "dispatcher-service", "scheduler-service"}
 
 var (
@@ -99,6 +103,7 @@ func startStackOn(t *testing.T, mongoURI, natsURL string, extra ...string) *stac
 		"CONVOY_HTTP_ADDR=" + httpAddr, "CONVOY_INGEST_ADDR=" + grpcAddr, "CONVOY_GRPC_ADDR=" + grpcAddr,
 		"CONVOY_DISPATCH_ALLOW_CIDRS=127.0.0.0/8,::1/128",
 		"CONVOY_SWEEP_INTERVAL=1s", "CONVOY_SWEEP_GRACE=5s", "CONVOY_SHUTDOWN_TIMEOUT=5s",
+		"CONVOY_ENCRYPTION_KEYS=" + encryptionKey, "CONVOY_ROTATION_INTERVAL=200ms",
 		"PATH=" + os.Getenv("PATH"),
 	}
 	common = append(common, extra...)

@@ -444,6 +444,12 @@ func checkEnv(t *testing.T, m *manifests, c corev1.Container) {
 	}) {
 		t.Error("CONVOY_ADMIN_API_KEY must come from a Secret")
 	}
+	// Every service that reads or writes the stored secrets needs the keys.
+	if c.Name != "api-gateway" && !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+		return e.Name == "CONVOY_ENCRYPTION_KEYS" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil
+	}) {
+		t.Errorf("%s: CONVOY_ENCRYPTION_KEYS must come from a Secret", c.Name)
+	}
 }
 
 func TestServicesSelectDeployments(t *testing.T) {

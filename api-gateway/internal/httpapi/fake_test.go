@@ -335,6 +335,19 @@ func sampleStats() *ingestv1.EndpointStats {
 	}
 }
 
+func (f *fakeIngest) GetEncryptionStatus(ctx context.Context, r *ingestv1.GetEncryptionStatusRequest) (*ingestv1.EncryptionStatus, error) {
+	return record(ctx, f, "GetEncryptionStatus", r, sampleEncryption("running"))
+}
+
+func (f *fakeIngest) RotateEncryptionKey(ctx context.Context, r *ingestv1.RotateEncryptionKeyRequest) (*ingestv1.EncryptionStatus, error) {
+	return record(ctx, f, "RotateEncryptionKey", r, sampleEncryption("pending"))
+}
+
+func sampleEncryption(status string) *ingestv1.EncryptionStatus {
+	return &ingestv1.EncryptionStatus{ActiveKeyId: "k2", Keys: []string{"k2", "k1"}, Status: status, RotationKeyId: "k2",
+		Total: 10, Done: 4, StartedAt: timestamppb.New(fixedCreated)}
+}
+
 func sampleDeadLetter() *ingestv1.DeadLetter {
 	return &ingestv1.DeadLetter{Id: 7, Reason: "attempt_unrecorded", Error: "update deliveries: timeout", Subject: "convoy.dispatch.dlv-1",
 		DeliveryId: "dlv-1", EventId: "evt-1", EndpointId: "ep-1", GroupId: "grp-1", DeadAt: timestamppb.New(fixedUpdated), HasOutcome: true}

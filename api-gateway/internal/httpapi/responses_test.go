@@ -158,6 +158,15 @@ func TestResponseShapes(t *testing.T) {
 			name: "redrive", method: "POST", path: "/api/v1/admin/deadletters/redrive", body: `{"ids":[1,2]}`, wantStatus: 200,
 			wantJSON: `{"redriven":2,"failed":1}`,
 		},
+		{
+			name: "encryption status", method: "GET", path: "/api/v1/admin/encryption", wantStatus: 200,
+			wantJSON: `{"active_key_id":"k2","keys":["k2","k1"],"status":"running","rotation_key_id":"k2","total":10,"done":4,` +
+				`"started_at":"2024-01-02T03:04:05Z","finished_at":null}`,
+		},
+		{
+			name: "rotate", method: "POST", path: "/api/v1/admin/encryption/rotate", wantStatus: 202,
+			wantKeys: sorted("active_key_id", "keys", "status", "rotation_key_id", "total", "done", "started_at", "finished_at"),
+		},
 		{name: "delete answers null", method: "DELETE", path: g, wantStatus: 200, wantJSON: `null`},
 	}
 	h := newHarness(t, Options{})

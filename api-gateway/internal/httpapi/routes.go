@@ -142,6 +142,8 @@ func routes() []route {
 		{"PUT", metaPath + "/{meta_event_id}/resend", "resendMetaEvent", ok, "Meta event resent successfully", accepts{}, (*API).resendMetaEvent},
 		{"GET", adminPath + "/deadletters", "listDeadLetters", ok, "Dead letters fetched successfully", accepts{query: cursorPaging}, (*API).listDeadLetters},
 		{"POST", adminPath + "/deadletters/redrive", "redriveDeadLetters", ok, "Dead letters redriven successfully", accepts{body: redriveInput{}}, (*API).redriveDeadLetters},
+		{"GET", adminPath + "/encryption", "getEncryption", ok, "Encryption status fetched successfully", accepts{}, (*API).getEncryption},
+		{"POST", adminPath + "/encryption/rotate", "rotateEncryption", http.StatusAccepted, "Key rotation started", accepts{}, (*API).rotateEncryption},
 
 		// Convoy v0.5's API (its groups routes are ours above). Convoy
 		// answered 200 on create.

@@ -378,6 +378,14 @@ func TestRoutesCallIngest(t *testing.T) {
 			name: "redrive every dead letter", method: "POST", path: "/api/v1/admin/deadletters/redrive", body: `{}`,
 			wantStatus: 200, wantRPC: "RedriveDeadLetters", wantReq: &ingestv1.RedriveDeadLettersRequest{},
 		},
+		{
+			name: "encryption status", method: "GET", path: "/api/v1/admin/encryption",
+			wantStatus: 200, wantRPC: "GetEncryptionStatus", wantReq: &ingestv1.GetEncryptionStatusRequest{},
+		},
+		{
+			name: "rotate encryption key", method: "POST", path: "/api/v1/admin/encryption/rotate",
+			wantStatus: 202, wantRPC: "RotateEncryptionKey", wantReq: &ingestv1.RotateEncryptionKeyRequest{},
+		},
 	}
 
 	h := newHarness(t, Options{})
@@ -458,7 +466,7 @@ func TestRoutePublic(t *testing.T) {
 func TestAdminRoutesForwardNoCredentialsWhenAbsent(t *testing.T) {
 	h := newHarness(t, Options{})
 	h.fake.setErr(status.Error(codes.Unauthenticated, "missing API key"))
-	for _, r := range []struct{ method, path string }{{"GET", "/api/v1/admin/deadletters"}, {"POST", "/api/v1/admin/deadletters/redrive"}} {
+	for _, r := range []struct{ method, path string }{{"GET", "/api/v1/admin/deadletters"}, {"POST", "/api/v1/admin/deadletters/redrive"}, {"GET", "/api/v1/admin/encryption"}, {"POST", "/api/v1/admin/encryption/rotate"}} {
 		before := len(h.fake.recorded())
 		res := h.do(t, r.method, r.path, "", nil)
 		if res.status != http.StatusUnauthorized {

@@ -67,9 +67,16 @@ func Run(ctx context.Context, cfg Config, out *supervise.Output, log *zap.Logger
 		return err
 	}
 
+	base := os.Environ()
+	keyFile, keyFileSrc, err := resolveEncryptionKeys(base, dataDir)
+	if err != nil {
+		return err
+	}
+
 	b := banner{
 		gateway: "http://" + dialAddr(cfg.HTTPAddr), grpc: dialAddr(cfg.GRPCAddr),
 		dataDir: dataDir, services: cfg.Services, adminKey: adminKey, keySrc: keySrc,
+		encryptionKeys: keyFile, encryptionKeysSrc: keyFileSrc,
 	}
 	mongoURI, sqliteDir := cfg.MongoURI, ""
 	if mongoURI == "" {
@@ -104,9 +111,11 @@ func Run(ctx context.Context, cfg Config, out *supervise.Output, log *zap.Logger
 		b.nats = redactURLs(natsURL) + "  (from NATS_URL)"
 	}
 
-	base := os.Environ()
 	for i := range specs {
 		specs[i].Env = serviceEnv(base, specs[i].Name, mongoURI, natsURL, adminKey)
+		if keyFile != "" {
+			specs[i].Env = setEnv(specs[i].Env, "CONVOY_ENCRYPTION_KEY_FILE", keyFile)
+		}
 		if sqliteDir != "" {
 			// The services read the list indexes straight from its files.
 			specs[i].Env = setEnv(specs[i].Env, "CONVOY_EMBEDDED_SQLITE_DIR", sqliteDir)
@@ -251,6 +260,10 @@ type banner struct {
 	services             []string
 	adminKey             string
 	keySrc               keySource
+	// encryptionKeys is the key file the services read ("" when the
+	// environment names the keys).
+	encryptionKeys    string
+	encryptionKeysSrc keySource
 }
 
 func (b banner) String() string {
@@ -267,6 +280,12 @@ func (b banner) String() string {
 		fmt.Fprintf(&s, "admin API key: from CONVOY_ADMIN_API_KEY\n")
 	default:
 		fmt.Fprintf(&s, "admin API key: %s  (set CONVOY_ADMIN_API_KEY to choose your own)\n", b.adminKey)
+	}
+	switch b.encryptionKeysSrc {
+	case keyFromEnv:
+		fmt.Fprintf(&s, "secrets encrypted with: CONVOY_ENCRYPTION_KEYS or CONVOY_ENCRYPTION_KEY_FILE\n")
+	default:
+		fmt.Fprintf(&s, "secrets encrypted with: the keys in %s  (keep this file with the data)\n", b.encryptionKeys)
 	}
 	return s.String()
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"convoy/core/secretbox"
 )
 
 // unsetEnv clears variables for one test and restores them afterwards.
@@ -177,6 +179,34 @@ func TestDialAddr(t *testing.T) {
 	} {
 		if got := dialAddr(in); got != want {
 			t.Errorf("dialAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestResolveEncryptionKeys(t *testing.T) {
+	dir := t.TempDir()
+	path, src, err := resolveEncryptionKeys([]string{"PATH=/bin", "CONVOY_ENCRYPTION_KEYS="}, dir)
+	if err != nil || src != keyGenerated || path != filepath.Join(dir, encryptionKeyFile) {
+		t.Fatalf("first start: %q, %v, %v", path, src, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v", fi, err)
+	}
+	kr, err := secretbox.ParseFile(path)
+	if err != nil || kr.ActiveID() == "" {
+		t.Fatalf("generated key file does not parse: %v", err)
+	}
+	before, _ := os.ReadFile(path)
+
+	again, src, err := resolveEncryptionKeys(nil, dir)
+	after, _ := os.ReadFile(path)
+	if err != nil || src != keyFromFile || again != path || string(after) != string(before) {
+		t.Fatalf("second start: %q (%v, %v), want the saved file unchanged", again, src, err)
+	}
+	for _, kv := range []string{"CONVOY_ENCRYPTION_KEYS=a:b", "CONVOY_ENCRYPTION_KEY_FILE=/etc/keys"} {
+		if p, src, err := resolveEncryptionKeys([]string{kv}, dir); err != nil || src != keyFromEnv || p != "" {
+			t.Errorf("%s: %q, %v, %v; want the environment's choice", kv, p, src, err)
 		}
 	}
 }

@@ -52,6 +52,9 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		h, err = ensure(ctx, js, cfg)
 		return err
 	})
+	if err != nil && gctx.Err() == nil {
+		return err // the store's secrets cannot be read with the configured keys
+	}
 	if err != nil {
 		return g.Wait() // ctx ended before the dependencies answered
 	}

@@ -66,6 +66,9 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		if err := b.Prepare(gctx, st.EnsureSchema); err != nil {
 			srv.Stop()
 			stopFanout()
+			if gctx.Err() == nil {
+				return err // the store's secrets cannot be read with the configured keys
+			}
 			return nil // ctx ended before the dependencies answered
 		}
 		g.Go(func() error { return b.KeepPrepared(gctx, nil) })

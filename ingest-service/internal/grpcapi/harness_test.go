@@ -14,6 +14,7 @@ import (
 	"convoy/core/metaevent"
 	"convoy/core/model"
 	"convoy/core/queue"
+	"convoy/core/secretbox"
 	"convoy/core/store"
 	"convoy/ingest-service/internal/auth"
 	"convoy/ingest-service/internal/fanout"
@@ -52,7 +53,16 @@ func newHarness(t *testing.T) *harness {
 	mongoURI, natsURL := embeddedtest.ForTest(t)
 	ctx := t.Context()
 
-	st, err := store.Open(ctx, mongoURI, "convoy_grpcapi_test")
+	// The API runs over a store that seals secrets, as a deployment's does.
+	key, err := secretbox.NewKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := secretbox.Parse(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, mongoURI, "convoy_grpcapi_test", store.WithKeyring(kr))
 	if err != nil {
 		t.Fatal(err)
 	}

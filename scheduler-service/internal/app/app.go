@@ -1,10 +1,13 @@
 // Package app is scheduler-service's composition root: it re-enqueues due
 // retries, sweeps for lost work, reconciles stored events with the queue and
-// enforces retention until the context ends.
+// enforces retention, and runs the key rotations asked for, until the
+// context ends.
 package app
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"time"
 
 	"convoy/core/ops"
@@ -14,6 +17,7 @@ import (
 	"convoy/scheduler-service/internal/reconcile"
 	"convoy/scheduler-service/internal/retention"
 	"convoy/scheduler-service/internal/retry"
+	"convoy/scheduler-service/internal/rotation"
 	"convoy/scheduler-service/internal/sweep"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -33,18 +37,30 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.ServeOps(gctx) })
 
-	var cons jetstream.Consumer
+	var (
+		cons   jetstream.Consumer
+		leases jetstream.KeyValue
+	)
 	err = b.Prepare(gctx, func(ctx context.Context) error {
 		var err error
-		cons, err = retry.EnsureConsumer(ctx, js)
+		if cons, err = retry.EnsureConsumer(ctx, js); err != nil {
+			return err
+		}
+		leases, err = rotation.EnsureBucket(ctx, js, cfg.NATSReplicas)
 		return err
 	})
+	if err != nil && gctx.Err() == nil {
+		return err // the store's secrets cannot be read with the configured keys
+	}
 	if err != nil {
 		return g.Wait() // ctx ended before the dependencies answered
 	}
 	g.Go(func() error {
 		return b.KeepPrepared(gctx, func(ctx context.Context) error {
-			_, err := retry.EnsureConsumer(ctx, js)
+			if _, err := retry.EnsureConsumer(ctx, js); err != nil {
+				return err
+			}
+			_, err := rotation.EnsureBucket(ctx, js, cfg.NATSReplicas)
 			return err
 		})
 	})
@@ -56,11 +72,16 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		Interval: cfg.ReconcileInterval, Grace: cfg.ReconcileGrace, Lookback: cfg.ReconcileLookback, Batch: cfg.ReconcileBatch,
 	}, reg, log.Named("reconcile"))
 	enforcer := retention.New(st, retention.Options{Interval: cfg.RetentionInterval, Batch: cfg.RetentionBatch, Pause: 50 * time.Millisecond}, reg, log.Named("retention"))
+	host, _ := os.Hostname()
+	rotator := rotation.New(st, leases, rotation.Options{
+		ActiveKeyID: cfg.Keyring.ActiveID(), Interval: cfg.RotationInterval, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
+	}, log.Named("rotation"))
 	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamRetry, cons)
 	log.Info("scheduler ready")
 	g.Go(func() error { return sched.Run(gctx, cons) })
 	g.Go(func() error { return sweeper.Run(gctx) })
 	g.Go(func() error { return reconciler.Run(gctx) })
 	g.Go(func() error { return enforcer.Run(gctx) })
+	g.Go(func() error { return rotator.Run(gctx) })
 	return g.Wait()
 }

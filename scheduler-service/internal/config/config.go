@@ -19,6 +19,10 @@ type Config struct {
 	ReconcileGrace    time.Duration
 	ReconcileLookback time.Duration
 	ReconcileBatch    int
+
+	// RotationInterval is how often the store is asked whether a key
+	// rotation waits.
+	RotationInterval time.Duration
 }
 
 // Load reads the environment and reports every problem at once.
@@ -35,6 +39,7 @@ func read(r *envconf.Reader) (Config, error) {
 		ReconcileGrace:    r.Duration("CONVOY_RECONCILE_GRACE", 2*time.Minute),
 		ReconcileLookback: r.Duration("CONVOY_RECONCILE_LOOKBACK", time.Hour),
 		ReconcileBatch:    r.Int("CONVOY_RECONCILE_BATCH", 2000, 1, 100_000),
+		RotationInterval:  r.Duration("CONVOY_ROTATION_INTERVAL", 2*time.Second),
 	}
 	if c.ReconcileLookback <= c.ReconcileGrace {
 		r.Fail("CONVOY_RECONCILE_LOOKBACK=%s: must be longer than CONVOY_RECONCILE_GRACE=%s", c.ReconcileLookback, c.ReconcileGrace)

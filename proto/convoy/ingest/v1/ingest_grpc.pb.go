@@ -71,6 +71,8 @@ const (
 	IngestService_ResendMetaEvent_FullMethodName           = "/convoy.ingest.v1.IngestService/ResendMetaEvent"
 	IngestService_ListDeadLetters_FullMethodName           = "/convoy.ingest.v1.IngestService/ListDeadLetters"
 	IngestService_RedriveDeadLetters_FullMethodName        = "/convoy.ingest.v1.IngestService/RedriveDeadLetters"
+	IngestService_GetEncryptionStatus_FullMethodName       = "/convoy.ingest.v1.IngestService/GetEncryptionStatus"
+	IngestService_RotateEncryptionKey_FullMethodName       = "/convoy.ingest.v1.IngestService/RotateEncryptionKey"
 )
 
 // IngestServiceClient is the client API for IngestService service.
@@ -146,6 +148,11 @@ type IngestServiceClient interface {
 	// Dead letters (admin key only).
 	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
 	RedriveDeadLetters(ctx context.Context, in *RedriveDeadLettersRequest, opts ...grpc.CallOption) (*RedriveDeadLettersResponse, error)
+	// Encryption of the stored secrets (admin key only): the configured keys
+	// and the last key rotation, and starting a rotation that seals every
+	// stored secret again with the active (first) key.
+	GetEncryptionStatus(ctx context.Context, in *GetEncryptionStatusRequest, opts ...grpc.CallOption) (*EncryptionStatus, error)
+	RotateEncryptionKey(ctx context.Context, in *RotateEncryptionKeyRequest, opts ...grpc.CallOption) (*EncryptionStatus, error)
 }
 
 type ingestServiceClient struct {
@@ -626,6 +633,26 @@ func (c *ingestServiceClient) RedriveDeadLetters(ctx context.Context, in *Redriv
 	return out, nil
 }
 
+func (c *ingestServiceClient) GetEncryptionStatus(ctx context.Context, in *GetEncryptionStatusRequest, opts ...grpc.CallOption) (*EncryptionStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EncryptionStatus)
+	err := c.cc.Invoke(ctx, IngestService_GetEncryptionStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) RotateEncryptionKey(ctx context.Context, in *RotateEncryptionKeyRequest, opts ...grpc.CallOption) (*EncryptionStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EncryptionStatus)
+	err := c.cc.Invoke(ctx, IngestService_RotateEncryptionKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
@@ -699,6 +726,11 @@ type IngestServiceServer interface {
 	// Dead letters (admin key only).
 	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
 	RedriveDeadLetters(context.Context, *RedriveDeadLettersRequest) (*RedriveDeadLettersResponse, error)
+	// Encryption of the stored secrets (admin key only): the configured keys
+	// and the last key rotation, and starting a rotation that seals every
+	// stored secret again with the active (first) key.
+	GetEncryptionStatus(context.Context, *GetEncryptionStatusRequest) (*EncryptionStatus, error)
+	RotateEncryptionKey(context.Context, *RotateEncryptionKeyRequest) (*EncryptionStatus, error)
 	mustEmbedUnimplementedIngestServiceServer()
 }
 
@@ -849,6 +881,12 @@ func (UnimplementedIngestServiceServer) ListDeadLetters(context.Context, *ListDe
 }
 func (UnimplementedIngestServiceServer) RedriveDeadLetters(context.Context, *RedriveDeadLettersRequest) (*RedriveDeadLettersResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RedriveDeadLetters not implemented")
+}
+func (UnimplementedIngestServiceServer) GetEncryptionStatus(context.Context, *GetEncryptionStatusRequest) (*EncryptionStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetEncryptionStatus not implemented")
+}
+func (UnimplementedIngestServiceServer) RotateEncryptionKey(context.Context, *RotateEncryptionKeyRequest) (*EncryptionStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RotateEncryptionKey not implemented")
 }
 func (UnimplementedIngestServiceServer) mustEmbedUnimplementedIngestServiceServer() {}
 func (UnimplementedIngestServiceServer) testEmbeddedByValue()                       {}
@@ -1717,6 +1755,42 @@ func _IngestService_RedriveDeadLetters_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_GetEncryptionStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEncryptionStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).GetEncryptionStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_GetEncryptionStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).GetEncryptionStatus(ctx, req.(*GetEncryptionStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_RotateEncryptionKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateEncryptionKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).RotateEncryptionKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_RotateEncryptionKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).RotateEncryptionKey(ctx, req.(*RotateEncryptionKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestService_ServiceDesc is the grpc.ServiceDesc for IngestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1911,6 +1985,14 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RedriveDeadLetters",
 			Handler:    _IngestService_RedriveDeadLetters_Handler,
+		},
+		{
+			MethodName: "GetEncryptionStatus",
+			Handler:    _IngestService_GetEncryptionStatus_Handler,
+		},
+		{
+			MethodName: "RotateEncryptionKey",
+			Handler:    _IngestService_RotateEncryptionKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
