@@ -62,10 +62,15 @@ func OrderedConsumerConfig(endpointID string, ackWait time.Duration) jetstream.C
 	}
 }
 
+// orderedRecheck is how long a consumer found to exist is taken to exist:
+// a NATS that lost its store comes back without it.
+const orderedRecheck = time.Minute
+
 // ensureOrdered makes sure an ordered endpoint's consumer exists before its
-// first task is published; once known, it is not asked again.
+// tasks are published; once found, it is asked again only after
+// orderedRecheck.
 func (p *Publisher) ensureOrdered(ctx context.Context, endpointID string) error {
-	if _, ok := p.consumers.Load(endpointID); ok {
+	if at, ok := p.consumers.Load(endpointID); ok && time.Since(at.(time.Time)) < orderedRecheck {
 		return nil
 	}
 	_, err := p.js.Consumer(ctx, StreamOrdered, OrderedConsumer(endpointID))
@@ -78,7 +83,7 @@ func (p *Publisher) ensureOrdered(ctx context.Context, endpointID string) error 
 	if err != nil {
 		return fmt.Errorf("ensure ordered consumer: %w", err)
 	}
-	p.consumers.Store(endpointID, struct{}{})
+	p.consumers.Store(endpointID, time.Now())
 	return nil
 }
 

@@ -159,8 +159,9 @@ type Publisher struct {
 	// delivery a sweep or reconciliation checks: a handle is only a name
 	// (the lookups go by it), so one fetched before a restart still works.
 	streams sync.Map // name → jetstream.Stream
-	// consumers remembers the ordered endpoints whose consumer exists.
-	consumers sync.Map // endpoint id → struct{}
+	// consumers remembers when each ordered endpoint's consumer was last
+	// found to exist.
+	consumers sync.Map // endpoint id → time.Time
 }
 
 // NewPublisher returns a publisher on js.
@@ -233,14 +234,15 @@ func (p *Publisher) Queued(ctx context.Context, deliveryID string) (bool, error)
 }
 
 // Where returns the stream holding a message of a delivery (the dispatch
-// stream, the retry stream, the ordered stream or the dead letters, asked
+// stream, the retry stream, the dead letters or the ordered stream, asked
 // in that order), or "" when none does.
 func (p *Publisher) Where(ctx context.Context, deliveryID string) (string, error) {
 	for _, sc := range []struct{ stream, subject string }{
 		{StreamDispatch, DispatchSubject(deliveryID)},
 		{StreamRetry, RetrySubject(deliveryID)},
-		{StreamOrdered, OrderedSubject("*", deliveryID)},
 		{StreamDeadLetter, DeadLetterSubject(deliveryID)},
+		// Last: only deliveries to ordered endpoints are there.
+		{StreamOrdered, OrderedSubject("*", deliveryID)},
 	} {
 		s, err := p.stream(ctx, sc.stream)
 		if err != nil {
