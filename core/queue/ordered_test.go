@@ -40,6 +40,14 @@ func TestOrderedQueue(t *testing.T) {
 		if err != nil || got != tc.stream {
 			t.Errorf("Where(%s) = %q, %v; want %q", tc.delivery, got, err, tc.stream)
 		}
+		// Asked with its endpoint, the answer is the same.
+		got, err = pub.WhereOrdered(ctx, "ep1", tc.delivery)
+		if tc.delivery == "d2" {
+			tc.stream = "" // not ep1's
+		}
+		if err != nil || got != tc.stream {
+			t.Errorf("WhereOrdered(ep1, %s) = %q, %v; want %q", tc.delivery, got, err, tc.stream)
+		}
 	}
 	for _, tc := range []struct{ endpoint, head string }{{"ep1", "d1"}, {"ep2", "d2"}, {"ep3", ""}} {
 		got, err := pub.OrderedHead(ctx, tc.endpoint)

@@ -237,13 +237,38 @@ func (p *Publisher) Queued(ctx context.Context, deliveryID string) (bool, error)
 // stream, the retry stream, the dead letters or the ordered stream, asked
 // in that order), or "" when none does.
 func (p *Publisher) Where(ctx context.Context, deliveryID string) (string, error) {
-	for _, sc := range []struct{ stream, subject string }{
+	return p.where(ctx, []streamSubject{
 		{StreamDispatch, DispatchSubject(deliveryID)},
 		{StreamRetry, RetrySubject(deliveryID)},
 		{StreamDeadLetter, DeadLetterSubject(deliveryID)},
-		// Last: only deliveries to ordered endpoints are there.
+		// Last, and by a wildcard that may walk the stream: only
+		// deliveries to ordered endpoints are there, and callers that know
+		// the endpoint ask WhereOrdered.
 		{StreamOrdered, OrderedSubject("*", deliveryID)},
-	} {
+	})
+}
+
+// WhereOrdered is Where for a delivery queued to an ordered endpoint: its
+// exact subject on the ordered stream is asked first.
+func (p *Publisher) WhereOrdered(ctx context.Context, endpointID, deliveryID string) (string, error) {
+	return p.where(ctx, []streamSubject{
+		{StreamOrdered, OrderedSubject(endpointID, deliveryID)},
+		{StreamDispatch, DispatchSubject(deliveryID)},
+		{StreamRetry, RetrySubject(deliveryID)},
+		{StreamDeadLetter, DeadLetterSubject(deliveryID)},
+	})
+}
+
+// QueuedOrdered is Queued for a delivery queued to an ordered endpoint.
+func (p *Publisher) QueuedOrdered(ctx context.Context, endpointID, deliveryID string) (bool, error) {
+	stream, err := p.WhereOrdered(ctx, endpointID, deliveryID)
+	return stream != "", err
+}
+
+type streamSubject struct{ stream, subject string }
+
+func (p *Publisher) where(ctx context.Context, lookups []streamSubject) (string, error) {
+	for _, sc := range lookups {
 		s, err := p.stream(ctx, sc.stream)
 		if err != nil {
 			return "", err

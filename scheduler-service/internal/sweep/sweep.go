@@ -37,6 +37,8 @@ type Store interface {
 // Queue tells whether a delivery has a message, and queues tasks.
 type Queue interface {
 	Queued(ctx context.Context, deliveryID string) (bool, error)
+	// QueuedOrdered is Queued for a delivery queued to an ordered endpoint.
+	QueuedOrdered(ctx context.Context, endpointID, deliveryID string) (bool, error)
 	Requeue(ctx context.Context, t *queuev1.DeliveryTask) error
 }
 
@@ -129,7 +131,7 @@ func (s *Sweeper) Once(ctx context.Context) (int, error) {
 		}
 		for i := checked; i < len(overdue); i++ {
 			d := &overdue[i]
-			queued, err := s.queue.Queued(ctx, d.UID)
+			queued, err := s.queued(ctx, d)
 			if err != nil {
 				return requeued, err
 			}
@@ -153,6 +155,13 @@ func (s *Sweeper) Once(ctx context.Context) (int, error) {
 		}
 		limit = min(limit*4, maxLookahead*s.opts.Batch)
 	}
+}
+
+func (s *Sweeper) queued(ctx context.Context, d *model.Delivery) (bool, error) {
+	if d.Ordered {
+		return s.queue.QueuedOrdered(ctx, d.EndpointID, d.UID)
+	}
+	return s.queue.Queued(ctx, d.UID)
 }
 
 // requeue queues d, which the queue holds no task of, again: unless it
