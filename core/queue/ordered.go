@@ -66,11 +66,19 @@ func OrderedConsumerConfig(endpointID string, ackWait time.Duration) jetstream.C
 // a NATS that lost its store comes back without it.
 const orderedRecheck = time.Minute
 
+// EnsureOrdered makes sure an ordered endpoint's consumer exists, asking
+// NATS whatever was found before: the sweep calls it for endpoints with
+// tasks waiting, so that tasks whose consumer went missing (a NATS that lost
+// its store, an endpoint deleted and its consumer with it) are served again.
+func (p *Publisher) EnsureOrdered(ctx context.Context, endpointID string) error {
+	return p.ensureOrdered(ctx, endpointID, true)
+}
+
 // ensureOrdered makes sure an ordered endpoint's consumer exists before its
 // tasks are published; once found, it is asked again only after
-// orderedRecheck.
-func (p *Publisher) ensureOrdered(ctx context.Context, endpointID string) error {
-	if at, ok := p.consumers.Load(endpointID); ok && time.Since(at.(time.Time)) < orderedRecheck {
+// orderedRecheck, unless fresh.
+func (p *Publisher) ensureOrdered(ctx context.Context, endpointID string, fresh bool) error {
+	if at, ok := p.consumers.Load(endpointID); ok && !fresh && time.Since(at.(time.Time)) < orderedRecheck {
 		return nil
 	}
 	_, err := p.js.Consumer(ctx, StreamOrdered, OrderedConsumer(endpointID))

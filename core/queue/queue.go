@@ -179,7 +179,7 @@ func (p *Publisher) PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryT
 		}
 		subject, stream := DispatchSubject(t.DeliveryId), StreamDispatch
 		if t.Ordered {
-			if err := p.ensureOrdered(ctx, t.EndpointId); err != nil {
+			if err := p.ensureOrdered(ctx, t.EndpointId, false); err != nil {
 				return err
 			}
 			subject, stream = OrderedSubject(t.EndpointId, t.DeliveryId), StreamOrdered
@@ -312,7 +312,7 @@ func (p *Publisher) Requeue(ctx context.Context, t *queuev1.DeliveryTask) error 
 	}
 	subject, stream := DispatchSubject(t.DeliveryId), StreamDispatch
 	if t.Ordered {
-		if err := p.ensureOrdered(ctx, t.EndpointId); err != nil {
+		if err := p.ensureOrdered(ctx, t.EndpointId, true); err != nil {
 			return err
 		}
 		subject, stream = OrderedSubject(t.EndpointId, t.DeliveryId), StreamOrdered

@@ -107,7 +107,14 @@ func (d *Dispatcher) serveOrdered(ctx, work context.Context, js jetstream.JetStr
 		}
 		return // the next scan tries again
 	}
+	idle := 0
 	for ctx.Err() == nil {
+		if idle >= orderedIdleChecks {
+			idle = 0
+			if d.orderedGone(ctx, js, cons, endpointID, log) {
+				return
+			}
+		}
 		fctx, cancel := context.WithTimeout(ctx, fetchWait)
 		batch, err := cons.Fetch(1, jetstream.FetchContext(fctx))
 		if err != nil {
@@ -121,7 +128,9 @@ func (d *Dispatcher) serveOrdered(ctx, work context.Context, js jetstream.JetStr
 			}
 			continue
 		}
+		idle++
 		for msg := range batch.Messages() {
+			idle = 0
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
@@ -140,6 +149,29 @@ func (d *Dispatcher) serveOrdered(ctx, work context.Context, js jetstream.JetStr
 			sleepCtx(ctx, time.Second)
 		}
 	}
+}
+
+// orderedIdleChecks is how many empty fetches (of fetchWait each) pass
+// before an idle ordered consumer is checked for a deleted endpoint.
+const orderedIdleChecks = 12
+
+// orderedGone deletes the consumer of an endpoint that was deleted once its
+// queue is empty, and reports whether it did. A task queued to it later
+// (a sweep's re-queue) makes it again (queue.Publisher.Requeue).
+func (d *Dispatcher) orderedGone(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, endpointID string, log *zap.Logger) bool {
+	if _, err := d.store.EndpointByID(ctx, endpointID); !errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	info, err := cons.Info(ctx)
+	if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
+		return false
+	}
+	if err := js.DeleteConsumer(ctx, queue.StreamOrdered, queue.OrderedConsumer(endpointID)); err != nil {
+		log.Warn("delete ordered consumer of a deleted endpoint", zap.Error(err))
+		return false
+	}
+	log.Info("endpoint deleted: its ordered consumer is gone too")
+	return true
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

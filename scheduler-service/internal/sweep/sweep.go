@@ -39,6 +39,8 @@ type Queue interface {
 	Queued(ctx context.Context, deliveryID string) (bool, error)
 	// QueuedOrdered is Queued for a delivery queued to an ordered endpoint.
 	QueuedOrdered(ctx context.Context, endpointID, deliveryID string) (bool, error)
+	// EnsureOrdered makes sure an ordered endpoint's consumer exists.
+	EnsureOrdered(ctx context.Context, endpointID string) error
 	Requeue(ctx context.Context, t *queuev1.DeliveryTask) error
 }
 
@@ -124,6 +126,9 @@ const maxLookahead = 64
 func (s *Sweeper) Once(ctx context.Context) (int, error) {
 	before := s.now().Add(-s.opts.Grace)
 	limit, checked, waiting, requeued := s.opts.Batch, 0, 0, 0
+	// Endpoints with held-back deliveries: each has its consumer made sure
+	// of once per sweep, so a task never waits on one that went missing.
+	ensured := map[string]bool{}
 	for {
 		overdue, err := s.store.OverdueDeliveries(ctx, before, limit)
 		if err != nil {
@@ -138,6 +143,12 @@ func (s *Sweeper) Once(ctx context.Context) (int, error) {
 			if queued {
 				if d.Ordered {
 					waiting++
+					if !ensured[d.EndpointID] {
+						ensured[d.EndpointID] = true
+						if err := s.queue.EnsureOrdered(ctx, d.EndpointID); err != nil {
+							return requeued, err
+						}
+					}
 				}
 				continue
 			}

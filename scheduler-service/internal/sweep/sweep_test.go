@@ -11,11 +11,18 @@ import (
 	"convoy/core/store"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
 func setup(t *testing.T) (*store.Store, *queue.Publisher) {
+	t.Helper()
+	st, pub, _ := setupJS(t)
+	return st, pub
+}
+
+func setupJS(t *testing.T) (*store.Store, *queue.Publisher, jetstream.JetStream) {
 	t.Helper()
 	mongoURI, natsURL := embeddedtest.ForTest(t)
 	st, err := store.Open(t.Context(), mongoURI, "convoy")
@@ -34,7 +41,7 @@ func setup(t *testing.T) (*store.Store, *queue.Publisher) {
 	if err := queue.EnsureStreams(t.Context(), js, 1); err != nil {
 		t.Fatal(err)
 	}
-	return st, queue.NewPublisher(js)
+	return st, queue.NewPublisher(js), js
 }
 
 // delivery stores an event and one delivery in status, due at due.
@@ -130,9 +137,10 @@ func TestSweepRequeuesOnlyLostWork(t *testing.T) {
 }
 
 // Deliveries held back behind an ordered endpoint's head are overdue and
-// queued; a backlog of them larger than a batch must not hide lost work.
+// queued; a backlog of them larger than a batch must not hide lost work, and
+// their endpoint's consumer, gone missing, is made again.
 func TestSweepLooksPastAnOrderedBacklog(t *testing.T) {
-	st, pub := setup(t)
+	st, pub, js := setupJS(t)
 	long := time.Now().Add(-time.Hour)
 	var tasks []*queuev1.DeliveryTask
 	for i := range 7 {
@@ -147,6 +155,9 @@ func TestSweepLooksPastAnOrderedBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := delivery(t, st, model.StatusRetry, long.Add(time.Minute))
+	if err := js.DeleteConsumer(t.Context(), queue.StreamOrdered, queue.OrderedConsumer("ep")); err != nil {
+		t.Fatal(err)
+	}
 
 	s := New(st, pub, Options{Grace: time.Minute, Batch: 2}, prometheus.NewRegistry(), zap.NewNop())
 	n, err := s.Once(t.Context())
@@ -155,5 +166,8 @@ func TestSweepLooksPastAnOrderedBacklog(t *testing.T) {
 	}
 	if where, err := pub.Where(t.Context(), lost.UID); err != nil || where != queue.StreamDispatch {
 		t.Fatalf("lost delivery is on %q (err %v), want the dispatch stream", where, err)
+	}
+	if _, err := js.Consumer(t.Context(), queue.StreamOrdered, queue.OrderedConsumer("ep")); err != nil {
+		t.Fatalf("the ordered endpoint's consumer was not made again: %v", err)
 	}
 }
