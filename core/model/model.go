@@ -194,7 +194,10 @@ type Endpoint struct {
 	// Filter is the payload filter as compact JSON ({"body", "headers"});
 	// empty matches every event. JSON rather than a document because its
 	// keys ($gt, dotted paths) are not valid MongoDB field names.
-	Filter    string    `bson:"filter,omitempty"`
+	Filter string `bson:"filter,omitempty"`
+	// Ordered makes the endpoint's deliveries go one at a time, in the order
+	// their events were accepted: a failing one holds back those behind it.
+	Ordered   bool      `bson:"ordered,omitempty"`
 	CreatedAt time.Time `bson:"created_at"`
 	UpdatedAt time.Time `bson:"updated_at"`
 }
@@ -254,11 +257,14 @@ type Delivery struct {
 	Status     string           `bson:"status"`
 	Metadata   DeliveryMetadata `bson:"metadata"`
 	// Generation counts manual resends; each starts a fresh attempt budget.
-	Generation  int32     `bson:"generation"`
-	Description string    `bson:"description,omitempty"`
-	Attempts    []Attempt `bson:"attempts,omitempty"`
-	CreatedAt   time.Time `bson:"created_at"`
-	UpdatedAt   time.Time `bson:"updated_at"`
+	Generation  int32  `bson:"generation"`
+	Description string `bson:"description,omitempty"`
+	// Ordered: queued in its endpoint's ordered queue (the endpoint was
+	// ordered when the delivery was planned or last resent).
+	Ordered   bool      `bson:"ordered,omitempty"`
+	Attempts  []Attempt `bson:"attempts,omitempty"`
+	CreatedAt time.Time `bson:"created_at"`
+	UpdatedAt time.Time `bson:"updated_at"`
 }
 
 // DeliveryMetadata says where a delivery stands in its retry budget.

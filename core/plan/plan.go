@@ -25,6 +25,7 @@ func Deliveries(g *model.Group, app *model.Application, ev *model.Event, endpoin
 			continue
 		}
 		d := NewDelivery(g, ev, ep.UID, ev.CreatedAt)
+		d.Ordered = ep.Ordered
 		switch {
 		case app.IsDisabled:
 			Discard(&d, "application is disabled")

@@ -13,6 +13,11 @@
 // dispatcher's meta consumer; it is apart from the delivery streams so that
 // notices about deliveries never queue behind them (package metaevent).
 
+// CONVOY_ORDERED holds the deliveries of ordered endpoints, one subject per
+// endpoint (see ordered.go): each endpoint has a consumer of its own that
+// hands out one task at a time, so the stream's order is the order of
+// attempts.
+//
 // A third stream, CONVOY_DEADLETTER, keeps the tasks that could not be
 // processed for a reason that is not the endpoint's (see core/deadletter);
 // it is a limits stream, so entries stay until an operator redrives them.
@@ -41,11 +46,13 @@ const (
 	StreamRetry      = "CONVOY_RETRY"
 	StreamMeta       = "CONVOY_META"
 	StreamDeadLetter = "CONVOY_DEADLETTER"
+	StreamOrdered    = "CONVOY_ORDERED"
 
 	dispatchPrefix   = "convoy.dispatch."
 	retryPrefix      = "convoy.retry."
 	metaPrefix       = "convoy.meta."
 	deadLetterPrefix = "convoy.deadletter."
+	orderedPrefix    = "convoy.ordered."
 )
 
 // DuplicateWindow is how long the streams remember message ids.
@@ -108,6 +115,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) er
 		{Name: StreamDispatch, Subjects: []string{dispatchPrefix + ">"}, Retention: jetstream.WorkQueuePolicy},
 		{Name: StreamRetry, Subjects: []string{retryPrefix + ">"}, Retention: jetstream.WorkQueuePolicy},
 		{Name: StreamMeta, Subjects: []string{metaPrefix + ">"}, Retention: jetstream.WorkQueuePolicy},
+		{Name: StreamOrdered, Subjects: []string{orderedPrefix + ">"}, Retention: jetstream.WorkQueuePolicy},
 		// Limits retention without limits: an entry stays until it is
 		// redriven (and deleted), however many are read in between.
 		{Name: StreamDeadLetter, Subjects: []string{DeadLetterSubjects}, Retention: jetstream.LimitsPolicy},
@@ -129,7 +137,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) er
 // service that was not first to notice learns its consumers are gone too.
 // Errors other than "not found" (NATS unreachable) are returned.
 func StreamsCreated(ctx context.Context, js jetstream.JetStream) (created time.Time, missing string, err error) {
-	for _, name := range []string{StreamDispatch, StreamRetry, StreamMeta, StreamDeadLetter} {
+	for _, name := range []string{StreamDispatch, StreamRetry, StreamMeta, StreamDeadLetter, StreamOrdered} {
 		s, err := js.Stream(ctx, name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			return created, name, nil
@@ -151,6 +159,9 @@ type Publisher struct {
 	// delivery a sweep or reconciliation checks: a handle is only a name
 	// (the lookups go by it), so one fetched before a restart still works.
 	streams sync.Map // name → jetstream.Stream
+	// consumers remembers when each ordered endpoint's consumer was last
+	// found to exist.
+	consumers sync.Map // endpoint id → time.Time
 }
 
 // NewPublisher returns a publisher on js.
@@ -190,8 +201,15 @@ func (p *Publisher) publishWindow(ctx context.Context, tasks []*queuev1.Delivery
 		if err != nil {
 			return fmt.Errorf("encode task: %w", err)
 		}
-		f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: DispatchSubject(t.DeliveryId), Data: data},
-			jetstream.WithMsgID(MsgID(t)), jetstream.WithExpectStream(StreamDispatch), jetstream.WithStallWait(stallWait))
+		subject, stream := DispatchSubject(t.DeliveryId), StreamDispatch
+		if t.Ordered {
+			if err := p.ensureOrdered(ctx, t.EndpointId, false); err != nil {
+				return err
+			}
+			subject, stream = OrderedSubject(t.EndpointId, t.DeliveryId), StreamOrdered
+		}
+		f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: data},
+			jetstream.WithMsgID(MsgID(t)), jetstream.WithExpectStream(stream), jetstream.WithStallWait(stallWait))
 		if err != nil {
 			return fmt.Errorf("publish task: %w", err)
 		}
@@ -240,14 +258,41 @@ func (p *Publisher) Queued(ctx context.Context, deliveryID string) (bool, error)
 }
 
 // Where returns the stream holding a message of a delivery (the dispatch
-// stream, the retry stream or the dead letters, asked in that order), or ""
-// when none does.
+// stream, the retry stream, the dead letters or the ordered stream, asked
+// in that order), or "" when none does.
 func (p *Publisher) Where(ctx context.Context, deliveryID string) (string, error) {
-	for _, sc := range []struct{ stream, subject string }{
+	return p.where(ctx, []streamSubject{
 		{StreamDispatch, DispatchSubject(deliveryID)},
 		{StreamRetry, RetrySubject(deliveryID)},
 		{StreamDeadLetter, DeadLetterSubject(deliveryID)},
-	} {
+		// Last, and by a wildcard that may walk the stream: only
+		// deliveries to ordered endpoints are there, and callers that know
+		// the endpoint ask WhereOrdered.
+		{StreamOrdered, OrderedSubject("*", deliveryID)},
+	})
+}
+
+// WhereOrdered is Where for a delivery queued to an ordered endpoint: its
+// exact subject on the ordered stream is asked first.
+func (p *Publisher) WhereOrdered(ctx context.Context, endpointID, deliveryID string) (string, error) {
+	return p.where(ctx, []streamSubject{
+		{StreamOrdered, OrderedSubject(endpointID, deliveryID)},
+		{StreamDispatch, DispatchSubject(deliveryID)},
+		{StreamRetry, RetrySubject(deliveryID)},
+		{StreamDeadLetter, DeadLetterSubject(deliveryID)},
+	})
+}
+
+// QueuedOrdered is Queued for a delivery queued to an ordered endpoint.
+func (p *Publisher) QueuedOrdered(ctx context.Context, endpointID, deliveryID string) (bool, error) {
+	stream, err := p.WhereOrdered(ctx, endpointID, deliveryID)
+	return stream != "", err
+}
+
+type streamSubject struct{ stream, subject string }
+
+func (p *Publisher) where(ctx context.Context, lookups []streamSubject) (string, error) {
+	for _, sc := range lookups {
 		s, err := p.stream(ctx, sc.stream)
 		if err != nil {
 			return "", err
@@ -289,9 +334,16 @@ func (p *Publisher) Requeue(ctx context.Context, t *queuev1.DeliveryTask) error 
 	if err != nil {
 		return fmt.Errorf("encode task: %w", err)
 	}
+	subject, stream := DispatchSubject(t.DeliveryId), StreamDispatch
+	if t.Ordered {
+		if err := p.ensureOrdered(ctx, t.EndpointId, true); err != nil {
+			return err
+		}
+		subject, stream = OrderedSubject(t.EndpointId, t.DeliveryId), StreamOrdered
+	}
 	// A fresh message each time: publishing sets the id header on the one given.
-	msg := func() *nats.Msg { return &nats.Msg{Subject: DispatchSubject(t.DeliveryId), Data: data} }
-	ack, err := p.js.PublishMsg(ctx, msg(), jetstream.WithMsgID(MsgID(t)+".requeue"), jetstream.WithExpectStream(StreamDispatch))
+	msg := func() *nats.Msg { return &nats.Msg{Subject: subject, Data: data} }
+	ack, err := p.js.PublishMsg(ctx, msg(), jetstream.WithMsgID(MsgID(t)+".requeue"), jetstream.WithExpectStream(stream))
 	if err != nil {
 		return fmt.Errorf("requeue task: %w", err)
 	}
@@ -302,7 +354,7 @@ func (p *Publisher) Requeue(ctx context.Context, t *queuev1.DeliveryTask) error 
 	if err != nil || queued {
 		return err
 	}
-	if _, err := p.js.PublishMsg(ctx, msg(), jetstream.WithExpectStream(StreamDispatch)); err != nil {
+	if _, err := p.js.PublishMsg(ctx, msg(), jetstream.WithExpectStream(stream)); err != nil {
 		return fmt.Errorf("requeue task: %w", err)
 	}
 	return nil
@@ -354,5 +406,6 @@ func NewTask(ev *model.Event, d *model.Delivery) *queuev1.DeliveryTask {
 		RetryLimit:     d.Metadata.RetryLimit,
 		Generation:     d.Generation,
 		AcceptedAt:     timestamppb.New(ev.CreatedAt),
+		Ordered:        d.Ordered,
 	}
 }

@@ -237,7 +237,7 @@ func (s *Store) insertNew(ctx context.Context, updates []DeliveryUpdate) ([]Deli
 // it becomes Scheduled with no trials and its generation moves on, so the
 // new attempts' queue message ids never collide with the old budget's. It
 // returns the delivery as it is after the change.
-func (s *Store) RestartDelivery(ctx context.Context, id string, retryLimit int32, strategy string, interval int64) (*model.Delivery, error) {
+func (s *Store) RestartDelivery(ctx context.Context, id string, retryLimit int32, strategy string, interval int64, ordered bool) (*model.Delivery, error) {
 	at := now()
 	update := bson.D{
 		{Key: "$set", Value: bson.D{
@@ -248,6 +248,7 @@ func (s *Store) RestartDelivery(ctx context.Context, id string, retryLimit int32
 			{Key: "metadata.interval_seconds", Value: interval},
 			{Key: "metadata.next_send_time", Value: at},
 			{Key: "description", Value: ""},
+			{Key: "ordered", Value: ordered},
 			{Key: "updated_at", Value: at},
 		}},
 		{Key: "$inc", Value: bson.D{{Key: "generation", Value: int32(1)}}},

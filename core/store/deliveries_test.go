@@ -400,7 +400,7 @@ func testRestartDelivery(t *testing.T, st *store.Store) {
 	}))
 
 	before := time.Now().Add(-time.Millisecond)
-	d, err := st.RestartDelivery(ctx, id, 5, model.StrategyExponential, 0)
+	d, err := st.RestartDelivery(ctx, id, 5, model.StrategyExponential, 0, false)
 	mustOK(t, err)
 	after := time.Now().Add(time.Millisecond)
 	if d.Status != model.StatusScheduled || d.Generation != 1 || d.Description != "" || len(d.Attempts) != 0 {
@@ -420,12 +420,12 @@ func testRestartDelivery(t *testing.T, st *store.Store) {
 	if len(atts) != 2 {
 		t.Fatalf("%d attempts after restart, want the 2 earlier ones", len(atts))
 	}
-	d, err = st.RestartDelivery(ctx, id, 5, model.StrategyLinear, 30)
+	d, err = st.RestartDelivery(ctx, id, 5, model.StrategyLinear, 30, false)
 	mustOK(t, err)
 	if d.Generation != 2 || d.Metadata.IntervalSeconds != 30 || d.Metadata.Strategy != model.StrategyLinear {
 		t.Fatalf("second restart %+v", d)
 	}
-	_, err = st.RestartDelivery(ctx, ids.New(), 5, model.StrategyLinear, 30)
+	_, err = st.RestartDelivery(ctx, ids.New(), 5, model.StrategyLinear, 30, false)
 	wantNotFound(t, "restart missing delivery", err)
 }
 

@@ -105,6 +105,7 @@ type convoyEndpoint struct {
 	RateLimit         int32    `json:"rate_limit"`
 	RateLimitDuration string   `json:"rate_limit_duration"`
 	Status            string   `json:"status"`
+	Ordered           bool     `json:"ordered"`
 	CreatedAt         *string  `json:"created_at"`
 	UpdatedAt         *string  `json:"updated_at"`
 }
@@ -113,7 +114,7 @@ func convoyEndpointOf(e endpointView) convoyEndpoint {
 	return convoyEndpoint{
 		UID: e.UID, TargetURL: e.URL, Description: e.Description, Secret: e.Secret, Events: e.Events,
 		HTTPTimeout: e.HTTPTimeout, RateLimit: e.RateLimit, RateLimitDuration: e.RateLimitDuration,
-		Status: e.Status, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		Status: e.Status, Ordered: e.Ordered, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 	}
 }
 

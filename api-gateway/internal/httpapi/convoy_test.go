@@ -159,9 +159,9 @@ func TestConvoyShapes(t *testing.T) {
 		{"application embeds its endpoints", "GET", "/api/v1/applications/app-1?groupId=grp-1", "",
 			`{"uid":"app-1","group_id":"grp-1","name":"billing","support_email":"ops@example.com","is_disabled":false,` +
 				`"endpoints":[{"uid":"ep-1","target_url":"https://example.com/hook?a=1&b=2","description":"main","secret":"new-secret","events":["*"],` +
-				`"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"active","created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"},` +
+				`"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"active","ordered":false,"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"},` +
 				`{"uid":"ep-1","target_url":"https://example.com/hook?a=1&b=2","description":"main","secret":"new-secret","events":["*"],` +
-				`"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"active","created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}],` +
+				`"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"active","ordered":false,"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}],` +
 				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`},
 		{"a page counts and numbers", "GET", "/api/v1/events?groupId=grp-1&page=2&perPage=20", "",
 			`{"content":[{"uid":"evt-1","event_type":"invoice.paid","matched_endpoints":0,"app_metadata":{"uid":"app-1","title":"billing","group_id":"grp-1","support_email":"ops@example.com"},` +

@@ -21,6 +21,8 @@ type endpointFields struct {
 	// Filter is kept as sent; ingest validates it. Absent leaves it, null
 	// removes it.
 	Filter json.RawMessage `json:"filter"`
+	// Ordered delivers one at a time in acceptance order.
+	Ordered *bool `json:"ordered"`
 }
 
 // url resolves url and its alias target_url.
@@ -82,7 +84,8 @@ type endpointView struct {
 	// Circuit is null when ingest could not read the endpoint's health.
 	Circuit *circuitView `json:"circuit"`
 	// Filter is null when the endpoint has none.
-	Filter json.RawMessage `json:"filter"`
+	Filter  json.RawMessage `json:"filter"`
+	Ordered bool            `json:"ordered"`
 }
 
 type endpointSecretView struct {
@@ -111,6 +114,7 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		UpdatedAt:         timeOut(e.GetUpdatedAt()),
 		Circuit:           circuitOut(e.GetCircuit()),
 		Filter:            rawOrNull(e.GetFilter()),
+		Ordered:           e.GetOrdered(),
 	}
 }
 
@@ -131,6 +135,7 @@ func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		RateLimit:         deref(in.RateLimit),
 		RateLimitDuration: deref(in.RateLimitDuration),
 		Filter:            in.Filter,
+		Ordered:           deref(in.Ordered),
 	})
 	if err != nil {
 		return nil, err
@@ -185,6 +190,7 @@ func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		RateLimitDuration: in.RateLimitDuration,
 		Status:            in.Status,
 		Filter:            in.Filter,
+		Ordered:           in.Ordered,
 	})
 	if err != nil {
 		return nil, err

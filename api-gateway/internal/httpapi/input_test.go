@@ -45,6 +45,14 @@ func TestBadInputNeverReachesIngest(t *testing.T) {
 			wantStatus: 400, wantMessage: []string{"rate_limit must be a number"},
 		},
 		{
+			name: "ordered as string", method: "POST", path: ep, body: `{"url":"https://x","ordered":"yes"}`,
+			wantStatus: 400, wantMessage: []string{"ordered must be a boolean"},
+		},
+		{
+			name: "ordered a number on update", method: "PUT", path: ep + "/ep-1", body: `{"ordered":1}`,
+			wantStatus: 400, wantMessage: []string{"ordered must be a boolean"},
+		},
+		{
 			name: "rate_limit fractional", method: "PUT", path: ep + "/ep-1", body: `{"rate_limit":1.5}`,
 			wantStatus: 400, wantMessage: []string{"rate_limit must be an integer between -2147483648 and 2147483647"},
 		},

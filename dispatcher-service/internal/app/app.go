@@ -102,7 +102,13 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	go func() { statsDone <- endpointStats.Run(recCtx) }()
 	g.Go(func() error {
 		log.Info("dispatcher ready", zap.Int("concurrency", cfg.Concurrency))
+		// Ordered endpoints have consumers of their own (consume.RunOrdered).
+		orderedDone := make(chan error, 1)
+		go func() { orderedDone <- d.RunOrdered(gctx, js) }()
 		err := d.Run(gctx, cons)
+		if oerr := <-orderedDone; err == nil {
+			err = oerr
+		}
 		stopRecorder()
 		if rerr := <-recDone; err == nil {
 			err = rerr

@@ -7,7 +7,9 @@
 // one task; lanes.go and admit.go share the workers out between endpoints
 // so that no endpoint can starve another; window.go is each endpoint's
 // adaptive concurrency; health.go tells the circuit breaker, the stats and
-// the operational events what an attempt showed.
+// the operational events what an attempt showed; ordered.go serves the
+// endpoints whose deliveries go one at a time, in order, from a stream and
+// consumers of their own.
 //
 // Whatever process dies at whatever point, the task comes back: unacked
 // tasks are redelivered after ack-wait, and a redelivered task is checked

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 )
 
 // failingFor is how long dependencies may keep failing a task before it is
@@ -87,8 +88,16 @@ func (d *Dispatcher) record(ctx context.Context, msg jetstream.Msg, t *queuev1.D
 		return false
 	}
 	log.Error("attempt not recorded: dead-lettered with its outcome", zap.Error(err))
+	task := msg.Data()
+	if t.Ordered {
+		// An ordered task's message names its first attempt; the redrive
+		// compares the stored trials with the attempt this outcome is of.
+		if b, err := proto.Marshal(t); err == nil {
+			task = b
+		}
+	}
 	d.toDeadLetters(ctx, msg, deadletter.Entry{Reason: deadletter.ReasonAttemptUnrecorded, Error: err.Error(),
-		Subject: msg.Subject(), Task: msg.Data(), Outcome: &dec.update, Retry: dec.retry})
+		Subject: msg.Subject(), Task: task, Outcome: &dec.update, Retry: dec.retry})
 	return false
 }
 

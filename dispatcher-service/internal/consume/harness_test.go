@@ -141,13 +141,17 @@ func (h *harness) startDispatcher(t *testing.T, o harnessOptions) {
 
 	runCtx, stop := context.WithCancel(context.Background())
 	recCtx, stopRec := context.WithCancel(context.Background())
-	recDone, runDone := make(chan error, 1), make(chan error, 1)
+	recDone, runDone, orderedDone := make(chan error, 1), make(chan error, 1), make(chan error, 1)
 	go func() { recDone <- rec.Run(recCtx) }()
 	go func() { runDone <- d.Run(runCtx, cons) }()
+	go func() { orderedDone <- d.RunOrdered(runCtx, js) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-runDone; err != nil {
 			t.Errorf("dispatcher: %v", err)
+		}
+		if err := <-orderedDone; err != nil {
+			t.Errorf("ordered dispatcher: %v", err)
 		}
 		stopRec()
 		if err := <-recDone; err != nil {
@@ -215,12 +219,12 @@ func (h *harness) send(t *testing.T, g *model.Group, ep *model.Endpoint, trials 
 			NumTrials: trials, RetryLimit: g.Config.Strategy.RetryCount,
 			Strategy: g.Config.Strategy.Type, IntervalSeconds: g.Config.Strategy.Duration, NextSendTime: &now,
 		},
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now, Ordered: ep.Ordered,
 	}
 	if err := h.st.InsertEvents(t.Context(), []model.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
-	if trials > 0 {
+	if trials > 0 || d.Ordered { // ingest stores an ordered delivery when it accepts it
 		if err := h.st.InsertDeliveries(t.Context(), []model.Delivery{d}); err != nil {
 			t.Fatal(err)
 		}

@@ -84,6 +84,11 @@ func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 			statuses = append(statuses, d.Status)
 			if plan.Sent(d) {
 				tasks = append(tasks, queue.NewTask(a.Event, d))
+				if d.Ordered {
+					// Stored too: it may wait behind others for long, and
+					// must show Scheduled meanwhile.
+					held = append(held, *d)
+				}
 			} else {
 				held = append(held, *d)
 			}

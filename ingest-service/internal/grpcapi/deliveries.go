@@ -32,6 +32,7 @@ func (s *Server) ListDeliveries(ctx context.Context, req *ingestv1.ListDeliverie
 	if err != nil {
 		return nil, s.toStatus(ctx, "delivery", err)
 	}
+	s.describeWaiting(ctx, ds)
 	out := &ingestv1.ListDeliveriesResponse{Page: pageInfo(p, info)}
 	for i := range ds {
 		out.Deliveries = append(out.Deliveries, deliveryPB(&ds[i]))
@@ -70,7 +71,9 @@ func (s *Server) GetDelivery(ctx context.Context, req *ingestv1.GetDeliveryReque
 	if err != nil {
 		return nil, s.toStatus(ctx, "delivery", err)
 	}
-	return deliveryPB(d), nil
+	ds := []model.Delivery{*d}
+	s.describeWaiting(ctx, ds)
+	return deliveryPB(&ds[0]), nil
 }
 
 // ListAttempts returns every attempt of a delivery, oldest first.

@@ -281,6 +281,7 @@ func setEndpoint(e *model.Endpoint, req *ingestv1.CreateEndpointRequest) error {
 	}
 	e.URL, e.Description, e.Events, e.Filter = req.Url, strings.TrimSpace(req.Description), events, filter
 	e.HTTPTimeout, e.RateLimit, e.RateLimitDuration = timeout, limit, window
+	e.Ordered = req.Ordered
 	return nil
 }
 
@@ -295,6 +296,10 @@ func updateEndpoint(e *model.Endpoint, req *ingestv1.UpdateEndpointRequest) erro
 		RateLimit:         e.RateLimit,
 		RateLimitDuration: strOr(req.RateLimitDuration, e.RateLimitDuration.String()),
 		Filter:            []byte(e.Filter),
+		Ordered:           e.Ordered,
+	}
+	if req.Ordered != nil {
+		create.Ordered = *req.Ordered
 	}
 	if req.Filter != nil {
 		create.Filter = req.Filter

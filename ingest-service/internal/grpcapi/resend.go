@@ -45,18 +45,26 @@ func (r *resender) each(ctx context.Context, ds []model.Delivery, statuses []str
 // resendable refuses a resend whose endpoint is inactive or gone: the
 // attempt would only be discarded again.
 func (r *resender) resendable(ctx context.Context, d *model.Delivery) error {
-	ep, ok := r.endpoints[d.EndpointID]
-	if !ok {
-		var err error
-		if ep, err = r.s.store.EndpointByID(ctx, d.EndpointID); err != nil {
-			return r.s.toStatus(ctx, "endpoint", err)
-		}
-		r.endpoints[d.EndpointID] = ep
+	ep, err := r.endpoint(ctx, d.EndpointID)
+	if err != nil {
+		return r.s.toStatus(ctx, "endpoint", err)
 	}
 	if ep.Status == model.EndpointInactive {
 		return status.Error(codes.FailedPrecondition, "endpoint is inactive: re-enable it, which replays its Discarded deliveries")
 	}
 	return nil
+}
+
+func (r *resender) endpoint(ctx context.Context, id string) (*model.Endpoint, error) {
+	if ep, ok := r.endpoints[id]; ok {
+		return ep, nil
+	}
+	ep, err := r.s.store.EndpointByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r.endpoints[id] = ep
+	return ep, nil
 }
 
 // reactivate makes an inactive endpoint pending, so that a resend to it
@@ -82,7 +90,8 @@ func (r *resender) reactivate(ctx context.Context, endpointID string) error {
 // restart gives d a fresh attempt budget under the group's current strategy
 // and queues its first attempt. d is updated to the new state. If the
 // publish fails the delivery is Scheduled and due, and the scheduler's sweep
-// queues it.
+// queues it. The endpoint's ordered setting is read now: a resend to an
+// ordered endpoint joins the back of its queue.
 func (r *resender) restart(ctx context.Context, d *model.Delivery) error {
 	ev, ok := r.events[d.EventID]
 	if !ok {
@@ -92,8 +101,12 @@ func (r *resender) restart(ctx context.Context, d *model.Delivery) error {
 		}
 		r.events[d.EventID] = ev
 	}
+	ep, err := r.endpoint(ctx, d.EndpointID)
+	if err != nil {
+		return err
+	}
 	st := r.g.Config.Strategy
-	restarted, err := r.s.store.RestartDelivery(ctx, d.UID, st.RetryCount, st.Type, st.Duration)
+	restarted, err := r.s.store.RestartDelivery(ctx, d.UID, st.RetryCount, st.Type, st.Duration, ep.Ordered)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,7 @@ type Server struct {
 	// closed and the dead-letter calls are Unavailable.
 	deadLetters *deadletter.Queue
 	health      *healthReader
+	heads       *orderedHeads
 
 	// Settings read on every event are cached briefly; writes through this
 	// replica forget them at once, other replicas see changes within the TTL.
@@ -78,11 +79,12 @@ const SettingsCacheTTL = time.Second
 type Option func(*Server)
 
 // WithJetStream gives the service JetStream for what lives there: the
-// dead-letter stream and the endpoint health bucket.
+// dead-letter stream, the endpoint health bucket and the ordered queues.
 func WithJetStream(js jetstream.JetStream) Option {
 	return func(s *Server) {
 		s.deadLetters = deadletter.New(js)
 		s.health = &healthReader{js: js}
+		s.heads = &orderedHeads{js: js}
 	}
 }
 

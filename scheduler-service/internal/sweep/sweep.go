@@ -37,6 +37,10 @@ type Store interface {
 // Queue tells whether a delivery has a message, and queues tasks.
 type Queue interface {
 	Queued(ctx context.Context, deliveryID string) (bool, error)
+	// QueuedOrdered is Queued for a delivery queued to an ordered endpoint.
+	QueuedOrdered(ctx context.Context, endpointID, deliveryID string) (bool, error)
+	// EnsureOrdered makes sure an ordered endpoint's consumer exists.
+	EnsureOrdered(ctx context.Context, endpointID string) error
 	Requeue(ctx context.Context, t *queuev1.DeliveryTask) error
 }
 
@@ -109,30 +113,71 @@ func (s *Sweeper) Run(ctx context.Context) error {
 // maxShare is the largest share of time sweeps may take.
 const maxShare = 0.05
 
+// maxLookahead bounds how many batches one sweep reads past deliveries
+// held back behind an ordered endpoint's head.
+const maxLookahead = 64
+
 // Once runs one sweep and returns how many deliveries it re-queued.
+//
+// Deliveries waiting behind an ordered endpoint's head are overdue by
+// design (due when accepted) and queued; when they make up most of a batch
+// the sweep reads further, so that a long ordered backlog never hides lost
+// work behind it.
 func (s *Sweeper) Once(ctx context.Context) (int, error) {
-	overdue, err := s.store.OverdueDeliveries(ctx, s.now().Add(-s.opts.Grace), s.opts.Batch)
-	if err != nil {
-		return 0, err
-	}
-	requeued := 0
-	for i := range overdue {
-		ok, err := s.requeue(ctx, &overdue[i])
+	before := s.now().Add(-s.opts.Grace)
+	limit, checked, waiting, requeued := s.opts.Batch, 0, 0, 0
+	// Endpoints with held-back deliveries: each has its consumer made sure
+	// of once per sweep, so a task never waits on one that went missing.
+	ensured := map[string]bool{}
+	for {
+		overdue, err := s.store.OverdueDeliveries(ctx, before, limit)
 		if err != nil {
 			return requeued, err
 		}
-		if ok {
-			requeued++
+		for i := checked; i < len(overdue); i++ {
+			d := &overdue[i]
+			queued, err := s.queued(ctx, d)
+			if err != nil {
+				return requeued, err
+			}
+			if queued {
+				if d.Ordered {
+					waiting++
+					if !ensured[d.EndpointID] {
+						ensured[d.EndpointID] = true
+						if err := s.queue.EnsureOrdered(ctx, d.EndpointID); err != nil {
+							return requeued, err
+						}
+					}
+				}
+				continue
+			}
+			ok, err := s.requeue(ctx, d)
+			if err != nil {
+				return requeued, err
+			}
+			if ok {
+				requeued++
+			}
 		}
+		checked = max(checked, len(overdue))
+		if len(overdue) < limit || waiting*2 < checked || limit >= maxLookahead*s.opts.Batch {
+			return requeued, nil
+		}
+		limit = min(limit*4, maxLookahead*s.opts.Batch)
 	}
-	return requeued, nil
 }
 
-func (s *Sweeper) requeue(ctx context.Context, d *model.Delivery) (bool, error) {
-	queued, err := s.queue.Queued(ctx, d.UID)
-	if err != nil || queued {
-		return false, err
+func (s *Sweeper) queued(ctx context.Context, d *model.Delivery) (bool, error) {
+	if d.Ordered {
+		return s.queue.QueuedOrdered(ctx, d.EndpointID, d.UID)
 	}
+	return s.queue.Queued(ctx, d.UID)
+}
+
+// requeue queues d, which the queue holds no task of, again: unless it
+// moved on meanwhile.
+func (s *Sweeper) requeue(ctx context.Context, d *model.Delivery) (bool, error) {
 	// Between the store read and the queue check, a dispatcher may have
 	// finished the delivery and acked its task: read it again.
 	now, err := s.store.DeliveryByID(ctx, d.UID)

@@ -11,11 +11,18 @@ import (
 	"convoy/core/store"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
 func setup(t *testing.T) (*store.Store, *queue.Publisher) {
+	t.Helper()
+	st, pub, _ := setupJS(t)
+	return st, pub
+}
+
+func setupJS(t *testing.T) (*store.Store, *queue.Publisher, jetstream.JetStream) {
 	t.Helper()
 	mongoURI, natsURL := embeddedtest.ForTest(t)
 	st, err := store.Open(t.Context(), mongoURI, "convoy")
@@ -34,16 +41,22 @@ func setup(t *testing.T) (*store.Store, *queue.Publisher) {
 	if err := queue.EnsureStreams(t.Context(), js, 1); err != nil {
 		t.Fatal(err)
 	}
-	return st, queue.NewPublisher(js)
+	return st, queue.NewPublisher(js), js
 }
 
 // delivery stores an event and one delivery in status, due at due.
 func delivery(t *testing.T, st *store.Store, status string, due time.Time) *model.Delivery {
 	t.Helper()
+	return deliveryTo(t, st, status, due, false)
+}
+
+// deliveryTo is delivery, to an ordered endpoint if ordered.
+func deliveryTo(t *testing.T, st *store.Store, status string, due time.Time, ordered bool) *model.Delivery {
+	t.Helper()
 	ev := model.Event{UID: ids.New(), GroupID: "g", AppID: "a", EventType: "x", Data: []byte(`{"k":1}`), CreatedAt: due}
 	d := model.Delivery{
 		UID: ids.Delivery(ev.UID, "ep"), GroupID: "g", EventID: ev.UID, AppID: "a", EndpointID: "ep",
-		EventType: "x", Status: status, CreatedAt: due, UpdatedAt: due,
+		EventType: "x", Status: status, CreatedAt: due, UpdatedAt: due, Ordered: ordered,
 		Metadata: model.DeliveryMetadata{NumTrials: 1, RetryLimit: 3, NextSendTime: &due},
 	}
 	if err := st.InsertEvents(t.Context(), []model.Event{ev}); err != nil {
@@ -120,5 +133,41 @@ func TestSweepRequeuesOnlyLostWork(t *testing.T) {
 	// A second sweep finds everything queued: nothing more to do.
 	if n, err := s.Once(t.Context()); err != nil || n != 0 {
 		t.Fatalf("second sweep re-queued %d (err %v), want 0", n, err)
+	}
+}
+
+// Deliveries held back behind an ordered endpoint's head are overdue and
+// queued; a backlog of them larger than a batch must not hide lost work, and
+// their endpoint's consumer, gone missing, is made again.
+func TestSweepLooksPastAnOrderedBacklog(t *testing.T) {
+	st, pub, js := setupJS(t)
+	long := time.Now().Add(-time.Hour)
+	var tasks []*queuev1.DeliveryTask
+	for i := range 7 {
+		d := deliveryTo(t, st, model.StatusScheduled, long.Add(time.Duration(i)*time.Second), true)
+		ev, err := st.GetEvent(t.Context(), "g", d.EventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks = append(tasks, queue.NewTask(ev, d))
+	}
+	if err := pub.PublishTasks(t.Context(), tasks); err != nil {
+		t.Fatal(err)
+	}
+	lost := delivery(t, st, model.StatusRetry, long.Add(time.Minute))
+	if err := js.DeleteConsumer(t.Context(), queue.StreamOrdered, queue.OrderedConsumer("ep")); err != nil {
+		t.Fatal(err)
+	}
+
+	s := New(st, pub, Options{Grace: time.Minute, Batch: 2}, prometheus.NewRegistry(), zap.NewNop())
+	n, err := s.Once(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("re-queued %d (err %v), want the one lost delivery behind the ordered backlog", n, err)
+	}
+	if where, err := pub.Where(t.Context(), lost.UID); err != nil || where != queue.StreamDispatch {
+		t.Fatalf("lost delivery is on %q (err %v), want the dispatch stream", where, err)
+	}
+	if _, err := js.Consumer(t.Context(), queue.StreamOrdered, queue.OrderedConsumer("ep")); err != nil {
+		t.Fatalf("the ordered endpoint's consumer was not made again: %v", err)
 	}
 }

@@ -2154,7 +2154,9 @@ type Endpoint struct {
 	Circuit *Circuit `protobuf:"bytes,15,opt,name=circuit,proto3" json:"circuit,omitempty"`
 	// The payload filter as JSON, {"body": {...}, "headers": {...}}; empty
 	// when the endpoint has none.
-	Filter        []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Deliveries are attempted one at a time in acceptance order.
+	Ordered       bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2301,6 +2303,13 @@ func (x *Endpoint) GetFilter() []byte {
 	return nil
 }
 
+func (x *Endpoint) GetOrdered() bool {
+	if x != nil {
+		return x.Ordered
+	}
+	return false
+}
+
 type CreateEndpointRequest struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	GroupId           string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -2313,7 +2322,9 @@ type CreateEndpointRequest struct {
 	RateLimit         int32                  `protobuf:"varint,8,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	RateLimitDuration string                 `protobuf:"bytes,9,opt,name=rate_limit_duration,json=rateLimitDuration,proto3" json:"rate_limit_duration,omitempty"`
 	// A payload filter as JSON; empty for none.
-	Filter        []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Deliver one at a time in acceptance order.
+	Ordered       bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2416,6 +2427,13 @@ func (x *CreateEndpointRequest) GetFilter() []byte {
 		return x.Filter
 	}
 	return nil
+}
+
+func (x *CreateEndpointRequest) GetOrdered() bool {
+	if x != nil {
+		return x.Ordered
+	}
+	return false
 }
 
 type ListEndpointsRequest struct {
@@ -2606,7 +2624,9 @@ type UpdateEndpointRequest struct {
 	// "active" re-enables an inactive endpoint; "inactive" disables it.
 	Status *string `protobuf:"bytes,11,opt,name=status,proto3,oneof" json:"status,omitempty"`
 	// Set replaces the filter; empty or "null" removes it.
-	Filter        []byte `protobuf:"bytes,20,opt,name=filter,proto3,oneof" json:"filter,omitempty"`
+	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3,oneof" json:"filter,omitempty"`
+	// Set turns ordered delivery on or off for events accepted from then on.
+	Ordered       *bool `protobuf:"varint,21,opt,name=ordered,proto3,oneof" json:"ordered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2723,6 +2743,13 @@ func (x *UpdateEndpointRequest) GetFilter() []byte {
 		return x.Filter
 	}
 	return nil
+}
+
+func (x *UpdateEndpointRequest) GetOrdered() bool {
+	if x != nil && x.Ordered != nil {
+		return *x.Ordered
+	}
+	return false
 }
 
 type DeleteEndpointRequest struct {
@@ -7005,7 +7032,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xbb\x04\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xd5\x04\n" +
 	"\bEndpoint\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -7026,7 +7053,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x123\n" +
 	"\acircuit\x18\x0f \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12\x16\n" +
-	"\x06filter\x18\x14 \x01(\fR\x06filter\"\xb7\x02\n" +
+	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
+	"\aordered\x18\x15 \x01(\bR\aordered\"\xd1\x02\n" +
 	"\x15CreateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x10\n" +
@@ -7038,7 +7066,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"rate_limit\x18\b \x01(\x05R\trateLimit\x12.\n" +
 	"\x13rate_limit_duration\x18\t \x01(\tR\x11rateLimitDuration\x12\x16\n" +
-	"\x06filter\x18\x14 \x01(\fR\x06filter\"{\n" +
+	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
+	"\aordered\x18\x15 \x01(\bR\aordered\"{\n" +
 	"\x14ListEndpointsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x121\n" +
@@ -7050,7 +7079,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
-	"endpointId\"\x80\x04\n" +
+	"endpointId\"\xab\x04\n" +
 	"\x15UpdateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -7067,14 +7096,17 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x13rate_limit_duration\x18\n" +
 	" \x01(\tH\x04R\x11rateLimitDuration\x88\x01\x01\x12\x1b\n" +
 	"\x06status\x18\v \x01(\tH\x05R\x06status\x88\x01\x01\x12\x1b\n" +
-	"\x06filter\x18\x14 \x01(\fH\x06R\x06filter\x88\x01\x01B\x06\n" +
+	"\x06filter\x18\x14 \x01(\fH\x06R\x06filter\x88\x01\x01\x12\x1d\n" +
+	"\aordered\x18\x15 \x01(\bH\aR\aordered\x88\x01\x01B\x06\n" +
 	"\x04_urlB\x0e\n" +
 	"\f_descriptionB\x0f\n" +
 	"\r_http_timeoutB\r\n" +
 	"\v_rate_limitB\x16\n" +
 	"\x14_rate_limit_durationB\t\n" +
 	"\a_statusB\t\n" +
-	"\a_filter\"j\n" +
+	"\a_filterB\n" +
+	"\n" +
+	"\b_ordered\"j\n" +
 	"\x15DeleteEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +

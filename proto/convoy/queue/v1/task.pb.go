@@ -51,7 +51,10 @@ type DeliveryTask struct {
 	// its message ids never collide with the previous budget's.
 	Generation int32 `protobuf:"varint,12,opt,name=generation,proto3" json:"generation,omitempty"`
 	// When the event was accepted (for latency metrics).
-	AcceptedAt    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
+	AcceptedAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
+	// The delivery goes through its endpoint's ordered queue: attempted one
+	// at a time, in the order the queue holds them.
+	Ordered       bool `protobuf:"varint,14,opt,name=ordered,proto3" json:"ordered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -175,6 +178,13 @@ func (x *DeliveryTask) GetAcceptedAt() *timestamppb.Timestamp {
 		return x.AcceptedAt
 	}
 	return nil
+}
+
+func (x *DeliveryTask) GetOrdered() bool {
+	if x != nil {
+		return x.Ordered
+	}
+	return false
 }
 
 // RetryTask is a delivery waiting for its next attempt. Subject:
@@ -343,7 +353,7 @@ var File_convoy_queue_v1_task_proto protoreflect.FileDescriptor
 
 const file_convoy_queue_v1_task_proto_rawDesc = "" +
 	"\n" +
-	"\x1aconvoy/queue/v1/task.proto\x12\x0fconvoy.queue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x04\n" +
+	"\x1aconvoy/queue/v1/task.proto\x12\x0fconvoy.queue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x04\n" +
 	"\fDeliveryTask\x12\x1f\n" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x19\n" +
@@ -365,7 +375,8 @@ const file_convoy_queue_v1_task_proto_rawDesc = "" +
 	"generation\x18\f \x01(\x05R\n" +
 	"generation\x12;\n" +
 	"\vaccepted_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"acceptedAt\x1a@\n" +
+	"acceptedAt\x12\x18\n" +
+	"\aordered\x18\x0e \x01(\bR\aordered\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"q\n" +
