@@ -46,6 +46,8 @@ const (
 	// collRoutingVersions holds one counter per group, moved on every change
 	// to its endpoints, so that a cache of them knows when to reload.
 	collRoutingVersions = "routing_versions"
+	collPortalLinks     = "portal_links"
+	collAuditLog        = "audit_log"
 )
 
 // Store is the MongoDB-backed store. It is safe for concurrent use.
@@ -135,7 +137,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions} {
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collPortalLinks, collAuditLog} {
 		if have[n] {
 			continue
 		}
@@ -241,6 +243,8 @@ func indexes() map[string][]mongo.IndexModel {
 			idx("status", "metadata.next_send_time"),
 		},
 		collMetaEvents: {idx("group_id", "_id"), idx("group_id", "created_at")},
+		collPortalLinks: {idx("group_id", "app_id", "uid"), idx("app_id")},
+		collAuditLog:    {idx("group_id", "_id")},
 	}
 }
 
