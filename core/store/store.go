@@ -242,7 +242,7 @@ func indexes() map[string][]mongo.IndexModel {
 			idx("endpoint_id", "status", "_id"),
 			idx("status", "metadata.next_send_time"),
 		},
-		collMetaEvents: {idx("group_id", "_id"), idx("group_id", "created_at")},
+		collMetaEvents:  {idx("group_id", "_id"), idx("group_id", "created_at")},
 		collPortalLinks: {idx("group_id", "app_id", "uid"), idx("app_id")},
 		collAuditLog:    {idx("group_id", "_id")},
 	}

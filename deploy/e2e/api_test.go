@@ -674,6 +674,25 @@ func TestAPIHealthFollowsIngest(t *testing.T) {
 
 // apiRow is one route of the auth matrix. build prepares what the call
 // needs and returns its path and the group it acts in.
+// portalSessionRow is the one route only a portal token may call.
+const portalSessionRow = "get portal session"
+
+// portalReads are the rows of TestAPIAuth a portal token of the matrix's
+// application may call (each names that application's data), by name
+// without the "convoy: " prefix; portalEndpointWrites those it may call
+// when it manages endpoints.
+var (
+	portalReads = map[string]bool{
+		"get application": true, "list endpoints": true, "get endpoint": true, "endpoint stats": true,
+		"list events": true, "get event": true, "list deliveries": true, "get delivery": true, "list attempts": true,
+		"get attempt": true, "resend": true, "batchretry": true, "batchretry by filter": true, "forceresend": true,
+		"count for batchretry": true, "batchretry as Convoy's SDK sends it": true, portalSessionRow: true,
+	}
+	portalEndpointWrites = map[string]bool{
+		"create endpoint": true, "update endpoint": true, "delete endpoint": true, "expire secret": true,
+	}
+)
+
 type apiRow struct {
 	method, name string
 	adminOnly    bool
@@ -835,6 +854,14 @@ func TestAPIAuth(t *testing.T) {
 			waitMetaEvent(t, s, ga, "endpoint.disabled", metaID, "Success")
 			return G + "/meta-events/" + metaID + "/resend", ga
 		}},
+		{"POST", "create portal link", false, 201, map[string]any{"expires_in": "1h"}, at(APP + "/portal_links")},
+		{"GET", "list portal links", false, 200, nil, at(APP + "/portal_links")},
+		{"DELETE", "revoke portal link", false, 200, nil, func(t *testing.T) (string, string) {
+			return APP + "/portal_links/" + create(t, APP+"/portal_links", map[string]any{}), ga
+		}},
+		{"GET", portalSessionRow, false, 200, nil, at("/api/v1/portal/session")},
+		{"GET", "list audit log", false, 200, nil, at(G + "/audit_log")},
+		{"GET", "list every group's audit log", true, 200, nil, at("/api/v1/admin/audit_log")},
 		{"GET", "list dead letters", true, 200, nil, at("/api/v1/admin/deadletters")},
 		{"POST", "redrive dead letters", true, 200, map[string]any{}, at("/api/v1/admin/deadletters/redrive")},
 	}
@@ -895,22 +922,78 @@ func TestAPIAuth(t *testing.T) {
 		key  func(t *testing.T, group string) string
 		want func(r apiRow) int
 	}
+	// Keys and tokens of every other kind, all of group A (and of app for
+	// the portal links).
+	newKey := func(t *testing.T, body map[string]any) string {
+		var k struct{ Key string }
+		r := apiDo(t, s, "POST", G+"/keys", adminKey, body)
+		if r.code != 201 {
+			t.Fatalf("create key %v: %d %s", body, r.code, r.env.Message)
+		}
+		r.data(t, &k)
+		return k.Key
+	}
+	readOnly := newKey(t, map[string]any{"name": "reader", "role": "read_only"})
+	expired := newKey(t, map[string]any{"name": "brief", "expires_at": time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)})
+	eventually(t, 10*time.Second, "the brief key to expire", func() bool {
+		return apiDo(t, s, "GET", G, expired, nil).code == 401
+	})
+	portalToken := func(manage bool) string {
+		var l struct{ Token string }
+		r := apiDo(t, s, "POST", APP+"/portal_links", adminKey, map[string]any{"can_manage_endpoints": manage})
+		if r.code != 201 {
+			t.Fatalf("create portal link: %d %s", r.code, r.env.Message)
+		}
+		r.data(t, &l)
+		return l.Token
+	}
+	portalManage, portalView := portalToken(true), portalToken(false)
+	fixed := func(k string) func(*testing.T, string) string { return func(*testing.T, string) string { return k } }
+	notPortal := func(want func(apiRow) int) func(apiRow) int {
+		return func(r apiRow) int {
+			if r.name == portalSessionRow {
+				return 401
+			}
+			return want(r)
+		}
+	}
+	portalWant := func(manage bool) func(apiRow) int {
+		return func(r apiRow) int {
+			switch {
+			case portalReads[strings.TrimPrefix(r.name, "convoy: ")]:
+				return r.okCode
+			case portalEndpointWrites[strings.TrimPrefix(r.name, "convoy: ")] && manage:
+				return r.okCode
+			}
+			return 403
+		}
+	}
 	callers := []caller{
 		{"no key", func(*testing.T, string) string { return "" }, func(apiRow) int { return 401 }},
 		{"wrong key", func(*testing.T, string) string { return "convoy_wrong" }, func(apiRow) int { return 401 }},
-		{"admin key", func(*testing.T, string) string { return adminKey }, func(r apiRow) int { return r.okCode }},
-		{"own group key", keyOf, func(r apiRow) int {
+		{"wrong portal token", func(*testing.T, string) string { return "convoy_portal_wrong" }, func(apiRow) int { return 401 }},
+		{"expired key", fixed(expired), func(apiRow) int { return 401 }},
+		{"admin key", func(*testing.T, string) string { return adminKey }, notPortal(func(r apiRow) int { return r.okCode })},
+		{"own group key", keyOf, notPortal(func(r apiRow) int {
 			if r.adminOnly {
 				return 403
 			}
 			return r.okCode
-		}},
-		{"other group key", func(t *testing.T, _ string) string { return keyOf(t, gb) }, func(r apiRow) int {
+		})},
+		{"own group read-only key", fixed(readOnly), notPortal(func(r apiRow) int {
+			if r.adminOnly || r.method != "GET" {
+				return 403
+			}
+			return r.okCode
+		})},
+		{"other group key", func(t *testing.T, _ string) string { return keyOf(t, gb) }, notPortal(func(r apiRow) int {
 			if r.adminOnly {
 				return 403
 			}
 			return 404
-		}},
+		})},
+		{"portal token that manages endpoints", fixed(portalManage), portalWant(true)},
+		{"portal token that views", fixed(portalView), portalWant(false)},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
