@@ -743,7 +743,10 @@ func TestAPIAuth(t *testing.T) {
 	cfg := map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 1}, "disable_endpoint": false,
 		// Only the endpoint disabled below: the failing delivery's
 		// eventdelivery.failed would make the count racy.
-		"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL, "event_types": []string{"endpoint.disabled"}}}
+		"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL, "event_types": []string{"endpoint.disabled"}},
+		// Every caller that may resend fails the delivery again: the circuit
+		// must not open and hold the next resend.
+		"circuit_breaker": map[string]any{"min_requests": 1000}}
 	ga := create(t, "/api/v1/groups", map[string]any{"name": "A", "config": cfg})
 	gb := create(t, "/api/v1/groups", map[string]any{"name": "B"})
 	G := "/api/v1/groups/" + ga
