@@ -167,6 +167,12 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 func (w *apiWalker) do(t *testing.T, want int, method, tmpl string, body any) apiResp {
 	t.Helper()
+	return w.doAs(t, adminKey, want, method, tmpl, body)
+}
+
+// doAs is do with another credential.
+func (w *apiWalker) doAs(t *testing.T, key string, want int, method, tmpl string, body any) apiResp {
+	t.Helper()
 	route, query, _ := strings.Cut(tmpl, "?")
 	expand := func(m string) string {
 		v := w.ids[m[1:len(m)-1]]
@@ -184,7 +190,7 @@ func (w *apiWalker) do(t *testing.T, want int, method, tmpl string, body any) ap
 	w.mu.Lock()
 	w.seen[method+" "+route] = true
 	w.mu.Unlock()
-	r := apiDo(t, w.s, method, path, adminKey, body)
+	r := apiDo(t, w.s, method, path, key, body)
 	if r.code != want {
 		t.Fatalf("%s %s: status %d (%s), want %d", method, path, r.code, r.env.Message, want)
 	}
@@ -593,6 +599,56 @@ func TestAPIRoutes(t *testing.T) {
 		w.do(t, 200, "POST", g+"/events/precheck", map[string]any{"app_id": w.ids["app_id"], "event_type": "none.x", "data": map[string]any{}})
 		checkResource(t, w.do(t, 201, "POST", g+"/events/broadcast", map[string]any{"event_type": "none.x", "data": map[string]any{}}).env.Data)
 		checkResource(t, w.do(t, 201, "POST", g+"/events/fanout", map[string]any{"owner_id": "nobody", "event_type": "none.x", "data": map[string]any{}}).env.Data)
+	})
+
+	t.Run("portal links and the audit log", func(t *testing.T) {
+		r := w.do(t, 201, "POST", app+"/portal_links", map[string]any{"expires_in": "2h", "frame_ancestors": []string{"https://app.example.com"}})
+		var l struct {
+			UID, URL, Token    string
+			CanManageEndpoints bool     `json:"can_manage_endpoints"`
+			FrameAncestors     []string `json:"frame_ancestors"`
+		}
+		r.data(t, &l)
+		m := checkResource(t, r.env.Data, "expires_at")
+		if l.Token == "" || l.URL != s.Gateway+"/ui/portal?token="+url.QueryEscape(l.Token) || l.CanManageEndpoints ||
+			!slices.Equal(l.FrameAncestors, []string{"https://app.example.com"}) || m["app_id"] != w.ids["app_id"] {
+			t.Fatalf("portal link %s", r.env.Data)
+		}
+		w.ids["portal_link_id"] = l.UID
+		items := checkList(t, w.do(t, 200, "GET", app+"/portal_links", nil), 20)
+		if len(items) != 1 || strings.Contains(string(items[0]), l.Token) {
+			t.Fatalf("listed links %s", items)
+		}
+		r = w.doAs(t, l.Token, 200, "GET", "/api/v1/portal/session", nil)
+		var sess struct {
+			UID   string `json:"uid"`
+			AppID string `json:"app_id"`
+		}
+		r.data(t, &sess)
+		if sess.UID != l.UID || sess.AppID != w.ids["app_id"] {
+			t.Fatalf("session %s", r.env.Data)
+		}
+		w.do(t, 401, "GET", "/api/v1/portal/session", nil)
+		w.do(t, 200, "DELETE", app+"/portal_links/{portal_link_id}", nil)
+		w.do(t, 404, "DELETE", app+"/portal_links/{portal_link_id}", nil)
+
+		entries := checkList(t, w.do(t, 200, "GET", g+"/audit_log?per_page=100", nil), 100)
+		var newest struct {
+			Actor        string          `json:"actor"`
+			Action       string          `json:"action"`
+			ResourceType string          `json:"resource_type"`
+			ResourceID   string          `json:"resource_id"`
+			Before       json.RawMessage `json:"before"`
+			After        json.RawMessage `json:"after"`
+		}
+		if len(entries) == 0 || json.Unmarshal(entries[0], &newest) != nil {
+			t.Fatalf("audit log %s", entries)
+		}
+		if newest.Actor != "admin" || newest.Action != "delete" || newest.ResourceType != "portal_link" || newest.ResourceID != l.UID ||
+			string(newest.After) != "null" || len(newest.Before) < 3 {
+			t.Fatalf("newest audit entry %s", entries[0])
+		}
+		checkList(t, w.do(t, 200, "GET", "/api/v1/admin/audit_log?per_page=5", nil), 5)
 	})
 
 	t.Run("deletes", func(t *testing.T) {
