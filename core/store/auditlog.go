@@ -16,14 +16,20 @@ func (s *Store) AppendAudit(ctx context.Context, e *model.AuditEntry) error {
 
 // ListAudit lists a group's entries newest first, or every group's when
 // groupID is empty. The cursor is an `_id` bound (ids are ULIDs, so time
-// ordered) and a page reads PerPage+1 documents from the (group_id, _id)
-// index on MongoDB. The embedded store scans the collection for a group's
-// page; the log grows only with configuration changes, not with traffic.
+// ordered), so a page reads PerPage+1 entries of the (group_id, _id) index
+// on MongoDB, or of the SQLite index on the embedded store, whatever the
+// log's length.
 func (s *Store) ListAudit(ctx context.Context, groupID string, p Page) ([]model.AuditEntry, PageInfo, error) {
+	c := s.coll(collAuditLog)
+	if s.index != nil && p.Number == 0 {
+		return indexedPage(ctx, c, p, func(before string, n int) ([]string, error) {
+			return s.index.AuditIDs(ctx, groupID, before, n)
+		}, func(e *model.AuditEntry) bool { return groupID == "" || e.GroupID == groupID }, nil)
+	}
 	filter := bson.D{}
 	if groupID != "" {
 		filter = append(filter, bson.E{Key: "group_id", Value: groupID})
 	}
-	return findPage(ctx, s.coll(collAuditLog), filter, "_id", p,
+	return findPage(ctx, c, filter, "_id", p,
 		func(e *model.AuditEntry) string { return e.UID }, nil)
 }

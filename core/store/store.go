@@ -84,6 +84,10 @@ type Index interface {
 	// OldIDs returns up to limit ids of a group's documents in collection
 	// that retention deletes at cutoff (see DeleteOlderThan).
 	OldIDs(ctx context.Context, collection, groupID string, cutoff time.Time, limit int) ([]string, error)
+	// AuditIDs returns up to limit ids of a group's audit entries (every
+	// group's when groupID is empty), newest first, below before unless it
+	// is empty.
+	AuditIDs(ctx context.Context, groupID, before string, limit int) ([]string, error)
 }
 
 // Option configures a Store.

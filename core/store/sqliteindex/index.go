@@ -296,3 +296,17 @@ func (ix *Index) OldIDs(ctx context.Context, collection, groupID string, cutoff 
 	}
 	return ix.ids(ctx, collection, q)
 }
+
+// AuditIDs returns the ids of up to limit audit entries of a group, or of
+// every group when groupID is empty, newest first, all below before when it
+// is not empty.
+func (ix *Index) AuditIDs(ctx context.Context, groupID, before string, limit int) ([]string, error) {
+	q := query{order: "DESC", limit: limit}
+	if groupID != "" {
+		q.where("group_id", "=", groupID)
+	}
+	if before != "" {
+		q.idRange("<", before)
+	}
+	return ix.ids(ctx, collAuditLog, q)
+}

@@ -33,6 +33,7 @@ const (
 	collEvents      = "events"
 	collDeliveries  = "deliveries"
 	collIdempotency = "idempotency_keys"
+	collAuditLog    = "audit_log"
 )
 
 // pendingStatuses are the delivery statuses a sweep looks at; the index
@@ -73,6 +74,12 @@ var indexes = map[string][]index{
 	},
 	collIdempotency: {
 		{name: "created", paths: []string{"group_id", "created_at"}},
+	},
+	// Entries are written only by configuration changes: two indexes cost
+	// nothing on the hot path.
+	collAuditLog: {
+		{name: "group", paths: []string{"group_id", "_id"}},
+		{name: "id", paths: []string{"_id"}},
 	},
 }
 
