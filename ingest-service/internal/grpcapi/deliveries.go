@@ -131,6 +131,12 @@ func (s *Server) ResendDelivery(ctx context.Context, req *ingestv1.ResendDeliver
 	}
 	r := s.resender(g)
 	if req.ReactivateEndpoint {
+		// Reactivating changes the endpoint's status: managing it.
+		if p, err := s.auth.Authenticate(ctx); err != nil {
+			return nil, err
+		} else if p.Portal != nil && !p.Portal.CanManageEndpoints {
+			return nil, status.Error(codes.PermissionDenied, "this portal link may not manage endpoints: resend without reactivate_endpoint")
+		}
 		if err := r.reactivate(ctx, d.EndpointID); err != nil {
 			return nil, s.toStatus(ctx, "endpoint", err)
 		}

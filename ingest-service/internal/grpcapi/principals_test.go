@@ -256,6 +256,18 @@ func TestPortalScope(t *testing.T) {
 		must(h.api.ExpireSecret(ctx, &ingestv1.ExpireSecretRequest{GroupId: g, AppId: mine, EndpointId: e.Uid}))(t)
 		must(h.api.DeleteEndpoint(ctx, &ingestv1.DeleteEndpointRequest{GroupId: g, AppId: mine, EndpointId: e.Uid}))(t)
 	})
+	t.Run("a link that only views resends without reactivating", func(t *testing.T) {
+		view := h.as(must(h.api.CreatePortalLink(h.admin, &ingestv1.CreatePortalLinkRequest{GroupId: g, AppId: mine}))(t).Token)
+		h.setStatus(t, model.StatusFailure, myD)
+		_, err := h.api.ResendDelivery(view, &ingestv1.ResendDeliveryRequest{GroupId: g, DeliveryId: myD, ReactivateEndpoint: true})
+		if status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("resend reactivating: %v, want PermissionDenied", err)
+		}
+		must(h.api.ResendDelivery(view, &ingestv1.ResendDeliveryRequest{GroupId: g, DeliveryId: myD}))(t)
+		if _, err := h.api.UpdateEndpoint(view, &ingestv1.UpdateEndpointRequest{GroupId: g, AppId: mine, EndpointId: myEp, Description: str("x")}); status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("update endpoint: %v, want PermissionDenied", err)
+		}
+	})
 }
 
 func TestAPIKeyRolesAndExpiry(t *testing.T) {
