@@ -157,9 +157,6 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 // DeleteEndpoint deletes an endpoint. Its queued deliveries are discarded
 // when their turn comes.
 func (s *Server) DeleteEndpoint(ctx context.Context, req *ingestv1.DeleteEndpointRequest) (*ingestv1.DeleteEndpointResponse, error) {
-	if err := s.inGroup(ctx, &req.GroupId); err != nil {
-		return nil, err
-	}
 	e, err := s.endpoint(ctx, &req.GroupId, req.AppId, req.EndpointId)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -489,3 +490,41 @@ func TestAuditLog(t *testing.T) {
 	})
 }
 func ptrTo[T any](v T) *T { return &v }
+
+// countingLimiter counts calls and allows them all.
+type countingLimiter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *countingLimiter) Allow(_ context.Context, key string) (bool, time.Duration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[key]++
+	return true, 0, nil
+}
+
+func (c *countingLimiter) count(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[key]
+}
+
+// Every call a key makes counts once against its rate, whatever helpers
+// the call goes through.
+func TestEveryCallCountsOnce(t *testing.T) {
+	lim := &countingLimiter{n: map[string]int{}}
+	h := newHarness(t, func(jetstream.JetStream) grpcapi.Option { return grpcapi.WithRateLimit(lim) })
+	w := newWorld(t, h)
+	key := h.keyOf(t, w.group)
+	keys := must(h.api.ListAPIKeys(h.admin, &ingestv1.ListAPIKeysRequest{GroupId: w.group}))(t).Keys
+	uid := keys[0].Uid
+	own := func(*testing.T, string) context.Context { return h.as(key) }
+	for _, op := range authOps() {
+		before := lim.count(uid)
+		err := op.call(t, own, w)
+		if got := lim.count(uid) - before; err == nil && got != 1 {
+			t.Errorf("%s counted %d times, want once", op.name, got)
+		}
+	}
+}
