@@ -26,7 +26,8 @@ type route struct {
 
 // credentialed are the path prefixes of every route that acts on data:
 // tenant data under /api/v1/groups and Convoy v0.5's top-level paths,
-// operator data under /api/v1/admin.
+// operator data under /api/v1/admin, a portal link's own under
+// /api/v1/portal.
 var credentialed = []string{
 	"/api/v1/groups", "/api/v1/admin", "/api/v1/portal",
 	"/api/v1/applications", "/api/v1/events", "/api/v1/eventdeliveries", "/api/v1/security",
