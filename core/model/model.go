@@ -145,10 +145,55 @@ func DefaultGroupConfig() GroupConfig {
 // APIKey grants access to one group. Only the SHA-256 of the key is stored,
 // and it is the document id so that authenticating is a lookup by `_id`.
 type APIKey struct {
-	Hash      string    `bson:"_id"`
-	UID       string    `bson:"uid"`
-	GroupID   string    `bson:"group_id"`
-	Name      string    `bson:"name"`
+	Hash    string `bson:"_id"`
+	UID     string `bson:"uid"`
+	GroupID string `bson:"group_id"`
+	Name    string `bson:"name"`
+	// Role is RoleAdmin or RoleReadOnly; empty (keys made before roles
+	// existed) is RoleAdmin.
+	Role      string     `bson:"role,omitempty"`
+	ExpiresAt *time.Time `bson:"expires_at,omitempty"`
+	// LastUsedAt is written at most once a minute per key, off the
+	// request path.
+	LastUsedAt *time.Time `bson:"last_used_at,omitempty"`
+	CreatedAt  time.Time  `bson:"created_at"`
+}
+
+// API key roles.
+const (
+	RoleAdmin    = "admin"
+	RoleReadOnly = "read_only"
+)
+
+// PortalLink lets its token holder see one application's endpoints, events
+// and deliveries (and manage its endpoints when allowed). Only the SHA-256
+// of the token is stored, as the document id, so that authenticating is a
+// lookup by `_id`.
+type PortalLink struct {
+	Hash               string    `bson:"_id"`
+	UID                string    `bson:"uid"`
+	GroupID            string    `bson:"group_id"`
+	AppID              string    `bson:"app_id"`
+	CanManageEndpoints bool      `bson:"can_manage_endpoints"`
+	FrameAncestors     []string  `bson:"frame_ancestors"`
+	ExpiresAt          time.Time `bson:"expires_at"`
+	CreatedAt          time.Time `bson:"created_at"`
+}
+
+// AuditEntry records one change to a group's configuration. Entries are
+// only ever inserted. The id is a ULID, so newest first is `_id` descending.
+type AuditEntry struct {
+	UID     string `bson:"_id"`
+	GroupID string `bson:"group_id"`
+	// Actor is "admin", an API key's uid or a portal link's uid.
+	Actor        string `bson:"actor"`
+	Action       string `bson:"action"`
+	ResourceType string `bson:"resource_type"`
+	ResourceID   string `bson:"resource_id"`
+	// Before and After are JSON documents with secrets redacted; empty
+	// when there is none.
+	Before    string    `bson:"before,omitempty"`
+	After     string    `bson:"after,omitempty"`
 	CreatedAt time.Time `bson:"created_at"`
 }
 

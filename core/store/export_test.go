@@ -66,6 +66,9 @@ func Queries() []Query {
 		Query{"sweep", collDeliveries, overdueFilter(at), nil},
 		Query{"endpoint replay", collDeliveries, endpointFilter("ep-1", model.StatusDiscarded), endpointSort},
 		Query{"meta events", collMetaEvents, bson.D{{Key: "group_id", Value: g}}, newest},
+		Query{"audit log", collAuditLog, bson.D{{Key: "group_id", Value: g}}, newest},
+		Query{"audit log, page 2", collAuditLog, page2(bson.D{{Key: "group_id", Value: g}}), newest},
+		Query{"portal links", collPortalLinks, bson.D{{Key: "group_id", Value: g}, {Key: "app_id", Value: "app-1"}}, bson.D{{Key: "uid", Value: -1}}},
 	)
 	for _, c := range []string{collEvents, collDeliveries} {
 		old := oldFilter(c, g, at)

@@ -93,7 +93,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 		return err
 	}
 	inGroup := bson.D{{Key: "group_id", Value: id}}
-	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions} {
+	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collPortalLinks} {
 		if _, err := s.coll(c).DeleteMany(ctx, inGroup); err != nil {
 			return fmt.Errorf("delete group's %s: %w", c, err)
 		}
@@ -261,6 +261,9 @@ func (s *Store) DeleteApplication(ctx context.Context, groupID, id string) error
 	}
 	if _, err := s.coll(collEndpoints).DeleteMany(ctx, bson.D{{Key: "app_id", Value: id}}); err != nil {
 		return fmt.Errorf("delete application's endpoints: %w", err)
+	}
+	if _, err := s.coll(collPortalLinks).DeleteMany(ctx, bson.D{{Key: "app_id", Value: id}}); err != nil {
+		return fmt.Errorf("delete application's portal links: %w", err)
 	}
 	return deleteByID(ctx, s.coll(collApplications), id)
 }

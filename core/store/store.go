@@ -48,6 +48,8 @@ const (
 	// collRoutingVersions holds one counter per group, moved on every change
 	// to its endpoints, so that a cache of them knows when to reload.
 	collRoutingVersions = "routing_versions"
+	collPortalLinks     = "portal_links"
+	collAuditLog        = "audit_log"
 )
 
 // Store is the MongoDB-backed store. It is safe for concurrent use.
@@ -98,6 +100,10 @@ type Index interface {
 	// the values given (strings; the first field is the one indexed). ok
 	// is false when it cannot serve that query: the store asks the server.
 	Documents(ctx context.Context, collection string, eq []FieldValue) (docs []bson.Raw, ok bool, err error)
+	// AuditIDs returns up to limit ids of a group's audit entries (every
+	// group's when groupID is empty), newest first, below before unless it
+	// is empty.
+	AuditIDs(ctx context.Context, groupID, before string, limit int) ([]string, error)
 }
 
 // FieldValue is a string field's value a query selects by.
@@ -162,7 +168,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collEncryption} {
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collEncryption, collPortalLinks, collAuditLog} {
 		if have[n] {
 			continue
 		}
@@ -267,7 +273,9 @@ func indexes() map[string][]mongo.IndexModel {
 			idx("endpoint_id", "status", "_id"),
 			idx("status", "metadata.next_send_time"),
 		},
-		collMetaEvents: {idx("group_id", "_id"), idx("group_id", "created_at")},
+		collMetaEvents:  {idx("group_id", "_id"), idx("group_id", "created_at")},
+		collPortalLinks: {idx("group_id", "app_id", "uid"), idx("app_id")},
+		collAuditLog:    {idx("group_id", "_id")},
 	}
 }
 

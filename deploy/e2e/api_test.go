@@ -167,6 +167,12 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 func (w *apiWalker) do(t *testing.T, want int, method, tmpl string, body any) apiResp {
 	t.Helper()
+	return w.doAs(t, adminKey, want, method, tmpl, body)
+}
+
+// doAs is do with another credential.
+func (w *apiWalker) doAs(t *testing.T, key string, want int, method, tmpl string, body any) apiResp {
+	t.Helper()
 	route, query, _ := strings.Cut(tmpl, "?")
 	expand := func(m string) string {
 		v := w.ids[m[1:len(m)-1]]
@@ -184,7 +190,7 @@ func (w *apiWalker) do(t *testing.T, want int, method, tmpl string, body any) ap
 	w.mu.Lock()
 	w.seen[method+" "+route] = true
 	w.mu.Unlock()
-	r := apiDo(t, w.s, method, path, adminKey, body)
+	r := apiDo(t, w.s, method, path, key, body)
 	if r.code != want {
 		t.Fatalf("%s %s: status %d (%s), want %d", method, path, r.code, r.env.Message, want)
 	}
@@ -645,6 +651,56 @@ func TestAPIRoutes(t *testing.T) {
 		}
 	})
 
+	t.Run("portal links and the audit log", func(t *testing.T) {
+		r := w.do(t, 201, "POST", app+"/portal_links", map[string]any{"expires_in": "2h", "frame_ancestors": []string{"https://app.example.com"}})
+		var l struct {
+			UID, URL, Token    string
+			CanManageEndpoints bool     `json:"can_manage_endpoints"`
+			FrameAncestors     []string `json:"frame_ancestors"`
+		}
+		r.data(t, &l)
+		m := checkResource(t, r.env.Data, "expires_at")
+		if l.Token == "" || l.URL != s.Gateway+"/ui/portal?token="+url.QueryEscape(l.Token) || l.CanManageEndpoints ||
+			!slices.Equal(l.FrameAncestors, []string{"https://app.example.com"}) || m["app_id"] != w.ids["app_id"] {
+			t.Fatalf("portal link %s", r.env.Data)
+		}
+		w.ids["portal_link_id"] = l.UID
+		items := checkList(t, w.do(t, 200, "GET", app+"/portal_links", nil), 20)
+		if len(items) != 1 || strings.Contains(string(items[0]), l.Token) {
+			t.Fatalf("listed links %s", items)
+		}
+		r = w.doAs(t, l.Token, 200, "GET", "/api/v1/portal/session", nil)
+		var sess struct {
+			UID   string `json:"uid"`
+			AppID string `json:"app_id"`
+		}
+		r.data(t, &sess)
+		if sess.UID != l.UID || sess.AppID != w.ids["app_id"] {
+			t.Fatalf("session %s", r.env.Data)
+		}
+		w.do(t, 401, "GET", "/api/v1/portal/session", nil)
+		w.do(t, 200, "DELETE", app+"/portal_links/{portal_link_id}", nil)
+		w.do(t, 404, "DELETE", app+"/portal_links/{portal_link_id}", nil)
+
+		entries := checkList(t, w.do(t, 200, "GET", g+"/audit_log?per_page=100", nil), 100)
+		var newest struct {
+			Actor        string          `json:"actor"`
+			Action       string          `json:"action"`
+			ResourceType string          `json:"resource_type"`
+			ResourceID   string          `json:"resource_id"`
+			Before       json.RawMessage `json:"before"`
+			After        json.RawMessage `json:"after"`
+		}
+		if len(entries) == 0 || json.Unmarshal(entries[0], &newest) != nil {
+			t.Fatalf("audit log %s", entries)
+		}
+		if newest.Actor != "admin" || newest.Action != "delete" || newest.ResourceType != "portal_link" || newest.ResourceID != l.UID ||
+			string(newest.After) != "null" || len(newest.Before) < 3 {
+			t.Fatalf("newest audit entry %s", entries[0])
+		}
+		checkList(t, w.do(t, 200, "GET", "/api/v1/admin/audit_log?per_page=5", nil), 5)
+	})
+
 	t.Run("deletes", func(t *testing.T) {
 		w.do(t, 200, "DELETE", ep, nil)
 		w.do(t, 404, "GET", ep, nil)
@@ -724,6 +780,25 @@ func TestAPIHealthFollowsIngest(t *testing.T) {
 
 // apiRow is one route of the auth matrix. build prepares what the call
 // needs and returns its path and the group it acts in.
+// portalSessionRow is the one route only a portal token may call.
+const portalSessionRow = "get portal session"
+
+// portalReads are the rows of TestAPIAuth a portal token of the matrix's
+// application may call (each names that application's data), by name
+// without the "convoy: " prefix; portalEndpointWrites those it may call
+// when it manages endpoints.
+var (
+	portalReads = map[string]bool{
+		"get application": true, "list endpoints": true, "get endpoint": true, "endpoint stats": true,
+		"list events": true, "get event": true, "list deliveries": true, "get delivery": true, "list attempts": true,
+		"get attempt": true, "resend": true, "batchretry": true, "batchretry by filter": true, "forceresend": true,
+		"count for batchretry": true, "batchretry as Convoy's SDK sends it": true, portalSessionRow: true,
+	}
+	portalEndpointWrites = map[string]bool{
+		"create endpoint": true, "update endpoint": true, "delete endpoint": true, "expire secret": true, "send test event": true,
+	}
+)
+
 type apiRow struct {
 	method, name string
 	adminOnly    bool
@@ -774,7 +849,10 @@ func TestAPIAuth(t *testing.T) {
 	cfg := map[string]any{"strategy": map[string]any{"type": "default", "duration": 1, "retry_count": 1}, "disable_endpoint": false,
 		// Only the endpoint disabled below: the failing delivery's
 		// eventdelivery.failed would make the count racy.
-		"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL, "event_types": []string{"endpoint.disabled"}}}
+		"meta_event": map[string]any{"is_enabled": true, "url": metaRecv.URL, "event_types": []string{"endpoint.disabled"}},
+		// Every caller that may resend fails the delivery again: the circuit
+		// must not open and hold the next resend.
+		"circuit_breaker": map[string]any{"min_requests": 1000}}
 	ga := create(t, "/api/v1/groups", map[string]any{"name": "A", "config": cfg})
 	gb := create(t, "/api/v1/groups", map[string]any{"name": "B"})
 	G := "/api/v1/groups/" + ga
@@ -886,6 +964,14 @@ func TestAPIAuth(t *testing.T) {
 			waitMetaEvent(t, s, ga, "endpoint.disabled", metaID, "Success")
 			return G + "/meta-events/" + metaID + "/resend", ga
 		}},
+		{"POST", "create portal link", false, 201, map[string]any{"expires_in": "1h"}, at(APP + "/portal_links")},
+		{"GET", "list portal links", false, 200, nil, at(APP + "/portal_links")},
+		{"DELETE", "revoke portal link", false, 200, nil, func(t *testing.T) (string, string) {
+			return APP + "/portal_links/" + create(t, APP+"/portal_links", map[string]any{}), ga
+		}},
+		{"GET", portalSessionRow, false, 200, nil, at("/api/v1/portal/session")},
+		{"GET", "list audit log", false, 200, nil, at(G + "/audit_log")},
+		{"GET", "list every group's audit log", true, 200, nil, at("/api/v1/admin/audit_log")},
 		{"GET", "list dead letters", true, 200, nil, at("/api/v1/admin/deadletters")},
 		{"POST", "redrive dead letters", true, 200, map[string]any{}, at("/api/v1/admin/deadletters/redrive")},
 		{"GET", "encryption status", true, 200, nil, at("/api/v1/admin/encryption")},
@@ -948,22 +1034,80 @@ func TestAPIAuth(t *testing.T) {
 		key  func(t *testing.T, group string) string
 		want func(r apiRow) int
 	}
+	// Keys and tokens of every other kind, all of group A (and of app for
+	// the portal links).
+	newKey := func(t *testing.T, body map[string]any) string {
+		var k struct{ Key string }
+		r := apiDo(t, s, "POST", G+"/keys", adminKey, body)
+		if r.code != 201 {
+			t.Fatalf("create key %v: %d %s", body, r.code, r.env.Message)
+		}
+		r.data(t, &k)
+		return k.Key
+	}
+	readOnly := newKey(t, map[string]any{"name": "reader", "role": "read_only"})
+	expired := newKey(t, map[string]any{"name": "brief", "expires_at": time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)})
+	eventually(t, 10*time.Second, "the brief key to expire", func() bool {
+		return apiDo(t, s, "GET", G, expired, nil).code == 401
+	})
+	portalToken := func(manage bool) string {
+		var l struct{ Token string }
+		r := apiDo(t, s, "POST", APP+"/portal_links", adminKey, map[string]any{"can_manage_endpoints": manage})
+		if r.code != 201 {
+			t.Fatalf("create portal link: %d %s", r.code, r.env.Message)
+		}
+		r.data(t, &l)
+		return l.Token
+	}
+	portalManage, portalView := portalToken(true), portalToken(false)
+	fixed := func(k string) func(*testing.T, string) string { return func(*testing.T, string) string { return k } }
+	notPortal := func(want func(apiRow) int) func(apiRow) int {
+		return func(r apiRow) int {
+			if r.name == portalSessionRow {
+				return 401
+			}
+			return want(r)
+		}
+	}
+	portalWant := func(manage bool) func(apiRow) int {
+		return func(r apiRow) int {
+			switch {
+			case r.name == "convoy: resend" && !manage:
+				return 403 // Convoy's resend reactivates the endpoint: managing it
+			case portalReads[strings.TrimPrefix(r.name, "convoy: ")]:
+				return r.okCode
+			case portalEndpointWrites[strings.TrimPrefix(r.name, "convoy: ")] && manage:
+				return r.okCode
+			}
+			return 403
+		}
+	}
 	callers := []caller{
 		{"no key", func(*testing.T, string) string { return "" }, func(apiRow) int { return 401 }},
 		{"wrong key", func(*testing.T, string) string { return "convoy_wrong" }, func(apiRow) int { return 401 }},
-		{"admin key", func(*testing.T, string) string { return adminKey }, func(r apiRow) int { return r.okCode }},
-		{"own group key", keyOf, func(r apiRow) int {
+		{"wrong portal token", func(*testing.T, string) string { return "convoy_portal_wrong" }, func(apiRow) int { return 401 }},
+		{"expired key", fixed(expired), func(apiRow) int { return 401 }},
+		{"admin key", func(*testing.T, string) string { return adminKey }, notPortal(func(r apiRow) int { return r.okCode })},
+		{"own group key", keyOf, notPortal(func(r apiRow) int {
 			if r.adminOnly {
 				return 403
 			}
 			return r.okCode
-		}},
-		{"other group key", func(t *testing.T, _ string) string { return keyOf(t, gb) }, func(r apiRow) int {
+		})},
+		{"own group read-only key", fixed(readOnly), notPortal(func(r apiRow) int {
+			if r.adminOnly || r.method != "GET" {
+				return 403
+			}
+			return r.okCode
+		})},
+		{"other group key", func(t *testing.T, _ string) string { return keyOf(t, gb) }, notPortal(func(r apiRow) int {
 			if r.adminOnly {
 				return 403
 			}
 			return 404
-		}},
+		})},
+		{"portal token that manages endpoints", fixed(portalManage), portalWant(true)},
+		{"portal token that views", fixed(portalView), portalWant(false)},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {

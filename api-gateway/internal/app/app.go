@@ -62,6 +62,7 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 	healthClient := healthpb.NewHealthClient(conn)
 	api := httpapi.New(httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		PublicURL:    cfg.PublicURL,
 		RPCTimeout:   rpcTimeout,
 		Observe:      metrics.NewHTTP(reg).Observe,
 	}, ingestv1.NewIngestServiceClient(conn), healthClient, log.Named("http"))

@@ -4,6 +4,7 @@ package config
 
 import (
 	"net"
+	"net/url"
 
 	"convoy/core/envconf"
 )
@@ -17,6 +18,9 @@ type Config struct {
 	IngestAddr string
 	// MaxBodyBytes caps request bodies; larger ones are answered 413.
 	MaxBodyBytes int64
+	// PublicURL is where users reach the gateway, for the links it
+	// answers (portal links); empty means the request's own host.
+	PublicURL string
 }
 
 // Load reads the environment and reports every problem at once.
@@ -28,6 +32,12 @@ func read(r *envconf.Reader) (Config, error) {
 		HTTPAddr:     r.String("CONVOY_HTTP_ADDR", ":5005"),
 		IngestAddr:   r.String("CONVOY_INGEST_ADDR", "127.0.0.1:5006"),
 		MaxBodyBytes: int64(r.Int("CONVOY_MAX_BODY_BYTES", 1<<20, 1, 1<<30)),
+		PublicURL:    r.String("CONVOY_PUBLIC_URL", ""),
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			r.Fail("CONVOY_PUBLIC_URL=%q: want an http(s) URL such as https://convoy.example.com", c.PublicURL)
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		r.Fail("CONVOY_HTTP_ADDR=%q: want a host:port address", c.HTTPAddr)

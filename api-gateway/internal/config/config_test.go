@@ -36,12 +36,12 @@ func TestRead(t *testing.T) {
 				"CONVOY_HTTP_ADDR": "127.0.0.1:8080", "CONVOY_OPS_ADDR": "127.0.0.1:9090",
 				"CONVOY_INGEST_ADDR": "ingest:5006", "CONVOY_MAX_BODY_BYTES": "2048",
 				"CONVOY_LOG_LEVEL": "debug", "CONVOY_LOG_FORMAT": "console", "CONVOY_SHUTDOWN_TIMEOUT": "3s",
-				"CONVOY_PPROF": "true",
+				"CONVOY_PPROF": "true", "CONVOY_PUBLIC_URL": "https://convoy.example.com",
 			},
 			check: func(c Config) bool {
 				return c.HTTPAddr == "127.0.0.1:8080" && c.OpsAddr == "127.0.0.1:9090" && c.IngestAddr == "ingest:5006" &&
 					c.MaxBodyBytes == 2048 && c.LogLevel == "debug" && c.LogFormat == "console" &&
-					c.ShutdownWait == 3*time.Second && c.Profiling
+					c.ShutdownWait == 3*time.Second && c.Profiling && c.PublicURL == "https://convoy.example.com"
 			},
 		},
 		{
@@ -49,9 +49,10 @@ func TestRead(t *testing.T) {
 			env: map[string]string{
 				"CONVOY_HTTP_ADDR": "nope", "CONVOY_OPS_ADDR": "also-nope", "CONVOY_MAX_BODY_BYTES": "-1",
 				"CONVOY_LOG_LEVEL": "loud", "CONVOY_LOG_FORMAT": "xml", "CONVOY_SHUTDOWN_TIMEOUT": "soon",
+				"CONVOY_PUBLIC_URL": "convoy.example.com",
 			},
 			wantErr: []string{"CONVOY_HTTP_ADDR", "CONVOY_OPS_ADDR", "CONVOY_MAX_BODY_BYTES", "CONVOY_LOG_LEVEL",
-				"CONVOY_LOG_FORMAT", "CONVOY_SHUTDOWN_TIMEOUT"},
+				"CONVOY_LOG_FORMAT", "CONVOY_SHUTDOWN_TIMEOUT", "CONVOY_PUBLIC_URL"},
 		},
 	}
 	for _, tt := range tests {

@@ -29,6 +29,9 @@ type Options struct {
 	RPCTimeout time.Duration
 	// HealthTimeout bounds the ingest health check. Default 2s.
 	HealthTimeout time.Duration
+	// PublicURL is the base of the links the API answers (portal links);
+	// empty means the scheme and host of the request.
+	PublicURL string
 	// Observe, when set, is told of every request (for metrics).
 	Observe func(route string, status int, elapsed time.Duration)
 }

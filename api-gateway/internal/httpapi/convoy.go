@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"net/http"
 	"strconv"
@@ -28,7 +29,8 @@ type convoyApplicationInput struct {
 func (in *convoyApplicationInput) ours() any { return &in.applicationInput }
 
 // convoyRole is a Convoy key's role. A key here acts on exactly one group,
-// with every right in it: Convoy's "admin" role on that group.
+// with every right in it (Convoy's "admin" role on that group) or reading
+// only ("read_only").
 type convoyRole struct {
 	Type   string   `json:"type"`
 	Groups []string `json:"groups"`
@@ -49,15 +51,18 @@ func (in *convoyKeyInput) validate() error {
 	switch {
 	case in.Role == nil || len(in.Role.Groups) != 1:
 		return badRequest("role.groups must name exactly one group: a key acts on one group")
-	case in.Role.Type != "" && in.Role.Type != "admin":
-		return badRequest("role.type must be admin: a key has every right in its group")
+	case in.Role.Type != "" && in.Role.Type != "admin" && in.Role.Type != "read_only":
+		return badRequest("role.type must be admin or read_only")
 	case len(in.Role.Apps) > 0:
-		return badRequest("role.apps is not supported: a key acts on its whole group")
+		return badRequest("role.apps is not supported: a key acts on its whole group; a portal link acts on one application")
 	case in.KeyType != nil && *in.KeyType != "" && *in.KeyType != "api":
 		return badRequest("key_type must be api")
-	case in.ExpiresAt != nil && *in.ExpiresAt != "":
-		return badRequest("expires_at is not supported: revoke the key instead")
 	}
+	// Our body carries Convoy's role type and expiry under our names.
+	if in.Role.Type != "" {
+		in.apiKeyInput.Role = &in.Role.Type
+	}
+	in.apiKeyInput.ExpiresAt = in.ExpiresAt
 	return nil
 }
 
@@ -232,14 +237,15 @@ type convoyKey struct {
 	Role      convoyKeyRoleView `json:"role"`
 	KeyType   string            `json:"key_type"`
 	Key       string            `json:"key,omitempty"`
+	ExpiresAt *string           `json:"expires_at"`
 	CreatedAt *string           `json:"created_at"`
 	UpdatedAt *string           `json:"updated_at"`
 }
 
 func convoyKeyOf(k apiKeyView) convoyKey {
 	return convoyKey{
-		UID: k.UID, Name: k.Name, KeyType: "api", Key: k.Key, CreatedAt: k.CreatedAt, UpdatedAt: k.CreatedAt,
-		Role: convoyKeyRoleView{Type: "admin", Groups: []string{k.groupID}, Apps: []string{}},
+		UID: k.UID, Name: k.Name, KeyType: "api", Key: k.Key, ExpiresAt: k.ExpiresAt, CreatedAt: k.CreatedAt, UpdatedAt: k.CreatedAt,
+		Role: convoyKeyRoleView{Type: k.Role, Groups: []string{k.groupID}, Apps: []string{}},
 	}
 }
 
@@ -414,8 +420,8 @@ func (a *API) updateAPIKey(ctx context.Context, r *http.Request) (any, error) {
 		if len(role.Groups) > 0 && (len(role.Groups) != 1 || role.Groups[0] != k.GetGroupId()) {
 			return nil, badRequest("role.groups: a key's group cannot change; create a key in the other group and revoke this one")
 		}
-		if role.Type != "" && role.Type != "admin" {
-			return nil, badRequest("role.type must be admin: a key has every right in its group")
+		if role.Type != "" && role.Type != cmp.Or(k.GetRole(), "admin") {
+			return nil, badRequest("role.type: a key's role cannot change; create a key with the other role and revoke this one")
 		}
 		if len(role.Apps) > 0 {
 			return nil, badRequest("role.apps is not supported: a key acts on its whole group")

@@ -87,7 +87,7 @@ func TestConvoyRoutesCallIngest(t *testing.T) {
 		{name: "get attempt", method: "GET", path: "/api/v1/eventdeliveries/dlv-1/deliveryattempts/att-1?" + g,
 			wantRPC: "GetAttempt", wantReq: &ingestv1.GetAttemptRequest{GroupId: "grp-1", DeliveryId: "dlv-1", AttemptId: "att-1"}},
 		{name: "create key", method: "POST", path: "/api/v1/security/keys", body: `{"name":"ci","role":{"type":"admin","groups":["grp-1"]},"key_type":"api"}`,
-			wantRPC: "CreateAPIKey", wantReq: &ingestv1.CreateAPIKeyRequest{GroupId: "grp-1", Name: "ci"}},
+			wantRPC: "CreateAPIKey", wantReq: &ingestv1.CreateAPIKeyRequest{GroupId: "grp-1", Name: "ci", Role: "admin"}},
 		{name: "list keys of every group", method: "GET", path: "/api/v1/security/keys?perPage=3",
 			wantRPC: "ListAPIKeys", wantReq: &ingestv1.ListAPIKeysRequest{Page: &ingestv1.PageRequest{PerPage: 3, Page: 1}}},
 		{name: "get key", method: "GET", path: "/api/v1/security/keys/key-1",
@@ -181,7 +181,7 @@ func TestConvoyShapes(t *testing.T) {
 		{"count", "GET", "/api/v1/eventdeliveries/countbatchretryevents?groupId=grp-1", "", `{"num":3}`},
 		{"delete answers an object", "DELETE", "/api/v1/applications/app-1?groupId=grp-1", "", `{}`},
 		{"key with its role", "POST", "/api/v1/security/keys", `{"name":"ci","role":{"type":"admin","groups":["grp-9"],"apps":[]}}`,
-			`{"uid":"key-1","name":"ci","role":{"type":"admin","groups":["grp-9"],"apps":[]},"key_type":"api","key":"CO.secret","created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T03:04:05Z"}`},
+			`{"uid":"key-1","name":"ci","role":{"type":"admin","groups":["grp-9"],"apps":[]},"key_type":"api","key":"CO.secret","expires_at":null,"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T03:04:05Z"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,7 +205,7 @@ func TestConvoyFieldsWeCannotApply(t *testing.T) {
 		{"a key of no group", "POST", "/api/v1/security/keys", `{"name":"k"}`, "role.groups"},
 		{"a key scoped to applications", "POST", "/api/v1/security/keys", `{"name":"k","role":{"groups":["a"],"apps":["x"]}}`, "role.apps"},
 		{"a super user key", "POST", "/api/v1/security/keys", `{"name":"k","role":{"type":"super_user","groups":["a"]}}`, "role.type"},
-		{"a key that expires", "POST", "/api/v1/security/keys", `{"name":"k","role":{"groups":["a"]},"expires_at":"2030-01-01T00:00:00Z"}`, "expires_at"},
+		{"a key with a bad expiry", "POST", "/api/v1/security/keys", `{"name":"k","role":{"groups":["a"]},"expires_at":"tomorrow"}`, "expires_at"},
 		{"moving a key", "PUT", "/api/v1/security/keys/key-1", `{"role":{"groups":["grp-2"]}}`, "role.groups"},
 		{"a sort we do not know", "GET", "/api/v1/events?groupId=g&sort=up", "", "sort must be ASC or DESC"},
 		{"page zero", "GET", "/api/v1/eventdeliveries?groupId=g&page=0", "", "page must be"},

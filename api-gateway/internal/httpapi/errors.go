@@ -3,9 +3,12 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 
 	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -69,6 +72,11 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		zap.String("grpc_message", st.Message()),
 	}
 	msg := st.Message()
+	if code == http.StatusTooManyRequests {
+		if wait := retryAfter(st); wait != "" {
+			w.Header().Set("Retry-After", wait)
+		}
+	}
 	switch {
 	case code == http.StatusServiceUnavailable:
 		a.log.Warn("ingest unavailable", fields...)
@@ -80,4 +88,16 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		msg = http.StatusText(code)
 	}
 	writeEnvelope(w, code, false, msg, nil)
+}
+
+// retryAfter is the wait ingest-service asked for, in whole seconds (at
+// least 1), or "" when it gave none.
+func retryAfter(st *status.Status) string {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			secs := int64(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
+			return strconv.FormatInt(max(secs, 1), 10)
+		}
+	}
+	return ""
 }

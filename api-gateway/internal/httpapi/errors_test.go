@@ -3,10 +3,13 @@ package httpapi
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zapcore"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func TestGRPCErrorsMapToHTTP(t *testing.T) {
@@ -75,5 +78,32 @@ func TestHTTPStatusTable(t *testing.T) {
 	}
 	if got := httpStatus(codes.Code(99)); got != 500 {
 		t.Errorf("httpStatus(99) = %d, want 500", got)
+	}
+}
+
+// A rate-limited call answers 429 with the wait ingest-service gave, in
+// whole seconds, as Retry-After.
+func TestRateLimitedAnswersRetryAfter(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		delay time.Duration
+		want  string
+	}{
+		{"a fraction of a second rounds up", 300 * time.Millisecond, "1"},
+		{"whole seconds", 3 * time.Second, "3"},
+		{"no wait given", -1, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			st := status.New(codes.ResourceExhausted, "API rate limit exceeded")
+			if c.delay >= 0 {
+				st, _ = st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(c.delay)})
+			}
+			h.fake.setErr(st.Err())
+			res := h.do(t, "GET", "/api/v1/groups/grp-1", "", nil)
+			if res.status != 429 || res.header.Get("Retry-After") != c.want {
+				t.Fatalf("status %d, Retry-After %q; want 429, %q", res.status, res.header.Get("Retry-After"), c.want)
+			}
+		})
 	}
 }

@@ -169,18 +169,51 @@ func (f *fakeIngest) DeleteGroup(ctx context.Context, r *ingestv1.DeleteGroupReq
 }
 
 func (f *fakeIngest) CreateAPIKey(ctx context.Context, r *ingestv1.CreateAPIKeyRequest) (*ingestv1.APIKey, error) {
-	return record(ctx, f, "CreateAPIKey", r, &ingestv1.APIKey{Uid: "key-1", GroupId: r.GetGroupId(), Name: r.GetName(), Key: "CO.secret", CreatedAt: timestamppb.New(fixedCreated)})
+	return record(ctx, f, "CreateAPIKey", r, &ingestv1.APIKey{Uid: "key-1", GroupId: r.GetGroupId(), Name: r.GetName(), Key: "CO.secret", CreatedAt: timestamppb.New(fixedCreated), Role: "admin"})
 }
 
 func (f *fakeIngest) ListAPIKeys(ctx context.Context, r *ingestv1.ListAPIKeysRequest) (*ingestv1.ListAPIKeysResponse, error) {
 	return record(ctx, f, "ListAPIKeys", r, &ingestv1.ListAPIKeysResponse{
-		Keys: []*ingestv1.APIKey{{Uid: "key-1", GroupId: "grp-1", Name: "ci", CreatedAt: timestamppb.New(fixedCreated)}},
+		Keys: []*ingestv1.APIKey{{Uid: "key-1", GroupId: "grp-1", Name: "ci", CreatedAt: timestamppb.New(fixedCreated), Role: "read_only", LastUsedAt: timestamppb.New(fixedCreated)}},
 		Page: &ingestv1.PageInfo{PerPage: r.GetPage().GetPerPage()},
 	})
 }
 
 func (f *fakeIngest) RevokeAPIKey(ctx context.Context, r *ingestv1.RevokeAPIKeyRequest) (*ingestv1.RevokeAPIKeyResponse, error) {
 	return record(ctx, f, "RevokeAPIKey", r, &ingestv1.RevokeAPIKeyResponse{})
+}
+
+func samplePortalLink(token string) *ingestv1.PortalLink {
+	return &ingestv1.PortalLink{
+		Uid: "pl-1", GroupId: "grp-1", AppId: "app-1", Token: token, ExpiresAt: timestamppb.New(fixedCreated.Add(24 * time.Hour)),
+		CanManageEndpoints: true, FrameAncestors: []string{"'self'"}, CreatedAt: timestamppb.New(fixedCreated),
+	}
+}
+
+func (f *fakeIngest) CreatePortalLink(ctx context.Context, r *ingestv1.CreatePortalLinkRequest) (*ingestv1.PortalLink, error) {
+	return record(ctx, f, "CreatePortalLink", r, samplePortalLink("convoy_portal_tok/en+"))
+}
+
+func (f *fakeIngest) ListPortalLinks(ctx context.Context, r *ingestv1.ListPortalLinksRequest) (*ingestv1.ListPortalLinksResponse, error) {
+	return record(ctx, f, "ListPortalLinks", r, &ingestv1.ListPortalLinksResponse{Links: []*ingestv1.PortalLink{samplePortalLink("")}, Page: nextPage(r.GetPage())})
+}
+
+func (f *fakeIngest) RevokePortalLink(ctx context.Context, r *ingestv1.RevokePortalLinkRequest) (*ingestv1.RevokePortalLinkResponse, error) {
+	return record(ctx, f, "RevokePortalLink", r, &ingestv1.RevokePortalLinkResponse{})
+}
+
+func (f *fakeIngest) GetPortalSession(ctx context.Context, r *ingestv1.GetPortalSessionRequest) (*ingestv1.PortalSession, error) {
+	return record(ctx, f, "GetPortalSession", r, &ingestv1.PortalSession{
+		Uid: "pl-1", GroupId: "grp-1", AppId: "app-1", AppName: "billing", CanManageEndpoints: true,
+		ExpiresAt: timestamppb.New(fixedCreated.Add(24 * time.Hour)), FrameAncestors: []string{"'self'", "https://app.example.com"},
+	})
+}
+
+func (f *fakeIngest) ListAuditLog(ctx context.Context, r *ingestv1.ListAuditLogRequest) (*ingestv1.ListAuditLogResponse, error) {
+	return record(ctx, f, "ListAuditLog", r, &ingestv1.ListAuditLogResponse{Entries: []*ingestv1.AuditEntry{{
+		Uid: "au-1", GroupId: "grp-1", Actor: "admin", Action: "update", ResourceType: "endpoint", ResourceId: "ep-1",
+		Before: `{"url":"https://a"}`, After: `{"url":"https://b"}`, CreatedAt: timestamppb.New(fixedCreated),
+	}}, Page: nextPage(r.GetPage())})
 }
 
 func (f *fakeIngest) CreateApplication(ctx context.Context, r *ingestv1.CreateApplicationRequest) (*ingestv1.Application, error) {

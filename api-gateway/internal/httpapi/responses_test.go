@@ -68,11 +68,11 @@ func TestResponseShapes(t *testing.T) {
 		},
 		{
 			name: "created api key", method: "POST", path: g + "/keys", body: `{"name":"ci"}`, wantStatus: 201,
-			wantJSON: `{"uid":"key-1","name":"ci","key":"CO.secret","created_at":"2024-01-02T03:04:05Z"}`,
+			wantJSON: `{"uid":"key-1","name":"ci","role":"admin","key":"CO.secret","expires_at":null,"last_used_at":null,"created_at":"2024-01-02T03:04:05Z"}`,
 		},
 		{
 			name: "api keys list hides the key", method: "GET", path: g + "/keys", wantStatus: 200, list: true,
-			wantKeys: sorted("uid", "name", "created_at"),
+			wantKeys: sorted("uid", "name", "role", "expires_at", "last_used_at", "created_at"),
 		},
 		{
 			name: "application", method: "GET", path: g + "/applications/app-1", wantStatus: 200,

@@ -26,9 +26,10 @@ type route struct {
 
 // credentialed are the path prefixes of every route that acts on data:
 // tenant data under /api/v1/groups and Convoy v0.5's top-level paths,
-// operator data under /api/v1/admin.
+// operator data under /api/v1/admin, a portal link's own under
+// /api/v1/portal.
 var credentialed = []string{
-	"/api/v1/groups", "/api/v1/admin",
+	"/api/v1/groups", "/api/v1/admin", "/api/v1/portal",
 	"/api/v1/applications", "/api/v1/events", "/api/v1/eventdeliveries", "/api/v1/security",
 }
 
@@ -105,6 +106,11 @@ func routes() []route {
 		{"PUT", appPath, "updateApplication", ok, "App updated successfully", accepts{body: applicationInput{}}, (*API).updateApplication},
 		{"DELETE", appPath, "deleteApplication", ok, "App deleted successfully", accepts{}, (*API).deleteApplication},
 
+		{"POST", appPath + "/portal_links", "createPortalLink", created, "Portal link created successfully", accepts{body: portalLinkInput{}}, (*API).createPortalLink},
+		{"GET", appPath + "/portal_links", "listPortalLinks", ok, "Portal links fetched successfully", accepts{query: cursorPaging}, (*API).listPortalLinks},
+		{"DELETE", appPath + "/portal_links/{portal_link_id}", "revokePortalLink", ok, "Portal link revoked successfully", accepts{}, (*API).revokePortalLink},
+		{"GET", "/api/v1/portal/session", "getPortalSession", ok, "Portal session fetched successfully", accepts{}, (*API).getPortalSession},
+
 		{"POST", appPath + "/endpoints", "createEndpoint", created, "App endpoint created successfully", accepts{body: endpointCreateInput{}}, (*API).createEndpoint},
 		{"GET", appPath + "/endpoints", "listEndpoints", ok, "App endpoints fetched successfully", accepts{query: cursorPaging}, (*API).listEndpoints},
 		{"GET", endpointPath, "getEndpoint", ok, "App endpoint fetched successfully", accepts{}, (*API).getEndpoint},
@@ -140,6 +146,8 @@ func routes() []route {
 		{"GET", metaPath, "listMetaEvents", ok, "Meta events fetched successfully", accepts{query: cursorPaging}, (*API).listMetaEvents},
 		{"GET", metaPath + "/{meta_event_id}", "getMetaEvent", ok, "Meta event fetched successfully", accepts{}, (*API).getMetaEvent},
 		{"PUT", metaPath + "/{meta_event_id}/resend", "resendMetaEvent", ok, "Meta event resent successfully", accepts{}, (*API).resendMetaEvent},
+		{"GET", groupPath + "/audit_log", "listAuditLog", ok, "Audit log fetched successfully", accepts{query: cursorPaging}, (*API).listAuditLog},
+		{"GET", adminPath + "/audit_log", "listAllAuditLog", ok, "Audit log fetched successfully", accepts{query: cursorPaging}, (*API).listAuditLog},
 		{"GET", adminPath + "/deadletters", "listDeadLetters", ok, "Dead letters fetched successfully", accepts{query: cursorPaging}, (*API).listDeadLetters},
 		{"POST", adminPath + "/deadletters/redrive", "redriveDeadLetters", ok, "Dead letters redriven successfully", accepts{body: redriveInput{}}, (*API).redriveDeadLetters},
 		{"GET", adminPath + "/encryption", "getEncryption", ok, "Encryption status fetched successfully", accepts{}, (*API).getEncryption},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
@@ -385,6 +386,50 @@ func TestRoutesCallIngest(t *testing.T) {
 		{
 			name: "rotate encryption key", method: "POST", path: "/api/v1/admin/encryption/rotate",
 			wantStatus: 202, wantRPC: "RotateEncryptionKey", wantReq: &ingestv1.RotateEncryptionKeyRequest{},
+		},
+		{
+			name: "create portal link", method: "POST", path: app + "/portal_links",
+			body:       `{"expires_in":"7d","can_manage_endpoints":true,"frame_ancestors":["'self'","https://app.example.com"]}`,
+			wantStatus: 201, wantRPC: "CreatePortalLink",
+			wantReq: &ingestv1.CreatePortalLinkRequest{GroupId: "grp-1", AppId: "app-1", ExpiresIn: "7d", CanManageEndpoints: true, FrameAncestors: []string{"'self'", "https://app.example.com"}},
+		},
+		{
+			name: "create portal link with the defaults", method: "POST", path: app + "/portal_links",
+			wantStatus: 201, wantRPC: "CreatePortalLink", wantReq: &ingestv1.CreatePortalLinkRequest{GroupId: "grp-1", AppId: "app-1"},
+		},
+		{
+			name: "list portal links", method: "GET", path: app + "/portal_links?per_page=5",
+			wantStatus: 200, wantRPC: "ListPortalLinks",
+			wantReq: &ingestv1.ListPortalLinksRequest{GroupId: "grp-1", AppId: "app-1", Page: &ingestv1.PageRequest{PerPage: 5}},
+		},
+		{
+			name: "revoke portal link", method: "DELETE", path: app + "/portal_links/pl-1",
+			wantStatus: 200, wantRPC: "RevokePortalLink", wantReq: &ingestv1.RevokePortalLinkRequest{GroupId: "grp-1", AppId: "app-1", PortalLinkId: "pl-1"},
+		},
+		{
+			name: "portal session", method: "GET", path: "/api/v1/portal/session",
+			wantStatus: 200, wantRPC: "GetPortalSession", wantReq: &ingestv1.GetPortalSessionRequest{},
+		},
+		{
+			name: "group audit log", method: "GET", path: g + "/audit_log?per_page=10&next_page_cursor=c",
+			wantStatus: 200, wantRPC: "ListAuditLog",
+			wantReq: &ingestv1.ListAuditLogRequest{GroupId: "grp-1", Page: &ingestv1.PageRequest{PerPage: 10, Cursor: "c"}},
+		},
+		{
+			name: "every group's audit log", method: "GET", path: "/api/v1/admin/audit_log",
+			wantStatus: 200, wantRPC: "ListAuditLog", wantReq: &ingestv1.ListAuditLogRequest{Page: defaultPage()},
+		},
+		{
+			name: "create read-only key that expires", method: "POST", path: g + "/keys",
+			body:       `{"name":"ro","role":"read_only","expires_at":"2030-01-02T03:04:05Z"}`,
+			wantStatus: 201, wantRPC: "CreateAPIKey",
+			wantReq: &ingestv1.CreateAPIKeyRequest{GroupId: "grp-1", Name: "ro", Role: "read_only", ExpiresAt: timestamppb.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))},
+		},
+		{
+			name: "convoy: create read-only key", method: "POST", path: "/api/v1/security/keys",
+			body:       `{"name":"ro","role":{"type":"read_only","groups":["grp-1"]},"expires_at":"2030-01-02T03:04:05Z"}`,
+			wantStatus: 200, wantRPC: "CreateAPIKey",
+			wantReq: &ingestv1.CreateAPIKeyRequest{GroupId: "grp-1", Name: "ro", Role: "read_only", ExpiresAt: timestamppb.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))},
 		},
 	}
 

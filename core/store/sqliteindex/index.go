@@ -349,3 +349,17 @@ func (ix *Index) readDocuments(ctx context.Context, table string, eq []store.Fie
 	}
 	return out, rows.Err()
 }
+
+// AuditIDs returns the ids of up to limit audit entries of a group, or of
+// every group when groupID is empty, newest first, all below before when it
+// is not empty.
+func (ix *Index) AuditIDs(ctx context.Context, groupID, before string, limit int) ([]string, error) {
+	q := query{order: "DESC", limit: limit}
+	if groupID != "" {
+		q.where("group_id", "=", groupID)
+	}
+	if before != "" {
+		q.idRange("<", before)
+	}
+	return ix.ids(ctx, collAuditLog, q)
+}

@@ -35,6 +35,7 @@ const (
 	collIdempotency  = "idempotency_keys"
 	collApplications = "applications"
 	collEndpoints    = "endpoints"
+	collAuditLog     = "audit_log"
 )
 
 // pendingStatuses are the delivery statuses a sweep looks at; the index
@@ -75,6 +76,12 @@ var indexes = map[string][]index{
 	},
 	collIdempotency: {
 		{name: "created", paths: []string{"group_id", "created_at"}},
+	},
+	// Entries are written only by configuration changes: two indexes cost
+	// nothing on the hot path.
+	collAuditLog: {
+		{name: "group", paths: []string{"group_id", "_id"}},
+		{name: "id", paths: []string{"_id"}},
 	},
 	// A broadcast reads every endpoint of its group, an event those of its
 	// application: without these, each read decodes every endpoint of every

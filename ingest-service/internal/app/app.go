@@ -11,6 +11,7 @@ import (
 	"convoy/core/metaevent"
 	"convoy/core/queue"
 	"convoy/core/service"
+	"convoy/ingest-service/internal/apirate"
 	"convoy/ingest-service/internal/auth"
 	"convoy/ingest-service/internal/config"
 	"convoy/ingest-service/internal/fanout"
@@ -49,7 +50,11 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 
 	pub := queue.NewPublisher(js)
 	fan := fanout.New(st, pub, m)
-	api := grpcapi.New(st, auth.New(cfg.AdminAPIKey, st), fan, pub, metaevent.New(st, js), log.Named("grpcapi"), grpcapi.WithJetStream(js))
+	opts := []grpcapi.Option{grpcapi.WithJetStream(js)}
+	if cfg.APIRateLimit > 0 {
+		opts = append(opts, grpcapi.WithRateLimit(apirate.New(js, cfg.APIRateLimit)))
+	}
+	api := grpcapi.New(st, auth.New(cfg.AdminAPIKey, st).WithLogger(log.Named("auth")), fan, pub, metaevent.New(st, js), log.Named("grpcapi"), opts...)
 	ingestv1.RegisterIngestServiceServer(srv, api)
 
 	g, gctx := errgroup.WithContext(ctx)

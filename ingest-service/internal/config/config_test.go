@@ -20,3 +20,18 @@ func TestAdminKeyIsRequired(t *testing.T) {
 		t.Fatalf("config %+v", c)
 	}
 }
+
+func TestAPIRateLimit(t *testing.T) {
+	c, err := read(envconf.FromMap(map[string]string{"CONVOY_ADMIN_API_KEY": "0123456789abcdef"}))
+	if err != nil || c.APIRateLimit != 0 {
+		t.Fatalf("default: %d, %v; want 0 (off)", c.APIRateLimit, err)
+	}
+	c, err = read(envconf.FromMap(map[string]string{"CONVOY_ADMIN_API_KEY": "0123456789abcdef", "CONVOY_API_RATE_LIMIT": "50"}))
+	if err != nil || c.APIRateLimit != 50 {
+		t.Fatalf("set: %d, %v; want 50", c.APIRateLimit, err)
+	}
+	_, err = read(envconf.FromMap(map[string]string{"CONVOY_ADMIN_API_KEY": "0123456789abcdef", "CONVOY_API_RATE_LIMIT": "-1"}))
+	if err == nil || !strings.Contains(err.Error(), "CONVOY_API_RATE_LIMIT") {
+		t.Fatalf("negative: %v, want an error naming CONVOY_API_RATE_LIMIT", err)
+	}
+}

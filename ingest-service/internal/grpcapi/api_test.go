@@ -315,7 +315,77 @@ func authOps() []authOp {
 			}
 			return err
 		}},
+		{"CreatePortalLink", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.CreatePortalLink(ctx(t, w.group), &ingestv1.CreatePortalLinkRequest{GroupId: w.group, AppId: w.app})
+			return err
+		}},
+		{"ListPortalLinks", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ListPortalLinks(ctx(t, w.group), &ingestv1.ListPortalLinksRequest{GroupId: w.group, AppId: w.app})
+			return err
+		}},
+		{"RevokePortalLink", false, func(t *testing.T, ctx as, w *world) error {
+			l := must(w.h.api.CreatePortalLink(w.h.admin, &ingestv1.CreatePortalLinkRequest{GroupId: w.group, AppId: w.app}))(t)
+			_, err := w.h.api.RevokePortalLink(ctx(t, w.group), &ingestv1.RevokePortalLinkRequest{GroupId: w.group, AppId: w.app, PortalLinkId: l.Uid})
+			return err
+		}},
+		{"GetPortalSession", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.GetPortalSession(ctx(t, w.group), &ingestv1.GetPortalSessionRequest{})
+			return err
+		}},
+		{"ListAuditLog", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ListAuditLog(ctx(t, w.group), &ingestv1.ListAuditLogRequest{GroupId: w.group})
+			return err
+		}},
+		{"ListAuditLog/every group", true, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ListAuditLog(ctx(t, w.group), &ingestv1.ListAuditLogRequest{})
+			return err
+		}},
 	}
+}
+
+// method is the RPC an op calls.
+func (op authOp) method() string { m, _, _ := strings.Cut(op.name, "/"); return m }
+
+// readOps are the calls a read-only key may make (the GET routes).
+var readOps = map[string]bool{
+	"GetGroup": true, "ListApplications": true, "GetApplication": true, "ListEndpoints": true, "GetEndpoint": true,
+	"GetEndpointStats": true, "ListEvents": true, "GetEvent": true, "ListEventTypes": true, "GetEventType": true,
+	"ListDeliveries": true, "GetDelivery": true, "ListAttempts": true, "GetAttempt": true, "CountBatchRetryDeliveries": true,
+	"ListMetaEvents": true, "GetMetaEvent": true, "ListPortalLinks": true, "ListAuditLog": true,
+}
+
+// portalWant is what a portal token bound to w.app gets from each op:
+// its application's data, and NotFound for the delivery ops, which act on
+// w.dapp's deliveries. Endpoint writes need can_manage_endpoints.
+func portalWant(op authOp, manage bool) codes.Code {
+	switch op.method() {
+	case "GetApplication", "ListEndpoints", "GetEndpoint", "GetEndpointStats", "ListEvents", "GetEvent",
+		"ListDeliveries", "GetDelivery", "ListAttempts", "GetAttempt", "GetPortalSession":
+		return codes.OK
+	case "ResendDelivery", "BatchRetryDeliveries", "CountBatchRetryDeliveries", "ForceResendDeliveries":
+		return codes.NotFound
+	case "CreateEndpoint", "UpdateEndpoint", "DeleteEndpoint", "ExpireSecret":
+		if manage {
+			return codes.OK
+		}
+	}
+	return codes.PermissionDenied
+}
+
+// portalToken creates a link of w.app and returns its token.
+func (w *world) portalToken(t *testing.T, manage bool) string {
+	l := must(w.h.api.CreatePortalLink(w.h.admin, &ingestv1.CreatePortalLinkRequest{GroupId: w.group, AppId: w.app, CanManageEndpoints: manage}))(t)
+	return l.Token
+}
+
+// storedKey stores a key directly (the API refuses an expiry in the past).
+func (w *world) storedKey(t *testing.T, k *model.APIKey) string {
+	plain := "convoy_stored_" + ids.New()
+	k.Hash, k.UID, k.Name, k.CreatedAt = auth.HashKey(plain), ids.New(), "stored", time.Now().UTC()
+	if err := w.h.store.CreateAPIKey(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	return plain
 }
 
 // Every RPC against every kind of caller: no key and a wrong key are
@@ -330,38 +400,81 @@ func TestAuthMatrix(t *testing.T) {
 			return metadata.AppendToOutgoingContext(context.Background(), "authorization", v)
 		}
 	}
+	past := time.Now().Add(-time.Minute)
+	expiredKey := w.storedKey(t, &model.APIKey{GroupID: w.group, ExpiresAt: &past})
+	readOnly := must(h.api.CreateAPIKey(h.admin, &ingestv1.CreateAPIKeyRequest{GroupId: w.group, Name: "reader", Role: model.RoleReadOnly}))(t).Key
+	portalManage, portalView := w.portalToken(t, true), w.portalToken(t, false)
+	fixed := func(key string) as { return func(*testing.T, string) context.Context { return h.as(key) } }
+	portalOnly := func(op authOp) bool { return op.method() == "GetPortalSession" }
 	callers := []struct {
 		name string
 		ctx  as
-		want func(adminOnly bool) codes.Code
+		want func(op authOp) codes.Code
 	}{
-		{"no key", func(*testing.T, string) context.Context { return h.nobody }, func(bool) codes.Code { return codes.Unauthenticated }},
-		{"unknown key", bad("Bearer convoy_not-a-key"), func(bool) codes.Code { return codes.Unauthenticated }},
-		{"not bearer", bad("Basic " + adminKey), func(bool) codes.Code { return codes.Unauthenticated }},
-		{"empty bearer", bad("Bearer "), func(bool) codes.Code { return codes.Unauthenticated }},
-		{"admin key", func(*testing.T, string) context.Context { return h.admin }, func(bool) codes.Code { return codes.OK }},
-		{"own group key", func(t *testing.T, g string) context.Context { return h.as(h.keyOf(t, g)) }, func(adminOnly bool) codes.Code {
-			if adminOnly {
+		{"no key", func(*testing.T, string) context.Context { return h.nobody }, func(authOp) codes.Code { return codes.Unauthenticated }},
+		{"unknown key", bad("Bearer convoy_not-a-key"), func(authOp) codes.Code { return codes.Unauthenticated }},
+		{"unknown portal token", bad("Bearer convoy_portal_not-a-token"), func(authOp) codes.Code { return codes.Unauthenticated }},
+		{"not bearer", bad("Basic " + adminKey), func(authOp) codes.Code { return codes.Unauthenticated }},
+		{"empty bearer", bad("Bearer "), func(authOp) codes.Code { return codes.Unauthenticated }},
+		{"expired key", fixed(expiredKey), func(authOp) codes.Code { return codes.Unauthenticated }},
+		{"admin key", func(*testing.T, string) context.Context { return h.admin }, func(op authOp) codes.Code {
+			if portalOnly(op) {
+				return codes.Unauthenticated
+			}
+			return codes.OK
+		}},
+		{"own group key", func(t *testing.T, g string) context.Context { return h.as(h.keyOf(t, g)) }, func(op authOp) codes.Code {
+			switch {
+			case portalOnly(op):
+				return codes.Unauthenticated
+			case op.adminOnly:
 				return codes.PermissionDenied
 			}
 			return codes.OK
 		}},
-		{"other group key", func(t *testing.T, _ string) context.Context { return h.as(h.keyOf(t, w.other)) }, func(adminOnly bool) codes.Code {
-			if adminOnly {
+		{"own group read-only key", fixed(readOnly), func(op authOp) codes.Code {
+			switch {
+			case portalOnly(op):
+				return codes.Unauthenticated
+			case op.adminOnly || !readOps[op.method()]:
+				return codes.PermissionDenied
+			}
+			return codes.OK
+		}},
+		{"other group key", func(t *testing.T, _ string) context.Context { return h.as(h.keyOf(t, w.other)) }, func(op authOp) codes.Code {
+			switch {
+			case portalOnly(op):
+				return codes.Unauthenticated
+			case op.adminOnly:
 				return codes.PermissionDenied
 			}
 			return codes.NotFound
 		}},
+		{"portal token that manages endpoints", fixed(portalManage), func(op authOp) codes.Code { return portalWant(op, true) }},
+		{"portal token that views", fixed(portalView), func(op authOp) codes.Code { return portalWant(op, false) }},
 	}
 	for _, op := range authOps() {
 		t.Run(op.name, func(t *testing.T) {
 			for _, c := range callers {
 				err := op.call(t, c.ctx, w)
-				if got, want := status.Code(err), c.want(op.adminOnly); got != want {
+				if got, want := status.Code(err), c.want(op); got != want {
 					t.Errorf("%s: got %v (%v), want %v", c.name, got, err, want)
 				}
 			}
 		})
+	}
+}
+
+// Every RPC of the service has an op in the matrix.
+func TestAuthMatrixCoversEveryRPC(t *testing.T) {
+	covered := map[string]bool{}
+	for _, op := range authOps() {
+		covered[op.method()] = true
+	}
+	for _, m := range ingestv1.IngestService_ServiceDesc.Methods {
+		if !covered[m.MethodName] {
+			t.Errorf("RPC %s has no op in the auth matrix", m.MethodName)
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ func (s *Server) CreateApplication(ctx context.Context, req *ingestv1.CreateAppl
 	if err := s.store.CreateApplication(ctx, a); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
+	s.audit(ctx, a.GroupID, "create", "application", a.UID, "", auditDocument(a))
 	return appPB(a), nil
 }
 
@@ -68,6 +69,7 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 	if err != nil {
 		return nil, err
 	}
+	before := auditDocument(a)
 	if req.Name != nil {
 		if err := validateName("name", *req.Name); err != nil {
 			return nil, s.toStatus(ctx, "application", err)
@@ -101,17 +103,20 @@ func (s *Server) UpdateApplication(ctx context.Context, req *ingestv1.UpdateAppl
 	}
 	s.apps.Forget(a.UID)
 	s.routesChanged(ctx, a.GroupID)
+	s.audit(ctx, a.GroupID, "update", "application", a.UID, before, auditDocument(a))
 	return appPB(a), nil
 }
 
 // DeleteApplication deletes an application and its endpoints.
 func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteApplicationRequest) (*ingestv1.DeleteApplicationResponse, error) {
-	if err := s.inGroup(ctx, &req.GroupId); err != nil {
+	a, err := s.app(ctx, &req.GroupId, req.AppId)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteApplication(ctx, req.GroupId, req.AppId); err != nil {
 		return nil, s.toStatus(ctx, "application", err)
 	}
+	s.audit(ctx, a.GroupID, "delete", "application", a.UID, auditDocument(a), "")
 	s.apps.Forget(req.AppId)
 	s.endpoints.Forget(req.AppId)
 	s.routesChanged(ctx, req.GroupId)
@@ -121,6 +126,9 @@ func (s *Server) DeleteApplication(ctx context.Context, req *ingestv1.DeleteAppl
 // app authenticates a call and loads an application of the group fresh.
 func (s *Server) app(ctx context.Context, groupID *string, appID string) (*model.Application, error) {
 	if err := s.inGroup(ctx, groupID); err != nil {
+		return nil, err
+	}
+	if err := s.inApp(ctx, appID, "application"); err != nil {
 		return nil, err
 	}
 	a, err := s.store.GetApplication(ctx, *groupID, appID)

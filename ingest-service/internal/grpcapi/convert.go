@@ -53,7 +53,14 @@ func groupPB(g *model.Group) *ingestv1.Group {
 }
 
 func keyPB(k *model.APIKey, plain string) *ingestv1.APIKey {
-	return &ingestv1.APIKey{Uid: k.UID, GroupId: k.GroupID, Name: k.Name, Key: plain, CreatedAt: ts(k.CreatedAt)}
+	role := k.Role
+	if role == "" {
+		role = model.RoleAdmin
+	}
+	return &ingestv1.APIKey{
+		Uid: k.UID, GroupId: k.GroupID, Name: k.Name, Key: plain, CreatedAt: ts(k.CreatedAt),
+		Role: role, ExpiresAt: tsPtr(k.ExpiresAt), LastUsedAt: tsPtr(k.LastUsedAt),
+	}
 }
 
 func appPB(a *model.Application) *ingestv1.Application {

@@ -28,6 +28,9 @@ func (s *Server) ListDeliveries(ctx context.Context, req *ingestv1.ListDeliverie
 	if err := validateDeliveryFilter(f); err != nil {
 		return nil, s.toStatus(ctx, "delivery", err)
 	}
+	if err := s.forceApp(ctx, &f.AppID); err != nil {
+		return nil, err
+	}
 	ds, info, err := s.store.ListDeliveries(ctx, req.GroupId, f, p)
 	if err != nil {
 		return nil, s.toStatus(ctx, "delivery", err)
@@ -67,9 +70,9 @@ func (s *Server) GetDelivery(ctx context.Context, req *ingestv1.GetDeliveryReque
 	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
-	d, err := s.store.GetDelivery(ctx, req.GroupId, req.DeliveryId)
+	d, err := s.delivery(ctx, req.GroupId, req.DeliveryId)
 	if err != nil {
-		return nil, s.toStatus(ctx, "delivery", err)
+		return nil, err
 	}
 	ds := []model.Delivery{*d}
 	s.describeWaiting(ctx, ds)
@@ -79,6 +82,9 @@ func (s *Server) GetDelivery(ctx context.Context, req *ingestv1.GetDeliveryReque
 // ListAttempts returns every attempt of a delivery, oldest first.
 func (s *Server) ListAttempts(ctx context.Context, req *ingestv1.ListAttemptsRequest) (*ingestv1.ListAttemptsResponse, error) {
 	if err := s.inGroup(ctx, &req.GroupId); err != nil {
+		return nil, err
+	}
+	if err := s.portalDelivery(ctx, req.GroupId, req.DeliveryId); err != nil {
 		return nil, err
 	}
 	attempts, err := s.store.DeliveryAttempts(ctx, req.GroupId, req.DeliveryId)
@@ -95,6 +101,9 @@ func (s *Server) ListAttempts(ctx context.Context, req *ingestv1.ListAttemptsReq
 // GetAttempt returns one attempt of a delivery.
 func (s *Server) GetAttempt(ctx context.Context, req *ingestv1.GetAttemptRequest) (*ingestv1.Attempt, error) {
 	if err := s.inGroup(ctx, &req.GroupId); err != nil {
+		return nil, err
+	}
+	if err := s.portalDelivery(ctx, req.GroupId, req.DeliveryId); err != nil {
 		return nil, err
 	}
 	attempts, err := s.store.DeliveryAttempts(ctx, req.GroupId, req.DeliveryId)
@@ -115,9 +124,9 @@ func (s *Server) ResendDelivery(ctx context.Context, req *ingestv1.ResendDeliver
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.store.GetDelivery(ctx, req.GroupId, req.DeliveryId)
+	d, err := s.delivery(ctx, req.GroupId, req.DeliveryId)
 	if err != nil {
-		return nil, s.toStatus(ctx, "delivery", err)
+		return nil, err
 	}
 	if d.Status != model.StatusFailure && d.Status != model.StatusDiscarded {
 		return nil, status.Errorf(codes.FailedPrecondition,
@@ -125,6 +134,12 @@ func (s *Server) ResendDelivery(ctx context.Context, req *ingestv1.ResendDeliver
 	}
 	r := s.resender(g)
 	if req.ReactivateEndpoint {
+		// Reactivating changes the endpoint's status: managing it.
+		if p, err := s.auth.Authenticate(ctx); err != nil {
+			return nil, err
+		} else if p.Portal != nil && !p.Portal.CanManageEndpoints {
+			return nil, status.Error(codes.PermissionDenied, "this portal link may not manage endpoints: resend without reactivate_endpoint")
+		}
 		if err := r.reactivate(ctx, d.EndpointID); err != nil {
 			return nil, s.toStatus(ctx, "endpoint", err)
 		}
@@ -202,6 +217,9 @@ func (s *Server) selectDeliveries(ctx context.Context, groupIDp *string, idList 
 	if len(idList) > 0 {
 		for _, id := range idList {
 			d, err := s.store.GetDelivery(ctx, groupID, id)
+			if err == nil {
+				err = s.inApp(ctx, d.AppID, "delivery")
+			}
 			if err != nil {
 				return nil, nil, status.Errorf(codes.NotFound, "delivery %s not found", id)
 			}
@@ -212,6 +230,9 @@ func (s *Server) selectDeliveries(ctx context.Context, groupIDp *string, idList 
 	f := deliveryFilter(pf)
 	if len(f.Statuses) == 0 {
 		f.Statuses = defaultStatuses
+	}
+	if err := s.forceApp(ctx, &f.AppID); err != nil {
+		return nil, nil, err
 	}
 	if err := validateDeliveryFilter(f); err != nil {
 		return nil, nil, s.toStatus(ctx, "delivery", err)
@@ -229,4 +250,28 @@ func (s *Server) selectDeliveries(ctx context.Context, groupIDp *string, idList 
 		p.Cursor = info.NextCursor
 	}
 	return g, out, nil
+}
+
+// delivery loads one delivery of the group, of the portal caller's
+// application only.
+func (s *Server) delivery(ctx context.Context, groupID, id string) (*model.Delivery, error) {
+	d, err := s.store.GetDelivery(ctx, groupID, id)
+	if err != nil {
+		return nil, s.toStatus(ctx, "delivery", err)
+	}
+	if err := s.inApp(ctx, d.AppID, "delivery"); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// portalDelivery checks, for a portal caller only, that the delivery is of
+// its application (other callers are not charged the read).
+func (s *Server) portalDelivery(ctx context.Context, groupID, id string) error {
+	scope, err := s.portalApp(ctx)
+	if err != nil || scope == "" {
+		return err
+	}
+	_, err = s.delivery(ctx, groupID, id)
+	return err
 }

@@ -49,6 +49,9 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 	if err != nil {
 		return nil, err
 	}
+	if err := s.inApp(ctx, req.AppId, "application"); err != nil {
+		return nil, err
+	}
 	a, err := s.store.GetApplication(ctx, req.GroupId, req.AppId)
 	if err != nil {
 		return nil, s.toStatus(ctx, "application", err)
@@ -67,6 +70,7 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 	if err := s.store.CreateEndpoint(ctx, e); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
+	s.audit(ctx, e.GroupID, "create", "endpoint", e.UID, "", auditDocument(e))
 	s.endpoints.Forget(a.UID)
 	s.routesChanged(ctx, g.UID)
 	return s.endpointOut(ctx, e), nil
@@ -111,6 +115,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 	if err != nil {
 		return nil, err
 	}
+	before := auditDocument(e)
 	if err := updateEndpoint(e, req); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
@@ -134,6 +139,7 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 	}
 	s.endpoints.Forget(e.AppID)
 	s.routesChanged(ctx, e.GroupID)
+	s.audit(ctx, e.GroupID, "update", "endpoint", e.UID, before, auditDocument(e))
 	switch {
 	case disabled:
 		s.emitEndpoint(ctx, metaevent.EndpointDisabled, e)
@@ -151,12 +157,14 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 // DeleteEndpoint deletes an endpoint. Its queued deliveries are discarded
 // when their turn comes.
 func (s *Server) DeleteEndpoint(ctx context.Context, req *ingestv1.DeleteEndpointRequest) (*ingestv1.DeleteEndpointResponse, error) {
-	if err := s.inGroup(ctx, &req.GroupId); err != nil {
+	e, err := s.endpoint(ctx, &req.GroupId, req.AppId, req.EndpointId)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteEndpoint(ctx, req.GroupId, req.AppId, req.EndpointId); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
+	s.audit(ctx, e.GroupID, "delete", "endpoint", e.UID, auditDocument(e), "")
 	s.endpoints.Forget(req.AppId)
 	s.routesChanged(ctx, req.GroupId)
 	return &ingestv1.DeleteEndpointResponse{}, nil
@@ -168,6 +176,9 @@ func (s *Server) DeleteEndpoint(ctx context.Context, req *ingestv1.DeleteEndpoin
 func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretRequest) (*ingestv1.Endpoint, error) {
 	g, err := s.group(ctx, &req.GroupId)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.inApp(ctx, req.AppId, "endpoint"); err != nil {
 		return nil, err
 	}
 	e, err := s.store.GetEndpoint(ctx, req.GroupId, req.AppId, req.EndpointId)
@@ -190,10 +201,12 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 		}
 		kept = append(kept, old)
 	}
+	before := auditDocument(e)
 	e.Secrets, e.UpdatedAt = kept, at
 	if err := s.store.ReplaceEndpoint(ctx, e); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
+	s.audit(ctx, e.GroupID, "rotate_secret", "endpoint", e.UID, before, auditDocument(e))
 	s.endpoints.Forget(e.AppID)
 	s.routesChanged(ctx, e.GroupID)
 	return s.endpointOut(ctx, e), nil
@@ -211,6 +224,9 @@ func (s *Server) emitEndpoint(ctx context.Context, eventType string, e *model.En
 // endpoint authenticates a call and loads an endpoint of an application.
 func (s *Server) endpoint(ctx context.Context, groupID *string, appID, id string) (*model.Endpoint, error) {
 	if err := s.inGroup(ctx, groupID); err != nil {
+		return nil, err
+	}
+	if err := s.inApp(ctx, appID, "endpoint"); err != nil {
 		return nil, err
 	}
 	e, err := s.store.GetEndpoint(ctx, *groupID, appID, id)

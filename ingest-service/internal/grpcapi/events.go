@@ -44,6 +44,9 @@ func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest
 		return nil, s.toStatus(ctx, "event", err)
 	}
 	f := store.EventFilter{AppID: req.AppId, EventType: req.EventType}
+	if err := s.forceApp(ctx, &f.AppID); err != nil {
+		return nil, err
+	}
 	if req.StartDate != nil {
 		f.Start = req.StartDate.AsTime()
 	}
@@ -72,6 +75,9 @@ func (s *Server) GetEvent(ctx context.Context, req *ingestv1.GetEventRequest) (*
 	e, err := s.store.GetEvent(ctx, req.GroupId, req.EventId)
 	if err != nil {
 		return nil, s.toStatus(ctx, "event", err)
+	}
+	if err := s.inApp(ctx, e.AppID, "event"); err != nil {
+		return nil, err
 	}
 	return eventPB(e), nil
 }

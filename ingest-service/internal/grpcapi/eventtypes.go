@@ -144,6 +144,7 @@ func (s *Server) CreateEventType(ctx context.Context, req *ingestv1.CreateEventT
 	if err := s.store.CreateEventType(ctx, t); err != nil {
 		return nil, s.eventTypeStatus(ctx, t, err)
 	}
+	s.audit(ctx, t.GroupID, "create", "event_type", t.UID, "", auditDocument(t))
 	s.catalogs.Forget(t.GroupID)
 	return eventTypePB(t), nil
 }
@@ -190,6 +191,7 @@ func (s *Server) UpdateEventType(ctx context.Context, req *ingestv1.UpdateEventT
 		return nil, s.toStatus(ctx, "event type", err)
 	}
 	oldName := t.Name
+	before := auditDocument(t)
 	name, description, schema, example, deprecated := t.Name, t.Description, []byte(t.Schema), []byte(t.Example), t.Deprecated
 	if req.Name != nil {
 		name = *req.Name
@@ -213,6 +215,7 @@ func (s *Server) UpdateEventType(ctx context.Context, req *ingestv1.UpdateEventT
 	if err := s.store.ReplaceEventType(ctx, t, oldName); err != nil {
 		return nil, s.eventTypeStatus(ctx, t, err)
 	}
+	s.audit(ctx, t.GroupID, "update", "event_type", t.UID, before, auditDocument(t))
 	s.catalogs.Forget(t.GroupID)
 	return eventTypePB(t), nil
 }
@@ -222,9 +225,14 @@ func (s *Server) DeleteEventType(ctx context.Context, req *ingestv1.DeleteEventT
 	if err := s.inGroup(ctx, &req.GroupId); err != nil {
 		return nil, err
 	}
+	t, err := s.store.GetEventType(ctx, req.GroupId, req.EventTypeId)
+	if err != nil {
+		return nil, s.toStatus(ctx, "event type", err)
+	}
 	if err := s.store.DeleteEventType(ctx, req.GroupId, req.EventTypeId); err != nil {
 		return nil, s.toStatus(ctx, "event type", err)
 	}
+	s.audit(ctx, t.GroupID, "delete", "event_type", t.UID, auditDocument(t), "")
 	s.catalogs.Forget(req.GroupId)
 	return &ingestv1.DeleteEventTypeResponse{}, nil
 }

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
+	"time"
 
 	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/store"
 	"convoy/ingest-service/internal/auth"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
@@ -34,6 +36,7 @@ func (s *Server) CreateGroup(ctx context.Context, req *ingestv1.CreateGroupReque
 	if err := s.store.CreateGroup(ctx, g); err != nil {
 		return nil, s.toStatus(ctx, "group", err)
 	}
+	s.audit(ctx, g.UID, "create", "group", g.UID, "", auditDocument(g))
 	return groupPB(g), nil
 }
 
@@ -80,6 +83,7 @@ func (s *Server) UpdateGroup(ctx context.Context, req *ingestv1.UpdateGroupReque
 	if err != nil {
 		return nil, err
 	}
+	before := auditDocument(g)
 	if req.Name != nil {
 		if err := validateName("name", *req.Name); err != nil {
 			return nil, s.toStatus(ctx, "group", err)
@@ -95,6 +99,7 @@ func (s *Server) UpdateGroup(ctx context.Context, req *ingestv1.UpdateGroupReque
 	}
 	s.groups.Forget(g.UID)
 	s.meta.Forget(g.UID)
+	s.audit(ctx, g.UID, "update", "group", g.UID, before, auditDocument(g))
 	return groupPB(g), nil
 }
 
@@ -103,12 +108,14 @@ func (s *Server) DeleteGroup(ctx context.Context, req *ingestv1.DeleteGroupReque
 	if req.GroupId == "" {
 		return nil, errGroupIDRequired
 	}
-	if err := s.inGroup(ctx, &req.GroupId); err != nil {
+	g, err := s.group(ctx, &req.GroupId)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteGroup(ctx, req.GroupId); err != nil {
 		return nil, s.toStatus(ctx, "group", err)
 	}
+	s.audit(ctx, g.UID, "delete", "group", g.UID, auditDocument(g), "")
 	s.groups.Forget(req.GroupId)
 	s.meta.Forget(req.GroupId)
 	return &ingestv1.DeleteGroupResponse{}, nil
@@ -122,16 +129,37 @@ func (s *Server) CreateAPIKey(ctx context.Context, req *ingestv1.CreateAPIKeyReq
 	if err := validateName("name", req.Name); err != nil {
 		return nil, s.toStatus(ctx, "api key", err)
 	}
+	role := req.Role
+	switch role {
+	case "":
+		role = model.RoleAdmin
+	case model.RoleAdmin, model.RoleReadOnly:
+	default:
+		return nil, status.Error(codes.InvalidArgument, "role must be admin or read_only")
+	}
+	var expires *time.Time
+	if req.ExpiresAt != nil {
+		if err := req.ExpiresAt.CheckValid(); err != nil {
+			return nil, status.Error(codes.InvalidArgument, "expires_at must be a valid time")
+		}
+		t := req.ExpiresAt.AsTime().UTC().Truncate(time.Millisecond)
+		if !t.After(time.Now()) {
+			return nil, status.Error(codes.InvalidArgument, "expires_at must be in the future")
+		}
+		expires = &t
+	}
 	if _, err := s.store.GetGroup(ctx, req.GroupId); err != nil {
 		return nil, s.toStatus(ctx, "group", err)
 	}
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
 	plain := "convoy_" + base64.RawURLEncoding.EncodeToString(raw)
-	k := &model.APIKey{Hash: auth.HashKey(plain), UID: ids.New(), GroupID: req.GroupId, Name: strings.TrimSpace(req.Name), CreatedAt: now()}
+	k := &model.APIKey{Hash: auth.HashKey(plain), UID: ids.New(), GroupID: req.GroupId, Name: strings.TrimSpace(req.Name),
+		Role: role, ExpiresAt: expires, CreatedAt: now()}
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return nil, s.toStatus(ctx, "api key", err)
 	}
+	s.audit(ctx, k.GroupID, "create", "api_key", k.UID, "", auditDocument(k))
 	return keyPB(k, plain), nil
 }
 
@@ -178,16 +206,16 @@ func (s *Server) RevokeAPIKey(ctx context.Context, req *ingestv1.RevokeAPIKeyReq
 	if err := s.admin(ctx); err != nil {
 		return nil, err
 	}
-	groupID := req.GroupId
-	if groupID == "" {
-		k, err := s.store.GetAPIKey(ctx, req.KeyId)
-		if err != nil {
-			return nil, s.toStatus(ctx, "api key", err)
-		}
-		groupID = k.GroupID
+	k, err := s.store.GetAPIKey(ctx, req.KeyId)
+	if err == nil && req.GroupId != "" && k.GroupID != req.GroupId {
+		err = store.ErrNotFound
 	}
-	if err := s.store.DeleteAPIKey(ctx, groupID, req.KeyId); err != nil {
+	if err != nil {
 		return nil, s.toStatus(ctx, "api key", err)
 	}
+	if err := s.store.DeleteAPIKey(ctx, k.GroupID, req.KeyId); err != nil {
+		return nil, s.toStatus(ctx, "api key", err)
+	}
+	s.audit(ctx, k.GroupID, "delete", "api_key", k.UID, auditDocument(k), "")
 	return &ingestv1.RevokeAPIKeyResponse{}, nil
 }

@@ -48,7 +48,7 @@ type harness struct {
 	nobody context.Context
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, extra ...func(jetstream.JetStream) grpcapi.Option) *harness {
 	t.Helper()
 	mongoURI, natsURL := embeddedtest.ForTest(t)
 	ctx := t.Context()
@@ -96,7 +96,11 @@ func newHarness(t *testing.T) *harness {
 	})
 
 	srv := grpc.NewServer(grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16<<20))
-	ingestv1.RegisterIngestServiceServer(srv, grpcapi.New(st, auth.New(adminKey, st), fan, pub, metaevent.New(st, js), zap.NewNop(), grpcapi.WithJetStream(js)))
+	opts := []grpcapi.Option{grpcapi.WithJetStream(js)}
+	for _, o := range extra {
+		opts = append(opts, o(js))
+	}
+	ingestv1.RegisterIngestServiceServer(srv, grpcapi.New(st, auth.New(adminKey, st), fan, pub, metaevent.New(st, js), zap.NewNop(), opts...))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -55,6 +55,8 @@ type Server struct {
 	deadLetters *deadletter.Queue
 	health      *healthReader
 	heads       *orderedHeads
+	// limiter, when set, bounds each key's calls per second.
+	limiter RateLimiter
 
 	// Settings read on every event are cached briefly; writes through this
 	// replica forget them at once, other replicas see changes within the TTL.
@@ -111,7 +113,7 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 // admin authenticates a call that only the admin key may make.
 func (s *Server) admin(ctx context.Context) error {
-	p, err := s.auth.Authenticate(ctx)
+	p, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}
@@ -126,7 +128,7 @@ func (s *Server) admin(ctx context.Context) error {
 // group when the caller holds a group key, as Convoy v0.5's clients name no
 // group and let the key choose; the id is filled in for the rest of the call.
 func (s *Server) inGroup(ctx context.Context, groupID *string) error {
-	p, err := s.auth.Authenticate(ctx)
+	p, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}

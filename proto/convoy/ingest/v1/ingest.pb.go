@@ -1166,8 +1166,14 @@ type APIKey struct {
 	GroupId string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	Name    string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	// The plain key; set only in the answer to CreateAPIKey.
-	Key           string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Key       string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// "admin" (every right in the group) or "read_only" (reads only).
+	Role string `protobuf:"bytes,6,opt,name=role,proto3" json:"role,omitempty"`
+	// Unset: the key never expires.
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Updated at most once a minute; unset until first used.
+	LastUsedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1237,10 +1243,35 @@ func (x *APIKey) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *APIKey) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *APIKey) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *APIKey) GetLastUsedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsedAt
+	}
+	return nil
+}
+
 type CreateAPIKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Empty means "admin".
+	Role string `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	// Unset: the key never expires; else it must be in the future.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1287,6 +1318,20 @@ func (x *CreateAPIKeyRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *CreateAPIKeyRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *CreateAPIKeyRequest) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
 }
 
 type ListAPIKeysRequest struct {
@@ -6841,6 +6886,738 @@ func (x *EncryptionStatus) GetRotationKeyId() string {
 	return ""
 }
 
+type PortalLink struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Uid     string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	GroupId string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AppId   string                 `protobuf:"bytes,3,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// The plain token; set only in the answer to CreatePortalLink.
+	Token              string                 `protobuf:"bytes,4,opt,name=token,proto3" json:"token,omitempty"`
+	ExpiresAt          *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	CanManageEndpoints bool                   `protobuf:"varint,6,opt,name=can_manage_endpoints,json=canManageEndpoints,proto3" json:"can_manage_endpoints,omitempty"`
+	// CSP frame-ancestors sources allowed to embed the portal.
+	FrameAncestors []string               `protobuf:"bytes,7,rep,name=frame_ancestors,json=frameAncestors,proto3" json:"frame_ancestors,omitempty"`
+	CreatedAt      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PortalLink) Reset() {
+	*x = PortalLink{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortalLink) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortalLink) ProtoMessage() {}
+
+func (x *PortalLink) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortalLink.ProtoReflect.Descriptor instead.
+func (*PortalLink) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{98}
+}
+
+func (x *PortalLink) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *PortalLink) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *PortalLink) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *PortalLink) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *PortalLink) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *PortalLink) GetCanManageEndpoints() bool {
+	if x != nil {
+		return x.CanManageEndpoints
+	}
+	return false
+}
+
+func (x *PortalLink) GetFrameAncestors() []string {
+	if x != nil {
+		return x.FrameAncestors
+	}
+	return nil
+}
+
+func (x *PortalLink) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type CreatePortalLinkRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AppId   string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// A Go duration ("24h", "90m") or whole days ("7d"); empty means 24h.
+	ExpiresIn          string `protobuf:"bytes,3,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
+	CanManageEndpoints bool   `protobuf:"varint,4,opt,name=can_manage_endpoints,json=canManageEndpoints,proto3" json:"can_manage_endpoints,omitempty"`
+	// Empty means ["'self'"].
+	FrameAncestors []string `protobuf:"bytes,5,rep,name=frame_ancestors,json=frameAncestors,proto3" json:"frame_ancestors,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreatePortalLinkRequest) Reset() {
+	*x = CreatePortalLinkRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePortalLinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePortalLinkRequest) ProtoMessage() {}
+
+func (x *CreatePortalLinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePortalLinkRequest.ProtoReflect.Descriptor instead.
+func (*CreatePortalLinkRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{99}
+}
+
+func (x *CreatePortalLinkRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *CreatePortalLinkRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *CreatePortalLinkRequest) GetExpiresIn() string {
+	if x != nil {
+		return x.ExpiresIn
+	}
+	return ""
+}
+
+func (x *CreatePortalLinkRequest) GetCanManageEndpoints() bool {
+	if x != nil {
+		return x.CanManageEndpoints
+	}
+	return false
+}
+
+func (x *CreatePortalLinkRequest) GetFrameAncestors() []string {
+	if x != nil {
+		return x.FrameAncestors
+	}
+	return nil
+}
+
+type ListPortalLinksRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AppId         string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Page          *PageRequest           `protobuf:"bytes,3,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPortalLinksRequest) Reset() {
+	*x = ListPortalLinksRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPortalLinksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPortalLinksRequest) ProtoMessage() {}
+
+func (x *ListPortalLinksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPortalLinksRequest.ProtoReflect.Descriptor instead.
+func (*ListPortalLinksRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{100}
+}
+
+func (x *ListPortalLinksRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListPortalLinksRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *ListPortalLinksRequest) GetPage() *PageRequest {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type ListPortalLinksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Links         []*PortalLink          `protobuf:"bytes,1,rep,name=links,proto3" json:"links,omitempty"`
+	Page          *PageInfo              `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPortalLinksResponse) Reset() {
+	*x = ListPortalLinksResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPortalLinksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPortalLinksResponse) ProtoMessage() {}
+
+func (x *ListPortalLinksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPortalLinksResponse.ProtoReflect.Descriptor instead.
+func (*ListPortalLinksResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{101}
+}
+
+func (x *ListPortalLinksResponse) GetLinks() []*PortalLink {
+	if x != nil {
+		return x.Links
+	}
+	return nil
+}
+
+func (x *ListPortalLinksResponse) GetPage() *PageInfo {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type RevokePortalLinkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AppId         string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	PortalLinkId  string                 `protobuf:"bytes,3,opt,name=portal_link_id,json=portalLinkId,proto3" json:"portal_link_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePortalLinkRequest) Reset() {
+	*x = RevokePortalLinkRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePortalLinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePortalLinkRequest) ProtoMessage() {}
+
+func (x *RevokePortalLinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePortalLinkRequest.ProtoReflect.Descriptor instead.
+func (*RevokePortalLinkRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{102}
+}
+
+func (x *RevokePortalLinkRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *RevokePortalLinkRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *RevokePortalLinkRequest) GetPortalLinkId() string {
+	if x != nil {
+		return x.PortalLinkId
+	}
+	return ""
+}
+
+type RevokePortalLinkResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePortalLinkResponse) Reset() {
+	*x = RevokePortalLinkResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePortalLinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePortalLinkResponse) ProtoMessage() {}
+
+func (x *RevokePortalLinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePortalLinkResponse.ProtoReflect.Descriptor instead.
+func (*RevokePortalLinkResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{103}
+}
+
+type GetPortalSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPortalSessionRequest) Reset() {
+	*x = GetPortalSessionRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPortalSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPortalSessionRequest) ProtoMessage() {}
+
+func (x *GetPortalSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPortalSessionRequest.ProtoReflect.Descriptor instead.
+func (*GetPortalSessionRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{104}
+}
+
+type PortalSession struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Uid                string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	GroupId            string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AppId              string                 `protobuf:"bytes,3,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	AppName            string                 `protobuf:"bytes,4,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
+	CanManageEndpoints bool                   `protobuf:"varint,5,opt,name=can_manage_endpoints,json=canManageEndpoints,proto3" json:"can_manage_endpoints,omitempty"`
+	ExpiresAt          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	FrameAncestors     []string               `protobuf:"bytes,7,rep,name=frame_ancestors,json=frameAncestors,proto3" json:"frame_ancestors,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *PortalSession) Reset() {
+	*x = PortalSession{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortalSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortalSession) ProtoMessage() {}
+
+func (x *PortalSession) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortalSession.ProtoReflect.Descriptor instead.
+func (*PortalSession) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *PortalSession) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *PortalSession) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *PortalSession) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *PortalSession) GetAppName() string {
+	if x != nil {
+		return x.AppName
+	}
+	return ""
+}
+
+func (x *PortalSession) GetCanManageEndpoints() bool {
+	if x != nil {
+		return x.CanManageEndpoints
+	}
+	return false
+}
+
+func (x *PortalSession) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *PortalSession) GetFrameAncestors() []string {
+	if x != nil {
+		return x.FrameAncestors
+	}
+	return nil
+}
+
+type AuditEntry struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Uid     string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	GroupId string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// "admin", an API key's uid or a portal link's uid.
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// "create", "update", "delete", "rotate_secret" or "revoke".
+	Action       string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	ResourceType string `protobuf:"bytes,5,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
+	ResourceId   string `protobuf:"bytes,6,opt,name=resource_id,json=resourceId,proto3" json:"resource_id,omitempty"`
+	// The resource before and after, as JSON objects with secrets redacted;
+	// empty when there is none (before a create, after a delete).
+	Before        string                 `protobuf:"bytes,7,opt,name=before,proto3" json:"before,omitempty"`
+	After         string                 `protobuf:"bytes,8,opt,name=after,proto3" json:"after,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEntry) Reset() {
+	*x = AuditEntry{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEntry) ProtoMessage() {}
+
+func (x *AuditEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
+func (*AuditEntry) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *AuditEntry) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetResourceType() string {
+	if x != nil {
+		return x.ResourceType
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetResourceId() string {
+	if x != nil {
+		return x.ResourceId
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetBefore() string {
+	if x != nil {
+		return x.Before
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type ListAuditLogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Page          *PageRequest           `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditLogRequest) Reset() {
+	*x = ListAuditLogRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditLogRequest) ProtoMessage() {}
+
+func (x *ListAuditLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditLogRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditLogRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *ListAuditLogRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListAuditLogRequest) GetPage() *PageRequest {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type ListAuditLogResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*AuditEntry          `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	Page          *PageInfo              `protobuf:"bytes,2,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditLogResponse) Reset() {
+	*x = ListAuditLogResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditLogResponse) ProtoMessage() {}
+
+func (x *ListAuditLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditLogResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditLogResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{108}
+}
+
+func (x *ListAuditLogResponse) GetEntries() []*AuditEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListAuditLogResponse) GetPage() *PageInfo {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
 var File_convoy_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
@@ -6955,17 +7732,25 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x05_name\"/\n" +
 	"\x12DeleteGroupRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\"\x15\n" +
-	"\x13DeleteGroupResponse\"\x96\x01\n" +
+	"\x13DeleteGroupResponse\"\xa3\x02\n" +
 	"\x06APIKey\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"D\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x12\n" +
+	"\x04role\x18\x06 \x01(\tR\x04role\x129\n" +
+	"\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12<\n" +
+	"\flast_used_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastUsedAt\"\x93\x01\n" +
 	"\x13CreateAPIKeyRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"b\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\x129\n" +
+	"\n" +
+	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"b\n" +
 	"\x12ListAPIKeysRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
 	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\")\n" +
@@ -7488,7 +8273,67 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\vfinished_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishedAt\x12\x14\n" +
 	"\x05error\x18\b \x01(\tR\x05error\x12&\n" +
-	"\x0frotation_key_id\x18\t \x01(\tR\rrotationKeyId2\xde#\n" +
+	"\x0frotation_key_id\x18\t \x01(\tR\rrotationKeyId\"\xb7\x02\n" +
+	"\n" +
+	"PortalLink\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
+	"\x06app_id\x18\x03 \x01(\tR\x05appId\x12\x14\n" +
+	"\x05token\x18\x04 \x01(\tR\x05token\x129\n" +
+	"\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x120\n" +
+	"\x14can_manage_endpoints\x18\x06 \x01(\bR\x12canManageEndpoints\x12'\n" +
+	"\x0fframe_ancestors\x18\a \x03(\tR\x0eframeAncestors\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xc5\x01\n" +
+	"\x17CreatePortalLinkRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1d\n" +
+	"\n" +
+	"expires_in\x18\x03 \x01(\tR\texpiresIn\x120\n" +
+	"\x14can_manage_endpoints\x18\x04 \x01(\bR\x12canManageEndpoints\x12'\n" +
+	"\x0fframe_ancestors\x18\x05 \x03(\tR\x0eframeAncestors\"}\n" +
+	"\x16ListPortalLinksRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x121\n" +
+	"\x04page\x18\x03 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"}\n" +
+	"\x17ListPortalLinksResponse\x122\n" +
+	"\x05links\x18\x01 \x03(\v2\x1c.convoy.ingest.v1.PortalLinkR\x05links\x12.\n" +
+	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"q\n" +
+	"\x17RevokePortalLinkRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12$\n" +
+	"\x0eportal_link_id\x18\x03 \x01(\tR\fportalLinkId\"\x1a\n" +
+	"\x18RevokePortalLinkResponse\"\x19\n" +
+	"\x17GetPortalSessionRequest\"\x84\x02\n" +
+	"\rPortalSession\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
+	"\x06app_id\x18\x03 \x01(\tR\x05appId\x12\x19\n" +
+	"\bapp_name\x18\x04 \x01(\tR\aappName\x120\n" +
+	"\x14can_manage_endpoints\x18\x05 \x01(\bR\x12canManageEndpoints\x129\n" +
+	"\n" +
+	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12'\n" +
+	"\x0fframe_ancestors\x18\a \x03(\tR\x0eframeAncestors\"\x96\x02\n" +
+	"\n" +
+	"AuditEntry\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12#\n" +
+	"\rresource_type\x18\x05 \x01(\tR\fresourceType\x12\x1f\n" +
+	"\vresource_id\x18\x06 \x01(\tR\n" +
+	"resourceId\x12\x16\n" +
+	"\x06before\x18\a \x01(\tR\x06before\x12\x14\n" +
+	"\x05after\x18\b \x01(\tR\x05after\x129\n" +
+	"\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"c\n" +
+	"\x13ListAuditLogRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
+	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"~\n" +
+	"\x14ListAuditLogResponse\x126\n" +
+	"\aentries\x18\x01 \x03(\v2\x1c.convoy.ingest.v1.AuditEntryR\aentries\x12.\n" +
+	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page2\xcd'\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -7542,7 +8387,12 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0fListDeadLetters\x12(.convoy.ingest.v1.ListDeadLettersRequest\x1a).convoy.ingest.v1.ListDeadLettersResponse\x12o\n" +
 	"\x12RedriveDeadLetters\x12+.convoy.ingest.v1.RedriveDeadLettersRequest\x1a,.convoy.ingest.v1.RedriveDeadLettersResponse\x12g\n" +
 	"\x13GetEncryptionStatus\x12,.convoy.ingest.v1.GetEncryptionStatusRequest\x1a\".convoy.ingest.v1.EncryptionStatus\x12g\n" +
-	"\x13RotateEncryptionKey\x12,.convoy.ingest.v1.RotateEncryptionKeyRequest\x1a\".convoy.ingest.v1.EncryptionStatusB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
+	"\x13RotateEncryptionKey\x12,.convoy.ingest.v1.RotateEncryptionKeyRequest\x1a\".convoy.ingest.v1.EncryptionStatus\x12[\n" +
+	"\x10CreatePortalLink\x12).convoy.ingest.v1.CreatePortalLinkRequest\x1a\x1c.convoy.ingest.v1.PortalLink\x12f\n" +
+	"\x0fListPortalLinks\x12(.convoy.ingest.v1.ListPortalLinksRequest\x1a).convoy.ingest.v1.ListPortalLinksResponse\x12i\n" +
+	"\x10RevokePortalLink\x12).convoy.ingest.v1.RevokePortalLinkRequest\x1a*.convoy.ingest.v1.RevokePortalLinkResponse\x12^\n" +
+	"\x10GetPortalSession\x12).convoy.ingest.v1.GetPortalSessionRequest\x1a\x1f.convoy.ingest.v1.PortalSession\x12]\n" +
+	"\fListAuditLog\x12%.convoy.ingest.v1.ListAuditLogRequest\x1a&.convoy.ingest.v1.ListAuditLogResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
 
 var (
 	file_convoy_ingest_v1_ingest_proto_rawDescOnce sync.Once
@@ -7556,7 +8406,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 105)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 116)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
@@ -7656,14 +8506,25 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*GetEncryptionStatusRequest)(nil),        // 95: convoy.ingest.v1.GetEncryptionStatusRequest
 	(*RotateEncryptionKeyRequest)(nil),        // 96: convoy.ingest.v1.RotateEncryptionKeyRequest
 	(*EncryptionStatus)(nil),                  // 97: convoy.ingest.v1.EncryptionStatus
-	nil,                                       // 98: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 99: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 100: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	nil,                                       // 101: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	nil,                                       // 102: convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	nil,                                       // 103: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 104: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),             // 105: google.protobuf.Timestamp
+	(*PortalLink)(nil),                        // 98: convoy.ingest.v1.PortalLink
+	(*CreatePortalLinkRequest)(nil),           // 99: convoy.ingest.v1.CreatePortalLinkRequest
+	(*ListPortalLinksRequest)(nil),            // 100: convoy.ingest.v1.ListPortalLinksRequest
+	(*ListPortalLinksResponse)(nil),           // 101: convoy.ingest.v1.ListPortalLinksResponse
+	(*RevokePortalLinkRequest)(nil),           // 102: convoy.ingest.v1.RevokePortalLinkRequest
+	(*RevokePortalLinkResponse)(nil),          // 103: convoy.ingest.v1.RevokePortalLinkResponse
+	(*GetPortalSessionRequest)(nil),           // 104: convoy.ingest.v1.GetPortalSessionRequest
+	(*PortalSession)(nil),                     // 105: convoy.ingest.v1.PortalSession
+	(*AuditEntry)(nil),                        // 106: convoy.ingest.v1.AuditEntry
+	(*ListAuditLogRequest)(nil),               // 107: convoy.ingest.v1.ListAuditLogRequest
+	(*ListAuditLogResponse)(nil),              // 108: convoy.ingest.v1.ListAuditLogResponse
+	nil,                                       // 109: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 110: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 111: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	nil,                                       // 112: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	nil,                                       // 113: convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	nil,                                       // 114: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 115: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 116: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
@@ -7671,194 +8532,217 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
 	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
 	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	105, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	105, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	116, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	116, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	105, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
-	0,   // 13: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	16,  // 14: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
-	1,   // 15: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	105, // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	105, // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 18: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	23,  // 19: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
-	1,   // 20: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	105, // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	105, // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
-	31,  // 23: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	105, // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	105, // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
-	44,  // 26: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
-	0,   // 27: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	32,  // 28: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
-	1,   // 29: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	105, // 30: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
-	42,  // 31: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	105, // 32: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	105, // 33: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	105, // 34: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
-	42,  // 35: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
-	43,  // 36: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	105, // 37: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	105, // 38: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
-	44,  // 39: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
-	98,  // 40: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	105, // 41: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	99,  // 42: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	46,  // 43: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
-	105, // 44: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	105, // 45: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
-	0,   // 46: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	46,  // 47: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
-	1,   // 48: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 49: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	101, // 50: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	47,  // 51: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
-	53,  // 52: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
-	54,  // 53: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
-	102, // 54: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	105, // 55: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
-	105, // 56: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 57: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	59,  // 58: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
-	1,   // 59: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	105, // 60: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	67,  // 61: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	105, // 62: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	105, // 63: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	103, // 64: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	104, // 65: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	105, // 66: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	105, // 67: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	105, // 68: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
-	70,  // 69: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,   // 70: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	68,  // 71: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,   // 72: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	69,  // 73: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	70,  // 74: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	70,  // 75: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	105, // 76: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	84,  // 77: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
-	69,  // 78: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	105, // 79: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	105, // 80: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 81: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	85,  // 82: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
-	1,   // 83: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	105, // 84: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
-	0,   // 85: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	90,  // 86: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
-	1,   // 87: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	105, // 88: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
-	105, // 89: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
-	9,   // 90: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 91: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 92: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 93: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 94: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 95: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 96: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 97: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	21,  // 98: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	24,  // 99: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	25,  // 100: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	27,  // 101: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	28,  // 102: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	29,  // 103: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	33,  // 104: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	34,  // 105: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	36,  // 106: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	37,  // 107: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	38,  // 108: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	40,  // 109: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	41,  // 110: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	47,  // 111: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	50,  // 112: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	52,  // 113: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	53,  // 114: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
-	54,  // 115: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
-	55,  // 116: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
-	48,  // 117: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
-	57,  // 118: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
-	60,  // 119: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
-	61,  // 120: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
-	63,  // 121: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
-	64,  // 122: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
-	65,  // 123: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
-	71,  // 124: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	73,  // 125: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	74,  // 126: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	76,  // 127: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	77,  // 128: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	78,  // 129: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	80,  // 130: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	82,  // 131: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	86,  // 132: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	88,  // 133: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	89,  // 134: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	91,  // 135: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	93,  // 136: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	95,  // 137: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
-	96,  // 138: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
-	8,   // 139: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 140: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 141: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 142: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 143: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 144: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20,  // 145: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	16,  // 146: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	22,  // 147: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	23,  // 148: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	26,  // 149: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	23,  // 150: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	23,  // 151: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	30,  // 152: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	32,  // 153: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	35,  // 154: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	32,  // 155: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32,  // 156: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	39,  // 157: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	32,  // 158: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	45,  // 159: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	46,  // 160: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	51,  // 161: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	46,  // 162: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 163: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 164: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
-	56,  // 165: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
-	49,  // 166: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
-	58,  // 167: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
-	59,  // 168: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
-	62,  // 169: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
-	59,  // 170: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
-	59,  // 171: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
-	66,  // 172: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
-	72,  // 173: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	68,  // 174: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	75,  // 175: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	69,  // 176: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	68,  // 177: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	79,  // 178: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	81,  // 179: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	83,  // 180: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	87,  // 181: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	85,  // 182: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	85,  // 183: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	92,  // 184: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	94,  // 185: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	97,  // 186: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
-	97,  // 187: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
-	139, // [139:188] is the sub-list for method output_type
-	90,  // [90:139] is the sub-list for method input_type
-	90,  // [90:90] is the sub-list for extension type_name
-	90,  // [90:90] is the sub-list for extension extendee
-	0,   // [0:90] is the sub-list for field type_name
+	116, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	116, // 13: convoy.ingest.v1.APIKey.expires_at:type_name -> google.protobuf.Timestamp
+	116, // 14: convoy.ingest.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
+	116, // 15: convoy.ingest.v1.CreateAPIKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
+	0,   // 16: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	16,  // 17: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
+	1,   // 18: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	116, // 19: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	116, // 20: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 21: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	23,  // 22: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
+	1,   // 23: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	116, // 24: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	116, // 25: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	31,  // 26: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
+	116, // 27: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	116, // 28: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	44,  // 29: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
+	0,   // 30: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	32,  // 31: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
+	1,   // 32: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	116, // 33: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	42,  // 34: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
+	116, // 35: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	116, // 36: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	116, // 37: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	42,  // 38: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
+	43,  // 39: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
+	116, // 40: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	116, // 41: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	44,  // 42: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
+	109, // 43: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	116, // 44: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	110, // 45: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	46,  // 46: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
+	116, // 47: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	116, // 48: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	0,   // 49: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	46,  // 50: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	1,   // 51: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	111, // 52: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	112, // 53: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	47,  // 54: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
+	53,  // 55: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
+	54,  // 56: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
+	113, // 57: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	116, // 58: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
+	116, // 59: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 60: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	59,  // 61: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
+	1,   // 62: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	116, // 63: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	67,  // 64: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	116, // 65: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	116, // 66: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 67: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	115, // 68: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	116, // 69: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	116, // 70: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	116, // 71: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	70,  // 72: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 73: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	68,  // 74: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 75: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	69,  // 76: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	70,  // 77: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	70,  // 78: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	116, // 79: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	84,  // 80: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	69,  // 81: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	116, // 82: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	116, // 83: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 84: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	85,  // 85: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 86: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	116, // 87: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 88: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	90,  // 89: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 90: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	116, // 91: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
+	116, // 92: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
+	116, // 93: convoy.ingest.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
+	116, // 94: convoy.ingest.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 95: convoy.ingest.v1.ListPortalLinksRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	98,  // 96: convoy.ingest.v1.ListPortalLinksResponse.links:type_name -> convoy.ingest.v1.PortalLink
+	1,   // 97: convoy.ingest.v1.ListPortalLinksResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	116, // 98: convoy.ingest.v1.PortalSession.expires_at:type_name -> google.protobuf.Timestamp
+	116, // 99: convoy.ingest.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 100: convoy.ingest.v1.ListAuditLogRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	106, // 101: convoy.ingest.v1.ListAuditLogResponse.entries:type_name -> convoy.ingest.v1.AuditEntry
+	1,   // 102: convoy.ingest.v1.ListAuditLogResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	9,   // 103: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 104: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 105: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 106: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 107: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 108: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 109: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 110: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 111: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 112: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 113: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 114: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 115: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 116: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	33,  // 117: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	34,  // 118: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	36,  // 119: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	37,  // 120: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	38,  // 121: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	40,  // 122: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	41,  // 123: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	47,  // 124: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	50,  // 125: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	52,  // 126: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	53,  // 127: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
+	54,  // 128: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
+	55,  // 129: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
+	48,  // 130: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
+	57,  // 131: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
+	60,  // 132: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
+	61,  // 133: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
+	63,  // 134: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
+	64,  // 135: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
+	65,  // 136: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
+	71,  // 137: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	73,  // 138: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	74,  // 139: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	76,  // 140: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	77,  // 141: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	78,  // 142: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	80,  // 143: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	82,  // 144: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	86,  // 145: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	88,  // 146: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	89,  // 147: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	91,  // 148: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	93,  // 149: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	95,  // 150: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
+	96,  // 151: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
+	99,  // 152: convoy.ingest.v1.IngestService.CreatePortalLink:input_type -> convoy.ingest.v1.CreatePortalLinkRequest
+	100, // 153: convoy.ingest.v1.IngestService.ListPortalLinks:input_type -> convoy.ingest.v1.ListPortalLinksRequest
+	102, // 154: convoy.ingest.v1.IngestService.RevokePortalLink:input_type -> convoy.ingest.v1.RevokePortalLinkRequest
+	104, // 155: convoy.ingest.v1.IngestService.GetPortalSession:input_type -> convoy.ingest.v1.GetPortalSessionRequest
+	107, // 156: convoy.ingest.v1.IngestService.ListAuditLog:input_type -> convoy.ingest.v1.ListAuditLogRequest
+	8,   // 157: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 158: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 159: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 160: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 161: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 162: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 163: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 164: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 165: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 166: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 167: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 168: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 169: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 170: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 171: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	35,  // 172: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 173: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 174: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	39,  // 175: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 176: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	45,  // 177: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	46,  // 178: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	51,  // 179: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	46,  // 180: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 181: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 182: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
+	56,  // 183: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
+	49,  // 184: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
+	58,  // 185: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
+	59,  // 186: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
+	62,  // 187: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
+	59,  // 188: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
+	59,  // 189: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
+	66,  // 190: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
+	72,  // 191: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	68,  // 192: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	75,  // 193: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	69,  // 194: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	68,  // 195: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	79,  // 196: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	81,  // 197: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	83,  // 198: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	87,  // 199: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	85,  // 200: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	85,  // 201: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	92,  // 202: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	94,  // 203: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	97,  // 204: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
+	97,  // 205: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
+	98,  // 206: convoy.ingest.v1.IngestService.CreatePortalLink:output_type -> convoy.ingest.v1.PortalLink
+	101, // 207: convoy.ingest.v1.IngestService.ListPortalLinks:output_type -> convoy.ingest.v1.ListPortalLinksResponse
+	103, // 208: convoy.ingest.v1.IngestService.RevokePortalLink:output_type -> convoy.ingest.v1.RevokePortalLinkResponse
+	105, // 209: convoy.ingest.v1.IngestService.GetPortalSession:output_type -> convoy.ingest.v1.PortalSession
+	108, // 210: convoy.ingest.v1.IngestService.ListAuditLog:output_type -> convoy.ingest.v1.ListAuditLogResponse
+	157, // [157:211] is the sub-list for method output_type
+	103, // [103:157] is the sub-list for method input_type
+	103, // [103:103] is the sub-list for extension type_name
+	103, // [103:103] is the sub-list for extension extendee
+	0,   // [0:103] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -7883,7 +8767,7 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   105,
+			NumMessages:   116,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -73,6 +73,11 @@ const (
 	IngestService_RedriveDeadLetters_FullMethodName        = "/convoy.ingest.v1.IngestService/RedriveDeadLetters"
 	IngestService_GetEncryptionStatus_FullMethodName       = "/convoy.ingest.v1.IngestService/GetEncryptionStatus"
 	IngestService_RotateEncryptionKey_FullMethodName       = "/convoy.ingest.v1.IngestService/RotateEncryptionKey"
+	IngestService_CreatePortalLink_FullMethodName          = "/convoy.ingest.v1.IngestService/CreatePortalLink"
+	IngestService_ListPortalLinks_FullMethodName           = "/convoy.ingest.v1.IngestService/ListPortalLinks"
+	IngestService_RevokePortalLink_FullMethodName          = "/convoy.ingest.v1.IngestService/RevokePortalLink"
+	IngestService_GetPortalSession_FullMethodName          = "/convoy.ingest.v1.IngestService/GetPortalSession"
+	IngestService_ListAuditLog_FullMethodName              = "/convoy.ingest.v1.IngestService/ListAuditLog"
 )
 
 // IngestServiceClient is the client API for IngestService service.
@@ -153,6 +158,15 @@ type IngestServiceClient interface {
 	// stored secret again with the active (first) key.
 	GetEncryptionStatus(ctx context.Context, in *GetEncryptionStatusRequest, opts ...grpc.CallOption) (*EncryptionStatus, error)
 	RotateEncryptionKey(ctx context.Context, in *RotateEncryptionKeyRequest, opts ...grpc.CallOption) (*EncryptionStatus, error)
+	// Portal links: tokens scoped to one application, for an embedded console.
+	CreatePortalLink(ctx context.Context, in *CreatePortalLinkRequest, opts ...grpc.CallOption) (*PortalLink, error)
+	ListPortalLinks(ctx context.Context, in *ListPortalLinksRequest, opts ...grpc.CallOption) (*ListPortalLinksResponse, error)
+	RevokePortalLink(ctx context.Context, in *RevokePortalLinkRequest, opts ...grpc.CallOption) (*RevokePortalLinkResponse, error)
+	// The caller's portal link; Unauthenticated for any other credential.
+	GetPortalSession(ctx context.Context, in *GetPortalSessionRequest, opts ...grpc.CallOption) (*PortalSession, error)
+	// The audit log: append-only. An empty group_id lists every group's
+	// entries (admin key only).
+	ListAuditLog(ctx context.Context, in *ListAuditLogRequest, opts ...grpc.CallOption) (*ListAuditLogResponse, error)
 }
 
 type ingestServiceClient struct {
@@ -653,6 +667,56 @@ func (c *ingestServiceClient) RotateEncryptionKey(ctx context.Context, in *Rotat
 	return out, nil
 }
 
+func (c *ingestServiceClient) CreatePortalLink(ctx context.Context, in *CreatePortalLinkRequest, opts ...grpc.CallOption) (*PortalLink, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PortalLink)
+	err := c.cc.Invoke(ctx, IngestService_CreatePortalLink_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) ListPortalLinks(ctx context.Context, in *ListPortalLinksRequest, opts ...grpc.CallOption) (*ListPortalLinksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPortalLinksResponse)
+	err := c.cc.Invoke(ctx, IngestService_ListPortalLinks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) RevokePortalLink(ctx context.Context, in *RevokePortalLinkRequest, opts ...grpc.CallOption) (*RevokePortalLinkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokePortalLinkResponse)
+	err := c.cc.Invoke(ctx, IngestService_RevokePortalLink_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) GetPortalSession(ctx context.Context, in *GetPortalSessionRequest, opts ...grpc.CallOption) (*PortalSession, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PortalSession)
+	err := c.cc.Invoke(ctx, IngestService_GetPortalSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) ListAuditLog(ctx context.Context, in *ListAuditLogRequest, opts ...grpc.CallOption) (*ListAuditLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditLogResponse)
+	err := c.cc.Invoke(ctx, IngestService_ListAuditLog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
@@ -731,6 +795,15 @@ type IngestServiceServer interface {
 	// stored secret again with the active (first) key.
 	GetEncryptionStatus(context.Context, *GetEncryptionStatusRequest) (*EncryptionStatus, error)
 	RotateEncryptionKey(context.Context, *RotateEncryptionKeyRequest) (*EncryptionStatus, error)
+	// Portal links: tokens scoped to one application, for an embedded console.
+	CreatePortalLink(context.Context, *CreatePortalLinkRequest) (*PortalLink, error)
+	ListPortalLinks(context.Context, *ListPortalLinksRequest) (*ListPortalLinksResponse, error)
+	RevokePortalLink(context.Context, *RevokePortalLinkRequest) (*RevokePortalLinkResponse, error)
+	// The caller's portal link; Unauthenticated for any other credential.
+	GetPortalSession(context.Context, *GetPortalSessionRequest) (*PortalSession, error)
+	// The audit log: append-only. An empty group_id lists every group's
+	// entries (admin key only).
+	ListAuditLog(context.Context, *ListAuditLogRequest) (*ListAuditLogResponse, error)
 	mustEmbedUnimplementedIngestServiceServer()
 }
 
@@ -887,6 +960,21 @@ func (UnimplementedIngestServiceServer) GetEncryptionStatus(context.Context, *Ge
 }
 func (UnimplementedIngestServiceServer) RotateEncryptionKey(context.Context, *RotateEncryptionKeyRequest) (*EncryptionStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RotateEncryptionKey not implemented")
+}
+func (UnimplementedIngestServiceServer) CreatePortalLink(context.Context, *CreatePortalLinkRequest) (*PortalLink, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreatePortalLink not implemented")
+}
+func (UnimplementedIngestServiceServer) ListPortalLinks(context.Context, *ListPortalLinksRequest) (*ListPortalLinksResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListPortalLinks not implemented")
+}
+func (UnimplementedIngestServiceServer) RevokePortalLink(context.Context, *RevokePortalLinkRequest) (*RevokePortalLinkResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RevokePortalLink not implemented")
+}
+func (UnimplementedIngestServiceServer) GetPortalSession(context.Context, *GetPortalSessionRequest) (*PortalSession, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetPortalSession not implemented")
+}
+func (UnimplementedIngestServiceServer) ListAuditLog(context.Context, *ListAuditLogRequest) (*ListAuditLogResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListAuditLog not implemented")
 }
 func (UnimplementedIngestServiceServer) mustEmbedUnimplementedIngestServiceServer() {}
 func (UnimplementedIngestServiceServer) testEmbeddedByValue()                       {}
@@ -1791,6 +1879,96 @@ func _IngestService_RotateEncryptionKey_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_CreatePortalLink_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePortalLinkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).CreatePortalLink(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_CreatePortalLink_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).CreatePortalLink(ctx, req.(*CreatePortalLinkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_ListPortalLinks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPortalLinksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ListPortalLinks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ListPortalLinks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ListPortalLinks(ctx, req.(*ListPortalLinksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_RevokePortalLink_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokePortalLinkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).RevokePortalLink(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_RevokePortalLink_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).RevokePortalLink(ctx, req.(*RevokePortalLinkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_GetPortalSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPortalSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).GetPortalSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_GetPortalSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).GetPortalSession(ctx, req.(*GetPortalSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_ListAuditLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ListAuditLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ListAuditLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ListAuditLog(ctx, req.(*ListAuditLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestService_ServiceDesc is the grpc.ServiceDesc for IngestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1993,6 +2171,26 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateEncryptionKey",
 			Handler:    _IngestService_RotateEncryptionKey_Handler,
+		},
+		{
+			MethodName: "CreatePortalLink",
+			Handler:    _IngestService_CreatePortalLink_Handler,
+		},
+		{
+			MethodName: "ListPortalLinks",
+			Handler:    _IngestService_ListPortalLinks_Handler,
+		},
+		{
+			MethodName: "RevokePortalLink",
+			Handler:    _IngestService_RevokePortalLink_Handler,
+		},
+		{
+			MethodName: "GetPortalSession",
+			Handler:    _IngestService_GetPortalSession_Handler,
+		},
+		{
+			MethodName: "ListAuditLog",
+			Handler:    _IngestService_ListAuditLog_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
