@@ -25,7 +25,9 @@ func Deliveries(g *model.Group, app *model.Application, ev *model.Event, endpoin
 			continue
 		}
 		d := NewDelivery(g, ev, ep.UID, ev.CreatedAt)
-		d.Ordered = ep.Ordered
+		// A test event asks whether the endpoint answers now: it does not
+		// wait behind an ordered endpoint's backlog.
+		d.Ordered = ep.Ordered && !ev.Test
 		switch {
 		case app.IsDisabled:
 			Discard(&d, "application is disabled")
