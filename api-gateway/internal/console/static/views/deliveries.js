@@ -1,7 +1,7 @@
 // Deliveries: the filtered list with the retryable count, resend, force
 // resend and retry-all; one delivery with the timeline of its attempts.
 import { api, paths, session } from '../api.js';
-import { h, clear, link, table, when, section, dl, badge, action, toast, confirmed, Pager, nextID } from '../ui.js';
+import { h, append, clear, link, table, when, section, dl, badge, action, toast, confirmed, Pager, nextID } from '../ui.js';
 import { filterForm, apiQuery } from './filters.js';
 
 const statuses = ['Scheduled', 'Processing', 'Success', 'Failure', 'Retry', 'Discarded'];
@@ -140,7 +140,7 @@ export async function detail(ctx) {
         toast('Delivery resent');
         await load(true);
       }) : null);
-    clear(timeline).append(attempts.length ? attempts.map((a, i) => attemptItem(a, i, sigHeader)) : h('li', null, 'No attempts yet.'));
+    append(clear(timeline), [attempts.length ? attempts.map((a, i) => attemptItem(a, i, sigHeader)) : h("li", null, "No attempts yet.")]);
   };
   ctx.main.append(
     h('p', null, link(`#/groups/${gid}/deliveries`, '← Deliveries')),

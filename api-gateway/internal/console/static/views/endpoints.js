@@ -1,7 +1,7 @@
 // Endpoints: create, edit, enable or disable, rotate and reveal the secret,
 // and send a test event.
 import { api, session, paths, APIError } from '../api.js';
-import { h, clear, field, input, form, value, int, list as csv, link, toast, section, action, copy, dl, badge, when } from '../ui.js';
+import { h, append, clear, field, input, form, value, int, list as csv, link, toast, section, action, copy, dl, badge, when } from '../ui.js';
 
 function canManage() {
   const p = session.role === 'portal' ? session.portal : null;
@@ -97,7 +97,7 @@ function secretSection(gid, aid, eid, get, set, manage) {
   }, { 'aria-pressed': 'false' });
   show();
   const older = h('ul', { class: 'plain' });
-  const showOlder = () => clear(older).append((get().secrets || []).filter((s) => s.expires_at).map((s) =>
+  const showOlder = () => append(clear(older), (get().secrets || []).filter((s) => s.expires_at).map((s) =>
     h('li', null, 'A previous secret keeps signing until ', when(s.expires_at))));
   showOlder();
   const kids = [h('p', null, out, ' ', reveal, ' ', action('Copy secret', () => copy(get().secret))), older];
