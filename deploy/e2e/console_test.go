@@ -215,6 +215,18 @@ func TestConsole(t *testing.T) {
 		p.heading("Application storefront")
 		appID := p.hash()[strings.LastIndex(p.hash(), "/")+1:]
 
+		// The list's search is the server's name filter.
+		p.run("back to applications", chromedp.Click(chromedp.CSS(`nav a[href$="/apps"]`)))
+		p.heading("Applications")
+		p.fill("Search applications", "q", "FRONT")
+		p.submit("Search applications")
+		p.until("the application found by part of its name", `[...document.querySelectorAll("tbody tr a")].map(a => a.textContent).join() === "storefront"`)
+		p.fill("Search applications", "q", "nothing-like-it")
+		p.submit("Search applications")
+		p.until("no application found", `document.querySelector("main .empty")?.textContent.startsWith("No application name contains")`)
+		p.run("open the application", chromedp.Navigate(s.Gateway+"/ui/#/groups/"+groupID+"/apps/"+appID))
+		p.heading("Application storefront")
+
 		p.run("new endpoint", chromedp.Click(chromedp.CSS(`a[href$="/endpoints/new"]`)))
 		p.heading("New endpoint")
 		p.fill("New endpoint", "url", recv.URL+"/hook")
@@ -274,6 +286,7 @@ func TestConsole(t *testing.T) {
 		if signature == "" || !strings.Contains(headers, "Signature\t[redacted]") || signature != "[redacted]" && strings.Contains(headers, signature) {
 			t.Errorf("the request headers should show the signature %q redacted:\n%s", signature, headers)
 		}
+		evalJS[bool](p, `document.querySelector(".timeline").scrollIntoView(), true`)
 		p.screenshot("attempt")
 
 		recv.code.Store(500)
@@ -347,6 +360,9 @@ func TestConsole(t *testing.T) {
 			p.heading(sc.heading)
 			p.until(sc.ready, fmt.Sprintf(`document.querySelector(%q) !== null`, sc.ready))
 			p.noSideways(sc.hash)
+			if sc.heading == "Deliveries" {
+				p.screenshot("phone-deliveries")
+			}
 		}
 	})
 

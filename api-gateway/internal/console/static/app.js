@@ -142,7 +142,9 @@ function renderChrome(path) {
     who.textContent = session.role === 'admin' ? 'Admin key' : `Group key · ${session.group}`;
   }
   const ul = h('ul', null, items.map(([text, href]) => {
-    const here = '#' + path === href || ('#' + path).startsWith(href + '/') && text !== 'Settings' && text !== 'Endpoints';
+    // Settings and Endpoints are prefixes of other screens' paths.
+    const prefix = text !== 'Groups' && text !== 'Settings' && text !== 'Endpoints';
+    const here = '#' + path === href || (prefix && ('#' + path).startsWith(href + '/'));
     return h('li', null, link(href, text, here ? { 'aria-current': 'page' } : {}));
   }));
   nav.append(ul);

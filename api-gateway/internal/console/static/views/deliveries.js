@@ -129,7 +129,7 @@ export async function detail(ctx) {
       ['Attempts', `${d.metadata.num_trials} of ${d.metadata.retry_limit}`], ['Next attempt', when(d.metadata.next_send_time)],
       ['Note', d.description || '—'],
     ]));
-    clear(buttons).append(
+    append(clear(buttons), [
       retryable.has(d.status) ? action('Resend', async () => {
         await api('PUT', `${path}/resend`);
         toast('Delivery resent');
@@ -139,7 +139,7 @@ export async function detail(ctx) {
         await api('POST', `${paths.deliveries(gid)}/forceresend`, { body: { ids: [d.uid] } });
         toast('Delivery resent');
         await load(true);
-      }) : null);
+      }) : null]);
     append(clear(timeline), [attempts.length ? attempts.map((a, i) => attemptItem(a, i, sigHeader)) : h("li", null, "No attempts yet.")]);
   };
   ctx.main.append(

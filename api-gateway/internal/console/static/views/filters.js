@@ -35,13 +35,17 @@ export function filterForm(label, base, query, fields, extra = [], readExtra = (
     field('From', input('start_date', localValue(query.get('start_date')), { type: 'datetime-local' })),
     field('To', input('end_date', localValue(query.get('end_date')), { type: 'datetime-local' })),
     ...extra);
-  return form(label, [h('div', { class: 'filters' }, kids)], 'Apply filters', async (f) => {
+  const f = form(label, [h('div', { class: 'filters' }, kids)], 'Apply filters', async (f) => {
     const q = new URLSearchParams();
     for (const [name] of fields) if (value(f, name)) q.set(name, value(f, name));
     for (const name of ['start_date', 'end_date']) { const v = isoValue(f, name); if (v) q.set(name, v); }
     for (const [k, v] of Object.entries(readExtra(f))) for (const x of [].concat(v)) q.append(k, x);
     location.hash = base + (q.toString() ? '?' + q : '');
   }, [h('a', { href: base, class: 'button secondary' }, 'Clear filters')]);
+  // On a phone the filters start folded, unless some are set.
+  const set = [...new Set(query.keys())].length;
+  const open = set > 0 || window.matchMedia('(min-width: 700px)').matches;
+  return h('details', { class: 'filterbox', open }, h('summary', null, set ? `Filters (${set} set)` : 'Filters'), f);
 }
 
 // apiQuery is the list query for the filters of the hash, with the portal's
