@@ -136,6 +136,14 @@ func (p browserTab) signIn(base string) {
 	p.heading("Groups")
 }
 
+// noErrors fails the test if the page met an error no screen caught.
+func (p browserTab) noErrors() {
+	p.t.Helper()
+	if errs := evalJS[[]string](p, `window.consoleErrors || []`); len(errs) > 0 {
+		p.t.Errorf("uncaught errors in the console: %q", errs)
+	}
+}
+
 // screenshot saves the viewport as docs/console/name.png when
 // CONVOY_SCREENSHOTS=1.
 func (p browserTab) screenshot(name string) {
@@ -310,6 +318,7 @@ func TestConsole(t *testing.T) {
 			t.Errorf("attempts of the resent delivery: %+v, want a 500 then a 200", tries)
 		}
 		p.until("the list to drop it", fmt.Sprintf(`document.querySelector('tr[data-delivery=%q]') === null`, failed))
+		p.noErrors()
 	})
 
 	// Keyboard only: focus starts in the key field, Tab reaches the
@@ -333,6 +342,56 @@ func TestConsole(t *testing.T) {
 		}
 		p.run("enter", chromedp.KeyEvent(kb.Enter))
 		p.heading("Groups")
+		p.noErrors()
+	})
+
+	// A key made in the console signs in as its group, sees no other
+	// group, and stops working once revoked there.
+	t.Run("group key from the API keys screen", func(t *testing.T) {
+		t.Parallel()
+		var group resource
+		s.must(201, "POST", "/api/v1/groups", map[string]any{"name": "keyed"}, &group)
+		p := browserTab{t, tab(t, b)}
+		p.signIn(s.Gateway)
+		p.run("open keys", chromedp.Navigate(s.Gateway+"/ui/#/groups/"+group.UID+"/keys"))
+		p.heading("API keys")
+		p.fill("Create a key", "name", "ci")
+		p.submit("Create a key")
+		p.until("the new key shown once", `document.querySelector(".once output.secret")?.textContent.length > 10`)
+		key := evalJS[string](p, `document.querySelector(".once output.secret").textContent`)
+
+		p.run("sign out", chromedp.Click(chromedp.CSS(`#signout`)))
+		p.heading("Sign in")
+		p.fill("Sign in", "key", key)
+		p.submit("Sign in")
+		p.until("the group key to be told to give its group", `/enter its group ID/.test(document.querySelector("form .error").textContent)`)
+		p.fill("Sign in", "group", group.UID)
+		p.submit("Sign in")
+		p.heading("Applications")
+		if evalJS[bool](p, `document.querySelector('nav a[href="#/groups"]') !== null`) {
+			t.Error("a group key is offered the list of all groups")
+		}
+		if evalJS[string](p, `document.getElementById("who").textContent`) != "Group key · "+group.UID {
+			t.Error("the header does not say which group the key is for")
+		}
+
+		p.run("sign out", chromedp.Click(chromedp.CSS(`#signout`)))
+		p.heading("Sign in")
+		p.fill("Sign in", "key", adminKey)
+		p.submit("Sign in")
+		p.heading("Groups")
+		p.run("open keys", chromedp.Navigate(s.Gateway+"/ui/#/groups/"+group.UID+"/keys"))
+		p.heading("API keys")
+		p.until("the key listed", `document.querySelector('button[aria-label="Revoke key ci"]') !== null`)
+		evalJS[bool](p, `(window.confirm = () => true, true)`)
+		p.run("revoke", chromedp.Click(chromedp.CSS(`button[aria-label="Revoke key ci"]`)))
+		p.until("the key gone", `document.querySelector('button[aria-label="Revoke key ci"]') === null`)
+		// Keys are cached for a couple of seconds.
+		eventually(t, 5*time.Second, "the revoked key to be refused", func() bool {
+			code, _ := s.call("GET", "/api/v1/groups/"+group.UID, key, nil, nil)
+			return code == http.StatusUnauthorized
+		})
+		p.noErrors()
 	})
 
 	// A phone: every main screen fits 390 px without sideways scrolling.
@@ -363,6 +422,7 @@ func TestConsole(t *testing.T) {
 			if sc.heading == "Deliveries" {
 				p.screenshot("phone-deliveries")
 			}
+			p.noErrors()
 		}
 	})
 
@@ -426,5 +486,6 @@ func TestConsole(t *testing.T) {
 		if named.Name != "other" {
 			t.Errorf("the other application was renamed to %q", named.Name)
 		}
+		p.noErrors()
 	})
 }

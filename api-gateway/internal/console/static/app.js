@@ -65,10 +65,14 @@ async function render() {
   for (const [pattern, view] of routes) {
     const m = path.match(pattern);
     if (!m) continue;
+    // Each screen renders into a box of its own, so a screen left while it
+    // still loads writes into a detached box, never into its successor.
+    const box = h('div', { class: 'screen' });
+    clear(main).append(box);
     const ctx = {
       params: m.slice(1).map(decodeURIComponent),
       query,
-      main: clear(main),
+      main: box,
       // current reports whether this screen is still the one on show.
       current: () => gen === generation,
       poll: (fn, ms = 1500) => poll(gen, fn, ms),
@@ -77,7 +81,7 @@ async function render() {
     try {
       await view(ctx);
     } catch (err) {
-      if (gen === generation) showError(err);
+      if (gen === generation) showError(box, err);
     }
     if (gen === generation) focusHeading();
     return;
@@ -100,13 +104,13 @@ function poll(gen, fn, ms) {
   leaving.push(() => { stopped = true; clearTimeout(timer); });
 }
 
-function showError(err) {
+function showError(box, err) {
   const text = err instanceof APIError && (err.status === 403 || err.status === 404)
     ? `${err.message} (HTTP ${err.status}): this key cannot see it or it does not exist.`
     : err.message;
-  main.append(h('p', { class: 'error', role: 'alert' }, text));
+  box.append(h('p', { class: 'error', role: 'alert' }, text));
   if (err instanceof APIError && err.status === 401) {
-    main.append(h('p', null, 'The key or link is no longer accepted. ', link('#/signin', 'Sign in again')));
+    box.append(h('p', null, 'The key or link is no longer accepted. ', link('#/signin', 'Sign in again')));
   }
 }
 
@@ -215,6 +219,15 @@ signout.addEventListener('click', () => {
   }
   location.hash = '#/signin';
 });
+
+// A failure no screen caught is shown rather than lost, and kept in
+// window.consoleErrors for whoever debugs the page.
+function reportUncaught(message) {
+  (window.consoleErrors ||= []).push(message);
+  toast('Something went wrong: ' + message, true);
+}
+window.addEventListener('error', (ev) => reportUncaught(ev.message));
+window.addEventListener('unhandledrejection', (ev) => reportUncaught(ev.reason?.message || String(ev.reason)));
 
 async function boot() {
   if (location.pathname === '/ui/portal') {
