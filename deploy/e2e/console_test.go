@@ -439,21 +439,30 @@ func TestConsole(t *testing.T) {
 		for _, a := range []string{app.UID, other.UID} {
 			s.must(201, "POST", "/api/v1/groups/"+group.UID+"/events", map[string]any{"app_id": a, "event_type": "invoice.paid", "data": map[string]any{"app": a}}, nil)
 		}
-		var link struct {
-			URL   string `json:"url"`
-			Token string `json:"token"`
+		// The operator makes the link on the application's screen.
+		op := browserTab{t, tab(t, b)}
+		op.signIn(s.Gateway)
+		op.run("open the application", chromedp.Navigate(s.Gateway+"/ui/#/groups/"+group.UID+"/apps/"+app.UID))
+		op.heading("Application shop")
+		evalJS[bool](op, `(() => { document.querySelector('form[aria-label="Create a portal link"] [name=can_manage_endpoints]').checked = false; return true; })()`)
+		op.fill("Create a portal link", "frame_ancestors", "https://shop.example.com")
+		op.submit("Create a portal link")
+		op.until("the link shown once", `document.querySelector("output[data-portal-url]") !== null`)
+		linkURL := evalJS[string](op, `document.querySelector("output[data-portal-url]").dataset.portalUrl`)
+		op.until("the link listed", `document.querySelector('button[aria-label^="Revoke portal link"]') !== null`)
+		if listed := evalJS[string](op, `document.querySelector('section[aria-labelledby] table tbody tr td:nth-child(3)')?.textContent || ""`); listed == "" {
+			t.Error("the portal link list shows no embedding sites")
 		}
-		s.must(201, "POST", "/api/v1/groups/"+group.UID+"/applications/"+app.UID+"/portal_links",
-			map[string]any{"expires_in": "1h", "can_manage_endpoints": false}, &link)
-		u, err := url.Parse(link.URL)
+		u, err := url.Parse(linkURL)
 		if err != nil {
 			t.Fatal(err)
 		}
+		token := u.Query().Get("token")
 		p := browserTab{t, tab(t, b)}
 		p.run("open the portal link", chromedp.Navigate(s.Gateway+u.RequestURI()))
 		p.heading("shop: endpoints")
 		href := evalJS[string](p, `location.href`)
-		if strings.Contains(href, link.Token) {
+		if token == "" || strings.Contains(href, token) {
 			t.Errorf("the token stayed in the address bar: %s", href)
 		}
 		p.screenshot("portal")
@@ -487,5 +496,18 @@ func TestConsole(t *testing.T) {
 			t.Errorf("the other application was renamed to %q", named.Name)
 		}
 		p.noErrors()
+
+		// Revoked on the operator's screen, the link opens no more.
+		evalJS[bool](op, `(window.confirm = () => true, true)`)
+		op.run("revoke the link", chromedp.Click(chromedp.CSS(`button[aria-label^="Revoke portal link"]`)))
+		op.until("the link gone", `document.querySelector('button[aria-label^="Revoke portal link"]') === null`)
+		op.noErrors()
+		eventually(t, 5*time.Second, "the revoked token to be refused", func() bool {
+			code, _ := s.call("GET", "/api/v1/portal/session", token, nil, nil)
+			return code == http.StatusUnauthorized || code == http.StatusForbidden
+		})
+		again := browserTab{t, tab(t, b)}
+		again.run("open the revoked link", chromedp.Navigate(s.Gateway+u.RequestURI()))
+		again.until("the refusal", `/expired or was revoked/.test(document.querySelector("main .error")?.textContent || "")`)
 	})
 }

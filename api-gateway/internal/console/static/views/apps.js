@@ -1,7 +1,7 @@
 // Applications: the searchable list, and one application's screen with its
 // endpoints and, for operators, its portal links.
 import { api, session, paths, APIError } from '../api.js';
-import { h, clear, field, input, checkbox, select, form, value, checked, link, toast, table, when, section, action, copy, confirmed, dl, Pager, badge } from '../ui.js';
+import { h, clear, field, input, checkbox, select, form, value, checked, list as csv, link, toast, table, when, section, action, copy, confirmed, dl, Pager, badge } from '../ui.js';
 
 export async function list(ctx) {
   const [gid] = ctx.params;
@@ -103,8 +103,8 @@ function portalLinks(gid, aid) {
       return;
     }
     const rows = Array.isArray(data) ? data : data.content || [];
-    clear(listBox).append(table('Portal links', ['ID', 'Manages endpoints', 'Expires', 'Actions'], rows.map((l) => [
-      h('code', null, l.uid), l.can_manage_endpoints ? 'Yes' : 'No', when(l.expires_at),
+    clear(listBox).append(table('Portal links', ['ID', 'Manages endpoints', 'Embeddable in', 'Expires', 'Actions'], rows.map((l) => [
+      h('code', null, l.uid), l.can_manage_endpoints ? 'Yes' : 'No', (l.frame_ancestors || []).join(', ') || 'this console only', when(l.expires_at),
       action('Revoke', async () => {
         if (!confirmed('Revoke this portal link? Whoever holds it loses access.')) return;
         await api('DELETE', `${paths.portalLinks(gid, aid)}/${encodeURIComponent(l.uid)}`);
@@ -118,8 +118,12 @@ function portalLinks(gid, aid) {
     form('Create a portal link', [
       field('Expires in', select('expires_in', [['1h', '1 hour'], ['24h', '24 hours'], ['168h', '7 days'], ['720h', '30 days']], '24h')),
       checkbox('Can manage endpoints', 'can_manage_endpoints', true),
+      field('Sites that may embed it', input('frame_ancestors', ''), 'Comma-separated origins, e.g. https://app.example.com; empty allows only this console.'),
     ], 'Create portal link', async (f) => {
-      const l = await api('POST', paths.portalLinks(gid, aid), { body: { expires_in: value(f, 'expires_in'), can_manage_endpoints: checked(f, 'can_manage_endpoints') } });
+      const body = { expires_in: value(f, 'expires_in'), can_manage_endpoints: checked(f, 'can_manage_endpoints') };
+      const sites = csv(f, 'frame_ancestors');
+      if (sites.length) body.frame_ancestors = sites;
+      const l = await api('POST', paths.portalLinks(gid, aid), { body });
       const url = new URL(l.url, location.origin).href;
       clear(created).append(h('div', { class: 'once', role: 'group', 'aria-label': 'New portal link' },
         h('p', null, 'The link is shown once. Copy it now:'),
