@@ -444,6 +444,7 @@ func TestConsole(t *testing.T) {
 		op.signIn(s.Gateway)
 		op.run("open the application", chromedp.Navigate(s.Gateway+"/ui/#/groups/"+group.UID+"/apps/"+app.UID))
 		op.heading("Application shop")
+		op.until("the portal links panel", `document.querySelector('form[aria-label="Create a portal link"]') !== null`)
 		evalJS[bool](op, `(() => { document.querySelector('form[aria-label="Create a portal link"] [name=can_manage_endpoints]').checked = false; return true; })()`)
 		op.fill("Create a portal link", "frame_ancestors", "https://shop.example.com")
 		op.submit("Create a portal link")
