@@ -297,6 +297,10 @@ func TestConsole(t *testing.T) {
 		evalJS[bool](p, `document.querySelector(".timeline").scrollIntoView(), true`)
 		p.screenshot("attempt")
 
+		// Force resend from the detail: a second attempt joins the timeline.
+		p.run("force resend", chromedp.Click(chromedp.CSS(`main .actions button`)))
+		p.until("the second attempt", `document.querySelectorAll(".timeline li[data-attempt]").length === 2`)
+
 		recv.code.Store(500)
 		p.run("back to deliveries", chromedp.Navigate(s.Gateway+"/ui/#/groups/"+groupID+"/deliveries?status=Failure"))
 		p.heading("Deliveries")
@@ -318,6 +322,21 @@ func TestConsole(t *testing.T) {
 			t.Errorf("attempts of the resent delivery: %+v, want a 500 then a 200", tries)
 		}
 		p.until("the list to drop it", fmt.Sprintf(`document.querySelector('tr[data-delivery=%q]') === null`, failed))
+
+		// Retry all failed retries what the filter selects, and only that.
+		recv.code.Store(500)
+		more := []string{sendEvent("failed.again"), sendEvent("failed.more")}
+		for _, id := range more {
+			p.until("the new failure listed", row(id, "Failure"))
+		}
+		p.until("the retryable count of two", `/^2 failed or discarded deliveries match/.test(document.querySelector(".count")?.textContent)`)
+		recv.code.Store(200)
+		evalJS[bool](p, `(window.confirm = () => true, true)`)
+		p.run("retry all failed", chromedp.Click(chromedp.CSS(`main .actions button:last-child`)))
+		for _, id := range more {
+			waitDelivery(t, s, groupID, id, "Success")
+		}
+		p.until("the list to empty", `document.querySelector('tr[data-delivery]') === null`)
 		p.noErrors()
 	})
 

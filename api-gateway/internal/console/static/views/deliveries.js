@@ -30,7 +30,8 @@ export async function list(ctx) {
     const out = force
       ? await api('POST', `${paths.deliveries(gid)}/forceresend`, { body: { ids } })
       : await api('POST', `${paths.deliveries(gid)}/batchretry`, { body: { ids } });
-    toast(force ? `${out.resent} delivery resent` : `${out.retried} delivery retried`);
+    const n = force ? out.resent : out.retried;
+    toast(`${n} ${n === 1 ? 'delivery' : 'deliveries'} ${force ? 'resent' : 'retried'}`);
     selected.clear();
     await refresh(true);
   };
