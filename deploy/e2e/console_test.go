@@ -194,6 +194,7 @@ func TestConsole(t *testing.T) {
 		p.fill("Create a group", "retry_count", "1")
 		p.submit("Create a group")
 		p.heading("Group console-shop")
+		p.screenshot("settings")
 		groupID := strings.TrimPrefix(p.hash(), "#/groups/")
 		// Keep the endpoint enabled when its delivery fails, so that the
 		// failed delivery can be resent as it is.
