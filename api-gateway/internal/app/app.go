@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
 	"convoy/api-gateway/internal/config"
+	"convoy/api-gateway/internal/console"
 	"convoy/api-gateway/internal/httpapi"
 	"convoy/api-gateway/internal/metrics"
 	"convoy/core/ops"
@@ -77,7 +79,7 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 	}()
 
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           withConsole(api, console.New(console.Options{})),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          zap.NewStdLog(log.Named("http_server")),
@@ -113,6 +115,21 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 	}
 	log.Info("api gateway stopped")
 	return nil
+}
+
+// withConsole serves the web console under /ui and everything else from
+// the API, so the console shares the API's origin and needs no process of
+// its own.
+// A prefix test rather than a ServeMux, whose path cleaning would answer
+// the API's unclean paths before the API's own JSON answers could.
+func withConsole(api, ui http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ui" || strings.HasPrefix(r.URL.Path, "/ui/") {
+			ui.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // ingestServing is the gateway's readiness: ingest answers the standard

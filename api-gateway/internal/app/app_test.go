@@ -115,6 +115,8 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 		{opsBase + "/metrics", 200},
 		{base + "/metrics", 404}, // never on the public port
 		{base + "/readyz", 404},
+		{base + "/ui/", 200}, // the console shares the API port
+		{base + "/ui/app.js", 200},
 	} {
 		if st, err := get(t.Context(), tc.url); err != nil || st != tc.want {
 			t.Fatalf("GET %s = %d, %v; want %d", tc.url, st, err, tc.want)

@@ -101,7 +101,7 @@ func routes() []route {
 		{"DELETE", groupPath + "/keys/{key_id}", "revokeAPIKey", ok, "API key revoked successfully", accepts{}, (*API).revokeAPIKey},
 
 		{"POST", groupPath + "/applications", "createApplication", created, "App created successfully", accepts{body: applicationInput{}}, (*API).createApplication},
-		{"GET", groupPath + "/applications", "listApplications", ok, "Apps fetched successfully", accepts{query: params(cursorPaging, []string{"owner_id"})}, (*API).listApplications},
+		{"GET", groupPath + "/applications", "listApplications", ok, "Apps fetched successfully", accepts{query: params(cursorPaging, []string{"owner_id", "q"})}, (*API).listApplications},
 		{"GET", appPath, "getApplication", ok, "App fetched successfully", accepts{}, (*API).getApplication},
 		{"PUT", appPath, "updateApplication", ok, "App updated successfully", accepts{body: applicationInput{}}, (*API).updateApplication},
 		{"DELETE", appPath, "deleteApplication", ok, "App deleted successfully", accepts{}, (*API).deleteApplication},

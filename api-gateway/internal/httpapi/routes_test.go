@@ -101,6 +101,11 @@ func TestRoutesCallIngest(t *testing.T) {
 			wantReq: &ingestv1.ListApplicationsRequest{GroupId: "grp-1", Page: &ingestv1.PageRequest{PerPage: 100}},
 		},
 		{
+			name: "search applications by name", method: "GET", path: g + "/applications?q=bill&next_page_cursor=c",
+			wantStatus: 200, wantRPC: "ListApplications",
+			wantReq: &ingestv1.ListApplicationsRequest{GroupId: "grp-1", NameContains: "bill", Page: &ingestv1.PageRequest{PerPage: 20, Cursor: "c"}},
+		},
+		{
 			name: "get application", method: "GET", path: app,
 			wantStatus: 200, wantRPC: "GetApplication", wantReq: &ingestv1.GetApplicationRequest{GroupId: "grp-1", AppId: "app-1"},
 		},
