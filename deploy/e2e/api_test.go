@@ -679,6 +679,15 @@ func TestAPIRoutes(t *testing.T) {
 			t.Fatalf("session %s", r.env.Data)
 		}
 		w.do(t, 401, "GET", "/api/v1/portal/session", nil)
+		// The portal page may be framed by the link's sites alone.
+		page, err := http.Get(l.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page.Body.Close()
+		if csp := page.Header.Get("Content-Security-Policy"); page.StatusCode != 200 || !strings.Contains(csp, "frame-ancestors https://app.example.com;") && !strings.HasSuffix(csp, "frame-ancestors https://app.example.com") {
+			t.Fatalf("portal page: %d, CSP %q", page.StatusCode, csp)
+		}
 		w.do(t, 200, "DELETE", app+"/portal_links/{portal_link_id}", nil)
 		w.do(t, 404, "DELETE", app+"/portal_links/{portal_link_id}", nil)
 

@@ -18,6 +18,7 @@ import (
 	"convoy/api-gateway/internal/console"
 	"convoy/api-gateway/internal/httpapi"
 	"convoy/api-gateway/internal/metrics"
+	"convoy/api-gateway/internal/portalcsp"
 	"convoy/core/ops"
 	"convoy/core/service"
 
@@ -62,12 +63,13 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 
 	reg := ops.NewRegistry()
 	healthClient := healthpb.NewHealthClient(conn)
+	ingest := ingestv1.NewIngestServiceClient(conn)
 	api := httpapi.New(httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		PublicURL:    cfg.PublicURL,
 		RPCTimeout:   rpcTimeout,
 		Observe:      metrics.NewHTTP(reg).Observe,
-	}, ingestv1.NewIngestServiceClient(conn), healthClient, log.Named("http"))
+	}, ingest, healthClient, log.Named("http"))
 
 	// The ops endpoints have an address of their own, like every service's,
 	// so that metrics and probes are never exposed on the public API port.
@@ -79,7 +81,7 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 	}()
 
 	srv := &http.Server{
-		Handler:           withConsole(api, console.New(console.Options{})),
+		Handler:           withConsole(api, console.New(console.Options{FrameAncestors: portalcsp.New(ingest).FrameAncestors})),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          zap.NewStdLog(log.Named("http_server")),
