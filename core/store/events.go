@@ -47,6 +47,8 @@ type EventFilter struct {
 	EventType string
 	Start     time.Time
 	End       time.Time
+	// IdempotencyKey selects the one event accepted with that key.
+	IdempotencyKey string
 }
 
 // ListEvents lists a group's events newest first. An event's created_at must
@@ -54,12 +56,50 @@ type EventFilter struct {
 // served as an `_id` range.
 func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p Page) ([]model.Event, PageInfo, error) {
 	c := s.coll(collEvents)
+	if f.IdempotencyKey != "" {
+		return s.eventOfKey(ctx, groupID, f, p)
+	}
 	if s.index != nil && p.Number == 0 {
 		return indexedPage(ctx, c, p, func(before string, n int) ([]string, error) {
 			return s.index.EventIDs(ctx, groupID, f, before, n)
 		}, func(e *model.Event) bool { return e.GroupID == groupID }, nil)
 	}
 	return findPage(ctx, c, f.bson(groupID), "_id", p, func(e *model.Event) string { return e.UID }, nil)
+}
+
+// eventOfKey answers a list by idempotency key: the key's claim names its
+// event (two reads by `_id`, whatever the history), which is listed if it
+// matches the other filters too. It is the whole list: a later page is
+// empty.
+func (s *Store) eventOfKey(ctx context.Context, groupID string, f EventFilter, p Page) ([]model.Event, PageInfo, error) {
+	if p.Cursor != "" || p.Number > 1 {
+		return nil, PageInfo{}, nil
+	}
+	var claim idempotencyDoc
+	err := findByID(ctx, s.coll(collIdempotency), groupID+":"+f.IdempotencyKey, &claim)
+	if errors.Is(err, ErrNotFound) {
+		return nil, PageInfo{}, nil
+	}
+	if err != nil {
+		return nil, PageInfo{}, fmt.Errorf("read idempotency key: %w", err)
+	}
+	var ev model.Event
+	err = findByID(ctx, s.coll(collEvents), claim.EventID, &ev)
+	if errors.Is(err, ErrNotFound) {
+		return nil, PageInfo{}, nil // claimed, not yet stored
+	}
+	if err != nil {
+		return nil, PageInfo{}, fmt.Errorf("read event: %w", err)
+	}
+	if ev.GroupID != groupID || (f.AppID != "" && ev.AppID != f.AppID) || (f.EventType != "" && ev.EventType != f.EventType) ||
+		(!f.Start.IsZero() && ev.CreatedAt.Before(f.Start)) || (!f.End.IsZero() && ev.CreatedAt.After(f.End)) {
+		return nil, PageInfo{}, nil
+	}
+	info := PageInfo{}
+	if p.Number > 0 {
+		info.Total = 1
+	}
+	return []model.Event{ev}, info, nil
 }
 
 // bson is the MongoDB filter of a group's events that f selects.

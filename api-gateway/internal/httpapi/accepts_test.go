@@ -70,7 +70,7 @@ func TestUnknownInputIsNamed(t *testing.T) {
 			[]string{`unknown field "provider_id"`}},
 		{"body on a route without one", "DELETE", g, `{"force":true}`, []string{`unknown field "force"`}},
 		{"query names the accepted parameters", "GET", g + "/events?appid=a", "",
-			[]string{`unknown query parameter "appid"`, "app_id (appId), event_type, start_date (startDate), end_date (endDate), per_page (perPage), next_page_cursor"}},
+			[]string{`unknown query parameter "appid"`, "app_id (appId), event_type, start_date (startDate), end_date (endDate), idempotency_key, per_page (perPage), next_page_cursor"}},
 		{"alias and our name both given", "GET", g + "/eventdeliveries?app_id=a&appId=b", "", []string{"appId/app_id must be given at most once"}},
 		{"a bad value named as the caller wrote it", "GET", g + "/events?perPage=0&startDate=yesterday", "",
 			[]string{"perPage must be an integer between 1 and 100", "startDate must be RFC 3339"}},

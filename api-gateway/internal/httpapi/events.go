@@ -108,6 +108,8 @@ func (a *API) listEvents(ctx context.Context, r *http.Request) (any, error) {
 		StartDate: q.timestamp("start_date"),
 		EndDate:   q.timestamp("end_date"),
 		Page:      q.page(),
+
+		IdempotencyKey: q.single("idempotency_key"),
 	}
 	if err := q.err(); err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func (s *Server) ListEvents(ctx context.Context, req *ingestv1.ListEventsRequest
 	if err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}
-	f := store.EventFilter{AppID: req.AppId, EventType: req.EventType}
+	f := store.EventFilter{AppID: req.AppId, EventType: req.EventType, IdempotencyKey: req.IdempotencyKey}
 	if err := s.forceApp(ctx, &f.AppID); err != nil {
 		return nil, err
 	}
