@@ -201,20 +201,30 @@ func (s *Store) Reseal(ctx context.Context, progress func(done int64) error) err
 			if after != "" {
 				filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
 			}
+			// The listing carries the sealed values, so documents already
+			// sealed with the active key are passed over without a read.
+			projection := bson.D{{Key: "_id", Value: 1}}
+			for _, p := range d.paths {
+				projection = append(projection, bson.E{Key: p, Value: 1})
+			}
 			cur, err := s.coll(d.coll).Find(ctx, filter, options.Find().
-				SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(rotateList)).SetProjection(bson.D{{Key: "_id", Value: 1}}))
+				SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(rotateList)).SetProjection(projection))
 			if err != nil {
 				return fmt.Errorf("list %s: %w", d.coll, err)
 			}
-			var page []struct {
-				ID string `bson:"_id"`
-			}
+			var page []bson.Raw
 			if err := cur.All(ctx, &page); err != nil {
 				return fmt.Errorf("list %s: %w", d.coll, err)
 			}
-			for i, p := range page {
-				if err := s.resealOne(ctx, d, p.ID); err != nil {
-					return err
+			for i, raw := range page {
+				id, ok := raw.Lookup("_id").StringValueOK()
+				if !ok {
+					return fmt.Errorf("list %s: an _id that is not a string", d.coll)
+				}
+				if d.needsReseal(raw, s.keyring.ActiveID()) {
+					if err := s.resealOne(ctx, d, id); err != nil {
+						return err
+					}
 				}
 				done++
 				if (i+1)%rotateProgress == 0 || i == len(page)-1 {
@@ -231,7 +241,7 @@ func (s *Store) Reseal(ctx context.Context, progress func(done int64) error) err
 			if len(page) < rotateList {
 				break
 			}
-			after = page[len(page)-1].ID
+			after = page[len(page)-1].Lookup("_id").StringValue()
 		}
 	}
 	return nil
@@ -273,11 +283,7 @@ func (s *Store) resealOne(ctx context.Context, d sealedDoc, id string) error {
 		if err != nil {
 			return fmt.Errorf("read %s %s: %w", d.coll, id, err)
 		}
-		keyIDs, err := d.storedKeyIDs(raw)
-		if err != nil {
-			return fmt.Errorf("read %s %s: %w", d.coll, id, err)
-		}
-		if !slices.ContainsFunc(keyIDs, func(k string) bool { return k != s.keyring.ActiveID() }) {
+		if !d.needsReseal(raw, s.keyring.ActiveID()) {
 			return nil
 		}
 		doc := reflect.New(d.typ).Interface()

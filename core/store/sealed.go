@@ -129,19 +129,20 @@ func (c *sealingCodec) DecodeValue(dc bson.DecodeContext, vr bson.ValueReader, v
 	return nil
 }
 
-// storedKeyIDs returns the ids of the keys that sealed raw's values ("" for
-// a plaintext one; empty values are left out). bson.Unmarshal uses the
-// driver's default registry, which reads the values as stored.
-func (d sealedDoc) storedKeyIDs(raw bson.Raw) ([]string, error) {
+// needsReseal reports whether raw (the document, or only its sealed
+// paths) holds a secret that is not sealed with activeKeyID: plaintext, or
+// sealed with another key. bson.Unmarshal uses the driver's default
+// registry, which reads the values as stored; a raw that does not decode
+// needs a closer look too.
+func (d sealedDoc) needsReseal(raw bson.Raw, activeKeyID string) bool {
 	v := reflect.New(d.typ).Interface()
 	if err := bson.Unmarshal(raw, v); err != nil {
-		return nil, err
+		return true
 	}
-	var ids []string
 	for _, f := range d.fields(v) {
-		if *f != "" {
-			ids = append(ids, secretbox.KeyID(*f))
+		if *f != "" && secretbox.KeyID(*f) != activeKeyID {
+			return true
 		}
 	}
-	return ids, nil
+	return false
 }
