@@ -194,9 +194,11 @@ type Endpoint struct {
 	// Filter is the payload filter as compact JSON ({"body", "headers"});
 	// empty matches every event. JSON rather than a document because its
 	// keys ($gt, dotted paths) are not valid MongoDB field names.
-	Filter    string    `bson:"filter,omitempty"`
-	CreatedAt time.Time `bson:"created_at"`
-	UpdatedAt time.Time `bson:"updated_at"`
+	Filter string `bson:"filter,omitempty"`
+	// Authentication is nil when the endpoint relies on the signature alone.
+	Authentication *EndpointAuthentication `bson:"authentication,omitempty"`
+	CreatedAt      time.Time               `bson:"created_at"`
+	UpdatedAt      time.Time               `bson:"updated_at"`
 }
 
 // Endpoint defaults.

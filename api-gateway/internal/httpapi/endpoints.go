@@ -21,6 +21,8 @@ type endpointFields struct {
 	// Filter is kept as sent; ingest validates it. Absent leaves it, null
 	// removes it.
 	Filter json.RawMessage `json:"filter"`
+	// Authentication is absent to leave it, null to remove it.
+	Authentication authenticationField `json:"authentication"`
 }
 
 // url resolves url and its alias target_url.
@@ -72,6 +74,9 @@ type endpointView struct {
 	Circuit *circuitView `json:"circuit"`
 	// Filter is null when the endpoint has none.
 	Filter json.RawMessage `json:"filter"`
+	// Authentication is null when the endpoint has none; its credentials
+	// are redacted.
+	Authentication *authenticationBody `json:"authentication"`
 }
 
 type endpointSecretView struct {
@@ -100,6 +105,7 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		UpdatedAt:         timeOut(e.GetUpdatedAt()),
 		Circuit:           circuitOut(e.GetCircuit()),
 		Filter:            rawOrNull(e.GetFilter()),
+		Authentication:    authenticationOut(e.GetAuthentication()),
 	}
 }
 
@@ -120,6 +126,7 @@ func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		RateLimit:         deref(in.RateLimit),
 		RateLimitDuration: deref(in.RateLimitDuration),
 		Filter:            in.Filter,
+		Authentication:    in.Authentication.proto(),
 	})
 	if err != nil {
 		return nil, err
@@ -174,6 +181,7 @@ func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		RateLimitDuration: in.RateLimitDuration,
 		Status:            in.Status,
 		Filter:            in.Filter,
+		Authentication:    in.Authentication.proto(),
 	})
 	if err != nil {
 		return nil, err

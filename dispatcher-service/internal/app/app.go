@@ -14,6 +14,7 @@ import (
 	"convoy/core/queue"
 	"convoy/core/retryschedule"
 	"convoy/core/service"
+	"convoy/dispatcher-service/internal/authn"
 	"convoy/dispatcher-service/internal/circuit"
 	"convoy/dispatcher-service/internal/config"
 	"convoy/dispatcher-service/internal/consume"
@@ -75,7 +76,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	breaker := circuit.New(healthKV)
 	g.Go(func() error { return breaker.Run(gctx) })
 	client := outbound.New(outbound.Config{Allow: cfg.Allow, UserAgent: "Convoy/" + Version, IdlePerHost: cfg.PerEndpoint})
-	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version), queue.NewPublisher(js), m, consume.Options{
+	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version).WithAuthentication(authn.New(client)), queue.NewPublisher(js), m, consume.Options{
 		Concurrency: cfg.Concurrency,
 		PerEndpoint: cfg.PerEndpoint,
 		AckWait:     cfg.AckWait,

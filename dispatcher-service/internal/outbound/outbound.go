@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -105,6 +106,10 @@ type Client struct {
 	transport *http.Transport
 	userAgent string
 	maxBody   int
+	// dialer and cfg are kept so WithTLS can build a client that shares the
+	// guard.
+	dialer *dialer
+	cfg    Config
 }
 
 // New returns a Client for cfg.
@@ -119,7 +124,35 @@ func New(cfg Config) *Client {
 		allow: append([]netip.Prefix(nil), cfg.Allow...),
 	}
 	d.net = net.Dialer{KeepAlive: 30 * time.Second, ControlContext: d.control}
+	return buildClient(cfg, d)
+}
 
+// WithTLS returns a client that dials through the same address guard but
+// presents cert (when set) and trusts only roots (when set) on TLS
+// connections: an endpoint authenticated by mutual TLS gets its own
+// connection pool, since a pooled connection carries the identity it was
+// opened with.
+func (c *Client) WithTLS(cert *tls.Certificate, roots *x509.CertPool) *Client {
+	cfg := c.cfg
+	var tlsConfig *tls.Config
+	if cfg.TLSConfig != nil {
+		tlsConfig = cfg.TLSConfig.Clone()
+	} else {
+		tlsConfig = &tls.Config{}
+	}
+	if cert != nil {
+		tlsConfig.Certificates = []tls.Certificate{*cert}
+	}
+	if roots != nil {
+		tlsConfig.RootCAs = roots
+	}
+	cfg.TLSConfig = tlsConfig
+	// One endpoint's pool: a few idle connections are enough.
+	cfg.IdlePerHost = min(cmp.Or(cfg.IdlePerHost, 16), 16)
+	return buildClient(cfg, c.dialer)
+}
+
+func buildClient(cfg Config, d *dialer) *Client {
 	var tlsConfig *tls.Config
 	if cfg.TLSConfig != nil {
 		tlsConfig = cfg.TLSConfig.Clone()
@@ -163,6 +196,8 @@ func New(cfg Config) *Client {
 		transport: transport,
 		userAgent: userAgent,
 		maxBody:   maxBody,
+		dialer:    d,
+		cfg:       cfg,
 	}
 }
 
@@ -175,7 +210,23 @@ func (c *Client) Close() {
 // returns the response or the reason there is none. timeout bounds the whole
 // exchange, from connecting to reading the last body byte; zero or negative
 // means DefaultTimeout.
-func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, body []byte, timeout time.Duration) (res Result) {
+func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, body []byte, timeout time.Duration) Result {
+	return c.send(ctx, http.MethodPost, rawURL, header, body, "application/json", timeout)
+}
+
+// PostForm sends form URL-encoded, as an OAuth2 token request is: through
+// the same guard, with the same bounds, as a delivery.
+func (c *Client) PostForm(ctx context.Context, rawURL string, header http.Header, form url.Values, timeout time.Duration) Result {
+	return c.send(ctx, http.MethodPost, rawURL, header, []byte(form.Encode()), "application/x-www-form-urlencoded", timeout)
+}
+
+// Options sends a bodiless OPTIONS request, as the webhook validation
+// handshake does.
+func (c *Client) Options(ctx context.Context, rawURL string, header http.Header, timeout time.Duration) Result {
+	return c.send(ctx, http.MethodOptions, rawURL, header, nil, "", timeout)
+}
+
+func (c *Client) send(ctx context.Context, method, rawURL string, header http.Header, body []byte, contentType string, timeout time.Duration) (res Result) {
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
 
@@ -206,7 +257,11 @@ func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, bo
 		return ip
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	var reqBody io.Reader
+	if body != nil {
+		reqBody = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, reqBody)
 	if err != nil {
 		res.Err = fmt.Errorf("build request: %w", unwrapURLError(err))
 		return res
@@ -214,7 +269,9 @@ func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, bo
 	if header != nil {
 		req.Header = header.Clone()
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	req.Header.Set("User-Agent", c.userAgent)
 
 	resp, err := c.http.Do(req)

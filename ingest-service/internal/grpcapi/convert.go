@@ -76,6 +76,7 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		UpdatedAt:         ts(e.UpdatedAt),
 		Circuit:           circuitPB(h),
 		Filter:            []byte(e.Filter),
+		Authentication:    authenticationPB(e.Authentication),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value

@@ -279,6 +279,11 @@ func setEndpoint(e *model.Endpoint, req *ingestv1.CreateEndpointRequest) error {
 	if err != nil {
 		return err
 	}
+	auth, err := authenticationIn(req.Authentication, e.Authentication)
+	if err != nil {
+		return err
+	}
+	e.Authentication = auth
 	e.URL, e.Description, e.Events, e.Filter = req.Url, strings.TrimSpace(req.Description), events, filter
 	e.HTTPTimeout, e.RateLimit, e.RateLimitDuration = timeout, limit, window
 	return nil
@@ -295,6 +300,10 @@ func updateEndpoint(e *model.Endpoint, req *ingestv1.UpdateEndpointRequest) erro
 		RateLimit:         e.RateLimit,
 		RateLimitDuration: strOr(req.RateLimitDuration, e.RateLimitDuration.String()),
 		Filter:            []byte(e.Filter),
+		Authentication:    authenticationPB(e.Authentication),
+	}
+	if req.Authentication != nil {
+		create.Authentication = req.Authentication
 	}
 	if req.Filter != nil {
 		create.Filter = req.Filter
