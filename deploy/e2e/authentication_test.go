@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// An endpoint with authentication gets its credentials on every delivery;
+// the API never answers them.
+func TestEndpointAuthentication(t *testing.T) {
+	s := startStack(t)
+
+	var tokens atomic.Int32
+	tokenSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, secret, _ := r.BasicAuth()
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+		if r.ParseForm() != nil || id != "convoy" || secret != "client-secret" || r.PostForm.Get("grant_type") != "client_credentials" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		tokens.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "the-token", "token_type": "bearer", "expires_in": 3600})
+	}))
+	t.Cleanup(tokenSrv.Close)
+
+	// The parallel cases run inside one group, so the check after it sees
+	// them all done.
+	t.Run("deliveries", func(t *testing.T) {
+		for _, tc := range []struct {
+			name     string
+			auth     map[string]any
+			ok       func(h http.Header) bool
+			redacted string // the field of the answer that must read [redacted]
+			hidden   string // the recorded request header that must read [redacted]
+		}{
+			{
+				name:     "api_key",
+				auth:     map[string]any{"type": "api_key", "api_key": map[string]any{"header_name": "X-Api-Key", "header_value": "key-123"}},
+				ok:       func(h http.Header) bool { return h.Get("X-Api-Key") == "key-123" },
+				redacted: "header_value", hidden: "X-Api-Key",
+			},
+			{
+				name: "basic",
+				auth: map[string]any{"type": "basic", "basic": map[string]any{"username": "alice", "password": "wonderland"}},
+				ok: func(h http.Header) bool {
+					r := &http.Request{Header: h}
+					u, p, ok := r.BasicAuth()
+					return ok && u == "alice" && p == "wonderland"
+				},
+				redacted: "password", hidden: "Authorization",
+			},
+			{
+				name: "oauth2",
+				auth: map[string]any{"type": "oauth2", "oauth2": map[string]any{
+					"token_url": tokenSrv.URL + "/token", "client_id": "convoy", "client_secret": "client-secret", "scopes": []string{"webhooks"},
+				}},
+				ok:       func(h http.Header) bool { return h.Get("Authorization") == "Bearer the-token" },
+				redacted: "client_secret", hidden: "Authorization",
+			},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				recv := newScriptedReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+					if !tc.ok(r.Header) {
+						w.WriteHeader(http.StatusUnauthorized)
+						return
+					}
+					w.WriteHeader(http.StatusOK)
+				})
+				group, app, _ := setup(s, nil, "http://127.0.0.1:1/unused")
+				base := "/api/v1/groups/" + group.UID + "/applications/" + app.UID + "/endpoints"
+				var ep struct {
+					UID            string                    `json:"uid"`
+					Authentication map[string]map[string]any `json:"-"`
+				}
+				var raw map[string]json.RawMessage
+				s.must(201, "POST", base, map[string]any{"url": recv.URL, "events": []string{"invoice.*"}, "authentication": tc.auth}, &raw)
+				_ = json.Unmarshal(raw["uid"], &ep.UID)
+				if !strings.Contains(string(raw["authentication"]), `"`+tc.redacted+`":"[redacted]"`) {
+					t.Fatalf("created endpoint answers authentication %s, want %s redacted", raw["authentication"], tc.redacted)
+				}
+				// Only the new endpoint matches the event type.
+				s.must(200, "PUT", base+"/"+endpointOf(t, s, base, "http://127.0.0.1:1/unused"), map[string]any{"events": []string{"other.*"}}, nil)
+
+				var ev resource
+				s.must(201, "POST", "/api/v1/groups/"+group.UID+"/events",
+					map[string]any{"app_id": app.UID, "event_type": "invoice.paid", "data": map[string]any{"n": 1}}, &ev)
+				var ds []delivery
+				eventually(t, 20*time.Second, "the authenticated delivery to succeed", func() bool {
+					ds = deliveriesOf(s, group.UID, ev.UID)
+					return len(ds) == 1 && ds[0].Status == "Success"
+				})
+				var attempts []struct {
+					RequestHeader map[string]string `json:"request_http_header"`
+				}
+				s.must(200, "GET", "/api/v1/groups/"+group.UID+"/eventdeliveries/"+ds[0].UID+"/deliveryattempts", nil, &attempts)
+				if len(attempts) != 1 || attempts[0].RequestHeader[tc.hidden] != "[redacted]" {
+					t.Fatalf("attempts %+v, want one with %s redacted", attempts, tc.hidden)
+				}
+
+				// An update that sends the redacted answer back keeps the
+				// credential; null removes the authentication.
+				var back map[string]any
+				_ = json.Unmarshal(raw["authentication"], &back)
+				s.must(200, "PUT", base+"/"+ep.UID, map[string]any{"authentication": back}, nil)
+				s.must(201, "POST", "/api/v1/groups/"+group.UID+"/events",
+					map[string]any{"app_id": app.UID, "event_type": "invoice.paid", "data": map[string]any{"n": 2}}, &ev)
+				eventually(t, 20*time.Second, "the delivery after the update to succeed", func() bool {
+					ds = deliveriesOf(s, group.UID, ev.UID)
+					return len(ds) == 1 && ds[0].Status == "Success"
+				})
+				var cleared map[string]json.RawMessage
+				s.must(200, "PUT", base+"/"+ep.UID, rawBody(`{"authentication": null}`), &cleared)
+				if string(cleared["authentication"]) != "null" {
+					t.Fatalf("authentication after null = %s", cleared["authentication"])
+				}
+			})
+		}
+	})
+	if tokens.Load() < 1 {
+		t.Fatalf("the token endpoint issued %d tokens", tokens.Load())
+	}
+
+	t.Run("bad input names the field", func(t *testing.T) {
+		group, app, _ := setup(s, nil, "http://127.0.0.1:1/unused")
+		base := "/api/v1/groups/" + group.UID + "/applications/" + app.UID + "/endpoints"
+		for body, want := range map[string]string{
+			`{"url": "https://example.com", "authentication": {"type": "oauth2", "oauth2": {"token_url": "ftp://x", "client_id": "a", "client_secret": "b"}}}`: "authentication.oauth2.token_url",
+			`{"url": "https://example.com", "authentication": {"type": "mtls", "mtls": {"client_cert": "junk", "client_key": "junk"}}}`:                        "authentication.mtls.client_cert",
+			`{"url": "https://example.com", "authentication": {"type": "basic", "basic": {"username": "u", "password": "p", "realm": "x"}}}`:                   "authentication.basic.realm",
+		} {
+			code, env := s.call("POST", base, adminKey, rawBody(body), nil)
+			if code != 400 || !strings.Contains(env.Message, want) {
+				t.Errorf("%s: %d %q, want 400 naming %s", body, code, env.Message, want)
+			}
+		}
+	})
+}
+
+// endpointOf returns the uid of the application's endpoint at url.
+func endpointOf(t *testing.T, s *stack, base, url string) string {
+	t.Helper()
+	var p page[struct {
+		UID string `json:"uid"`
+		URL string `json:"url"`
+	}]
+	s.must(200, "GET", base, nil, &p)
+	for _, e := range p.Content {
+		if e.URL == url {
+			return e.UID
+		}
+	}
+	t.Fatalf("no endpoint at %s", url)
+	return ""
+}
