@@ -36,6 +36,9 @@ const (
 	FormatSimple           = "simple"
 	FormatAdvanced         = "advanced"
 	FormatStandardWebhooks = "standard-webhooks"
+	// FormatStandardWebhooksAsymmetric signs with the endpoint's ed25519
+	// key (Standard Webhooks v1a).
+	FormatStandardWebhooksAsymmetric = "standard-webhooks-asymmetric"
 )
 
 // Group is a logical context (an environment or a team) with its own
@@ -129,6 +132,17 @@ type Signature struct {
 	Header string `bson:"header"`
 	Hash   string `bson:"hash"`
 	Format string `bson:"format"`
+	// Formats, when set, are all used on every request; Format is then
+	// its first entry.
+	Formats []string `bson:"formats,omitempty"`
+}
+
+// FormatList returns the formats a request is signed in.
+func (s Signature) FormatList() []string {
+	if len(s.Formats) > 0 {
+		return s.Formats
+	}
+	return []string{s.Format}
 }
 
 // DefaultGroupConfig is what a group gets for every field its creator left out.
@@ -197,8 +211,13 @@ type Endpoint struct {
 	Filter string `bson:"filter,omitempty"`
 	// Authentication is nil when the endpoint relies on the signature alone.
 	Authentication *EndpointAuthentication `bson:"authentication,omitempty"`
-	CreatedAt      time.Time               `bson:"created_at"`
-	UpdatedAt      time.Time               `bson:"updated_at"`
+	// Signature overrides the group's signature settings; nil uses them.
+	Signature *Signature `bson:"signature,omitempty"`
+	// SigningKey is the endpoint's ed25519 private key ("whsk_..."), for
+	// the standard-webhooks-asymmetric format. Secret-bearing.
+	SigningKey string    `bson:"signing_key,omitempty"`
+	CreatedAt  time.Time `bson:"created_at"`
+	UpdatedAt  time.Time `bson:"updated_at"`
 }
 
 // Endpoint defaults.
@@ -207,6 +226,15 @@ const (
 	DefaultRateLimit         = 5000
 	DefaultRateLimitDuration = time.Minute
 )
+
+// SignatureOf returns the signature settings ep's deliveries use: its own
+// or its group's.
+func (e *Endpoint) SignatureOf(g *Group) Signature {
+	if e.Signature != nil {
+		return *e.Signature
+	}
+	return g.Config.Signature
+}
 
 // ValidSecrets returns the secrets still signing at now, newest first.
 func (e *Endpoint) ValidSecrets(now time.Time) []Secret {

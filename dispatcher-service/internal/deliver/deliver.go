@@ -6,6 +6,7 @@ package deliver
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/signingkey"
 	"convoy/dispatcher-service/internal/authn"
 	"convoy/dispatcher-service/internal/outbound"
 	"convoy/dispatcher-service/internal/sign"
@@ -113,7 +115,7 @@ func (d *Deliverer) Attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *mo
 		URL:               ep.URL,
 		Method:            http.MethodPost,
 		IPAddress:         res.IP,
-		RequestHeader:     flatten(redact(header, append(authn.SensitiveHeaders(ep), g.Config.Signature.Header)...)),
+		RequestHeader:     flatten(redact(header, append(authn.SensitiveHeaders(ep), ep.SignatureOf(g).Header)...)),
 		ResponseHeader:    flatten(res.Header),
 		HTTPStatus:        int32(res.StatusCode),
 		ResponseData:      string(res.Body),
@@ -164,9 +166,21 @@ func (d *Deliverer) headers(t *queuev1.DeliveryTask, ep *model.Endpoint, g *mode
 		}
 		secrets = append(secrets, sign.Secret{Value: s.Value, ExpiresAt: exp})
 	}
-	sc := g.Config.Signature
+	sc := ep.SignatureOf(g)
+	formats := make([]sign.Format, 0, 2)
+	var key ed25519.PrivateKey
+	for _, f := range sc.FormatList() {
+		formats = append(formats, sign.Format(f))
+		if f == model.FormatStandardWebhooksAsymmetric {
+			k, err := signingkey.Parse(ep.SigningKey)
+			if err != nil {
+				return nil, err
+			}
+			key = k
+		}
+	}
 	sig, err := sign.Sign(sign.Input{
-		Format: sign.Format(sc.Format), Hash: sc.Hash, Header: sc.Header,
+		Formats: formats, SigningKey: key, Hash: sc.Hash, Header: sc.Header,
 		ReplayAttacks: g.Config.ReplayAttacks, Secrets: secrets,
 		DeliveryID: t.DeliveryId, Body: t.Data, Now: now,
 	})
