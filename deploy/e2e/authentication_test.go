@@ -9,11 +9,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"convoy/core/verify"
 )
 
 // An endpoint with authentication gets its credentials on every delivery;
-// the API never answers them.
-func TestEndpointAuthentication(t *testing.T) {
+// the API never answers them. An endpoint's own signature settings sign its
+// deliveries in several formats, the asymmetric one verifiable with the
+// public key the API answers.
+func TestEndpointAuthenticationAndSignatures(t *testing.T) {
 	s := startStack(t)
 
 	var tokens atomic.Int32
@@ -128,6 +132,58 @@ func TestEndpointAuthentication(t *testing.T) {
 	if tokens.Load() < 1 {
 		t.Fatalf("the token endpoint issued %d tokens", tokens.Load())
 	}
+
+	t.Run("signature override in two formats", func(t *testing.T) {
+		recv := newReceiver(t)
+		group, app, _ := setup(s, nil, "http://127.0.0.1:1/unused")
+		base := "/api/v1/groups/" + group.UID + "/applications/" + app.UID + "/endpoints"
+		s.must(200, "PUT", base+"/"+endpointOf(t, s, base, "http://127.0.0.1:1/unused"), map[string]any{"events": []string{"other.*"}}, nil)
+		var ep struct {
+			UID       string `json:"uid"`
+			Secret    string `json:"secret"`
+			Signature struct {
+				Format  string   `json:"format"`
+				Formats []string `json:"formats"`
+			} `json:"signature"`
+		}
+		s.must(201, "POST", base, map[string]any{
+			"url": recv.URL, "events": []string{"invoice.*"},
+			"signature": map[string]any{"formats": []string{"standard-webhooks", "standard-webhooks-asymmetric"}},
+		}, &ep)
+		if ep.Signature.Format != "standard-webhooks" || len(ep.Signature.Formats) != 2 || !strings.HasPrefix(ep.Secret, "whsec_") {
+			t.Fatalf("endpoint signature %+v, secret %q", ep.Signature, ep.Secret)
+		}
+		var key struct {
+			PublicKey string `json:"public_key"`
+		}
+		s.must(200, "GET", base+"/"+ep.UID+"/public_key", nil, &key)
+
+		var ev resource
+		s.must(201, "POST", "/api/v1/groups/"+group.UID+"/events",
+			map[string]any{"app_id": app.UID, "event_type": "invoice.paid", "data": map[string]any{"n": 1}}, &ev)
+		eventually(t, 20*time.Second, "the signed delivery", func() bool { return len(recv.requests()) == 1 })
+		got := recv.requests()[0]
+		if err := verify.Verify(verify.Options{Format: verify.FormatStandardWebhooks}, []string{ep.Secret}, got.header, got.body); err != nil {
+			t.Fatalf("v1 does not verify: %v (%q)", err, got.header.Get("webhook-signature"))
+		}
+		if err := verify.Verify(verify.Options{Format: verify.FormatStandardWebhooksAsymmetric}, []string{key.PublicKey}, got.header, got.body); err != nil {
+			t.Fatalf("v1a does not verify with %s: %v (%q)", key.PublicKey, err, got.header.Get("webhook-signature"))
+		}
+		if got.header.Get("X-Convoy-Signature") != "" {
+			t.Fatal("the group's simple signature was sent although the endpoint overrides it")
+		}
+
+		// Null goes back to the group's settings.
+		var back map[string]json.RawMessage
+		s.must(200, "PUT", base+"/"+ep.UID, rawBody(`{"signature": null}`), &back)
+		if string(back["signature"]) != "null" {
+			t.Fatalf("signature after null = %s", back["signature"])
+		}
+		code, env := s.call("PUT", base+"/"+ep.UID, adminKey, map[string]any{"signature": map[string]any{"formats": []string{"simple", "advanced"}}}, nil)
+		if code != 400 || !strings.Contains(env.Message, "signature.formats") {
+			t.Fatalf("simple and advanced together: %d %q", code, env.Message)
+		}
+	})
 
 	t.Run("bad input names the field", func(t *testing.T) {
 		group, app, _ := setup(s, nil, "http://127.0.0.1:1/unused")

@@ -26,9 +26,10 @@ type groupInput struct {
 type groupConfigInput struct {
 	Strategy  *strategyInput `json:"strategy"`
 	Signature *struct {
-		Header *string `json:"header"`
-		Hash   *string `json:"hash"`
-		Format *string `json:"format"`
+		Header  *string   `json:"header"`
+		Hash    *string   `json:"hash"`
+		Format  *string   `json:"format"`
+		Formats *[]string `json:"formats"`
 	} `json:"signature"`
 	DisableEndpoint   *bool   `json:"disable_endpoint"`
 	ReplayAttacks     *bool   `json:"replay_attacks"`
@@ -131,6 +132,7 @@ func (c *groupConfigInput) proto() (*ingestv1.GroupConfigInput, error) {
 	}
 	if s := c.Signature; s != nil {
 		in.SignatureHeader, in.SignatureHash, in.SignatureFormat = s.Header, s.Hash, s.Format
+		in.SetSignatureFormats, in.SignatureFormats = s.Formats != nil, deref(s.Formats)
 	}
 	if m := c.MetaEvent; m != nil {
 		in.MetaEventIsEnabled, in.MetaEventUrl, in.MetaEventSecret = m.IsEnabled, m.URL, m.Secret
@@ -166,17 +168,26 @@ type groupConfigView struct {
 			RetryLimit int32 `json:"retryLimit"`
 		} `json:"exponentialBackoff"`
 	} `json:"strategy"`
-	Signature struct {
-		Header string `json:"header"`
-		Hash   string `json:"hash"`
-		Format string `json:"format"`
-	} `json:"signature"`
+	Signature         signatureView       `json:"signature"`
 	DisableEndpoint   bool                `json:"disable_endpoint"`
 	ReplayAttacks     bool                `json:"replay_attacks"`
 	RetentionPolicy   string              `json:"retention_policy"`
 	MetaEvent         metaEventConfigView `json:"meta_event"`
 	CircuitBreaker    circuitBreakerView  `json:"circuit_breaker"`
 	EnforceEventTypes bool                `json:"enforce_event_types"`
+}
+
+// signatureView is a group's signature settings or an endpoint's override.
+// formats is left out while a single format is used.
+type signatureView struct {
+	Header  string   `json:"header"`
+	Hash    string   `json:"hash"`
+	Format  string   `json:"format"`
+	Formats []string `json:"formats,omitempty"`
+}
+
+func signatureOut(s *ingestv1.SignatureConfig) signatureView {
+	return signatureView{Header: s.GetHeader(), Hash: s.GetHash(), Format: s.GetFormat(), Formats: s.GetFormats()}
 }
 
 type circuitBreakerView struct {
@@ -206,9 +217,7 @@ func groupOut(g *ingestv1.Group) groupView {
 		v.Config.Strategy.Default.IntervalSeconds = v.Config.Strategy.Duration
 		v.Config.Strategy.Default.RetryLimit = v.Config.Strategy.RetryCount
 	}
-	v.Config.Signature.Header = c.GetSignature().GetHeader()
-	v.Config.Signature.Hash = c.GetSignature().GetHash()
-	v.Config.Signature.Format = c.GetSignature().GetFormat()
+	v.Config.Signature = signatureOut(c.GetSignature())
 	v.Config.DisableEndpoint = c.GetDisableEndpoint()
 	v.Config.ReplayAttacks = c.GetReplayAttacks()
 	v.Config.RetentionPolicy = c.GetRetentionPolicy()

@@ -33,7 +33,7 @@ func groupPB(g *model.Group) *ingestv1.Group {
 		Name: g.Name,
 		Config: &ingestv1.GroupConfig{
 			Strategy:        &ingestv1.StrategyConfig{Type: c.Strategy.Type, Duration: c.Strategy.Duration, RetryCount: c.Strategy.RetryCount},
-			Signature:       &ingestv1.SignatureConfig{Header: c.Signature.Header, Hash: c.Signature.Hash, Format: c.Signature.Format},
+			Signature:       signaturePB(&c.Signature),
 			DisableEndpoint: c.DisableEndpoint,
 			ReplayAttacks:   c.ReplayAttacks,
 			RetentionPolicy: c.RetentionPolicy,
@@ -77,6 +77,7 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		Circuit:           circuitPB(h),
 		Filter:            []byte(e.Filter),
 		Authentication:    authenticationPB(e.Authentication),
+		Signature:         signaturePB(e.Signature),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value
@@ -85,6 +86,13 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		out.Secrets = append(out.Secrets, &ingestv1.EndpointSecret{Value: s.Value, CreatedAt: ts(s.CreatedAt), ExpiresAt: tsPtr(s.ExpiresAt)})
 	}
 	return out
+}
+
+func signaturePB(s *model.Signature) *ingestv1.SignatureConfig {
+	if s == nil {
+		return nil
+	}
+	return &ingestv1.SignatureConfig{Header: s.Header, Hash: s.Hash, Format: s.Format, Formats: s.Formats}
 }
 
 func circuitPB(h endpointhealth.State) *ingestv1.Circuit {

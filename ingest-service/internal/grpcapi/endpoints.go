@@ -57,7 +57,15 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 	if err := setEndpoint(e, req); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	secret := firstNonEmpty(req.Secret, a.Secret, newSecret(g.Config.Signature.Format))
+	if req.Signature != nil {
+		if e.Signature, err = signatureOverride(req.Signature, g.Config.Signature); err != nil {
+			return nil, s.toStatus(ctx, "endpoint", err)
+		}
+	}
+	if err := ensureSigningKey(e); err != nil {
+		return nil, err
+	}
+	secret := firstNonEmpty(req.Secret, a.Secret, newSecret(e.SignatureOf(g).Format))
 	if err := validateSecret("secret", secret); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
@@ -113,6 +121,29 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 	}
 	if err := updateEndpoint(e, req); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
+	}
+	switch {
+	case req.RemoveSignature && req.Signature != nil:
+		return nil, status.Error(codes.InvalidArgument, "signature and remove_signature are exclusive")
+	case req.RemoveSignature:
+		e.Signature = nil
+	case req.Signature != nil:
+		base := model.Signature{}
+		if e.Signature != nil {
+			base = *e.Signature
+		} else {
+			g, err := s.store.GetGroup(ctx, e.GroupID)
+			if err != nil {
+				return nil, s.toStatus(ctx, "group", err)
+			}
+			base = g.Config.Signature
+		}
+		if e.Signature, err = signatureOverride(req.Signature, base); err != nil {
+			return nil, s.toStatus(ctx, "endpoint", err)
+		}
+	}
+	if err := ensureSigningKey(e); err != nil {
+		return nil, err
 	}
 	reenabled, disabled := false, false
 	if req.Status != nil {
@@ -177,7 +208,7 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 	if req.Expiration < 0 || req.Expiration > maxSecretExpiration {
 		return nil, s.toStatus(ctx, "endpoint", invalidf("expiration must be between 0 and %d seconds", maxSecretExpiration))
 	}
-	secret := firstNonEmpty(req.Secret, newSecret(g.Config.Signature.Format))
+	secret := firstNonEmpty(req.Secret, newSecret(e.SignatureOf(g).Format))
 	if err := validateSecret("secret", secret); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
