@@ -20,6 +20,7 @@ import (
 	"net/http/httptrace"
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -309,7 +310,39 @@ func checkURL(rawURL string) error {
 	if u.Hostname() == "" {
 		return errors.New("endpoint url has no host")
 	}
+	if legacyIPv4(u.Hostname()) {
+		return &BlockedError{Reason: "not a standard IPv4 address (decimal, octal, hex or short forms are refused)"}
+	}
 	return nil
+}
+
+// legacyIPv4 reports whether host is a number-like name that is not a
+// dotted-quad IPv4 address: 2130706433, 0177.0.0.1, 0x7f.0.0.1, 127.1.
+// A system resolver (inet_aton) turns these into addresses that no reader
+// of the URL would recognise, and no DNS name has an all-numeric last label
+// (RFC 3696 section 2), so they are refused before any lookup.
+func legacyIPv4(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return false
+	}
+	last := host[strings.LastIndexByte(strings.TrimSuffix(host, "."), '.')+1:]
+	last = strings.TrimSuffix(last, ".")
+	if last == "" {
+		return false
+	}
+	digits := strings.TrimPrefix(strings.TrimPrefix(last, "0x"), "0X")
+	if digits == "" {
+		return true
+	}
+	hex := len(digits) != len(last)
+	for _, r := range digits {
+		isDigit := r >= '0' && r <= '9'
+		isHex := isDigit || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'
+		if !isDigit && !(hex && isHex) {
+			return false
+		}
+	}
+	return true
 }
 
 // readCapped reads up to limit bytes of r and reports whether there was more.
