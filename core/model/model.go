@@ -67,6 +67,9 @@ type GroupConfig struct {
 	// EnforceEventTypes refuses events whose type is not in the group's
 	// catalog or whose payload its schema rejects.
 	EnforceEventTypes bool `bson:"enforce_event_types,omitempty"`
+	// VerifyEndpoints makes new endpoints pass the ownership handshake
+	// before they receive anything.
+	VerifyEndpoints bool `bson:"verify_endpoints,omitempty"`
 }
 
 // CircuitBreaker stops attempts to an endpoint that fails most of them, and
@@ -215,9 +218,12 @@ type Endpoint struct {
 	Signature *Signature `bson:"signature,omitempty"`
 	// SigningKey is the endpoint's ed25519 private key ("whsk_..."), for
 	// the standard-webhooks-asymmetric format. Secret-bearing.
-	SigningKey string    `bson:"signing_key,omitempty"`
-	CreatedAt  time.Time `bson:"created_at"`
-	UpdatedAt  time.Time `bson:"updated_at"`
+	SigningKey string `bson:"signing_key,omitempty"`
+	// Verification is set when the endpoint's group asks for the ownership
+	// handshake; nil means none was asked for.
+	Verification *EndpointVerification `bson:"verification,omitempty"`
+	CreatedAt    time.Time             `bson:"created_at"`
+	UpdatedAt    time.Time             `bson:"updated_at"`
 }
 
 // Endpoint defaults.

@@ -92,7 +92,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 		return err
 	}
 	inGroup := bson.D{{Key: "group_id", Value: id}}
-	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions} {
+	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collVerifications} {
 		if _, err := s.coll(c).DeleteMany(ctx, inGroup); err != nil {
 			return fmt.Errorf("delete group's %s: %w", c, err)
 		}

@@ -117,6 +117,26 @@ type endpointView struct {
 	Authentication *authenticationBody `json:"authentication"`
 	// Signature is null when the endpoint uses its group's settings.
 	Signature *signatureView `json:"signature"`
+	// Verification is null when the group asked for no ownership handshake.
+	Verification *verificationView `json:"verification"`
+}
+
+type verificationView struct {
+	Verified      bool    `json:"verified"`
+	VerifiedAt    *string `json:"verified_at"`
+	LastAttemptAt *string `json:"last_attempt_at"`
+	LastError     string  `json:"last_error"`
+	Attempts      int32   `json:"attempts"`
+}
+
+func verificationOut(v *ingestv1.EndpointVerification) *verificationView {
+	if v == nil {
+		return nil
+	}
+	return &verificationView{
+		Verified: v.GetVerified(), VerifiedAt: timeOut(v.GetVerifiedAt()), LastAttemptAt: timeOut(v.GetLastAttemptAt()),
+		LastError: v.GetLastError(), Attempts: v.GetAttempts(),
+	}
 }
 
 type endpointSecretView struct {
@@ -147,6 +167,7 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		Filter:            rawOrNull(e.GetFilter()),
 		Authentication:    authenticationOut(e.GetAuthentication()),
 		Signature:         signatureOrNull(e.GetSignature()),
+		Verification:      verificationOut(e.GetVerification()),
 	}
 }
 

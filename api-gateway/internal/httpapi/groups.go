@@ -35,6 +35,7 @@ type groupConfigInput struct {
 	ReplayAttacks     *bool   `json:"replay_attacks"`
 	RetentionPolicy   *string `json:"retention_policy"`
 	EnforceEventTypes *bool   `json:"enforce_event_types"`
+	VerifyEndpoints   *bool   `json:"verify_endpoints"`
 	MetaEvent         *struct {
 		IsEnabled  *bool     `json:"is_enabled"`
 		URL        *string   `json:"url"`
@@ -123,6 +124,7 @@ func (c *groupConfigInput) proto() (*ingestv1.GroupConfigInput, error) {
 		ReplayAttacks:     c.ReplayAttacks,
 		RetentionPolicy:   c.RetentionPolicy,
 		EnforceEventTypes: c.EnforceEventTypes,
+		VerifyEndpoints:   c.VerifyEndpoints,
 	}
 	if s := c.Strategy; s != nil {
 		var err error
@@ -175,6 +177,7 @@ type groupConfigView struct {
 	MetaEvent         metaEventConfigView `json:"meta_event"`
 	CircuitBreaker    circuitBreakerView  `json:"circuit_breaker"`
 	EnforceEventTypes bool                `json:"enforce_event_types"`
+	VerifyEndpoints   bool                `json:"verify_endpoints"`
 }
 
 // signatureView is a group's signature settings or an endpoint's override.
@@ -222,6 +225,7 @@ func groupOut(g *ingestv1.Group) groupView {
 	v.Config.ReplayAttacks = c.GetReplayAttacks()
 	v.Config.RetentionPolicy = c.GetRetentionPolicy()
 	v.Config.EnforceEventTypes = c.GetEnforceEventTypes()
+	v.Config.VerifyEndpoints = c.GetVerifyEndpoints()
 	m := c.GetMetaEvent()
 	v.Config.MetaEvent = metaEventConfigView{
 		IsEnabled: m.GetIsEnabled(), URL: m.GetUrl(), Secret: m.GetSecret(),

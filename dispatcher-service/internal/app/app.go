@@ -22,6 +22,7 @@ import (
 	"convoy/dispatcher-service/internal/meta"
 	"convoy/dispatcher-service/internal/metrics"
 	"convoy/dispatcher-service/internal/outbound"
+	"convoy/dispatcher-service/internal/ownership"
 	"convoy/dispatcher-service/internal/ratelimit"
 	"convoy/dispatcher-service/internal/record"
 	"convoy/dispatcher-service/internal/stats"
@@ -91,6 +92,10 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		Policy:  retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
 	}, log.Named("meta"))
 	g.Go(func() error { return mc.Run(gctx, metaCons) })
+	// Endpoint ownership handshakes, and the release of what was held
+	// meanwhile, through the same guarded client as deliveries.
+	verifier := ownership.New(st, client, queue.NewPublisher(js), ownership.Options{Origin: cfg.WebhookOrigin, Interval: cfg.VerifyInterval}, log.Named("ownership"))
+	g.Go(func() error { return verifier.Run(gctx) })
 
 	// The recorder and the stats outlive the consumer: attempts finishing
 	// during the drain still need their writes, and their counts.

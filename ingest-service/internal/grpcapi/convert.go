@@ -46,6 +46,7 @@ func groupPB(g *model.Group) *ingestv1.Group {
 				Window: shortDuration(cb.Window), Cooldown: shortDuration(cb.Cooldown),
 			},
 			EnforceEventTypes: c.EnforceEventTypes,
+			VerifyEndpoints:   c.VerifyEndpoints,
 		},
 		CreatedAt: ts(g.CreatedAt),
 		UpdatedAt: ts(g.UpdatedAt),
@@ -78,6 +79,7 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		Filter:            []byte(e.Filter),
 		Authentication:    authenticationPB(e.Authentication),
 		Signature:         signaturePB(e.Signature),
+		Verification:      verificationPB(e.Verification),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value
@@ -86,6 +88,16 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		out.Secrets = append(out.Secrets, &ingestv1.EndpointSecret{Value: s.Value, CreatedAt: ts(s.CreatedAt), ExpiresAt: tsPtr(s.ExpiresAt)})
 	}
 	return out
+}
+
+func verificationPB(v *model.EndpointVerification) *ingestv1.EndpointVerification {
+	if v == nil {
+		return nil
+	}
+	return &ingestv1.EndpointVerification{
+		Verified: v.Verified, VerifiedAt: tsPtr(v.VerifiedAt), LastAttemptAt: tsPtr(v.LastAttemptAt),
+		LastError: v.LastError, Attempts: v.Attempts,
+	}
 }
 
 func signaturePB(s *model.Signature) *ingestv1.SignatureConfig {

@@ -65,6 +65,15 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 	if err := ensureSigningKey(e); err != nil {
 		return nil, err
 	}
+	if g.Config.VerifyEndpoints {
+		// The work item goes first: an endpoint stored without one would
+		// stay pending for good, while an item without its endpoint is
+		// dropped by the verifier.
+		e.Status, e.Verification = model.EndpointPending, &model.EndpointVerification{}
+		if err := s.store.PutVerification(ctx, &model.PendingVerification{EndpointID: e.UID, GroupID: g.UID, CreatedAt: now(), NextAttemptAt: now()}); err != nil {
+			return nil, s.toStatus(ctx, "endpoint", err)
+		}
+	}
 	secret := firstNonEmpty(req.Secret, a.Secret, newSecret(e.SignatureOf(g).Format))
 	if err := validateSecret("secret", secret); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
@@ -149,6 +158,9 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 	if req.Status != nil {
 		switch *req.Status {
 		case model.EndpointActive:
+			if e.Unverified() {
+				return nil, status.Error(codes.FailedPrecondition, "the endpoint stays pending until its ownership is verified")
+			}
 			if e.Status == model.EndpointInactive {
 				e.Status, reenabled = model.EndpointPending, true
 			}

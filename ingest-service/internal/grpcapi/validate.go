@@ -63,6 +63,9 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 		if in.EnforceEventTypes != nil {
 			cfg.EnforceEventTypes = *in.EnforceEventTypes
 		}
+		if in.VerifyEndpoints != nil {
+			cfg.VerifyEndpoints = *in.VerifyEndpoints
+		}
 		applyMetaEventConfig(&cfg.MetaEvent, in)
 		if err := applyCircuitBreaker(&cfg.CircuitBreaker, in); err != nil {
 			return cfg, err

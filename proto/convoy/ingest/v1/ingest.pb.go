@@ -326,8 +326,11 @@ type GroupConfig struct {
 	// When true, events must have a type of the group's catalog and a payload
 	// its schema accepts.
 	EnforceEventTypes bool `protobuf:"varint,20,opt,name=enforce_event_types,json=enforceEventTypes,proto3" json:"enforce_event_types,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// When true, new endpoints pass the ownership handshake (an OPTIONS
+	// request, CloudEvents webhook validation) before they receive anything.
+	VerifyEndpoints bool `protobuf:"varint,21,opt,name=verify_endpoints,json=verifyEndpoints,proto3" json:"verify_endpoints,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GroupConfig) Reset() {
@@ -412,6 +415,13 @@ func (x *GroupConfig) GetCircuitBreaker() *CircuitBreakerConfig {
 func (x *GroupConfig) GetEnforceEventTypes() bool {
 	if x != nil {
 		return x.EnforceEventTypes
+	}
+	return false
+}
+
+func (x *GroupConfig) GetVerifyEndpoints() bool {
+	if x != nil {
+		return x.VerifyEndpoints
 	}
 	return false
 }
@@ -589,6 +599,7 @@ type GroupConfigInput struct {
 	SetSignatureFormats bool     `protobuf:"varint,19,opt,name=set_signature_formats,json=setSignatureFormats,proto3" json:"set_signature_formats,omitempty"`
 	SignatureFormats    []string `protobuf:"bytes,20,rep,name=signature_formats,json=signatureFormats,proto3" json:"signature_formats,omitempty"`
 	EnforceEventTypes   *bool    `protobuf:"varint,40,opt,name=enforce_event_types,json=enforceEventTypes,proto3,oneof" json:"enforce_event_types,omitempty"`
+	VerifyEndpoints     *bool    `protobuf:"varint,41,opt,name=verify_endpoints,json=verifyEndpoints,proto3,oneof" json:"verify_endpoints,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -766,6 +777,13 @@ func (x *GroupConfigInput) GetSignatureFormats() []string {
 func (x *GroupConfigInput) GetEnforceEventTypes() bool {
 	if x != nil && x.EnforceEventTypes != nil {
 		return *x.EnforceEventTypes
+	}
+	return false
+}
+
+func (x *GroupConfigInput) GetVerifyEndpoints() bool {
+	if x != nil && x.VerifyEndpoints != nil {
+		return *x.VerifyEndpoints
 	}
 	return false
 }
@@ -2186,7 +2204,9 @@ type Endpoint struct {
 	// answered as "[redacted]"; unset when there is none.
 	Authentication *EndpointAuthentication `protobuf:"bytes,21,opt,name=authentication,proto3" json:"authentication,omitempty"`
 	// The endpoint's own signature settings; unset when it uses the group's.
-	Signature     *SignatureConfig `protobuf:"bytes,22,opt,name=signature,proto3" json:"signature,omitempty"`
+	Signature *SignatureConfig `protobuf:"bytes,22,opt,name=signature,proto3" json:"signature,omitempty"`
+	// The ownership handshake; unset when the group did not ask for one.
+	Verification  *EndpointVerification `protobuf:"bytes,23,opt,name=verification,proto3" json:"verification,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2347,6 +2367,91 @@ func (x *Endpoint) GetSignature() *SignatureConfig {
 	return nil
 }
 
+func (x *Endpoint) GetVerification() *EndpointVerification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+// EndpointVerification is where an endpoint stands in the ownership
+// handshake. Until verified it is "pending" and its deliveries are held.
+type EndpointVerification struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Verified      bool                   `protobuf:"varint,1,opt,name=verified,proto3" json:"verified,omitempty"`
+	VerifiedAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=verified_at,json=verifiedAt,proto3" json:"verified_at,omitempty"`
+	LastAttemptAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_attempt_at,json=lastAttemptAt,proto3" json:"last_attempt_at,omitempty"`
+	LastError     string                 `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	Attempts      int32                  `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndpointVerification) Reset() {
+	*x = EndpointVerification{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointVerification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointVerification) ProtoMessage() {}
+
+func (x *EndpointVerification) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointVerification.ProtoReflect.Descriptor instead.
+func (*EndpointVerification) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *EndpointVerification) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
+func (x *EndpointVerification) GetVerifiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VerifiedAt
+	}
+	return nil
+}
+
+func (x *EndpointVerification) GetLastAttemptAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAttemptAt
+	}
+	return nil
+}
+
+func (x *EndpointVerification) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *EndpointVerification) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
 // EndpointAuthentication is how the dispatcher proves itself to an endpoint.
 // type is "api_key", "basic", "oauth2" or "mtls", and the member of that
 // name is set.
@@ -2363,7 +2468,7 @@ type EndpointAuthentication struct {
 
 func (x *EndpointAuthentication) Reset() {
 	*x = EndpointAuthentication{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2375,7 +2480,7 @@ func (x *EndpointAuthentication) String() string {
 func (*EndpointAuthentication) ProtoMessage() {}
 
 func (x *EndpointAuthentication) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2388,7 +2493,7 @@ func (x *EndpointAuthentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointAuthentication.ProtoReflect.Descriptor instead.
 func (*EndpointAuthentication) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *EndpointAuthentication) GetType() string {
@@ -2436,7 +2541,7 @@ type ApiKeyAuthentication struct {
 
 func (x *ApiKeyAuthentication) Reset() {
 	*x = ApiKeyAuthentication{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2448,7 +2553,7 @@ func (x *ApiKeyAuthentication) String() string {
 func (*ApiKeyAuthentication) ProtoMessage() {}
 
 func (x *ApiKeyAuthentication) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2461,7 +2566,7 @@ func (x *ApiKeyAuthentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiKeyAuthentication.ProtoReflect.Descriptor instead.
 func (*ApiKeyAuthentication) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ApiKeyAuthentication) GetHeaderName() string {
@@ -2488,7 +2593,7 @@ type BasicAuthentication struct {
 
 func (x *BasicAuthentication) Reset() {
 	*x = BasicAuthentication{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2500,7 +2605,7 @@ func (x *BasicAuthentication) String() string {
 func (*BasicAuthentication) ProtoMessage() {}
 
 func (x *BasicAuthentication) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2513,7 +2618,7 @@ func (x *BasicAuthentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BasicAuthentication.ProtoReflect.Descriptor instead.
 func (*BasicAuthentication) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *BasicAuthentication) GetUsername() string {
@@ -2544,7 +2649,7 @@ type OAuth2Authentication struct {
 
 func (x *OAuth2Authentication) Reset() {
 	*x = OAuth2Authentication{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2661,7 @@ func (x *OAuth2Authentication) String() string {
 func (*OAuth2Authentication) ProtoMessage() {}
 
 func (x *OAuth2Authentication) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2674,7 @@ func (x *OAuth2Authentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OAuth2Authentication.ProtoReflect.Descriptor instead.
 func (*OAuth2Authentication) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *OAuth2Authentication) GetTokenUrl() string {
@@ -2620,7 +2725,7 @@ type MTLSAuthentication struct {
 
 func (x *MTLSAuthentication) Reset() {
 	*x = MTLSAuthentication{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2632,7 +2737,7 @@ func (x *MTLSAuthentication) String() string {
 func (*MTLSAuthentication) ProtoMessage() {}
 
 func (x *MTLSAuthentication) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2645,7 +2750,7 @@ func (x *MTLSAuthentication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MTLSAuthentication.ProtoReflect.Descriptor instead.
 func (*MTLSAuthentication) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *MTLSAuthentication) GetClientCert() string {
@@ -2692,7 +2797,7 @@ type CreateEndpointRequest struct {
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +2809,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +2822,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreateEndpointRequest) GetGroupId() string {
@@ -2815,7 +2920,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +2932,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +2945,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListEndpointsRequest) GetGroupId() string {
@@ -2874,7 +2979,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2886,7 +2991,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2899,7 +3004,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -2927,7 +3032,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2939,7 +3044,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2952,7 +3057,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetEndpointRequest) GetGroupId() string {
@@ -3006,7 +3111,7 @@ type UpdateEndpointRequest struct {
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3018,7 +3123,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3031,7 +3136,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UpdateEndpointRequest) GetGroupId() string {
@@ -3150,7 +3255,7 @@ type GetEndpointPublicKeyRequest struct {
 
 func (x *GetEndpointPublicKeyRequest) Reset() {
 	*x = GetEndpointPublicKeyRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3162,7 +3267,7 @@ func (x *GetEndpointPublicKeyRequest) String() string {
 func (*GetEndpointPublicKeyRequest) ProtoMessage() {}
 
 func (x *GetEndpointPublicKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3175,7 +3280,7 @@ func (x *GetEndpointPublicKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointPublicKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointPublicKeyRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetEndpointPublicKeyRequest) GetGroupId() string {
@@ -3212,7 +3317,7 @@ type EndpointPublicKey struct {
 
 func (x *EndpointPublicKey) Reset() {
 	*x = EndpointPublicKey{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3224,7 +3329,7 @@ func (x *EndpointPublicKey) String() string {
 func (*EndpointPublicKey) ProtoMessage() {}
 
 func (x *EndpointPublicKey) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3237,7 +3342,7 @@ func (x *EndpointPublicKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointPublicKey.ProtoReflect.Descriptor instead.
 func (*EndpointPublicKey) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *EndpointPublicKey) GetEndpointId() string {
@@ -3265,7 +3370,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3277,7 +3382,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3290,7 +3395,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DeleteEndpointRequest) GetGroupId() string {
@@ -3322,7 +3427,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3334,7 +3439,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3347,7 +3452,7 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
 }
 
 type ExpireSecretRequest struct {
@@ -3365,7 +3470,7 @@ type ExpireSecretRequest struct {
 
 func (x *ExpireSecretRequest) Reset() {
 	*x = ExpireSecretRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3377,7 +3482,7 @@ func (x *ExpireSecretRequest) String() string {
 func (*ExpireSecretRequest) ProtoMessage() {}
 
 func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3390,7 +3495,7 @@ func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireSecretRequest.ProtoReflect.Descriptor instead.
 func (*ExpireSecretRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ExpireSecretRequest) GetGroupId() string {
@@ -3441,7 +3546,7 @@ type GetEndpointStatsRequest struct {
 
 func (x *GetEndpointStatsRequest) Reset() {
 	*x = GetEndpointStatsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3453,7 +3558,7 @@ func (x *GetEndpointStatsRequest) String() string {
 func (*GetEndpointStatsRequest) ProtoMessage() {}
 
 func (x *GetEndpointStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3466,7 +3571,7 @@ func (x *GetEndpointStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointStatsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetEndpointStatsRequest) GetGroupId() string {
@@ -3514,7 +3619,7 @@ type StatsFigures struct {
 
 func (x *StatsFigures) Reset() {
 	*x = StatsFigures{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3526,7 +3631,7 @@ func (x *StatsFigures) String() string {
 func (*StatsFigures) ProtoMessage() {}
 
 func (x *StatsFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3539,7 +3644,7 @@ func (x *StatsFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsFigures.ProtoReflect.Descriptor instead.
 func (*StatsFigures) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *StatsFigures) GetSuccess() int64 {
@@ -3588,7 +3693,7 @@ type StatsBucket struct {
 
 func (x *StatsBucket) Reset() {
 	*x = StatsBucket{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3600,7 +3705,7 @@ func (x *StatsBucket) String() string {
 func (*StatsBucket) ProtoMessage() {}
 
 func (x *StatsBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3613,7 +3718,7 @@ func (x *StatsBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsBucket.ProtoReflect.Descriptor instead.
 func (*StatsBucket) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *StatsBucket) GetStart() *timestamppb.Timestamp {
@@ -3643,7 +3748,7 @@ type Circuit struct {
 
 func (x *Circuit) Reset() {
 	*x = Circuit{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3655,7 +3760,7 @@ func (x *Circuit) String() string {
 func (*Circuit) ProtoMessage() {}
 
 func (x *Circuit) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3668,7 +3773,7 @@ func (x *Circuit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Circuit.ProtoReflect.Descriptor instead.
 func (*Circuit) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Circuit) GetState() string {
@@ -3713,7 +3818,7 @@ type EndpointStats struct {
 
 func (x *EndpointStats) Reset() {
 	*x = EndpointStats{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3725,7 +3830,7 @@ func (x *EndpointStats) String() string {
 func (*EndpointStats) ProtoMessage() {}
 
 func (x *EndpointStats) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3738,7 +3843,7 @@ func (x *EndpointStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointStats.ProtoReflect.Descriptor instead.
 func (*EndpointStats) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *EndpointStats) GetEndpointId() string {
@@ -3839,7 +3944,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3851,7 +3956,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3864,7 +3969,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Event) GetUid() string {
@@ -3952,7 +4057,7 @@ type CreateEventRequest struct {
 
 func (x *CreateEventRequest) Reset() {
 	*x = CreateEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3964,7 +4069,7 @@ func (x *CreateEventRequest) String() string {
 func (*CreateEventRequest) ProtoMessage() {}
 
 func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3977,7 +4082,7 @@ func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CreateEventRequest) GetGroupId() string {
@@ -4036,7 +4141,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4048,7 +4153,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4061,7 +4166,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListEventsRequest) GetGroupId() string {
@@ -4116,7 +4221,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4128,7 +4233,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4141,7 +4246,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -4168,7 +4273,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4180,7 +4285,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4193,7 +4298,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetEventRequest) GetGroupId() string {
@@ -4223,7 +4328,7 @@ type BroadcastEventRequest struct {
 
 func (x *BroadcastEventRequest) Reset() {
 	*x = BroadcastEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4235,7 +4340,7 @@ func (x *BroadcastEventRequest) String() string {
 func (*BroadcastEventRequest) ProtoMessage() {}
 
 func (x *BroadcastEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4248,7 +4353,7 @@ func (x *BroadcastEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadcastEventRequest.ProtoReflect.Descriptor instead.
 func (*BroadcastEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *BroadcastEventRequest) GetGroupId() string {
@@ -4300,7 +4405,7 @@ type FanoutEventRequest struct {
 
 func (x *FanoutEventRequest) Reset() {
 	*x = FanoutEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4312,7 +4417,7 @@ func (x *FanoutEventRequest) String() string {
 func (*FanoutEventRequest) ProtoMessage() {}
 
 func (x *FanoutEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4325,7 +4430,7 @@ func (x *FanoutEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FanoutEventRequest.ProtoReflect.Descriptor instead.
 func (*FanoutEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *FanoutEventRequest) GetGroupId() string {
@@ -4385,7 +4490,7 @@ type PrecheckEventRequest struct {
 
 func (x *PrecheckEventRequest) Reset() {
 	*x = PrecheckEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4397,7 +4502,7 @@ func (x *PrecheckEventRequest) String() string {
 func (*PrecheckEventRequest) ProtoMessage() {}
 
 func (x *PrecheckEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4410,7 +4515,7 @@ func (x *PrecheckEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrecheckEventRequest.ProtoReflect.Descriptor instead.
 func (*PrecheckEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *PrecheckEventRequest) GetGroupId() string {
@@ -4486,7 +4591,7 @@ type PrecheckEventResponse struct {
 
 func (x *PrecheckEventResponse) Reset() {
 	*x = PrecheckEventResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4498,7 +4603,7 @@ func (x *PrecheckEventResponse) String() string {
 func (*PrecheckEventResponse) ProtoMessage() {}
 
 func (x *PrecheckEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4511,7 +4616,7 @@ func (x *PrecheckEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrecheckEventResponse.ProtoReflect.Descriptor instead.
 func (*PrecheckEventResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *PrecheckEventResponse) GetEndpoints() int32 {
@@ -4535,7 +4640,7 @@ type TestFilterRequest struct {
 
 func (x *TestFilterRequest) Reset() {
 	*x = TestFilterRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4547,7 +4652,7 @@ func (x *TestFilterRequest) String() string {
 func (*TestFilterRequest) ProtoMessage() {}
 
 func (x *TestFilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4560,7 +4665,7 @@ func (x *TestFilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestFilterRequest.ProtoReflect.Descriptor instead.
 func (*TestFilterRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *TestFilterRequest) GetGroupId() string {
@@ -4600,7 +4705,7 @@ type TestFilterResponse struct {
 
 func (x *TestFilterResponse) Reset() {
 	*x = TestFilterResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4612,7 +4717,7 @@ func (x *TestFilterResponse) String() string {
 func (*TestFilterResponse) ProtoMessage() {}
 
 func (x *TestFilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4625,7 +4730,7 @@ func (x *TestFilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestFilterResponse.ProtoReflect.Descriptor instead.
 func (*TestFilterResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *TestFilterResponse) GetMatches() bool {
@@ -4654,7 +4759,7 @@ type EventType struct {
 
 func (x *EventType) Reset() {
 	*x = EventType{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4666,7 +4771,7 @@ func (x *EventType) String() string {
 func (*EventType) ProtoMessage() {}
 
 func (x *EventType) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4679,7 +4784,7 @@ func (x *EventType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventType.ProtoReflect.Descriptor instead.
 func (*EventType) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *EventType) GetUid() string {
@@ -4759,7 +4864,7 @@ type CreateEventTypeRequest struct {
 
 func (x *CreateEventTypeRequest) Reset() {
 	*x = CreateEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4771,7 +4876,7 @@ func (x *CreateEventTypeRequest) String() string {
 func (*CreateEventTypeRequest) ProtoMessage() {}
 
 func (x *CreateEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4784,7 +4889,7 @@ func (x *CreateEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *CreateEventTypeRequest) GetGroupId() string {
@@ -4839,7 +4944,7 @@ type ListEventTypesRequest struct {
 
 func (x *ListEventTypesRequest) Reset() {
 	*x = ListEventTypesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4851,7 +4956,7 @@ func (x *ListEventTypesRequest) String() string {
 func (*ListEventTypesRequest) ProtoMessage() {}
 
 func (x *ListEventTypesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4864,7 +4969,7 @@ func (x *ListEventTypesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventTypesRequest.ProtoReflect.Descriptor instead.
 func (*ListEventTypesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListEventTypesRequest) GetGroupId() string {
@@ -4891,7 +4996,7 @@ type ListEventTypesResponse struct {
 
 func (x *ListEventTypesResponse) Reset() {
 	*x = ListEventTypesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4903,7 +5008,7 @@ func (x *ListEventTypesResponse) String() string {
 func (*ListEventTypesResponse) ProtoMessage() {}
 
 func (x *ListEventTypesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4916,7 +5021,7 @@ func (x *ListEventTypesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventTypesResponse.ProtoReflect.Descriptor instead.
 func (*ListEventTypesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListEventTypesResponse) GetEventTypes() []*EventType {
@@ -4943,7 +5048,7 @@ type GetEventTypeRequest struct {
 
 func (x *GetEventTypeRequest) Reset() {
 	*x = GetEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4955,7 +5060,7 @@ func (x *GetEventTypeRequest) String() string {
 func (*GetEventTypeRequest) ProtoMessage() {}
 
 func (x *GetEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4968,7 +5073,7 @@ func (x *GetEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*GetEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *GetEventTypeRequest) GetGroupId() string {
@@ -5001,7 +5106,7 @@ type UpdateEventTypeRequest struct {
 
 func (x *UpdateEventTypeRequest) Reset() {
 	*x = UpdateEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5013,7 +5118,7 @@ func (x *UpdateEventTypeRequest) String() string {
 func (*UpdateEventTypeRequest) ProtoMessage() {}
 
 func (x *UpdateEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5026,7 +5131,7 @@ func (x *UpdateEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *UpdateEventTypeRequest) GetGroupId() string {
@@ -5088,7 +5193,7 @@ type DeleteEventTypeRequest struct {
 
 func (x *DeleteEventTypeRequest) Reset() {
 	*x = DeleteEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5100,7 +5205,7 @@ func (x *DeleteEventTypeRequest) String() string {
 func (*DeleteEventTypeRequest) ProtoMessage() {}
 
 func (x *DeleteEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5113,7 +5218,7 @@ func (x *DeleteEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *DeleteEventTypeRequest) GetGroupId() string {
@@ -5138,7 +5243,7 @@ type DeleteEventTypeResponse struct {
 
 func (x *DeleteEventTypeResponse) Reset() {
 	*x = DeleteEventTypeResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5150,7 +5255,7 @@ func (x *DeleteEventTypeResponse) String() string {
 func (*DeleteEventTypeResponse) ProtoMessage() {}
 
 func (x *DeleteEventTypeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5163,7 +5268,7 @@ func (x *DeleteEventTypeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEventTypeResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEventTypeResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
 }
 
 type DeliveryMetadata struct {
@@ -5182,7 +5287,7 @@ type DeliveryMetadata struct {
 
 func (x *DeliveryMetadata) Reset() {
 	*x = DeliveryMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5194,7 +5299,7 @@ func (x *DeliveryMetadata) String() string {
 func (*DeliveryMetadata) ProtoMessage() {}
 
 func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5207,7 +5312,7 @@ func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryMetadata.ProtoReflect.Descriptor instead.
 func (*DeliveryMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *DeliveryMetadata) GetNumTrials() int32 {
@@ -5266,7 +5371,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5278,7 +5383,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5291,7 +5396,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *Delivery) GetUid() string {
@@ -5394,7 +5499,7 @@ type Attempt struct {
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5406,7 +5511,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5419,7 +5524,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{74}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *Attempt) GetUid() string {
@@ -5536,7 +5641,7 @@ type DeliveryFilter struct {
 
 func (x *DeliveryFilter) Reset() {
 	*x = DeliveryFilter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5548,7 +5653,7 @@ func (x *DeliveryFilter) String() string {
 func (*DeliveryFilter) ProtoMessage() {}
 
 func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5561,7 +5666,7 @@ func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryFilter.ProtoReflect.Descriptor instead.
 func (*DeliveryFilter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{75}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *DeliveryFilter) GetEventId() string {
@@ -5624,7 +5729,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5636,7 +5741,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5649,7 +5754,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{76}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ListDeliveriesRequest) GetGroupId() string {
@@ -5683,7 +5788,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5695,7 +5800,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5708,7 +5813,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{77}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -5735,7 +5840,7 @@ type GetDeliveryRequest struct {
 
 func (x *GetDeliveryRequest) Reset() {
 	*x = GetDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5747,7 +5852,7 @@ func (x *GetDeliveryRequest) String() string {
 func (*GetDeliveryRequest) ProtoMessage() {}
 
 func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5760,7 +5865,7 @@ func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*GetDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{78}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *GetDeliveryRequest) GetGroupId() string {
@@ -5787,7 +5892,7 @@ type ListAttemptsRequest struct {
 
 func (x *ListAttemptsRequest) Reset() {
 	*x = ListAttemptsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5799,7 +5904,7 @@ func (x *ListAttemptsRequest) String() string {
 func (*ListAttemptsRequest) ProtoMessage() {}
 
 func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5812,7 +5917,7 @@ func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{79}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ListAttemptsRequest) GetGroupId() string {
@@ -5838,7 +5943,7 @@ type ListAttemptsResponse struct {
 
 func (x *ListAttemptsResponse) Reset() {
 	*x = ListAttemptsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5850,7 +5955,7 @@ func (x *ListAttemptsResponse) String() string {
 func (*ListAttemptsResponse) ProtoMessage() {}
 
 func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5863,7 +5968,7 @@ func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{80}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ListAttemptsResponse) GetAttempts() []*Attempt {
@@ -5884,7 +5989,7 @@ type GetAttemptRequest struct {
 
 func (x *GetAttemptRequest) Reset() {
 	*x = GetAttemptRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5896,7 +6001,7 @@ func (x *GetAttemptRequest) String() string {
 func (*GetAttemptRequest) ProtoMessage() {}
 
 func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5909,7 +6014,7 @@ func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAttemptRequest.ProtoReflect.Descriptor instead.
 func (*GetAttemptRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{81}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *GetAttemptRequest) GetGroupId() string {
@@ -5946,7 +6051,7 @@ type ResendDeliveryRequest struct {
 
 func (x *ResendDeliveryRequest) Reset() {
 	*x = ResendDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5958,7 +6063,7 @@ func (x *ResendDeliveryRequest) String() string {
 func (*ResendDeliveryRequest) ProtoMessage() {}
 
 func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5971,7 +6076,7 @@ func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*ResendDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{82}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ResendDeliveryRequest) GetGroupId() string {
@@ -6007,7 +6112,7 @@ type BatchRetryDeliveriesRequest struct {
 
 func (x *BatchRetryDeliveriesRequest) Reset() {
 	*x = BatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6019,7 +6124,7 @@ func (x *BatchRetryDeliveriesRequest) String() string {
 func (*BatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6032,7 +6137,7 @@ func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{83}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *BatchRetryDeliveriesRequest) GetGroupId() string {
@@ -6066,7 +6171,7 @@ type BatchRetryDeliveriesResponse struct {
 
 func (x *BatchRetryDeliveriesResponse) Reset() {
 	*x = BatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6078,7 +6183,7 @@ func (x *BatchRetryDeliveriesResponse) String() string {
 func (*BatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6091,7 +6196,7 @@ func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{84}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *BatchRetryDeliveriesResponse) GetRetried() int32 {
@@ -6118,7 +6223,7 @@ type CountBatchRetryDeliveriesRequest struct {
 
 func (x *CountBatchRetryDeliveriesRequest) Reset() {
 	*x = CountBatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6130,7 +6235,7 @@ func (x *CountBatchRetryDeliveriesRequest) String() string {
 func (*CountBatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6143,7 +6248,7 @@ func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountBatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*CountBatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{85}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *CountBatchRetryDeliveriesRequest) GetGroupId() string {
@@ -6169,7 +6274,7 @@ type CountBatchRetryDeliveriesResponse struct {
 
 func (x *CountBatchRetryDeliveriesResponse) Reset() {
 	*x = CountBatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6181,7 +6286,7 @@ func (x *CountBatchRetryDeliveriesResponse) String() string {
 func (*CountBatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6194,7 +6299,7 @@ func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CountBatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*CountBatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{86}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *CountBatchRetryDeliveriesResponse) GetNum() int32 {
@@ -6214,7 +6319,7 @@ type ForceResendDeliveriesRequest struct {
 
 func (x *ForceResendDeliveriesRequest) Reset() {
 	*x = ForceResendDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6226,7 +6331,7 @@ func (x *ForceResendDeliveriesRequest) String() string {
 func (*ForceResendDeliveriesRequest) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6239,7 +6344,7 @@ func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{87}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *ForceResendDeliveriesRequest) GetGroupId() string {
@@ -6266,7 +6371,7 @@ type ForceResendDeliveriesResponse struct {
 
 func (x *ForceResendDeliveriesResponse) Reset() {
 	*x = ForceResendDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6278,7 +6383,7 @@ func (x *ForceResendDeliveriesResponse) String() string {
 func (*ForceResendDeliveriesResponse) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6291,7 +6396,7 @@ func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{88}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ForceResendDeliveriesResponse) GetResent() int32 {
@@ -6325,7 +6430,7 @@ type MetaEventMetadata struct {
 
 func (x *MetaEventMetadata) Reset() {
 	*x = MetaEventMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6337,7 +6442,7 @@ func (x *MetaEventMetadata) String() string {
 func (*MetaEventMetadata) ProtoMessage() {}
 
 func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6350,7 +6455,7 @@ func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEventMetadata.ProtoReflect.Descriptor instead.
 func (*MetaEventMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{89}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *MetaEventMetadata) GetRaw() string {
@@ -6401,7 +6506,7 @@ type MetaEvent struct {
 
 func (x *MetaEvent) Reset() {
 	*x = MetaEvent{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6413,7 +6518,7 @@ func (x *MetaEvent) String() string {
 func (*MetaEvent) ProtoMessage() {}
 
 func (x *MetaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6426,7 +6531,7 @@ func (x *MetaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEvent.ProtoReflect.Descriptor instead.
 func (*MetaEvent) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{90}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *MetaEvent) GetUid() string {
@@ -6495,7 +6600,7 @@ type ListMetaEventsRequest struct {
 
 func (x *ListMetaEventsRequest) Reset() {
 	*x = ListMetaEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6507,7 +6612,7 @@ func (x *ListMetaEventsRequest) String() string {
 func (*ListMetaEventsRequest) ProtoMessage() {}
 
 func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6520,7 +6625,7 @@ func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{91}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ListMetaEventsRequest) GetGroupId() string {
@@ -6547,7 +6652,7 @@ type ListMetaEventsResponse struct {
 
 func (x *ListMetaEventsResponse) Reset() {
 	*x = ListMetaEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6559,7 +6664,7 @@ func (x *ListMetaEventsResponse) String() string {
 func (*ListMetaEventsResponse) ProtoMessage() {}
 
 func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6572,7 +6677,7 @@ func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{92}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ListMetaEventsResponse) GetMetaEvents() []*MetaEvent {
@@ -6599,7 +6704,7 @@ type GetMetaEventRequest struct {
 
 func (x *GetMetaEventRequest) Reset() {
 	*x = GetMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6611,7 +6716,7 @@ func (x *GetMetaEventRequest) String() string {
 func (*GetMetaEventRequest) ProtoMessage() {}
 
 func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6624,7 +6729,7 @@ func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*GetMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{93}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *GetMetaEventRequest) GetGroupId() string {
@@ -6651,7 +6756,7 @@ type ResendMetaEventRequest struct {
 
 func (x *ResendMetaEventRequest) Reset() {
 	*x = ResendMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6663,7 +6768,7 @@ func (x *ResendMetaEventRequest) String() string {
 func (*ResendMetaEventRequest) ProtoMessage() {}
 
 func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6676,7 +6781,7 @@ func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*ResendMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{94}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ResendMetaEventRequest) GetGroupId() string {
@@ -6717,7 +6822,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6729,7 +6834,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6742,7 +6847,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{95}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DeadLetter) GetId() uint64 {
@@ -6824,7 +6929,7 @@ type ListDeadLettersRequest struct {
 
 func (x *ListDeadLettersRequest) Reset() {
 	*x = ListDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6836,7 +6941,7 @@ func (x *ListDeadLettersRequest) String() string {
 func (*ListDeadLettersRequest) ProtoMessage() {}
 
 func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6849,7 +6954,7 @@ func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{96}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListDeadLettersRequest) GetPage() *PageRequest {
@@ -6869,7 +6974,7 @@ type ListDeadLettersResponse struct {
 
 func (x *ListDeadLettersResponse) Reset() {
 	*x = ListDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6881,7 +6986,7 @@ func (x *ListDeadLettersResponse) String() string {
 func (*ListDeadLettersResponse) ProtoMessage() {}
 
 func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6894,7 +6999,7 @@ func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{97}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
@@ -6921,7 +7026,7 @@ type RedriveDeadLettersRequest struct {
 
 func (x *RedriveDeadLettersRequest) Reset() {
 	*x = RedriveDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6933,7 +7038,7 @@ func (x *RedriveDeadLettersRequest) String() string {
 func (*RedriveDeadLettersRequest) ProtoMessage() {}
 
 func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6946,7 +7051,7 @@ func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{98}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *RedriveDeadLettersRequest) GetIds() []uint64 {
@@ -6966,7 +7071,7 @@ type RedriveDeadLettersResponse struct {
 
 func (x *RedriveDeadLettersResponse) Reset() {
 	*x = RedriveDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6978,7 +7083,7 @@ func (x *RedriveDeadLettersResponse) String() string {
 func (*RedriveDeadLettersResponse) ProtoMessage() {}
 
 func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6991,7 +7096,7 @@ func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{99}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
@@ -7033,7 +7138,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x06header\x18\x01 \x01(\tR\x06header\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\tR\x04hash\x12\x16\n" +
 	"\x06format\x18\x03 \x01(\tR\x06format\x12\x18\n" +
-	"\aformats\x18\x04 \x03(\tR\aformats\"\xcc\x03\n" +
+	"\aformats\x18\x04 \x03(\tR\aformats\"\xf7\x03\n" +
 	"\vGroupConfig\x12<\n" +
 	"\bstrategy\x18\x01 \x01(\v2 .convoy.ingest.v1.StrategyConfigR\bstrategy\x12?\n" +
 	"\tsignature\x18\x02 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12)\n" +
@@ -7043,7 +7148,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"meta_event\x18\x06 \x01(\v2!.convoy.ingest.v1.MetaEventConfigR\tmetaEvent\x12O\n" +
 	"\x0fcircuit_breaker\x18\a \x01(\v2&.convoy.ingest.v1.CircuitBreakerConfigR\x0ecircuitBreaker\x12.\n" +
-	"\x13enforce_event_types\x18\x14 \x01(\bR\x11enforceEventTypes\"\x9a\x01\n" +
+	"\x13enforce_event_types\x18\x14 \x01(\bR\x11enforceEventTypes\x12)\n" +
+	"\x10verify_endpoints\x18\x15 \x01(\bR\x0fverifyEndpoints\"\x9a\x01\n" +
 	"\x14CircuitBreakerConfig\x12+\n" +
 	"\x11failure_threshold\x18\x01 \x01(\x05R\x10failureThreshold\x12!\n" +
 	"\fmin_requests\x18\x02 \x01(\x05R\vminRequests\x12\x16\n" +
@@ -7055,7 +7161,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\tR\x06secret\x12\x1f\n" +
 	"\vevent_types\x18\x04 \x03(\tR\n" +
-	"eventTypes\"\xcd\v\n" +
+	"eventTypes\"\x92\f\n" +
 	"\x10GroupConfigInput\x12(\n" +
 	"\rstrategy_type\x18\x01 \x01(\tH\x00R\fstrategyType\x88\x01\x01\x120\n" +
 	"\x11strategy_duration\x18\x02 \x01(\x03H\x01R\x10strategyDuration\x88\x01\x01\x12$\n" +
@@ -7080,7 +7186,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x18circuit_breaker_cooldown\x18\x12 \x01(\tH\x0fR\x16circuitBreakerCooldown\x88\x01\x01\x122\n" +
 	"\x15set_signature_formats\x18\x13 \x01(\bR\x13setSignatureFormats\x12+\n" +
 	"\x11signature_formats\x18\x14 \x03(\tR\x10signatureFormats\x123\n" +
-	"\x13enforce_event_types\x18( \x01(\bH\x10R\x11enforceEventTypes\x88\x01\x01B\x10\n" +
+	"\x13enforce_event_types\x18( \x01(\bH\x10R\x11enforceEventTypes\x88\x01\x01\x12.\n" +
+	"\x10verify_endpoints\x18) \x01(\bH\x11R\x0fverifyEndpoints\x88\x01\x01B\x10\n" +
 	"\x0e_strategy_typeB\x14\n" +
 	"\x12_strategy_durationB\x0e\n" +
 	"\f_retry_countB\x13\n" +
@@ -7097,7 +7204,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x1d_circuit_breaker_min_requestsB\x19\n" +
 	"\x17_circuit_breaker_windowB\x1b\n" +
 	"\x19_circuit_breaker_cooldownB\x16\n" +
-	"\x14_enforce_event_types\"\xda\x01\n" +
+	"\x14_enforce_event_typesB\x13\n" +
+	"\x11_verify_endpoints\"\xda\x01\n" +
 	"\x05Group\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x125\n" +
@@ -7201,7 +7309,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xce\x05\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x9a\x06\n" +
 	"\bEndpoint\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -7224,7 +7332,16 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\acircuit\x18\x0f \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12\x16\n" +
 	"\x06filter\x18\x14 \x01(\fR\x06filter\x12P\n" +
 	"\x0eauthentication\x18\x15 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
-	"\tsignature\x18\x16 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\"\xa4\x02\n" +
+	"\tsignature\x18\x16 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12J\n" +
+	"\fverification\x18\x17 \x01(\v2&.convoy.ingest.v1.EndpointVerificationR\fverification\"\xee\x01\n" +
+	"\x14EndpointVerification\x12\x1a\n" +
+	"\bverified\x18\x01 \x01(\bR\bverified\x12;\n" +
+	"\vverified_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"verifiedAt\x12B\n" +
+	"\x0flast_attempt_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\rlastAttemptAt\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\x12\x1a\n" +
+	"\battempts\x18\x05 \x01(\x05R\battempts\"\xa4\x02\n" +
 	"\x16EndpointAuthentication\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12?\n" +
 	"\aapi_key\x18\x02 \x01(\v2&.convoy.ingest.v1.ApiKeyAuthenticationR\x06apiKey\x12;\n" +
@@ -7731,7 +7848,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 107)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 108)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
@@ -7766,81 +7883,82 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*DeleteApplicationResponse)(nil),         // 30: convoy.ingest.v1.DeleteApplicationResponse
 	(*EndpointSecret)(nil),                    // 31: convoy.ingest.v1.EndpointSecret
 	(*Endpoint)(nil),                          // 32: convoy.ingest.v1.Endpoint
-	(*EndpointAuthentication)(nil),            // 33: convoy.ingest.v1.EndpointAuthentication
-	(*ApiKeyAuthentication)(nil),              // 34: convoy.ingest.v1.ApiKeyAuthentication
-	(*BasicAuthentication)(nil),               // 35: convoy.ingest.v1.BasicAuthentication
-	(*OAuth2Authentication)(nil),              // 36: convoy.ingest.v1.OAuth2Authentication
-	(*MTLSAuthentication)(nil),                // 37: convoy.ingest.v1.MTLSAuthentication
-	(*CreateEndpointRequest)(nil),             // 38: convoy.ingest.v1.CreateEndpointRequest
-	(*ListEndpointsRequest)(nil),              // 39: convoy.ingest.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),             // 40: convoy.ingest.v1.ListEndpointsResponse
-	(*GetEndpointRequest)(nil),                // 41: convoy.ingest.v1.GetEndpointRequest
-	(*UpdateEndpointRequest)(nil),             // 42: convoy.ingest.v1.UpdateEndpointRequest
-	(*GetEndpointPublicKeyRequest)(nil),       // 43: convoy.ingest.v1.GetEndpointPublicKeyRequest
-	(*EndpointPublicKey)(nil),                 // 44: convoy.ingest.v1.EndpointPublicKey
-	(*DeleteEndpointRequest)(nil),             // 45: convoy.ingest.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),            // 46: convoy.ingest.v1.DeleteEndpointResponse
-	(*ExpireSecretRequest)(nil),               // 47: convoy.ingest.v1.ExpireSecretRequest
-	(*GetEndpointStatsRequest)(nil),           // 48: convoy.ingest.v1.GetEndpointStatsRequest
-	(*StatsFigures)(nil),                      // 49: convoy.ingest.v1.StatsFigures
-	(*StatsBucket)(nil),                       // 50: convoy.ingest.v1.StatsBucket
-	(*Circuit)(nil),                           // 51: convoy.ingest.v1.Circuit
-	(*EndpointStats)(nil),                     // 52: convoy.ingest.v1.EndpointStats
-	(*Event)(nil),                             // 53: convoy.ingest.v1.Event
-	(*CreateEventRequest)(nil),                // 54: convoy.ingest.v1.CreateEventRequest
-	(*ListEventsRequest)(nil),                 // 55: convoy.ingest.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),                // 56: convoy.ingest.v1.ListEventsResponse
-	(*GetEventRequest)(nil),                   // 57: convoy.ingest.v1.GetEventRequest
-	(*BroadcastEventRequest)(nil),             // 58: convoy.ingest.v1.BroadcastEventRequest
-	(*FanoutEventRequest)(nil),                // 59: convoy.ingest.v1.FanoutEventRequest
-	(*PrecheckEventRequest)(nil),              // 60: convoy.ingest.v1.PrecheckEventRequest
-	(*PrecheckEventResponse)(nil),             // 61: convoy.ingest.v1.PrecheckEventResponse
-	(*TestFilterRequest)(nil),                 // 62: convoy.ingest.v1.TestFilterRequest
-	(*TestFilterResponse)(nil),                // 63: convoy.ingest.v1.TestFilterResponse
-	(*EventType)(nil),                         // 64: convoy.ingest.v1.EventType
-	(*CreateEventTypeRequest)(nil),            // 65: convoy.ingest.v1.CreateEventTypeRequest
-	(*ListEventTypesRequest)(nil),             // 66: convoy.ingest.v1.ListEventTypesRequest
-	(*ListEventTypesResponse)(nil),            // 67: convoy.ingest.v1.ListEventTypesResponse
-	(*GetEventTypeRequest)(nil),               // 68: convoy.ingest.v1.GetEventTypeRequest
-	(*UpdateEventTypeRequest)(nil),            // 69: convoy.ingest.v1.UpdateEventTypeRequest
-	(*DeleteEventTypeRequest)(nil),            // 70: convoy.ingest.v1.DeleteEventTypeRequest
-	(*DeleteEventTypeResponse)(nil),           // 71: convoy.ingest.v1.DeleteEventTypeResponse
-	(*DeliveryMetadata)(nil),                  // 72: convoy.ingest.v1.DeliveryMetadata
-	(*Delivery)(nil),                          // 73: convoy.ingest.v1.Delivery
-	(*Attempt)(nil),                           // 74: convoy.ingest.v1.Attempt
-	(*DeliveryFilter)(nil),                    // 75: convoy.ingest.v1.DeliveryFilter
-	(*ListDeliveriesRequest)(nil),             // 76: convoy.ingest.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),            // 77: convoy.ingest.v1.ListDeliveriesResponse
-	(*GetDeliveryRequest)(nil),                // 78: convoy.ingest.v1.GetDeliveryRequest
-	(*ListAttemptsRequest)(nil),               // 79: convoy.ingest.v1.ListAttemptsRequest
-	(*ListAttemptsResponse)(nil),              // 80: convoy.ingest.v1.ListAttemptsResponse
-	(*GetAttemptRequest)(nil),                 // 81: convoy.ingest.v1.GetAttemptRequest
-	(*ResendDeliveryRequest)(nil),             // 82: convoy.ingest.v1.ResendDeliveryRequest
-	(*BatchRetryDeliveriesRequest)(nil),       // 83: convoy.ingest.v1.BatchRetryDeliveriesRequest
-	(*BatchRetryDeliveriesResponse)(nil),      // 84: convoy.ingest.v1.BatchRetryDeliveriesResponse
-	(*CountBatchRetryDeliveriesRequest)(nil),  // 85: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	(*CountBatchRetryDeliveriesResponse)(nil), // 86: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	(*ForceResendDeliveriesRequest)(nil),      // 87: convoy.ingest.v1.ForceResendDeliveriesRequest
-	(*ForceResendDeliveriesResponse)(nil),     // 88: convoy.ingest.v1.ForceResendDeliveriesResponse
-	(*MetaEventMetadata)(nil),                 // 89: convoy.ingest.v1.MetaEventMetadata
-	(*MetaEvent)(nil),                         // 90: convoy.ingest.v1.MetaEvent
-	(*ListMetaEventsRequest)(nil),             // 91: convoy.ingest.v1.ListMetaEventsRequest
-	(*ListMetaEventsResponse)(nil),            // 92: convoy.ingest.v1.ListMetaEventsResponse
-	(*GetMetaEventRequest)(nil),               // 93: convoy.ingest.v1.GetMetaEventRequest
-	(*ResendMetaEventRequest)(nil),            // 94: convoy.ingest.v1.ResendMetaEventRequest
-	(*DeadLetter)(nil),                        // 95: convoy.ingest.v1.DeadLetter
-	(*ListDeadLettersRequest)(nil),            // 96: convoy.ingest.v1.ListDeadLettersRequest
-	(*ListDeadLettersResponse)(nil),           // 97: convoy.ingest.v1.ListDeadLettersResponse
-	(*RedriveDeadLettersRequest)(nil),         // 98: convoy.ingest.v1.RedriveDeadLettersRequest
-	(*RedriveDeadLettersResponse)(nil),        // 99: convoy.ingest.v1.RedriveDeadLettersResponse
-	nil,                                       // 100: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 101: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 102: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	nil,                                       // 103: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	nil,                                       // 104: convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	nil,                                       // 105: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 106: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),             // 107: google.protobuf.Timestamp
+	(*EndpointVerification)(nil),              // 33: convoy.ingest.v1.EndpointVerification
+	(*EndpointAuthentication)(nil),            // 34: convoy.ingest.v1.EndpointAuthentication
+	(*ApiKeyAuthentication)(nil),              // 35: convoy.ingest.v1.ApiKeyAuthentication
+	(*BasicAuthentication)(nil),               // 36: convoy.ingest.v1.BasicAuthentication
+	(*OAuth2Authentication)(nil),              // 37: convoy.ingest.v1.OAuth2Authentication
+	(*MTLSAuthentication)(nil),                // 38: convoy.ingest.v1.MTLSAuthentication
+	(*CreateEndpointRequest)(nil),             // 39: convoy.ingest.v1.CreateEndpointRequest
+	(*ListEndpointsRequest)(nil),              // 40: convoy.ingest.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),             // 41: convoy.ingest.v1.ListEndpointsResponse
+	(*GetEndpointRequest)(nil),                // 42: convoy.ingest.v1.GetEndpointRequest
+	(*UpdateEndpointRequest)(nil),             // 43: convoy.ingest.v1.UpdateEndpointRequest
+	(*GetEndpointPublicKeyRequest)(nil),       // 44: convoy.ingest.v1.GetEndpointPublicKeyRequest
+	(*EndpointPublicKey)(nil),                 // 45: convoy.ingest.v1.EndpointPublicKey
+	(*DeleteEndpointRequest)(nil),             // 46: convoy.ingest.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),            // 47: convoy.ingest.v1.DeleteEndpointResponse
+	(*ExpireSecretRequest)(nil),               // 48: convoy.ingest.v1.ExpireSecretRequest
+	(*GetEndpointStatsRequest)(nil),           // 49: convoy.ingest.v1.GetEndpointStatsRequest
+	(*StatsFigures)(nil),                      // 50: convoy.ingest.v1.StatsFigures
+	(*StatsBucket)(nil),                       // 51: convoy.ingest.v1.StatsBucket
+	(*Circuit)(nil),                           // 52: convoy.ingest.v1.Circuit
+	(*EndpointStats)(nil),                     // 53: convoy.ingest.v1.EndpointStats
+	(*Event)(nil),                             // 54: convoy.ingest.v1.Event
+	(*CreateEventRequest)(nil),                // 55: convoy.ingest.v1.CreateEventRequest
+	(*ListEventsRequest)(nil),                 // 56: convoy.ingest.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),                // 57: convoy.ingest.v1.ListEventsResponse
+	(*GetEventRequest)(nil),                   // 58: convoy.ingest.v1.GetEventRequest
+	(*BroadcastEventRequest)(nil),             // 59: convoy.ingest.v1.BroadcastEventRequest
+	(*FanoutEventRequest)(nil),                // 60: convoy.ingest.v1.FanoutEventRequest
+	(*PrecheckEventRequest)(nil),              // 61: convoy.ingest.v1.PrecheckEventRequest
+	(*PrecheckEventResponse)(nil),             // 62: convoy.ingest.v1.PrecheckEventResponse
+	(*TestFilterRequest)(nil),                 // 63: convoy.ingest.v1.TestFilterRequest
+	(*TestFilterResponse)(nil),                // 64: convoy.ingest.v1.TestFilterResponse
+	(*EventType)(nil),                         // 65: convoy.ingest.v1.EventType
+	(*CreateEventTypeRequest)(nil),            // 66: convoy.ingest.v1.CreateEventTypeRequest
+	(*ListEventTypesRequest)(nil),             // 67: convoy.ingest.v1.ListEventTypesRequest
+	(*ListEventTypesResponse)(nil),            // 68: convoy.ingest.v1.ListEventTypesResponse
+	(*GetEventTypeRequest)(nil),               // 69: convoy.ingest.v1.GetEventTypeRequest
+	(*UpdateEventTypeRequest)(nil),            // 70: convoy.ingest.v1.UpdateEventTypeRequest
+	(*DeleteEventTypeRequest)(nil),            // 71: convoy.ingest.v1.DeleteEventTypeRequest
+	(*DeleteEventTypeResponse)(nil),           // 72: convoy.ingest.v1.DeleteEventTypeResponse
+	(*DeliveryMetadata)(nil),                  // 73: convoy.ingest.v1.DeliveryMetadata
+	(*Delivery)(nil),                          // 74: convoy.ingest.v1.Delivery
+	(*Attempt)(nil),                           // 75: convoy.ingest.v1.Attempt
+	(*DeliveryFilter)(nil),                    // 76: convoy.ingest.v1.DeliveryFilter
+	(*ListDeliveriesRequest)(nil),             // 77: convoy.ingest.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),            // 78: convoy.ingest.v1.ListDeliveriesResponse
+	(*GetDeliveryRequest)(nil),                // 79: convoy.ingest.v1.GetDeliveryRequest
+	(*ListAttemptsRequest)(nil),               // 80: convoy.ingest.v1.ListAttemptsRequest
+	(*ListAttemptsResponse)(nil),              // 81: convoy.ingest.v1.ListAttemptsResponse
+	(*GetAttemptRequest)(nil),                 // 82: convoy.ingest.v1.GetAttemptRequest
+	(*ResendDeliveryRequest)(nil),             // 83: convoy.ingest.v1.ResendDeliveryRequest
+	(*BatchRetryDeliveriesRequest)(nil),       // 84: convoy.ingest.v1.BatchRetryDeliveriesRequest
+	(*BatchRetryDeliveriesResponse)(nil),      // 85: convoy.ingest.v1.BatchRetryDeliveriesResponse
+	(*CountBatchRetryDeliveriesRequest)(nil),  // 86: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	(*CountBatchRetryDeliveriesResponse)(nil), // 87: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	(*ForceResendDeliveriesRequest)(nil),      // 88: convoy.ingest.v1.ForceResendDeliveriesRequest
+	(*ForceResendDeliveriesResponse)(nil),     // 89: convoy.ingest.v1.ForceResendDeliveriesResponse
+	(*MetaEventMetadata)(nil),                 // 90: convoy.ingest.v1.MetaEventMetadata
+	(*MetaEvent)(nil),                         // 91: convoy.ingest.v1.MetaEvent
+	(*ListMetaEventsRequest)(nil),             // 92: convoy.ingest.v1.ListMetaEventsRequest
+	(*ListMetaEventsResponse)(nil),            // 93: convoy.ingest.v1.ListMetaEventsResponse
+	(*GetMetaEventRequest)(nil),               // 94: convoy.ingest.v1.GetMetaEventRequest
+	(*ResendMetaEventRequest)(nil),            // 95: convoy.ingest.v1.ResendMetaEventRequest
+	(*DeadLetter)(nil),                        // 96: convoy.ingest.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),            // 97: convoy.ingest.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),           // 98: convoy.ingest.v1.ListDeadLettersResponse
+	(*RedriveDeadLettersRequest)(nil),         // 99: convoy.ingest.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),        // 100: convoy.ingest.v1.RedriveDeadLettersResponse
+	nil,                                       // 101: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 102: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 103: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	nil,                                       // 104: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	nil,                                       // 105: convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	nil,                                       // 106: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 107: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 108: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
@@ -7848,197 +7966,200 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
 	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
 	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	107, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	107, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	108, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	108, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	107, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	108, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
 	0,   // 13: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	16,  // 14: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
 	1,   // 15: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	107, // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	107, // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	108, // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	108, // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 18: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	23,  // 19: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
 	1,   // 20: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	107, // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	107, // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	108, // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	108, // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
 	31,  // 23: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	107, // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	107, // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
-	51,  // 26: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
-	33,  // 27: convoy.ingest.v1.Endpoint.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
+	108, // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	108, // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	52,  // 26: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
+	34,  // 27: convoy.ingest.v1.Endpoint.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
 	3,   // 28: convoy.ingest.v1.Endpoint.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	34,  // 29: convoy.ingest.v1.EndpointAuthentication.api_key:type_name -> convoy.ingest.v1.ApiKeyAuthentication
-	35,  // 30: convoy.ingest.v1.EndpointAuthentication.basic:type_name -> convoy.ingest.v1.BasicAuthentication
-	36,  // 31: convoy.ingest.v1.EndpointAuthentication.oauth2:type_name -> convoy.ingest.v1.OAuth2Authentication
-	37,  // 32: convoy.ingest.v1.EndpointAuthentication.mtls:type_name -> convoy.ingest.v1.MTLSAuthentication
-	33,  // 33: convoy.ingest.v1.CreateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
-	3,   // 34: convoy.ingest.v1.CreateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	0,   // 35: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	32,  // 36: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
-	1,   // 37: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	33,  // 38: convoy.ingest.v1.UpdateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
-	3,   // 39: convoy.ingest.v1.UpdateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	107, // 40: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
-	49,  // 41: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	107, // 42: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	107, // 43: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	107, // 44: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
-	49,  // 45: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
-	50,  // 46: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	107, // 47: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	107, // 48: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
-	51,  // 49: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
-	100, // 50: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	107, // 51: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	101, // 52: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	107, // 53: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	107, // 54: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
-	0,   // 55: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	53,  // 56: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
-	1,   // 57: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	102, // 58: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	103, // 59: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	54,  // 60: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
-	58,  // 61: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
-	59,  // 62: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
-	104, // 63: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	107, // 64: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
-	107, // 65: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 66: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	64,  // 67: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
-	1,   // 68: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	107, // 69: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	72,  // 70: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	107, // 71: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	107, // 72: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	105, // 73: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	106, // 74: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	107, // 75: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	107, // 76: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	107, // 77: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
-	75,  // 78: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,   // 79: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	73,  // 80: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,   // 81: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	74,  // 82: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	75,  // 83: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	75,  // 84: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	107, // 85: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	89,  // 86: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
-	74,  // 87: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	107, // 88: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	107, // 89: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 90: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	90,  // 91: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
-	1,   // 92: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	107, // 93: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
-	0,   // 94: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	95,  // 95: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
-	1,   // 96: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	9,   // 97: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 98: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 99: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 100: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 101: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 102: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 103: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 104: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	21,  // 105: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	24,  // 106: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	25,  // 107: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	27,  // 108: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	28,  // 109: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	29,  // 110: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	38,  // 111: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	39,  // 112: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	41,  // 113: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	42,  // 114: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	45,  // 115: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	47,  // 116: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	48,  // 117: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	43,  // 118: convoy.ingest.v1.IngestService.GetEndpointPublicKey:input_type -> convoy.ingest.v1.GetEndpointPublicKeyRequest
-	54,  // 119: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	55,  // 120: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	57,  // 121: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	58,  // 122: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
-	59,  // 123: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
-	60,  // 124: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
-	62,  // 125: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
-	65,  // 126: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
-	66,  // 127: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
-	68,  // 128: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
-	69,  // 129: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
-	70,  // 130: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
-	76,  // 131: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	78,  // 132: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	79,  // 133: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	81,  // 134: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	82,  // 135: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	83,  // 136: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	85,  // 137: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	87,  // 138: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	91,  // 139: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	93,  // 140: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	94,  // 141: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	96,  // 142: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	98,  // 143: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	8,   // 144: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 145: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 146: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 147: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 148: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 149: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20,  // 150: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	16,  // 151: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	22,  // 152: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	23,  // 153: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	26,  // 154: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	23,  // 155: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	23,  // 156: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	30,  // 157: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	32,  // 158: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	40,  // 159: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	32,  // 160: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32,  // 161: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	46,  // 162: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	32,  // 163: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	52,  // 164: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	44,  // 165: convoy.ingest.v1.IngestService.GetEndpointPublicKey:output_type -> convoy.ingest.v1.EndpointPublicKey
-	53,  // 166: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	56,  // 167: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	53,  // 168: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	53,  // 169: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
-	53,  // 170: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
-	61,  // 171: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
-	63,  // 172: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
-	64,  // 173: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
-	67,  // 174: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
-	64,  // 175: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
-	64,  // 176: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
-	71,  // 177: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
-	77,  // 178: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	73,  // 179: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	80,  // 180: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	74,  // 181: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	73,  // 182: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	84,  // 183: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	86,  // 184: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	88,  // 185: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	92,  // 186: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	90,  // 187: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	90,  // 188: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	97,  // 189: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	99,  // 190: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	144, // [144:191] is the sub-list for method output_type
-	97,  // [97:144] is the sub-list for method input_type
-	97,  // [97:97] is the sub-list for extension type_name
-	97,  // [97:97] is the sub-list for extension extendee
-	0,   // [0:97] is the sub-list for field type_name
+	33,  // 29: convoy.ingest.v1.Endpoint.verification:type_name -> convoy.ingest.v1.EndpointVerification
+	108, // 30: convoy.ingest.v1.EndpointVerification.verified_at:type_name -> google.protobuf.Timestamp
+	108, // 31: convoy.ingest.v1.EndpointVerification.last_attempt_at:type_name -> google.protobuf.Timestamp
+	35,  // 32: convoy.ingest.v1.EndpointAuthentication.api_key:type_name -> convoy.ingest.v1.ApiKeyAuthentication
+	36,  // 33: convoy.ingest.v1.EndpointAuthentication.basic:type_name -> convoy.ingest.v1.BasicAuthentication
+	37,  // 34: convoy.ingest.v1.EndpointAuthentication.oauth2:type_name -> convoy.ingest.v1.OAuth2Authentication
+	38,  // 35: convoy.ingest.v1.EndpointAuthentication.mtls:type_name -> convoy.ingest.v1.MTLSAuthentication
+	34,  // 36: convoy.ingest.v1.CreateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
+	3,   // 37: convoy.ingest.v1.CreateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	0,   // 38: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	32,  // 39: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
+	1,   // 40: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	34,  // 41: convoy.ingest.v1.UpdateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
+	3,   // 42: convoy.ingest.v1.UpdateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	108, // 43: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	50,  // 44: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
+	108, // 45: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	108, // 46: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	108, // 47: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	50,  // 48: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
+	51,  // 49: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
+	108, // 50: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	108, // 51: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	52,  // 52: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
+	101, // 53: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	108, // 54: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	102, // 55: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	108, // 56: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	108, // 57: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	0,   // 58: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	54,  // 59: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	1,   // 60: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	103, // 61: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	104, // 62: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	55,  // 63: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
+	59,  // 64: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
+	60,  // 65: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
+	105, // 66: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	108, // 67: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
+	108, // 68: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 69: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	65,  // 70: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
+	1,   // 71: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	108, // 72: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	73,  // 73: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	108, // 74: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	108, // 75: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	106, // 76: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	107, // 77: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	108, // 78: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	108, // 79: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	108, // 80: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	76,  // 81: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 82: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	74,  // 83: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 84: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	75,  // 85: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	76,  // 86: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	76,  // 87: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	108, // 88: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	90,  // 89: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	75,  // 90: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	108, // 91: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	108, // 92: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 93: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	91,  // 94: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 95: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	108, // 96: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 97: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	96,  // 98: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 99: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	9,   // 100: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 101: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 102: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 103: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 104: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 105: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 106: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 107: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 108: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 109: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 110: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 111: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 112: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 113: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	39,  // 114: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	40,  // 115: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	42,  // 116: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	43,  // 117: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	46,  // 118: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	48,  // 119: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	49,  // 120: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	44,  // 121: convoy.ingest.v1.IngestService.GetEndpointPublicKey:input_type -> convoy.ingest.v1.GetEndpointPublicKeyRequest
+	55,  // 122: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	56,  // 123: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	58,  // 124: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	59,  // 125: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
+	60,  // 126: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
+	61,  // 127: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
+	63,  // 128: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
+	66,  // 129: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
+	67,  // 130: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
+	69,  // 131: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
+	70,  // 132: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
+	71,  // 133: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
+	77,  // 134: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	79,  // 135: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	80,  // 136: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	82,  // 137: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	83,  // 138: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	84,  // 139: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	86,  // 140: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	88,  // 141: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	92,  // 142: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	94,  // 143: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	95,  // 144: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	97,  // 145: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	99,  // 146: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	8,   // 147: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 148: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 149: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 150: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 151: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 152: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 153: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 154: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 155: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 156: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 157: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 158: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 159: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 160: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 161: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	41,  // 162: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 163: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 164: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	47,  // 165: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 166: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	53,  // 167: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	45,  // 168: convoy.ingest.v1.IngestService.GetEndpointPublicKey:output_type -> convoy.ingest.v1.EndpointPublicKey
+	54,  // 169: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	57,  // 170: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	54,  // 171: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 172: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 173: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
+	62,  // 174: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
+	64,  // 175: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
+	65,  // 176: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
+	68,  // 177: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
+	65,  // 178: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
+	65,  // 179: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
+	72,  // 180: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
+	78,  // 181: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	74,  // 182: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	81,  // 183: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	75,  // 184: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	74,  // 185: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	85,  // 186: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	87,  // 187: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	89,  // 188: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	93,  // 189: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	91,  // 190: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	91,  // 191: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	98,  // 192: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	100, // 193: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	147, // [147:194] is the sub-list for method output_type
+	100, // [100:147] is the sub-list for method input_type
+	100, // [100:100] is the sub-list for extension type_name
+	100, // [100:100] is the sub-list for extension extendee
+	0,   // [0:100] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -8049,21 +8170,21 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 	file_convoy_ingest_v1_ingest_proto_msgTypes[7].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[13].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[28].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[42].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[49].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[60].OneofWrappers = []any{
+	file_convoy_ingest_v1_ingest_proto_msgTypes[43].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[50].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[61].OneofWrappers = []any{
 		(*PrecheckEventRequest_Event)(nil),
 		(*PrecheckEventRequest_Broadcast)(nil),
 		(*PrecheckEventRequest_Fanout)(nil),
 	}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[69].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[70].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   107,
+			NumMessages:   108,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
