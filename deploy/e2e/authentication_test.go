@@ -17,8 +17,11 @@ import (
 // the API never answers them. An endpoint's own signature settings sign its
 // deliveries in several formats, the asymmetric one verifiable with the
 // public key the API answers.
-func TestEndpointAuthenticationAndSignatures(t *testing.T) {
-	s := startStack(t)
+//
+// An endpoint of a group that verifies endpoints stays pending, receiving
+// nothing, until it passes the ownership handshake.
+func TestReceiverTrust(t *testing.T) {
+	s := startStack(t, "CONVOY_VERIFY_INTERVAL=200ms", "CONVOY_WEBHOOK_ORIGIN=hooks.e2e.test")
 
 	var tokens atomic.Int32
 	tokenSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -185,6 +188,8 @@ func TestEndpointAuthenticationAndSignatures(t *testing.T) {
 		}
 	})
 
+	t.Run("ownership handshake", func(t *testing.T) { ownershipHandshake(t, s) })
+
 	t.Run("bad input names the field", func(t *testing.T) {
 		group, app, _ := setup(s, nil, "http://127.0.0.1:1/unused")
 		base := "/api/v1/groups/" + group.UID + "/applications/" + app.UID + "/endpoints"
@@ -216,4 +221,98 @@ func endpointOf(t *testing.T, s *stack, base, url string) string {
 	}
 	t.Fatalf("no endpoint at %s", url)
 	return ""
+}
+
+func ownershipHandshake(t *testing.T, s *stack) {
+	var (
+		allow    atomic.Bool
+		options  atomic.Int32
+		gets     atomic.Int32
+		origin   atomic.Value
+		askedFor atomic.Value
+	)
+	recv := newScriptedReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodOptions:
+			options.Add(1)
+			origin.Store(r.Header.Get("WebHook-Request-Origin"))
+			askedFor.Store(r.Header.Get("WebHook-Request-Rate"))
+			if !allow.Load() {
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			w.Header().Set("WebHook-Allowed-Origin", "hooks.e2e.test")
+			w.Header().Set("WebHook-Allowed-Rate", "120")
+			w.WriteHeader(http.StatusOK)
+		case http.MethodGet:
+			gets.Add(1)
+			w.WriteHeader(http.StatusOK)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+	var group, app resource
+	s.must(201, "POST", "/api/v1/groups", map[string]any{"name": "verified", "config": map[string]any{"verify_endpoints": true}}, &group)
+	s.must(201, "POST", "/api/v1/groups/"+group.UID+"/applications", map[string]any{"name": "shop"}, &app)
+	base := "/api/v1/groups/" + group.UID + "/applications/" + app.UID + "/endpoints"
+	type verification struct {
+		Verified  bool   `json:"verified"`
+		LastError string `json:"last_error"`
+		Attempts  int    `json:"attempts"`
+	}
+	var ep struct {
+		UID               string        `json:"uid"`
+		Status            string        `json:"status"`
+		RateLimit         int           `json:"rate_limit"`
+		RateLimitDuration string        `json:"rate_limit_duration"`
+		Verification      *verification `json:"verification"`
+	}
+	s.must(201, "POST", base, map[string]any{"url": recv.URL, "events": []string{"invoice.*"}}, &ep)
+	if ep.Status != "pending" || ep.Verification == nil || ep.Verification.Verified {
+		t.Fatalf("new endpoint %+v, want pending and unverified", ep)
+	}
+
+	var ev resource
+	s.must(201, "POST", "/api/v1/groups/"+group.UID+"/events",
+		map[string]any{"app_id": app.UID, "event_type": "invoice.paid", "data": map[string]any{"n": 1}}, &ev)
+	// The delivery is held while the handshake fails, and the failure shows.
+	eventually(t, 20*time.Second, "the delivery to be held and the handshake to fail", func() bool {
+		s.must(200, "GET", base+"/"+ep.UID, nil, &ep)
+		ds := deliveriesOf(s, group.UID, ev.UID)
+		return len(ds) == 1 && ds[0].Status == "Discarded" && ep.Verification.Attempts >= 1 &&
+			strings.Contains(ep.Verification.LastError, "403")
+	})
+	for _, r := range recv.requests() {
+		if r.header.Get("WebHook-Request-Origin") == "" {
+			t.Fatalf("the endpoint got a request other than the handshake before it was verified")
+		}
+	}
+	if ep.Status != "pending" {
+		t.Fatalf("status %q while unverified", ep.Status)
+	}
+	if code, _ := s.call("PUT", base+"/"+ep.UID, adminKey, map[string]any{"status": "active"}, nil); code < 400 {
+		t.Fatalf("activating an unverified endpoint answered %d", code)
+	}
+
+	allow.Store(true)
+	eventually(t, 20*time.Second, "the endpoint to be verified and active", func() bool {
+		s.must(200, "GET", base+"/"+ep.UID, nil, &ep)
+		return ep.Status == "active" && ep.Verification.Verified
+	})
+	if ep.RateLimit != 120 || ep.RateLimitDuration != "1m" || ep.Verification.LastError != "" {
+		t.Fatalf("verified endpoint %+v, want WebHook-Allowed-Rate 120 applied as 120 per 1m", ep)
+	}
+	eventually(t, 20*time.Second, "the held delivery to be sent", func() bool {
+		ds := deliveriesOf(s, group.UID, ev.UID)
+		return len(ds) == 1 && ds[0].Status == "Success"
+	})
+	posts := 0
+	for _, r := range recv.requests() {
+		if r.header.Get("WebHook-Request-Origin") == "" {
+			posts++
+		}
+	}
+	if posts != 1 || gets.Load() != 0 || origin.Load() != "hooks.e2e.test" || askedFor.Load() != "5000" {
+		t.Fatalf("posts %d, gets %d, origin %v, requested rate %v", posts, gets.Load(), origin.Load(), askedFor.Load())
+	}
 }
