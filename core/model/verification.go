@@ -31,4 +31,7 @@ type PendingVerification struct {
 	// VerifiedAt is set once the handshake passed; the document stays
 	// until the held deliveries are released.
 	VerifiedAt *time.Time `bson:"verified_at,omitempty"`
+	// LeaseUntil is until when one dispatcher works the item: replicas
+	// must not both release the held deliveries (each would send them).
+	LeaseUntil *time.Time `bson:"lease_until,omitempty"`
 }

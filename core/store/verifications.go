@@ -34,6 +34,24 @@ func (s *Store) ListVerifications(ctx context.Context, limit int) ([]model.Pendi
 	return out, nil
 }
 
+// ClaimVerification takes the item for its caller until `until`, unless
+// another holds an unexpired lease; it reports whether the caller has it.
+// The filter is more than an `_id`, which is fine on this small collection.
+func (s *Store) ClaimVerification(ctx context.Context, endpointID string, until time.Time) (bool, error) {
+	filter := bson.D{
+		{Key: "_id", Value: endpointID},
+		{Key: "$or", Value: bson.A{
+			bson.D{{Key: "lease_until", Value: bson.D{{Key: "$exists", Value: false}}}},
+			bson.D{{Key: "lease_until", Value: bson.D{{Key: "$lt", Value: now()}}}},
+		}},
+	}
+	res, err := s.coll(collVerifications).UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "lease_until", Value: until}}}})
+	if err != nil {
+		return false, err
+	}
+	return res.ModifiedCount == 1, nil
+}
+
 // DeleteVerification removes an endpoint's pending verification; removing
 // one that is gone is not an error.
 func (s *Store) DeleteVerification(ctx context.Context, endpointID string) error {

@@ -34,6 +34,20 @@ func testVerifications(t *testing.T, st *store.Store) {
 		t.Fatalf("%d items for the endpoint, want 1", n)
 	}
 
+	// One claimant at a time, until the lease runs out.
+	ok, err := st.ClaimVerification(ctx, e.UID, time.Now().Add(time.Minute))
+	mustOK(t, err)
+	again, err := st.ClaimVerification(ctx, e.UID, time.Now().Add(time.Minute))
+	mustOK(t, err)
+	if !ok || again {
+		t.Fatalf("claims = %v, %v; want the first only", ok, again)
+	}
+	v.LeaseUntil = ptr(time.Now().Add(-time.Second)) // expired
+	mustOK(t, st.PutVerification(ctx, v))
+	if ok, err := st.ClaimVerification(ctx, e.UID, time.Now().Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("claim after the lease ran out = %v, %v", ok, err)
+	}
+
 	// The outcome is set without touching the endpoint's other settings.
 	e.Description = "changed meanwhile"
 	mustOK(t, st.ReplaceEndpoint(ctx, e))
@@ -58,3 +72,5 @@ func testVerifications(t *testing.T, st *store.Store) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

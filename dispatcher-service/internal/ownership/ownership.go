@@ -46,14 +46,17 @@ const (
 	// item is written just before the endpoint.
 	orphanAge        = time.Minute
 	handshakeTimeout = 10 * time.Second
-	batch            = 100
-	releaseBatch     = 500
+	// lease is how long one dispatcher holds an item it works.
+	lease        = time.Minute
+	batch        = 100
+	releaseBatch = 500
 )
 
 // Store is what the verifier reads and writes.
 type Store interface {
 	ListVerifications(ctx context.Context, limit int) ([]model.PendingVerification, error)
 	PutVerification(ctx context.Context, v *model.PendingVerification) error
+	ClaimVerification(ctx context.Context, endpointID string, until time.Time) (bool, error)
 	DeleteVerification(ctx context.Context, endpointID string) error
 	EndpointByID(ctx context.Context, id string) (*model.Endpoint, error)
 	SetEndpointVerification(ctx context.Context, endpointID string, v model.EndpointVerification, status string, rateLimit *int32, rateWindow time.Duration) error
@@ -130,33 +133,52 @@ func (v *Verifier) Tick(ctx context.Context) error {
 
 func (v *Verifier) one(ctx context.Context, item *model.PendingVerification) error {
 	now := v.now()
+	if item.VerifiedAt == nil && now.Before(item.NextAttemptAt) {
+		return nil
+	}
+	until := now.Add(lease)
+	claimed, err := v.store.ClaimVerification(ctx, item.EndpointID, until)
+	if err != nil || !claimed {
+		return err // another dispatcher works it
+	}
+	item.LeaseUntil = &until
+	done, err := v.work(ctx, item, now)
+	if done {
+		return err
+	}
+	// Given back at the end of the pass, so the next pass (here or on
+	// another replica) need not wait for the lease to run out.
+	item.LeaseUntil = nil
+	if perr := v.store.PutVerification(context.WithoutCancel(ctx), item); perr != nil && err == nil {
+		err = fmt.Errorf("give back lease: %w", perr)
+	}
+	return err
+}
+
+// work handles one claimed item; done reports that the item was deleted.
+func (v *Verifier) work(ctx context.Context, item *model.PendingVerification, now time.Time) (done bool, err error) {
 	ep, err := v.store.EndpointByID(ctx, item.EndpointID)
 	if errors.Is(err, store.ErrNotFound) {
 		if now.Sub(item.CreatedAt) > orphanAge {
-			return v.store.DeleteVerification(ctx, item.EndpointID)
+			return true, v.store.DeleteVerification(ctx, item.EndpointID)
 		}
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if item.VerifiedAt == nil {
-		if now.Before(item.NextAttemptAt) {
-			return nil
-		}
-		if !v.handshake(ctx, ep, item, now) {
-			return nil
-		}
+	if item.VerifiedAt == nil && !v.handshake(ctx, ep, item, now) {
+		return false, nil
 	}
 	// Verified: send what was held, until no dispatcher can still be
 	// holding for it.
 	if err := v.release(ctx, ep); err != nil {
-		return err
+		return false, err
 	}
 	if now.Sub(*item.VerifiedAt) > releaseWindow {
-		return v.store.DeleteVerification(ctx, item.EndpointID)
+		return true, v.store.DeleteVerification(ctx, item.EndpointID)
 	}
-	return nil
+	return false, nil
 }
 
 // handshake validates ep and records the outcome; it reports whether ep is
