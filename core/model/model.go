@@ -36,6 +36,9 @@ const (
 	FormatSimple           = "simple"
 	FormatAdvanced         = "advanced"
 	FormatStandardWebhooks = "standard-webhooks"
+	// FormatStandardWebhooksAsymmetric signs with the endpoint's ed25519
+	// key (Standard Webhooks v1a).
+	FormatStandardWebhooksAsymmetric = "standard-webhooks-asymmetric"
 )
 
 // Group is a logical context (an environment or a team) with its own
@@ -64,6 +67,9 @@ type GroupConfig struct {
 	// EnforceEventTypes refuses events whose type is not in the group's
 	// catalog or whose payload its schema rejects.
 	EnforceEventTypes bool `bson:"enforce_event_types,omitempty"`
+	// VerifyEndpoints makes new endpoints pass the ownership handshake
+	// before they receive anything.
+	VerifyEndpoints bool `bson:"verify_endpoints,omitempty"`
 }
 
 // CircuitBreaker stops attempts to an endpoint that fails most of them, and
@@ -129,6 +135,17 @@ type Signature struct {
 	Header string `bson:"header"`
 	Hash   string `bson:"hash"`
 	Format string `bson:"format"`
+	// Formats, when set, are all used on every request; Format is then
+	// its first entry.
+	Formats []string `bson:"formats,omitempty"`
+}
+
+// FormatList returns the formats a request is signed in.
+func (s Signature) FormatList() []string {
+	if len(s.Formats) > 0 {
+		return s.Formats
+	}
+	return []string{s.Format}
 }
 
 // DefaultGroupConfig is what a group gets for every field its creator left out.
@@ -242,9 +259,19 @@ type Endpoint struct {
 	Filter string `bson:"filter,omitempty"`
 	// Ordered makes the endpoint's deliveries go one at a time, in the order
 	// their events were accepted: a failing one holds back those behind it.
-	Ordered   bool      `bson:"ordered,omitempty"`
-	CreatedAt time.Time `bson:"created_at"`
-	UpdatedAt time.Time `bson:"updated_at"`
+	Ordered bool `bson:"ordered,omitempty"`
+	// Authentication is nil when the endpoint relies on the signature alone.
+	Authentication *EndpointAuthentication `bson:"authentication,omitempty"`
+	// Signature overrides the group's signature settings; nil uses them.
+	Signature *Signature `bson:"signature,omitempty"`
+	// SigningKey is the endpoint's ed25519 private key ("whsk_..."), for
+	// the standard-webhooks-asymmetric format. Secret-bearing.
+	SigningKey string `bson:"signing_key,omitempty"`
+	// Verification is set when the endpoint's group asks for the ownership
+	// handshake; nil means none was asked for.
+	Verification *EndpointVerification `bson:"verification,omitempty"`
+	CreatedAt    time.Time             `bson:"created_at"`
+	UpdatedAt    time.Time             `bson:"updated_at"`
 }
 
 // Endpoint defaults.
@@ -253,6 +280,15 @@ const (
 	DefaultRateLimit         = 5000
 	DefaultRateLimitDuration = time.Minute
 )
+
+// SignatureOf returns the signature settings ep's deliveries use: its own
+// or its group's.
+func (e *Endpoint) SignatureOf(g *Group) Signature {
+	if e.Signature != nil {
+		return *e.Signature
+	}
+	return g.Config.Signature
+}
 
 // ValidSecrets returns the secrets still signing at now, newest first.
 func (e *Endpoint) ValidSecrets(now time.Time) []Secret {

@@ -48,7 +48,8 @@ func writeSealedFixture(t *testing.T, st *store.Store, tag string) sealedFixture
 	t.Helper()
 	at := ms(time.Now())
 	exp := at.Add(time.Hour)
-	f := sealedFixture{plain: []string{"meta-" + tag + "-secret-value", "app-" + tag + "-secret-value", "ep-" + tag + "-current-secret", "ep-" + tag + "-retired-secret"}}
+	f := sealedFixture{plain: []string{"meta-" + tag + "-secret-value", "app-" + tag + "-secret-value", "ep-" + tag + "-current-secret", "ep-" + tag + "-retired-secret",
+		"whsk_ep-" + tag + "-signing-key", "ep-" + tag + "-basic-password"}}
 	cfg := model.DefaultGroupConfig()
 	cfg.MetaEvent = model.MetaEventConfig{IsEnabled: true, URL: "https://example.com/meta", Secret: f.plain[0]}
 	f.group = &model.Group{UID: ids.New(), Name: "g", Config: cfg, CreatedAt: at, UpdatedAt: at}
@@ -57,7 +58,9 @@ func writeSealedFixture(t *testing.T, st *store.Store, tag string) sealedFixture
 	mustOK(t, st.CreateApplication(t.Context(), f.app))
 	f.ep = &model.Endpoint{UID: ids.New(), GroupID: f.group.UID, AppID: f.app.UID, URL: "https://example.com/hook",
 		Secrets: []model.Secret{{Value: f.plain[2], CreatedAt: at}, {Value: f.plain[3], CreatedAt: at, ExpiresAt: &exp}},
-		Events:  []string{"*"}, Status: model.EndpointActive, CreatedAt: at, UpdatedAt: at}
+		Events:  []string{"*"}, Status: model.EndpointActive, CreatedAt: at, UpdatedAt: at,
+		SigningKey:     f.plain[4],
+		Authentication: &model.EndpointAuthentication{Type: model.AuthBasic, Basic: &model.BasicAuth{Username: "u", Password: f.plain[5]}}}
 	mustOK(t, st.CreateEndpoint(t.Context(), f.ep))
 	return f
 }
@@ -90,7 +93,7 @@ func sealedValues(t *testing.T, st *store.Store, f sealedFixture) []string {
 	for _, v := range vals {
 		out = append(out, str(v.Document(), "value"))
 	}
-	return out
+	return append(out, str(e, "signing_key"), str(e, "authentication", "basic", "password"))
 }
 
 // wantReadable checks that the store reads the fixture's secrets in plain
@@ -103,7 +106,7 @@ func wantReadable(t *testing.T, st *store.Store, f sealedFixture) {
 	mustOK(t, err)
 	e, err := st.EndpointByID(t.Context(), f.ep.UID)
 	mustOK(t, err)
-	got := []string{g.Config.MetaEvent.Secret, a.Secret, e.Secrets[0].Value, e.Secrets[1].Value}
+	got := []string{g.Config.MetaEvent.Secret, a.Secret, e.Secrets[0].Value, e.Secrets[1].Value, e.SigningKey, e.Authentication.Basic.Password}
 	if strings.Join(got, ",") != strings.Join(f.plain, ",") {
 		t.Fatalf("read %v, want %v", got, f.plain)
 	}
@@ -141,8 +144,8 @@ func TestSecretsAreSealedAtRest(t *testing.T) {
 	t.Cleanup(func() { ix.Close() })
 	wantReadable(t, openStore(t, fdb.URI(), "convoy_sealed", store.WithKeyring(kr), store.WithIndex(ix)), f)
 	// The caller's value is not sealed in place.
-	if f.ep.Secrets[0].Value != f.plain[2] {
-		t.Errorf("CreateEndpoint changed its argument: %q", f.ep.Secrets[0].Value)
+	if f.ep.Secrets[0].Value != f.plain[2] || f.ep.SigningKey != f.plain[4] || f.ep.Authentication.Basic.Password != f.plain[5] {
+		t.Errorf("CreateEndpoint changed its argument: %+v", f.ep)
 	}
 
 	// A sealed value moved into another document does not open.

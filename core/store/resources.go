@@ -93,7 +93,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 		return err
 	}
 	inGroup := bson.D{{Key: "group_id", Value: id}}
-	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collPortalLinks} {
+	for _, c := range []string{collAPIKeys, collEndpoints, collApplications, collDeliveries, collEvents, collIdempotency, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collPortalLinks, collVerifications} {
 		if _, err := s.coll(c).DeleteMany(ctx, inGroup); err != nil {
 			return fmt.Errorf("delete group's %s: %w", c, err)
 		}

@@ -24,15 +24,16 @@ import (
 // strings, as "secrets" does). A new document type needs a new entry; the
 // rotation pass walks this list.
 var sealedDocs = []sealedDoc{
-	sealedType(collEndpoints, []string{"secrets"},
+	sealedType(collEndpoints, []string{"secrets", "signing_key", "authentication"},
 		func(e *model.Endpoint) string { return e.UID },
 		func(e *model.Endpoint) []*string {
 			e.Secrets = slices.Clone(e.Secrets)
-			out := make([]*string, len(e.Secrets))
+			out := make([]*string, 0, len(e.Secrets)+2)
 			for i := range e.Secrets {
-				out[i] = &e.Secrets[i].Value
+				out = append(out, &e.Secrets[i].Value)
 			}
-			return out
+			out = append(out, &e.SigningKey)
+			return append(out, authenticationSecrets(e)...)
 		}),
 	sealedType(collApplications, []string{"secret"},
 		func(a *model.Application) string { return a.UID },
@@ -40,6 +41,39 @@ var sealedDocs = []sealedDoc{
 	sealedType(collGroups, []string{"config.meta_event.secret"},
 		func(g *model.Group) string { return g.UID },
 		func(g *model.Group) []*string { return []*string{&g.Config.MetaEvent.Secret} }),
+}
+
+// authenticationSecrets returns the credentials of e's authentication, on
+// copies of its structs owned by e (they are pointers, shared with the
+// caller's value otherwise).
+func authenticationSecrets(e *model.Endpoint) []*string {
+	if e.Authentication == nil {
+		return nil
+	}
+	a := *e.Authentication
+	e.Authentication = &a
+	var out []*string
+	if a.APIKey != nil {
+		k := *a.APIKey
+		a.APIKey = &k
+		out = append(out, &k.HeaderValue)
+	}
+	if a.Basic != nil {
+		b := *a.Basic
+		a.Basic = &b
+		out = append(out, &b.Password)
+	}
+	if a.OAuth2 != nil {
+		o := *a.OAuth2
+		a.OAuth2 = &o
+		out = append(out, &o.ClientSecret)
+	}
+	if a.MTLS != nil {
+		m := *a.MTLS
+		a.MTLS = &m
+		out = append(out, &m.ClientKey)
+	}
+	return out
 }
 
 // sealedDoc describes one document type with encrypted fields.

@@ -168,7 +168,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collEncryption, collPortalLinks, collAuditLog} {
+	for _, n := range []string{collGroups, collAPIKeys, collApplications, collEndpoints, collEvents, collIdempotency, collDeliveries, collMetaEvents, collEventTypes, collEventTypeNames, collRoutingVersions, collEncryption, collPortalLinks, collAuditLog, collVerifications} {
 		if have[n] {
 			continue
 		}

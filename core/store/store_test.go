@@ -120,6 +120,7 @@ func runConformance(t *testing.T, st *store.Store) {
 		{"EventsCreatedBetween", testEventsCreatedBetween},
 		{"Marks", testMarks},
 		{"ConvoyQueries", testConvoyQueries},
+		{"Verifications", testVerifications},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, st) })
 	}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +27,7 @@ type vector struct {
 	Header          string            `json:"header"`
 	ReplayAttacks   bool              `json:"replay_attacks"`
 	Secrets         []string          `json:"secrets"`
+	SigningKey      string            `json:"signing_key"`
 	DeliveryID      string            `json:"delivery_id"`
 	Timestamp       int64             `json:"timestamp"`
 	Body            string            `json:"body"`
@@ -86,12 +89,18 @@ func TestVectors(t *testing.T) {
 			body := []byte(v.Body)
 			tampered := append([]byte(v.Body), ' ')
 
+			// For the asymmetric format the "secrets" are public keys: the
+			// unrelated one is another valid key.
+			unrelated := "unrelated"
+			if v.Format == FormatStandardWebhooksAsymmetric {
+				unrelated = "whpk_" + base64.StdEncoding.EncodeToString(make([]byte, 32))
+			}
 			cases := []verifyCase{
 				{"accepted", signedAt, v.Secrets, v.header(), body, nil},
 				{"accepted near the tolerance edge", signedAt.Add(DefaultTolerance), v.Secrets, v.header(), body, nil},
-				{"accepted with an unrelated secret first", signedAt, append([]string{"unrelated"}, v.Secrets...), v.header(), body, nil},
+				{"accepted with an unrelated secret first", signedAt, append([]string{unrelated}, v.Secrets...), v.header(), body, nil},
 				{"tampered body", signedAt, v.Secrets, v.header(), tampered, ErrMismatch},
-				{"wrong secret", signedAt, []string{"wrong-secret"}, v.header(), body, ErrMismatch},
+				{"wrong secret", signedAt, []string{unrelated}, v.header(), body, ErrMismatch},
 				{"no signature headers", signedAt, v.Secrets, http.Header{}, body, ErrNoSignature},
 			}
 			if v.timestamped() {
@@ -142,6 +151,9 @@ func TestVectorsCoverage(t *testing.T) {
 		{"advanced with two secrets", func(v vector) bool { return v.Format == FormatAdvanced && len(v.Secrets) == 2 }},
 		{"standard-webhooks with one secret", func(v vector) bool { return v.Format == FormatStandardWebhooks && len(v.Secrets) == 1 }},
 		{"standard-webhooks with two secrets", func(v vector) bool { return v.Format == FormatStandardWebhooks && len(v.Secrets) == 2 }},
+		{"standard-webhooks-asymmetric", func(v vector) bool {
+			return v.Format == FormatStandardWebhooksAsymmetric && v.SigningKey != "" && strings.HasPrefix(v.ExpectedHeaders["webhook-signature"], "v1a,")
+		}},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {

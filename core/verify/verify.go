@@ -1,7 +1,7 @@
 // Package verify lets a webhook receiver check that a request really came from
 // Convoy and is recent. It understands the three signature formats an endpoint
 // can be configured with — Convoy's "simple" and "advanced" formats and
-// Standard Webhooks. Besides the standard library it imports only
+// Standard Webhooks, symmetric (v1) and asymmetric (v1a, ed25519). Besides the standard library it imports only
 // convoy/core/hmacs, so receivers do not pull in the rest of Convoy.
 //
 // Verify the exact bytes received, before decoding the JSON: re-encoding the
@@ -20,6 +20,7 @@
 package verify
 
 import (
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -46,6 +47,11 @@ const (
 	// FormatStandardWebhooks: https://www.standardwebhooks.com — webhook-id,
 	// webhook-timestamp and webhook-signature headers, HMAC-SHA256.
 	FormatStandardWebhooks = "standard-webhooks"
+	// FormatStandardWebhooksAsymmetric: the same headers, with a "v1a"
+	// ed25519 signature verified with the endpoint's public key
+	// ("whpk_<base64>", from the endpoint's public_key route), passed in
+	// place of the secrets.
+	FormatStandardWebhooksAsymmetric = "standard-webhooks-asymmetric"
 )
 
 // Defaults applied to zero Options fields.
@@ -68,6 +74,7 @@ const (
 	headerWebhookTimestamp = "webhook-timestamp"
 	headerWebhookSignature = "webhook-signature"
 	standardSecretPrefix   = "whsec_"
+	publicKeyPrefix        = "whpk_"
 )
 
 // Errors returned by Verify, for errors.Is. A receiver should answer every one
@@ -142,6 +149,8 @@ func Verify(opts Options, secrets []string, header http.Header, body []byte) err
 		return verifyAdvanced(opts, secrets, header, body)
 	case FormatStandardWebhooks:
 		return verifyStandard(opts, secrets, header, body)
+	case FormatStandardWebhooksAsymmetric:
+		return verifyAsymmetric(opts, secrets, header, body)
 	}
 	return fmt.Errorf("%w %q", ErrUnknownFormat, opts.Format)
 }
@@ -225,27 +234,76 @@ func verifyAdvanced(opts Options, secrets []string, header http.Header, body []b
 }
 
 func verifyStandard(opts Options, secrets []string, header http.Header, body []byte) error {
+	prefix, sigs, err := standardSignatures(opts, header, "v1")
+	if err != nil {
+		return err
+	}
+	return matchAny(secrets, sigs, func(secret string) ([]byte, error) {
+		key, err := standardKey(secret)
+		if err != nil {
+			return nil, err
+		}
+		return mac(sha256.New, key, prefix, body), nil
+	})
+}
+
+// verifyAsymmetric checks v1a signatures against public keys. Every key is
+// tried against every signature, as matchAny does for secrets.
+func verifyAsymmetric(opts Options, publicKeys []string, header http.Header, body []byte) error {
+	keys := make([]ed25519.PublicKey, len(publicKeys))
+	for i, k := range publicKeys {
+		rest, ok := strings.CutPrefix(k, publicKeyPrefix)
+		b, err := base64.StdEncoding.DecodeString(rest)
+		if !ok || err != nil || len(b) != ed25519.PublicKeySize {
+			return fmt.Errorf("%w: public key %d is not a %s<base64 ed25519 key>", ErrInvalidSecret, i, publicKeyPrefix)
+		}
+		keys[i] = b
+	}
+	prefix, sigs, err := standardSignatures(opts, header, "v1a")
+	if err != nil {
+		return err
+	}
+	msg := append([]byte(prefix), body...)
+	matched := false
+	for _, k := range keys {
+		for _, sig := range sigs {
+			if ed25519.Verify(k, msg, sig) {
+				matched = true
+			}
+		}
+	}
+	if !matched {
+		return ErrMismatch
+	}
+	return nil
+}
+
+// standardSignatures checks the Standard Webhooks headers and returns the
+// signed prefix ("<id>.<timestamp>.") and the decoded signatures of the
+// given version.
+func standardSignatures(opts Options, header http.Header, want string) (string, [][]byte, error) {
 	values := header.Values(headerWebhookSignature)
 	if len(values) == 0 {
-		return fmt.Errorf("%w: %s header is empty", ErrNoSignature, headerWebhookSignature)
+		return "", nil, fmt.Errorf("%w: %s header is empty", ErrNoSignature, headerWebhookSignature)
 	}
 	id := header.Get(headerWebhookID)
 	if id == "" {
-		return fmt.Errorf("%w: %s header is empty", ErrMalformed, headerWebhookID)
+		return "", nil, fmt.Errorf("%w: %s header is empty", ErrMalformed, headerWebhookID)
 	}
 	ts := header.Get(headerWebhookTimestamp)
 	if ts == "" {
-		return fmt.Errorf("%w: %s header is empty", ErrNoTimestamp, headerWebhookTimestamp)
+		return "", nil, fmt.Errorf("%w: %s header is empty", ErrNoTimestamp, headerWebhookTimestamp)
 	}
 	if err := opts.checkTimestamp(ts); err != nil {
-		return err
+		return "", nil, err
 	}
 	var sigs [][]byte
 	for _, v := range values {
 		for entry := range strings.FieldsSeq(v) {
 			version, sig, ok := strings.Cut(entry, ",")
-			if !ok || version != "v1" {
-				// Other versions (v1a is asymmetric) are not ours to check.
+			if !ok || version != want {
+				// Other versions (v1 symmetric, v1a asymmetric) are checked
+				// by the other format.
 				continue
 			}
 			if b, err := base64.StdEncoding.DecodeString(sig); err == nil {
@@ -254,16 +312,9 @@ func verifyStandard(opts Options, secrets []string, header http.Header, body []b
 		}
 	}
 	if len(sigs) == 0 {
-		return fmt.Errorf("%w: no v1 signature", ErrNoSignature)
+		return "", nil, fmt.Errorf("%w: no %s signature", ErrNoSignature, want)
 	}
-	prefix := id + "." + ts + "."
-	return matchAny(secrets, sigs, func(secret string) ([]byte, error) {
-		key, err := standardKey(secret)
-		if err != nil {
-			return nil, err
-		}
-		return mac(sha256.New, key, prefix, body), nil
-	})
+	return id + "." + ts + ".", sigs, nil
 }
 
 // matchAny reports success when any secret's MAC equals any received

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -564,6 +565,19 @@ func TestAPIRoutes(t *testing.T) {
 		eventually(t, 15*time.Second, "the resent meta event to arrive", func() bool { return len(metaRecv.requests()) == 2 })
 	})
 
+	t.Run("endpoint public key", func(t *testing.T) {
+		r := w.do(t, 200, "GET", ep+"/public_key", nil)
+		var k struct {
+			EndpointID string `json:"endpoint_id"`
+			PublicKey  string `json:"public_key"`
+		}
+		r.data(t, &k)
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(k.PublicKey, "whpk_"))
+		if k.EndpointID != w.ids["endpoint_id"] || !strings.HasPrefix(k.PublicKey, "whpk_") || err != nil || len(raw) != 32 {
+			t.Fatalf("public key %s", r.env.Data)
+		}
+	})
+
 	t.Run("endpoint stats and dead letters", func(t *testing.T) {
 		r := w.do(t, 200, "GET", ep+"/stats?window=1h", nil)
 		var st struct {
@@ -801,7 +815,7 @@ const portalSessionRow = "get portal session"
 // when it manages endpoints.
 var (
 	portalReads = map[string]bool{
-		"get application": true, "list endpoints": true, "get endpoint": true, "endpoint stats": true,
+		"get application": true, "list endpoints": true, "get endpoint": true, "endpoint stats": true, "endpoint public key": true,
 		"list events": true, "get event": true, "list deliveries": true, "get delivery": true, "list attempts": true,
 		"get attempt": true, "resend": true, "batchretry": true, "batchretry by filter": true, "forceresend": true,
 		"count for batchretry": true, "batchretry as Convoy's SDK sends it": true, portalSessionRow: true,
@@ -941,6 +955,7 @@ func TestAPIAuth(t *testing.T) {
 		{"POST", "expire secret", false, 200, map[string]any{"expiration": 60}, at(APP + "/endpoints/" + okEp + "/expire_secret")},
 		{"GET", "endpoint stats", false, 200, nil, at(APP + "/endpoints/" + okEp + "/stats?window=1h")},
 		{"POST", "send test event", false, 201, nil, at(APP + "/endpoints/" + okEp + "/test")},
+		{"GET", "endpoint public key", false, 200, nil, at(APP + "/endpoints/" + okEp + "/public_key")},
 		{"POST", "create event", false, 201, map[string]any{"app_id": app, "event_type": "none.x", "data": map[string]any{}}, at(G + "/events")},
 		{"GET", "list events", false, 200, nil, at(G + "/events?app_id=" + app)},
 		{"GET", "get event", false, 200, nil, at(G + "/events/" + okEvent)},

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -23,6 +24,45 @@ type endpointFields struct {
 	Filter json.RawMessage `json:"filter"`
 	// Ordered delivers one at a time in acceptance order.
 	Ordered *bool `json:"ordered"`
+	// Authentication is absent to leave it, null to remove it.
+	Authentication authenticationField `json:"authentication"`
+	// Signature overrides the group's signature settings; fields left out
+	// take the group's. In an update null goes back to the group's.
+	Signature signatureField `json:"signature"`
+}
+
+// signatureInput is an endpoint's signature override as sent.
+type signatureInput struct {
+	Header  string   `json:"header"`
+	Hash    string   `json:"hash"`
+	Format  string   `json:"format"`
+	Formats []string `json:"formats"`
+}
+
+// signatureField tells an absent signature from a null one, as
+// authenticationField does.
+type signatureField struct {
+	signatureInput
+	present, null bool
+}
+
+func (f *signatureField) UnmarshalJSON(b []byte) error {
+	f.present = true
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		f.null = true
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(&f.signatureInput)
+}
+
+func (f *signatureField) proto() *ingestv1.SignatureConfig {
+	if !f.present || f.null {
+		return nil
+	}
+	s := f.signatureInput
+	return &ingestv1.SignatureConfig{Header: s.Header, Hash: s.Hash, Format: s.Format, Formats: s.Formats}
 }
 
 // url resolves url and its alias target_url.
@@ -86,6 +126,31 @@ type endpointView struct {
 	// Filter is null when the endpoint has none.
 	Filter  json.RawMessage `json:"filter"`
 	Ordered bool            `json:"ordered"`
+	// Authentication is null when the endpoint has none; its credentials
+	// are redacted.
+	Authentication *authenticationBody `json:"authentication"`
+	// Signature is null when the endpoint uses its group's settings.
+	Signature *signatureView `json:"signature"`
+	// Verification is null when the group asked for no ownership handshake.
+	Verification *verificationView `json:"verification"`
+}
+
+type verificationView struct {
+	Verified      bool    `json:"verified"`
+	VerifiedAt    *string `json:"verified_at"`
+	LastAttemptAt *string `json:"last_attempt_at"`
+	LastError     string  `json:"last_error"`
+	Attempts      int32   `json:"attempts"`
+}
+
+func verificationOut(v *ingestv1.EndpointVerification) *verificationView {
+	if v == nil {
+		return nil
+	}
+	return &verificationView{
+		Verified: v.GetVerified(), VerifiedAt: timeOut(v.GetVerifiedAt()), LastAttemptAt: timeOut(v.GetLastAttemptAt()),
+		LastError: v.GetLastError(), Attempts: v.GetAttempts(),
+	}
 }
 
 type endpointSecretView struct {
@@ -115,7 +180,18 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		Circuit:           circuitOut(e.GetCircuit()),
 		Filter:            rawOrNull(e.GetFilter()),
 		Ordered:           e.GetOrdered(),
+		Authentication:    authenticationOut(e.GetAuthentication()),
+		Signature:         signatureOrNull(e.GetSignature()),
+		Verification:      verificationOut(e.GetVerification()),
 	}
+}
+
+func signatureOrNull(s *ingestv1.SignatureConfig) *signatureView {
+	if s == nil {
+		return nil
+	}
+	v := signatureOut(s)
+	return &v
 }
 
 func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) {
@@ -136,6 +212,8 @@ func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		RateLimitDuration: deref(in.RateLimitDuration),
 		Filter:            in.Filter,
 		Ordered:           deref(in.Ordered),
+		Authentication:    in.Authentication.proto(),
+		Signature:         in.Signature.proto(),
 	})
 	if err != nil {
 		return nil, err
@@ -191,11 +269,31 @@ func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		Status:            in.Status,
 		Filter:            in.Filter,
 		Ordered:           in.Ordered,
+		Authentication:    in.Authentication.proto(),
+		Signature:         in.Signature.proto(),
+		RemoveSignature:   in.Signature.null,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return endpointOut(e), nil
+}
+
+type publicKeyView struct {
+	EndpointID string `json:"endpoint_id"`
+	PublicKey  string `json:"public_key"`
+}
+
+func (a *API) getEndpointPublicKey(ctx context.Context, r *http.Request) (any, error) {
+	k, err := a.ingest.GetEndpointPublicKey(ctx, &ingestv1.GetEndpointPublicKeyRequest{
+		GroupId:    r.PathValue("group_id"),
+		AppId:      r.PathValue("app_id"),
+		EndpointId: r.PathValue("endpoint_id"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return publicKeyView{EndpointID: k.GetEndpointId(), PublicKey: k.GetPublicKey()}, nil
 }
 
 func (a *API) deleteEndpoint(ctx context.Context, r *http.Request) (any, error) {

@@ -340,6 +340,10 @@ func (f *fakeIngest) ResendMetaEvent(ctx context.Context, r *ingestv1.ResendMeta
 	return record(ctx, f, "ResendMetaEvent", r, sampleMetaEvent())
 }
 
+func (f *fakeIngest) GetEndpointPublicKey(ctx context.Context, r *ingestv1.GetEndpointPublicKeyRequest) (*ingestv1.EndpointPublicKey, error) {
+	return record(ctx, f, "GetEndpointPublicKey", r, &ingestv1.EndpointPublicKey{EndpointId: r.GetEndpointId(), PublicKey: "whpk_AAAA"})
+}
+
 func (f *fakeIngest) GetEndpointStats(ctx context.Context, r *ingestv1.GetEndpointStatsRequest) (*ingestv1.EndpointStats, error) {
 	return record(ctx, f, "GetEndpointStats", r, sampleStats())
 }

@@ -26,14 +26,16 @@ type groupInput struct {
 type groupConfigInput struct {
 	Strategy  *strategyInput `json:"strategy"`
 	Signature *struct {
-		Header *string `json:"header"`
-		Hash   *string `json:"hash"`
-		Format *string `json:"format"`
+		Header  *string   `json:"header"`
+		Hash    *string   `json:"hash"`
+		Format  *string   `json:"format"`
+		Formats *[]string `json:"formats"`
 	} `json:"signature"`
 	DisableEndpoint   *bool   `json:"disable_endpoint"`
 	ReplayAttacks     *bool   `json:"replay_attacks"`
 	RetentionPolicy   *string `json:"retention_policy"`
 	EnforceEventTypes *bool   `json:"enforce_event_types"`
+	VerifyEndpoints   *bool   `json:"verify_endpoints"`
 	MetaEvent         *struct {
 		IsEnabled  *bool     `json:"is_enabled"`
 		URL        *string   `json:"url"`
@@ -122,6 +124,7 @@ func (c *groupConfigInput) proto() (*ingestv1.GroupConfigInput, error) {
 		ReplayAttacks:     c.ReplayAttacks,
 		RetentionPolicy:   c.RetentionPolicy,
 		EnforceEventTypes: c.EnforceEventTypes,
+		VerifyEndpoints:   c.VerifyEndpoints,
 	}
 	if s := c.Strategy; s != nil {
 		var err error
@@ -131,6 +134,7 @@ func (c *groupConfigInput) proto() (*ingestv1.GroupConfigInput, error) {
 	}
 	if s := c.Signature; s != nil {
 		in.SignatureHeader, in.SignatureHash, in.SignatureFormat = s.Header, s.Hash, s.Format
+		in.SetSignatureFormats, in.SignatureFormats = s.Formats != nil, deref(s.Formats)
 	}
 	if m := c.MetaEvent; m != nil {
 		in.MetaEventIsEnabled, in.MetaEventUrl, in.MetaEventSecret = m.IsEnabled, m.URL, m.Secret
@@ -166,17 +170,27 @@ type groupConfigView struct {
 			RetryLimit int32 `json:"retryLimit"`
 		} `json:"exponentialBackoff"`
 	} `json:"strategy"`
-	Signature struct {
-		Header string `json:"header"`
-		Hash   string `json:"hash"`
-		Format string `json:"format"`
-	} `json:"signature"`
+	Signature         signatureView       `json:"signature"`
 	DisableEndpoint   bool                `json:"disable_endpoint"`
 	ReplayAttacks     bool                `json:"replay_attacks"`
 	RetentionPolicy   string              `json:"retention_policy"`
 	MetaEvent         metaEventConfigView `json:"meta_event"`
 	CircuitBreaker    circuitBreakerView  `json:"circuit_breaker"`
 	EnforceEventTypes bool                `json:"enforce_event_types"`
+	VerifyEndpoints   bool                `json:"verify_endpoints"`
+}
+
+// signatureView is a group's signature settings or an endpoint's override.
+// formats is left out while a single format is used.
+type signatureView struct {
+	Header  string   `json:"header"`
+	Hash    string   `json:"hash"`
+	Format  string   `json:"format"`
+	Formats []string `json:"formats,omitempty"`
+}
+
+func signatureOut(s *ingestv1.SignatureConfig) signatureView {
+	return signatureView{Header: s.GetHeader(), Hash: s.GetHash(), Format: s.GetFormat(), Formats: s.GetFormats()}
 }
 
 type circuitBreakerView struct {
@@ -206,13 +220,12 @@ func groupOut(g *ingestv1.Group) groupView {
 		v.Config.Strategy.Default.IntervalSeconds = v.Config.Strategy.Duration
 		v.Config.Strategy.Default.RetryLimit = v.Config.Strategy.RetryCount
 	}
-	v.Config.Signature.Header = c.GetSignature().GetHeader()
-	v.Config.Signature.Hash = c.GetSignature().GetHash()
-	v.Config.Signature.Format = c.GetSignature().GetFormat()
+	v.Config.Signature = signatureOut(c.GetSignature())
 	v.Config.DisableEndpoint = c.GetDisableEndpoint()
 	v.Config.ReplayAttacks = c.GetReplayAttacks()
 	v.Config.RetentionPolicy = c.GetRetentionPolicy()
 	v.Config.EnforceEventTypes = c.GetEnforceEventTypes()
+	v.Config.VerifyEndpoints = c.GetVerifyEndpoints()
 	m := c.GetMetaEvent()
 	v.Config.MetaEvent = metaEventConfigView{
 		IsEnabled: m.GetIsEnabled(), URL: m.GetUrl(), Secret: m.GetSecret(),

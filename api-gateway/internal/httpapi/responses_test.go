@@ -56,7 +56,7 @@ func TestResponseShapes(t *testing.T) {
 				`"signature":{"header":"X-Convoy-Signature","hash":"SHA256","format":"simple"},"disable_endpoint":true,` +
 				`"replay_attacks":false,"retention_policy":"720h","meta_event":{"is_enabled":true,"url":"https://ops.example.com/meta",` +
 				`"secret":"meta-secret","event_types":["endpoint.disabled"]},` +
-				`"circuit_breaker":{"failure_threshold":70,"min_requests":10,"window":"1m","cooldown":"30s"},"enforce_event_types":false},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
+				`"circuit_breaker":{"failure_threshold":70,"min_requests":10,"window":"1m","cooldown":"30s"},"enforce_event_types":false,"verify_endpoints":false},"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z"}`,
 		},
 		{
 			name: "created group", method: "POST", path: "/api/v1/groups", body: `{"name":"prod"}`, wantStatus: 201,
@@ -87,7 +87,7 @@ func TestResponseShapes(t *testing.T) {
 				`"events":["*"],"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"active",` +
 				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z",` +
 				`"circuit":{"state":"half_open","failure_rate":0.8,"opened_at":"2024-01-02T04:05:06.5Z"},` +
-				`"filter":{"body":{"amount":{"$gte":100}}},"ordered":false}`,
+				`"filter":{"body":{"amount":{"$gte":100}}},"ordered":false,"authentication":null,"signature":null,"verification":null}`,
 		},
 		{
 			name: "event type", method: "GET", path: g + "/event-types/et-1", wantStatus: 200,

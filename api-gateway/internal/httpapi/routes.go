@@ -118,6 +118,7 @@ func routes() []route {
 		{"DELETE", endpointPath, "deleteEndpoint", ok, "App endpoint deleted successfully", accepts{}, (*API).deleteEndpoint},
 		{"POST", endpointPath + "/expire_secret", "expireSecret", ok, "Endpoint secret expired successfully", accepts{body: expireSecretInput{}}, (*API).expireSecret},
 		{"POST", endpointPath + "/test", "sendTestEvent", created, "Test event sent successfully", accepts{body: testEventInput{}}, (*API).sendTestEvent},
+		{"GET", endpointPath + "/public_key", "getEndpointPublicKey", ok, "Endpoint public key fetched successfully", accepts{}, (*API).getEndpointPublicKey},
 		{"GET", endpointPath + "/stats", "getEndpointStats", ok, "Endpoint stats fetched successfully", accepts{query: []string{"window"}}, (*API).getEndpointStats},
 
 		{"POST", groupPath + "/events", "createEvent", created, "App event created successfully", accepts{body: eventInput{}}, (*API).createEvent},

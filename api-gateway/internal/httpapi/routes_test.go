@@ -175,6 +175,16 @@ func TestRoutesCallIngest(t *testing.T) {
 			wantReq: &ingestv1.SendTestEventRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", EventType: "ping", Data: []byte(`{"a":1}`)},
 		},
 		{
+			name: "endpoint public key", method: "GET", path: ep + "/public_key",
+			wantStatus: 200, wantRPC: "GetEndpointPublicKey",
+			wantReq: &ingestv1.GetEndpointPublicKeyRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1"},
+		},
+		{
+			name: "endpoint signature override and removal", method: "PUT", path: ep, body: `{"signature": null}`,
+			wantStatus: 200, wantRPC: "UpdateEndpoint",
+			wantReq: &ingestv1.UpdateEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", RemoveSignature: true},
+		},
+		{
 			name: "endpoint stats", method: "GET", path: ep + "/stats?window=1h",
 			wantStatus: 200, wantRPC: "GetEndpointStats",
 			wantReq: &ingestv1.GetEndpointStatsRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", Window: "1h"},

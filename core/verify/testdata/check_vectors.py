@@ -69,6 +69,23 @@ def expected(v):
             "webhook-timestamp": ts,
             "webhook-signature": " ".join(sigs),
         }
+    if fmt == "standard-webhooks-asymmetric":
+        # RFC 8032 ed25519 is deterministic: the same key and message give
+        # the same signature, so it is recomputed like the HMACs.
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        raw = base64.b64decode(v["signing_key"][len("whsk_"):], validate=True)
+        key = Ed25519PrivateKey.from_private_bytes(raw[:32])
+        public = "whpk_" + base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode("ascii")
+        if v["secrets"] != [public]:
+            raise ValueError("public key %r is not the signing key's %r" % (v["secrets"], public))
+        signed = v["delivery_id"].encode("utf-8") + b"." + ts.encode() + b"." + body
+        return {
+            "webhook-id": v["delivery_id"],
+            "webhook-timestamp": ts,
+            "webhook-signature": "v1a," + base64.b64encode(key.sign(signed)).decode("ascii"),
+        }
     raise ValueError("unknown format %r" % fmt)
 
 

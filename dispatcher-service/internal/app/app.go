@@ -14,6 +14,7 @@ import (
 	"convoy/core/queue"
 	"convoy/core/retryschedule"
 	"convoy/core/service"
+	"convoy/dispatcher-service/internal/authn"
 	"convoy/dispatcher-service/internal/circuit"
 	"convoy/dispatcher-service/internal/config"
 	"convoy/dispatcher-service/internal/consume"
@@ -21,6 +22,7 @@ import (
 	"convoy/dispatcher-service/internal/meta"
 	"convoy/dispatcher-service/internal/metrics"
 	"convoy/dispatcher-service/internal/outbound"
+	"convoy/dispatcher-service/internal/ownership"
 	"convoy/dispatcher-service/internal/ratelimit"
 	"convoy/dispatcher-service/internal/record"
 	"convoy/dispatcher-service/internal/stats"
@@ -78,7 +80,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	breaker := circuit.New(healthKV)
 	g.Go(func() error { return breaker.Run(gctx) })
 	client := outbound.New(outbound.Config{Allow: cfg.Allow, UserAgent: "Convoy/" + Version, IdlePerHost: cfg.PerEndpoint})
-	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version), queue.NewPublisher(js), m, consume.Options{
+	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version).WithAuthentication(authn.New(client)), queue.NewPublisher(js), m, consume.Options{
 		Concurrency: cfg.Concurrency,
 		PerEndpoint: cfg.PerEndpoint,
 		AckWait:     cfg.AckWait,
@@ -93,6 +95,10 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		Policy:  retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
 	}, log.Named("meta"))
 	g.Go(func() error { return mc.Run(gctx, metaCons) })
+	// Endpoint ownership handshakes, and the release of what was held
+	// meanwhile, through the same guarded client as deliveries.
+	verifier := ownership.New(st, client, queue.NewPublisher(js), ownership.Options{Origin: cfg.WebhookOrigin, Interval: cfg.VerifyInterval}, log.Named("ownership"))
+	g.Go(func() error { return verifier.Run(gctx) })
 
 	// The recorder and the stats outlive the consumer: attempts finishing
 	// during the drain still need their writes, and their counts.

@@ -3,6 +3,7 @@ package config
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"convoy/core/envconf"
@@ -18,18 +19,34 @@ type Config struct {
 	Allow         []netip.Prefix
 	RetryJitter   float64
 	MaxRetryAfter time.Duration
+	// WebhookOrigin is sent as WebHook-Request-Origin in the endpoint
+	// ownership handshake: the name receivers allow.
+	WebhookOrigin string
+	// VerifyInterval is how often pending endpoint handshakes are looked at.
+	VerifyInterval time.Duration
 }
+
+// DefaultWebhookOrigin is the handshake origin when none is configured.
+const DefaultWebhookOrigin = "webhooks.convoy.local"
 
 // Load reads the environment and reports every problem at once.
 func Load() (Config, error) { return read(envconf.New()) }
 
 func read(r *envconf.Reader) (Config, error) {
 	c := Config{
-		Common:        r.ReadCommon(":5008"),
-		Concurrency:   r.Int("CONVOY_DISPATCH_CONCURRENCY", 256, 1, 10_000),
-		PerEndpoint:   r.Int("CONVOY_DISPATCH_PER_ENDPOINT", 64, 1, 10_000),
-		AckWait:       r.Duration("CONVOY_DISPATCH_ACK_WAIT", time.Minute),
-		MaxRetryAfter: r.Duration("CONVOY_RETRY_AFTER_MAX", time.Hour),
+		Common:         r.ReadCommon(":5008"),
+		Concurrency:    r.Int("CONVOY_DISPATCH_CONCURRENCY", 256, 1, 10_000),
+		PerEndpoint:    r.Int("CONVOY_DISPATCH_PER_ENDPOINT", 64, 1, 10_000),
+		AckWait:        r.Duration("CONVOY_DISPATCH_ACK_WAIT", time.Minute),
+		MaxRetryAfter:  r.Duration("CONVOY_RETRY_AFTER_MAX", time.Hour),
+		WebhookOrigin:  r.String("CONVOY_WEBHOOK_ORIGIN", DefaultWebhookOrigin),
+		VerifyInterval: r.Duration("CONVOY_VERIFY_INTERVAL", 10*time.Second),
+	}
+	if o := c.WebhookOrigin; o == "" || strings.ContainsAny(o, " \t\r\n,/") {
+		r.Fail("CONVOY_WEBHOOK_ORIGIN=%q: want a host name such as %s", o, DefaultWebhookOrigin)
+	}
+	if c.VerifyInterval < 100*time.Millisecond {
+		r.Fail("CONVOY_VERIFY_INTERVAL=%s: want at least 100ms", c.VerifyInterval)
 	}
 	jitterPct := r.Int("CONVOY_RETRY_JITTER_PERCENT", 0, 0, 50)
 	c.RetryJitter = float64(jitterPct) / 100

@@ -65,6 +65,10 @@ func decide(t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group, out del
 	return d
 }
 
+// HeldUnverified is the description of a delivery held until its endpoint
+// passes the ownership handshake.
+const HeldUnverified = "held until the endpoint's ownership is verified"
+
 // discard is the update of a delivery whose endpoint is inactive or gone:
 // no attempt is made or counted.
 func discard(t *queuev1.DeliveryTask, why string, now time.Time) store.DeliveryUpdate {

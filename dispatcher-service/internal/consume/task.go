@@ -80,6 +80,11 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 	if ep.Status == model.EndpointInactive {
 		return d.finish(ctx, msg, whole(t, g, discard(t, "endpoint is inactive", now)))
 	}
+	if ep.Unverified() {
+		// Stored, not attempted: the verifier sends it again once the
+		// endpoint has passed the ownership handshake.
+		return d.finish(ctx, msg, whole(t, g, discard(t, HeldUnverified, now)))
+	}
 
 	// Deferrals below cost no attempt: the task simply comes back later.
 	allowed, probe, err := d.circuitAllows(ctx, msg, t, ep, g, firstDelivery)

@@ -6,6 +6,7 @@ package deliver
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"net/http"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/signingkey"
+	"convoy/dispatcher-service/internal/authn"
 	"convoy/dispatcher-service/internal/outbound"
 	"convoy/dispatcher-service/internal/sign"
 	queuev1 "convoy/proto/convoy/queue/v1"
@@ -34,6 +37,7 @@ type Poster interface {
 // Deliverer makes attempts.
 type Deliverer struct {
 	client    Poster
+	auth      *authn.Authenticator
 	userAgent string
 	now       func() time.Time
 }
@@ -41,6 +45,14 @@ type Deliverer struct {
 // New returns a Deliverer posting through client.
 func New(client Poster, version string) *Deliverer {
 	return &Deliverer{client: client, userAgent: "Convoy/" + version, now: time.Now}
+}
+
+// WithAuthentication makes the Deliverer authenticate to endpoints that ask
+// for it. Without it, an endpoint with authentication gets failed attempts
+// rather than unauthenticated requests.
+func (d *Deliverer) WithAuthentication(a *authn.Authenticator) *Deliverer {
+	d.auth = a
+	return d
 }
 
 // Outcome is one attempt and what the endpoint said.
@@ -54,21 +66,56 @@ type Outcome struct {
 // settings and the endpoint's valid secrets.
 func (d *Deliverer) Attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group) Outcome {
 	now := d.now()
-	header, err := d.headers(t, ep, g, now)
-	if err != nil {
-		// A signing failure is a failed attempt like any other: it is
-		// recorded and retried, and its error says why.
+	failed := func(msg string) Outcome {
+		// A signing or authentication failure is a failed attempt like any
+		// other: it is recorded and retried, and its error says why.
 		return Outcome{Attempt: model.Attempt{
-			UID: ids.New(), URL: ep.URL, Method: http.MethodPost, Error: "sign payload: " + err.Error(), CreatedAt: now.UTC(),
+			UID: ids.New(), URL: ep.URL, Method: http.MethodPost, Error: msg, CreatedAt: now.UTC(),
 		}}
 	}
-	res := d.client.Post(ctx, ep.URL, header, t.Data, ep.HTTPTimeout)
+	header, err := d.headers(t, ep, g, now)
+	if err != nil {
+		return failed("sign payload: " + err.Error())
+	}
+	client := d.client
+	if ep.Authentication != nil {
+		if d.auth == nil {
+			return failed("authenticate: endpoint authentication is not available in this dispatcher")
+		}
+		if ep.Authentication.MTLS != nil {
+			c, err := d.auth.Client(ep)
+			if err != nil {
+				return failed("authenticate: " + err.Error())
+			}
+			client = c
+		}
+		ah, err := d.auth.Header(ctx, ep)
+		if err != nil {
+			return failed("authenticate: " + err.Error())
+		}
+		merge(header, ah)
+	}
+	res := client.Post(ctx, ep.URL, header, t.Data, ep.HTTPTimeout)
+	if res.Err == nil && res.StatusCode == http.StatusUnauthorized && d.auth != nil {
+		// The token may have been revoked or expired early: one new token
+		// and one more request, within this attempt.
+		ah, refreshed, err := d.auth.Refresh(ctx, ep)
+		switch {
+		case err != nil:
+			res.Err = errors.New("endpoint answered 401 and the token refresh failed: " + err.Error())
+		case refreshed:
+			merge(header, ah)
+			first := res.Duration
+			res = client.Post(ctx, ep.URL, header, t.Data, ep.HTTPTimeout)
+			res.Duration += first
+		}
+	}
 	a := model.Attempt{
 		UID:               ids.New(),
 		URL:               ep.URL,
 		Method:            http.MethodPost,
 		IPAddress:         res.IP,
-		RequestHeader:     flatten(redact(header, g.Config.Signature.Header)),
+		RequestHeader:     flatten(redact(header, append(authn.SensitiveHeaders(ep), ep.SignatureOf(g).Header)...)),
 		ResponseHeader:    flatten(res.Header),
 		HTTPStatus:        int32(res.StatusCode),
 		ResponseData:      string(res.Body),
@@ -119,9 +166,21 @@ func (d *Deliverer) headers(t *queuev1.DeliveryTask, ep *model.Endpoint, g *mode
 		}
 		secrets = append(secrets, sign.Secret{Value: s.Value, ExpiresAt: exp})
 	}
-	sc := g.Config.Signature
+	sc := ep.SignatureOf(g)
+	formats := make([]sign.Format, 0, 2)
+	var key ed25519.PrivateKey
+	for _, f := range sc.FormatList() {
+		formats = append(formats, sign.Format(f))
+		if f == model.FormatStandardWebhooksAsymmetric {
+			k, err := signingkey.Parse(ep.SigningKey)
+			if err != nil {
+				return nil, err
+			}
+			key = k
+		}
+	}
 	sig, err := sign.Sign(sign.Input{
-		Format: sign.Format(sc.Format), Hash: sc.Hash, Header: sc.Header,
+		Formats: formats, SigningKey: key, Hash: sc.Hash, Header: sc.Header,
 		ReplayAttacks: g.Config.ReplayAttacks, Secrets: secrets,
 		DeliveryID: t.DeliveryId, Body: t.Data, Now: now,
 	})
@@ -134,11 +193,19 @@ func (d *Deliverer) headers(t *queuev1.DeliveryTask, ep *model.Endpoint, g *mode
 	return h, nil
 }
 
-// redact hides signature values in the recorded request headers: a recorded
-// signature is no secret, but it need not sit in the store either.
-func redact(h http.Header, sigHeader string) http.Header {
+// merge sets every header of from on h, replacing values of the same name.
+func merge(h, from http.Header) {
+	for k, vs := range from {
+		h[k] = vs
+	}
+}
+
+// redact hides signature and credential values in the recorded request
+// headers: a recorded signature is no secret, but it need not sit in the
+// store either; a credential must not.
+func redact(h http.Header, names ...string) http.Header {
 	out := h.Clone()
-	for _, k := range []string{sigHeader, sign.HeaderWebhookSignature} {
+	for _, k := range append(names, sign.HeaderWebhookSignature) {
 		if _, ok := out[http.CanonicalHeaderKey(k)]; ok {
 			out.Set(k, "[redacted]")
 		}

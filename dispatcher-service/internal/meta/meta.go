@@ -318,8 +318,23 @@ func deliveryTask(t *metaevent.Task) *queuev1.DeliveryTask {
 // metaEndpoint is the group's meta event URL and secret as the deliverer
 // takes an endpoint.
 func metaEndpoint(g *model.Group, cfg model.MetaEventConfig, timeout time.Duration) *model.Endpoint {
+	// Meta events have the group's secret only, no key pair: they are
+	// signed in the group's HMAC formats, or Standard Webhooks' if the
+	// group has none.
+	sig := g.Config.Signature
+	var formats []string
+	for _, f := range sig.FormatList() {
+		if f != model.FormatStandardWebhooksAsymmetric {
+			formats = append(formats, f)
+		}
+	}
+	if len(formats) == 0 {
+		formats = []string{model.FormatStandardWebhooks}
+	}
+	sig.Format, sig.Formats = formats[0], formats
 	return &model.Endpoint{
 		GroupID: g.UID, URL: cfg.URL, HTTPTimeout: timeout,
-		Secrets: []model.Secret{{Value: cfg.Secret}},
+		Secrets:   []model.Secret{{Value: cfg.Secret}},
+		Signature: &sig,
 	}
 }

@@ -18,6 +18,10 @@ type BlockedError struct {
 }
 
 func (e *BlockedError) Error() string {
+	if !e.IP.IsValid() {
+		// Refused from the URL alone, before any address was known.
+		return "endpoint url host is " + e.Reason
+	}
 	return fmt.Sprintf("destination %s is %s", e.IP, e.Reason)
 }
 

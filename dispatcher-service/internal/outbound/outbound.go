@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"net/http/httptrace"
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -105,6 +107,10 @@ type Client struct {
 	transport *http.Transport
 	userAgent string
 	maxBody   int
+	// dialer and cfg are kept so WithTLS can build a client that shares the
+	// guard.
+	dialer *dialer
+	cfg    Config
 }
 
 // New returns a Client for cfg.
@@ -119,7 +125,35 @@ func New(cfg Config) *Client {
 		allow: append([]netip.Prefix(nil), cfg.Allow...),
 	}
 	d.net = net.Dialer{KeepAlive: 30 * time.Second, ControlContext: d.control}
+	return buildClient(cfg, d)
+}
 
+// WithTLS returns a client that dials through the same address guard but
+// presents cert (when set) and trusts only roots (when set) on TLS
+// connections: an endpoint authenticated by mutual TLS gets its own
+// connection pool, since a pooled connection carries the identity it was
+// opened with.
+func (c *Client) WithTLS(cert *tls.Certificate, roots *x509.CertPool) *Client {
+	cfg := c.cfg
+	var tlsConfig *tls.Config
+	if cfg.TLSConfig != nil {
+		tlsConfig = cfg.TLSConfig.Clone()
+	} else {
+		tlsConfig = &tls.Config{}
+	}
+	if cert != nil {
+		tlsConfig.Certificates = []tls.Certificate{*cert}
+	}
+	if roots != nil {
+		tlsConfig.RootCAs = roots
+	}
+	cfg.TLSConfig = tlsConfig
+	// One endpoint's pool: a few idle connections are enough.
+	cfg.IdlePerHost = min(cmp.Or(cfg.IdlePerHost, 16), 16)
+	return buildClient(cfg, c.dialer)
+}
+
+func buildClient(cfg Config, d *dialer) *Client {
 	var tlsConfig *tls.Config
 	if cfg.TLSConfig != nil {
 		tlsConfig = cfg.TLSConfig.Clone()
@@ -163,6 +197,8 @@ func New(cfg Config) *Client {
 		transport: transport,
 		userAgent: userAgent,
 		maxBody:   maxBody,
+		dialer:    d,
+		cfg:       cfg,
 	}
 }
 
@@ -175,7 +211,23 @@ func (c *Client) Close() {
 // returns the response or the reason there is none. timeout bounds the whole
 // exchange, from connecting to reading the last body byte; zero or negative
 // means DefaultTimeout.
-func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, body []byte, timeout time.Duration) (res Result) {
+func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, body []byte, timeout time.Duration) Result {
+	return c.send(ctx, http.MethodPost, rawURL, header, body, "application/json", timeout)
+}
+
+// PostForm sends form URL-encoded, as an OAuth2 token request is: through
+// the same guard, with the same bounds, as a delivery.
+func (c *Client) PostForm(ctx context.Context, rawURL string, header http.Header, form url.Values, timeout time.Duration) Result {
+	return c.send(ctx, http.MethodPost, rawURL, header, []byte(form.Encode()), "application/x-www-form-urlencoded", timeout)
+}
+
+// Options sends a bodiless OPTIONS request, as the webhook validation
+// handshake does.
+func (c *Client) Options(ctx context.Context, rawURL string, header http.Header, timeout time.Duration) Result {
+	return c.send(ctx, http.MethodOptions, rawURL, header, nil, "", timeout)
+}
+
+func (c *Client) send(ctx context.Context, method, rawURL string, header http.Header, body []byte, contentType string, timeout time.Duration) (res Result) {
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
 
@@ -206,7 +258,11 @@ func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, bo
 		return ip
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	var reqBody io.Reader
+	if body != nil {
+		reqBody = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, reqBody)
 	if err != nil {
 		res.Err = fmt.Errorf("build request: %w", unwrapURLError(err))
 		return res
@@ -214,7 +270,9 @@ func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, bo
 	if header != nil {
 		req.Header = header.Clone()
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	req.Header.Set("User-Agent", c.userAgent)
 
 	resp, err := c.http.Do(req)
@@ -252,7 +310,39 @@ func checkURL(rawURL string) error {
 	if u.Hostname() == "" {
 		return errors.New("endpoint url has no host")
 	}
+	if legacyIPv4(u.Hostname()) {
+		return &BlockedError{Reason: "not a standard IPv4 address (decimal, octal, hex or short forms are refused)"}
+	}
 	return nil
+}
+
+// legacyIPv4 reports whether host is a number-like name that is not a
+// dotted-quad IPv4 address: 2130706433, 0177.0.0.1, 0x7f.0.0.1, 127.1.
+// A system resolver (inet_aton) turns these into addresses that no reader
+// of the URL would recognise, and no DNS name has an all-numeric last label
+// (RFC 3696 section 2), so they are refused before any lookup.
+func legacyIPv4(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return false
+	}
+	last := host[strings.LastIndexByte(strings.TrimSuffix(host, "."), '.')+1:]
+	last = strings.TrimSuffix(last, ".")
+	if last == "" {
+		return false
+	}
+	digits := strings.TrimPrefix(strings.TrimPrefix(last, "0x"), "0X")
+	if digits == "" {
+		return true
+	}
+	hex := len(digits) != len(last)
+	for _, r := range digits {
+		isDigit := r >= '0' && r <= '9'
+		isHex := isDigit || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'
+		if !isDigit && !(hex && isHex) {
+			return false
+		}
+	}
+	return true
 }
 
 // readCapped reads up to limit bytes of r and reports whether there was more.

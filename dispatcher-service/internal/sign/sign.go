@@ -5,6 +5,7 @@
 package sign
 
 import (
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -34,6 +35,10 @@ const (
 	FormatAdvanced Format = "advanced"
 	// FormatStandardWebhooks follows https://www.standardwebhooks.com.
 	FormatStandardWebhooks Format = "standard-webhooks"
+	// FormatStandardWebhooksAsymmetric is Standard Webhooks' asymmetric
+	// signature: "v1a,<base64 ed25519 signature>" in webhook-signature,
+	// verified with the endpoint's public key (whpk_...).
+	FormatStandardWebhooksAsymmetric Format = "standard-webhooks-asymmetric"
 )
 
 // Header names fixed by the wire formats.
@@ -73,7 +78,13 @@ type Secret struct {
 
 // Input is everything needed to sign one delivery request.
 type Input struct {
-	Format Format
+	// Formats are the formats to sign in, all on one request; empty means
+	// Format alone. Signing in several lets receivers move from one to
+	// another without a flag day.
+	Formats []Format
+	Format  Format
+	// SigningKey signs the asymmetric format.
+	SigningKey ed25519.PrivateKey
 	// Hash is one of hmacs.Names. Standard Webhooks ignores it: the
 	// specification fixes HMAC-SHA256.
 	Hash string
@@ -92,18 +103,62 @@ type Input struct {
 	Now        time.Time
 }
 
-// Sign returns the headers to add to the delivery request.
+// Sign returns the headers to add to the delivery request, for every
+// format asked for. The two Standard Webhooks formats share their headers:
+// their signatures go space-separated into one webhook-signature.
 func Sign(in Input) (http.Header, error) {
 	if in.Now.IsZero() {
 		// A zero time would be signed as a timestamp in year 1 that every
 		// receiver rejects; it is always a caller bug.
 		return nil, errors.New("now is not set")
 	}
+	formats := in.Formats
+	if len(formats) == 0 {
+		formats = []Format{in.Format}
+	}
+	out := http.Header{}
+	for _, f := range formats {
+		one := in
+		one.Format = f
+		h, err := signOne(one)
+		if err != nil {
+			if len(formats) > 1 {
+				return nil, fmt.Errorf("format %s: %w", f, err)
+			}
+			return nil, err
+		}
+		for k, vs := range h {
+			if k == http.CanonicalHeaderKey(HeaderWebhookSignature) && len(out[k]) > 0 {
+				out[k] = []string{out[k][0] + " " + strings.Join(vs, " ")}
+				continue
+			}
+			out[k] = vs
+		}
+	}
+	return out, nil
+}
+
+func signOne(in Input) (http.Header, error) {
+	ts := strconv.FormatInt(in.Now.Unix(), 10)
+	if in.Format == FormatStandardWebhooksAsymmetric {
+		if in.DeliveryID == "" {
+			return nil, errors.New("delivery id is empty")
+		}
+		if len(in.SigningKey) != ed25519.PrivateKeySize {
+			return nil, errors.New("endpoint has no signing key")
+		}
+		msg := make([]byte, 0, len(in.DeliveryID)+len(ts)+2+len(in.Body))
+		msg = append(append(append(append(append(msg, in.DeliveryID...), '.'), ts...), '.'), in.Body...)
+		h := http.Header{}
+		h.Set(HeaderWebhookID, in.DeliveryID)
+		h.Set(HeaderWebhookTimestamp, ts)
+		h.Set(HeaderWebhookSignature, "v1a,"+base64.StdEncoding.EncodeToString(ed25519.Sign(in.SigningKey, msg)))
+		return h, nil
+	}
 	secrets, err := validSecrets(in.Secrets, in.Now)
 	if err != nil {
 		return nil, err
 	}
-	ts := strconv.FormatInt(in.Now.Unix(), 10)
 
 	switch in.Format {
 	case FormatSimple:

@@ -2,6 +2,7 @@ package sign
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"convoy/core/hmacs"
+	"convoy/core/signingkey"
 )
 
 // The vectors live next to the receiver-side verifier so that it, this signer
@@ -25,12 +27,15 @@ var update = flag.Bool("update", false, "regenerate "+vectorsPath+" from this pa
 // vector is one case of vectors.json. Its JSON shape is shared with the
 // verifier's and the Python checker's readers, each of which declares its own.
 type vector struct {
-	Name            string            `json:"name"`
-	Format          Format            `json:"format"`
-	Hash            string            `json:"hash"`
-	Header          string            `json:"header"`
-	ReplayAttacks   bool              `json:"replay_attacks"`
-	Secrets         []string          `json:"secrets"`
+	Name          string   `json:"name"`
+	Format        Format   `json:"format"`
+	Hash          string   `json:"hash"`
+	Header        string   `json:"header"`
+	ReplayAttacks bool     `json:"replay_attacks"`
+	Secrets       []string `json:"secrets"`
+	// SigningKey is the asymmetric format's private key (whsk_); its
+	// Secrets are then the public keys receivers verify with.
+	SigningKey      string            `json:"signing_key,omitempty"`
 	DeliveryID      string            `json:"delivery_id"`
 	Timestamp       int64             `json:"timestamp"`
 	Body            string            `json:"body"`
@@ -42,7 +47,12 @@ func (v vector) input() Input {
 	for i, s := range v.Secrets {
 		secrets[i] = Secret{Value: s}
 	}
+	var key ed25519.PrivateKey
+	if v.SigningKey != "" {
+		key, _ = signingkey.Parse(v.SigningKey)
+	}
 	return Input{
+		SigningKey:    key,
 		Format:        v.Format,
 		Hash:          v.Hash,
 		Header:        v.Header,
@@ -62,6 +72,14 @@ func vectorInputs() []vector {
 		body   = `{"event_type":"invoice.paid","data":{"id":"inv_01","amount":4200,"currency":"EUR","note":"caf\u00e9 ✓"}}`
 	)
 	whsec := func(raw string) string { return "whsec_" + base64.StdEncoding.EncodeToString([]byte(raw)) }
+	// Fixed seeds: ed25519 signatures are deterministic, so the vectors are.
+	keyPair := func(seed string) (private, public string) {
+		k := ed25519.NewKeyFromSeed([]byte(seed))
+		return "whsk_" + base64.StdEncoding.EncodeToString(k),
+			"whpk_" + base64.StdEncoding.EncodeToString(k.Public().(ed25519.PublicKey))
+	}
+	priv1, pub1 := keyPair("convoy v1a test vector seed no 1")
+	priv2, pub2 := keyPair("convoy v1a test vector seed no 2")
 
 	var vs []vector
 	for i, h := range hmacs.Names {
@@ -142,6 +160,24 @@ func vectorInputs() []vector {
 			DeliveryID: "01HZX3K4Q5R6S7T8V9W0XYZABD",
 			Timestamp:  1700000301,
 			Body:       body,
+		},
+		vector{
+			Name:       "standard-webhooks-asymmetric v1a",
+			Format:     FormatStandardWebhooksAsymmetric,
+			Secrets:    []string{pub1},
+			SigningKey: priv1,
+			DeliveryID: "01HZX3K4Q5R6S7T8V9W0XYZABF",
+			Timestamp:  1700000400,
+			Body:       body,
+		},
+		vector{
+			Name:       "standard-webhooks-asymmetric v1a empty body",
+			Format:     FormatStandardWebhooksAsymmetric,
+			Secrets:    []string{pub2},
+			SigningKey: priv2,
+			DeliveryID: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+			Timestamp:  1700000401,
+			Body:       "",
 		},
 		vector{
 			Name:       "standard-webhooks raw secret without prefix",

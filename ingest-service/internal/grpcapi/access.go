@@ -46,6 +46,7 @@ var methodAccess = map[string]access{
 
 	"CreateEndpoint": endpointWrite, "ListEndpoints": appRead, "GetEndpoint": appRead, "UpdateEndpoint": endpointWrite,
 	"DeleteEndpoint": endpointWrite, "ExpireSecret": endpointWrite, "GetEndpointStats": appRead,
+	"GetEndpointPublicKey": appRead,
 
 	"CreateEvent": groupWrite, "ListEvents": appRead, "GetEvent": appRead, "BroadcastEvent": groupWrite,
 	"FanoutEvent": groupWrite, "PrecheckEvent": groupWrite, "TestFilter": groupWrite,

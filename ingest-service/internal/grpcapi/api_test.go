@@ -182,6 +182,10 @@ func authOps() []authOp {
 			_, err := w.h.api.GetEndpointStats(ctx(t, w.group), &ingestv1.GetEndpointStatsRequest{GroupId: w.group, AppId: w.app, EndpointId: w.endpoint, Window: "1h"})
 			return err
 		}},
+		{"GetEndpointPublicKey", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.GetEndpointPublicKey(ctx(t, w.group), &ingestv1.GetEndpointPublicKeyRequest{GroupId: w.group, AppId: w.app, EndpointId: w.endpoint})
+			return err
+		}},
 		{"CreateEvent", false, func(t *testing.T, ctx as, w *world) error {
 			_, err := w.h.api.CreateEvent(ctx(t, w.group), &ingestv1.CreateEventRequest{GroupId: w.group, AppId: w.app, EventType: "auth.matrix", Data: []byte(`{}`)})
 			return err
@@ -523,6 +527,14 @@ func TestAuthCrossGroupIDs(t *testing.T) {
 		}},
 		{"GetEndpointStats/own app", func() error {
 			_, err := h.api.GetEndpointStats(ctx, &ingestv1.GetEndpointStatsRequest{GroupId: w.group, AppId: w.app, EndpointId: w.otherEndpoint})
+			return err
+		}},
+		{"GetEndpointPublicKey", func() error {
+			_, err := h.api.GetEndpointPublicKey(ctx, &ingestv1.GetEndpointPublicKeyRequest{GroupId: w.group, AppId: w.otherApp, EndpointId: w.otherEndpoint})
+			return err
+		}},
+		{"GetEndpointPublicKey/own app", func() error {
+			_, err := h.api.GetEndpointPublicKey(ctx, &ingestv1.GetEndpointPublicKeyRequest{GroupId: w.group, AppId: w.app, EndpointId: w.otherEndpoint})
 			return err
 		}},
 		{"UpdateEndpoint", func() error {

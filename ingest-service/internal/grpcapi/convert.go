@@ -33,7 +33,7 @@ func groupPB(g *model.Group) *ingestv1.Group {
 		Name: g.Name,
 		Config: &ingestv1.GroupConfig{
 			Strategy:        &ingestv1.StrategyConfig{Type: c.Strategy.Type, Duration: c.Strategy.Duration, RetryCount: c.Strategy.RetryCount},
-			Signature:       &ingestv1.SignatureConfig{Header: c.Signature.Header, Hash: c.Signature.Hash, Format: c.Signature.Format},
+			Signature:       signaturePB(&c.Signature),
 			DisableEndpoint: c.DisableEndpoint,
 			ReplayAttacks:   c.ReplayAttacks,
 			RetentionPolicy: c.RetentionPolicy,
@@ -46,6 +46,7 @@ func groupPB(g *model.Group) *ingestv1.Group {
 				Window: shortDuration(cb.Window), Cooldown: shortDuration(cb.Cooldown),
 			},
 			EnforceEventTypes: c.EnforceEventTypes,
+			VerifyEndpoints:   c.VerifyEndpoints,
 		},
 		CreatedAt: ts(g.CreatedAt),
 		UpdatedAt: ts(g.UpdatedAt),
@@ -84,6 +85,9 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		Circuit:           circuitPB(h),
 		Filter:            []byte(e.Filter),
 		Ordered:           e.Ordered,
+		Authentication:    authenticationPB(e.Authentication),
+		Signature:         signaturePB(e.Signature),
+		Verification:      verificationPB(e.Verification),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value
@@ -92,6 +96,23 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		out.Secrets = append(out.Secrets, &ingestv1.EndpointSecret{Value: s.Value, CreatedAt: ts(s.CreatedAt), ExpiresAt: tsPtr(s.ExpiresAt)})
 	}
 	return out
+}
+
+func verificationPB(v *model.EndpointVerification) *ingestv1.EndpointVerification {
+	if v == nil {
+		return nil
+	}
+	return &ingestv1.EndpointVerification{
+		Verified: v.Verified, VerifiedAt: tsPtr(v.VerifiedAt), LastAttemptAt: tsPtr(v.LastAttemptAt),
+		LastError: v.LastError, Attempts: v.Attempts,
+	}
+}
+
+func signaturePB(s *model.Signature) *ingestv1.SignatureConfig {
+	if s == nil {
+		return nil
+	}
+	return &ingestv1.SignatureConfig{Header: s.Header, Hash: s.Hash, Format: s.Format, Formats: s.Formats}
 }
 
 func circuitPB(h endpointhealth.State) *ingestv1.Circuit {

@@ -60,7 +60,24 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 	if err := setEndpoint(e, req); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
-	secret := firstNonEmpty(req.Secret, a.Secret, newSecret(g.Config.Signature.Format))
+	if req.Signature != nil {
+		if e.Signature, err = signatureOverride(req.Signature, g.Config.Signature); err != nil {
+			return nil, s.toStatus(ctx, "endpoint", err)
+		}
+	}
+	if err := ensureSigningKey(e); err != nil {
+		return nil, err
+	}
+	if g.Config.VerifyEndpoints {
+		// The work item goes first: an endpoint stored without one would
+		// stay pending for good, while an item without its endpoint is
+		// dropped by the verifier.
+		e.Status, e.Verification = model.EndpointPending, &model.EndpointVerification{}
+		if err := s.store.PutVerification(ctx, &model.PendingVerification{EndpointID: e.UID, GroupID: g.UID, CreatedAt: now(), NextAttemptAt: now()}); err != nil {
+			return nil, s.toStatus(ctx, "endpoint", err)
+		}
+	}
+	secret := firstNonEmpty(req.Secret, a.Secret, newSecret(e.SignatureOf(g).Format))
 	if err := validateSecret("secret", secret); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
@@ -119,10 +136,36 @@ func (s *Server) UpdateEndpoint(ctx context.Context, req *ingestv1.UpdateEndpoin
 	if err := updateEndpoint(e, req); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
+	switch {
+	case req.RemoveSignature && req.Signature != nil:
+		return nil, status.Error(codes.InvalidArgument, "signature and remove_signature are exclusive")
+	case req.RemoveSignature:
+		e.Signature = nil
+	case req.Signature != nil:
+		base := model.Signature{}
+		if e.Signature != nil {
+			base = *e.Signature
+		} else {
+			g, err := s.store.GetGroup(ctx, e.GroupID)
+			if err != nil {
+				return nil, s.toStatus(ctx, "group", err)
+			}
+			base = g.Config.Signature
+		}
+		if e.Signature, err = signatureOverride(req.Signature, base); err != nil {
+			return nil, s.toStatus(ctx, "endpoint", err)
+		}
+	}
+	if err := ensureSigningKey(e); err != nil {
+		return nil, err
+	}
 	reenabled, disabled := false, false
 	if req.Status != nil {
 		switch *req.Status {
 		case model.EndpointActive:
+			if e.Unverified() {
+				return nil, status.Error(codes.FailedPrecondition, "the endpoint stays pending until its ownership is verified")
+			}
 			if e.Status == model.EndpointInactive {
 				e.Status, reenabled = model.EndpointPending, true
 			}
@@ -188,7 +231,7 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 	if req.Expiration < 0 || req.Expiration > maxSecretExpiration {
 		return nil, s.toStatus(ctx, "endpoint", invalidf("expiration must be between 0 and %d seconds", maxSecretExpiration))
 	}
-	secret := firstNonEmpty(req.Secret, newSecret(g.Config.Signature.Format))
+	secret := firstNonEmpty(req.Secret, newSecret(e.SignatureOf(g).Format))
 	if err := validateSecret("secret", secret); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
@@ -295,6 +338,11 @@ func setEndpoint(e *model.Endpoint, req *ingestv1.CreateEndpointRequest) error {
 	if err != nil {
 		return err
 	}
+	auth, err := authenticationIn(req.Authentication, e.Authentication)
+	if err != nil {
+		return err
+	}
+	e.Authentication = auth
 	e.URL, e.Description, e.Events, e.Filter = req.Url, strings.TrimSpace(req.Description), events, filter
 	e.HTTPTimeout, e.RateLimit, e.RateLimitDuration = timeout, limit, window
 	e.Ordered = req.Ordered
@@ -313,9 +361,13 @@ func updateEndpoint(e *model.Endpoint, req *ingestv1.UpdateEndpointRequest) erro
 		RateLimitDuration: strOr(req.RateLimitDuration, e.RateLimitDuration.String()),
 		Filter:            []byte(e.Filter),
 		Ordered:           e.Ordered,
+		Authentication:    authenticationPB(e.Authentication),
 	}
 	if req.Ordered != nil {
 		create.Ordered = *req.Ordered
+	}
+	if req.Authentication != nil {
+		create.Authentication = req.Authentication
 	}
 	if req.Filter != nil {
 		create.Filter = req.Filter

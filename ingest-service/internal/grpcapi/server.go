@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"strings"
 	"time"
 
 	"convoy/core/cache"
@@ -167,8 +168,8 @@ func (s *Server) cachedGroup(ctx context.Context, groupID *string) (*model.Group
 // signature format expects.
 func newSecret(format string) string {
 	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
-	if format == model.FormatStandardWebhooks {
+	_, _ = rand.Read(b)                                          // crypto/rand.Read never fails on Linux
+	if strings.HasPrefix(format, model.FormatStandardWebhooks) { // either Standard Webhooks format
 		return "whsec_" + base64.StdEncoding.EncodeToString(b)
 	}
 	return base64.RawURLEncoding.EncodeToString(b)

@@ -20,7 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-var formats = []string{model.FormatSimple, model.FormatAdvanced, model.FormatStandardWebhooks}
+var formats = []string{model.FormatSimple, model.FormatAdvanced, model.FormatStandardWebhooks, model.FormatStandardWebhooksAsymmetric}
 
 // applyGroupConfig overlays what the caller set onto cfg and validates the
 // result.
@@ -45,7 +45,11 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 			cfg.Signature.Hash = *in.SignatureHash
 		}
 		if in.SignatureFormat != nil {
-			cfg.Signature.Format = *in.SignatureFormat
+			// A single format replaces a list.
+			cfg.Signature.Format, cfg.Signature.Formats = *in.SignatureFormat, nil
+		}
+		if in.SetSignatureFormats {
+			cfg.Signature.Formats = in.SignatureFormats
 		}
 		if in.DisableEndpoint != nil {
 			cfg.DisableEndpoint = *in.DisableEndpoint
@@ -59,6 +63,9 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 		if in.EnforceEventTypes != nil {
 			cfg.EnforceEventTypes = *in.EnforceEventTypes
 		}
+		if in.VerifyEndpoints != nil {
+			cfg.VerifyEndpoints = *in.VerifyEndpoints
+		}
 		applyMetaEventConfig(&cfg.MetaEvent, in)
 		if err := applyCircuitBreaker(&cfg.CircuitBreaker, in); err != nil {
 			return cfg, err
@@ -71,12 +78,9 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 		return cfg, invalidf("config.strategy.duration must be between 1 and 86400 seconds")
 	case cfg.Strategy.RetryCount < 1 || cfg.Strategy.RetryCount > 100:
 		return cfg, invalidf("config.strategy.retry_count must be between 1 and 100")
-	case !validHeaderName(cfg.Signature.Header):
-		return cfg, invalidf("config.signature.header must be a valid HTTP header name")
-	case !slices.Contains(hmacs.Names, cfg.Signature.Hash):
-		return cfg, invalidf("config.signature.hash must be one of %s", strings.Join(hmacs.Names, ", "))
-	case !slices.Contains(formats, cfg.Signature.Format):
-		return cfg, invalidf("config.signature.format must be one of %s", strings.Join(formats, ", "))
+	}
+	if err := validateSignature("config.signature", &cfg.Signature); err != nil {
+		return cfg, err
 	}
 	if cfg.RetentionPolicy != "" {
 		d, err := time.ParseDuration(cfg.RetentionPolicy)
@@ -91,6 +95,40 @@ func applyGroupConfig(cfg model.GroupConfig, in *ingestv1.GroupConfigInput) (mod
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// validateSignature checks signature settings (a group's, or an
+// endpoint's override, named by prefix) and makes Format the first of
+// Formats when a list is set.
+func validateSignature(prefix string, sig *model.Signature) error {
+	switch {
+	case !validHeaderName(sig.Header):
+		return invalidf("%s.header must be a valid HTTP header name", prefix)
+	case !slices.Contains(hmacs.Names, sig.Hash):
+		return invalidf("%s.hash must be one of %s", prefix, strings.Join(hmacs.Names, ", "))
+	}
+	if len(sig.Formats) == 0 {
+		sig.Formats = nil
+		if !slices.Contains(formats, sig.Format) {
+			return invalidf("%s.format must be one of %s", prefix, strings.Join(formats, ", "))
+		}
+		return nil
+	}
+	var list []string
+	for _, f := range sig.Formats {
+		if !slices.Contains(formats, f) {
+			return invalidf("%s.formats entries must be among %s", prefix, strings.Join(formats, ", "))
+		}
+		if !slices.Contains(list, f) {
+			list = append(list, f)
+		}
+	}
+	if slices.Contains(list, model.FormatSimple) && slices.Contains(list, model.FormatAdvanced) {
+		// Both write the one signature header.
+		return invalidf("%s.formats cannot hold both simple and advanced: both use %s.header", prefix, prefix)
+	}
+	sig.Formats, sig.Format = list, list[0]
+	return nil
 }
 
 // applyCircuitBreaker overlays the circuit breaker settings the caller set;

@@ -246,8 +246,11 @@ type SignatureConfig struct {
 	Header string                 `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
 	// One of the twelve hash names (MD5 … SHA512_256).
 	Hash string `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
-	// "simple", "advanced" or "standard-webhooks".
-	Format        string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	// "simple", "advanced", "standard-webhooks" or
+	// "standard-webhooks-asymmetric".
+	Format string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	// When set, every request is signed in all of them; format is the first.
+	Formats       []string `protobuf:"bytes,4,rep,name=formats,proto3" json:"formats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -303,6 +306,13 @@ func (x *SignatureConfig) GetFormat() string {
 	return ""
 }
 
+func (x *SignatureConfig) GetFormats() []string {
+	if x != nil {
+		return x.Formats
+	}
+	return nil
+}
+
 type GroupConfig struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Strategy        *StrategyConfig        `protobuf:"bytes,1,opt,name=strategy,proto3" json:"strategy,omitempty"`
@@ -316,8 +326,11 @@ type GroupConfig struct {
 	// When true, events must have a type of the group's catalog and a payload
 	// its schema accepts.
 	EnforceEventTypes bool `protobuf:"varint,20,opt,name=enforce_event_types,json=enforceEventTypes,proto3" json:"enforce_event_types,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// When true, new endpoints pass the ownership handshake (an OPTIONS
+	// request, CloudEvents webhook validation) before they receive anything.
+	VerifyEndpoints bool `protobuf:"varint,21,opt,name=verify_endpoints,json=verifyEndpoints,proto3" json:"verify_endpoints,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GroupConfig) Reset() {
@@ -402,6 +415,13 @@ func (x *GroupConfig) GetCircuitBreaker() *CircuitBreakerConfig {
 func (x *GroupConfig) GetEnforceEventTypes() bool {
 	if x != nil {
 		return x.EnforceEventTypes
+	}
+	return false
+}
+
+func (x *GroupConfig) GetVerifyEndpoints() bool {
+	if x != nil {
+		return x.VerifyEndpoints
 	}
 	return false
 }
@@ -575,9 +595,13 @@ type GroupConfigInput struct {
 	CircuitBreakerMinRequests      *int32   `protobuf:"varint,16,opt,name=circuit_breaker_min_requests,json=circuitBreakerMinRequests,proto3,oneof" json:"circuit_breaker_min_requests,omitempty"`
 	CircuitBreakerWindow           *string  `protobuf:"bytes,17,opt,name=circuit_breaker_window,json=circuitBreakerWindow,proto3,oneof" json:"circuit_breaker_window,omitempty"`
 	CircuitBreakerCooldown         *string  `protobuf:"bytes,18,opt,name=circuit_breaker_cooldown,json=circuitBreakerCooldown,proto3,oneof" json:"circuit_breaker_cooldown,omitempty"`
-	EnforceEventTypes              *bool    `protobuf:"varint,40,opt,name=enforce_event_types,json=enforceEventTypes,proto3,oneof" json:"enforce_event_types,omitempty"`
-	unknownFields                  protoimpl.UnknownFields
-	sizeCache                      protoimpl.SizeCache
+	// Set to replace the signature formats; empty goes back to format alone.
+	SetSignatureFormats bool     `protobuf:"varint,19,opt,name=set_signature_formats,json=setSignatureFormats,proto3" json:"set_signature_formats,omitempty"`
+	SignatureFormats    []string `protobuf:"bytes,20,rep,name=signature_formats,json=signatureFormats,proto3" json:"signature_formats,omitempty"`
+	EnforceEventTypes   *bool    `protobuf:"varint,40,opt,name=enforce_event_types,json=enforceEventTypes,proto3,oneof" json:"enforce_event_types,omitempty"`
+	VerifyEndpoints     *bool    `protobuf:"varint,41,opt,name=verify_endpoints,json=verifyEndpoints,proto3,oneof" json:"verify_endpoints,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *GroupConfigInput) Reset() {
@@ -736,9 +760,30 @@ func (x *GroupConfigInput) GetCircuitBreakerCooldown() string {
 	return ""
 }
 
+func (x *GroupConfigInput) GetSetSignatureFormats() bool {
+	if x != nil {
+		return x.SetSignatureFormats
+	}
+	return false
+}
+
+func (x *GroupConfigInput) GetSignatureFormats() []string {
+	if x != nil {
+		return x.SignatureFormats
+	}
+	return nil
+}
+
 func (x *GroupConfigInput) GetEnforceEventTypes() bool {
 	if x != nil && x.EnforceEventTypes != nil {
 		return *x.EnforceEventTypes
+	}
+	return false
+}
+
+func (x *GroupConfigInput) GetVerifyEndpoints() bool {
+	if x != nil && x.VerifyEndpoints != nil {
+		return *x.VerifyEndpoints
 	}
 	return false
 }
@@ -2201,7 +2246,14 @@ type Endpoint struct {
 	// when the endpoint has none.
 	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Deliveries are attempted one at a time in acceptance order.
-	Ordered       bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	Ordered bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	// How the dispatcher authenticates to the endpoint, its credentials
+	// answered as "[redacted]"; unset when there is none.
+	Authentication *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
+	// The endpoint's own signature settings; unset when it uses the group's.
+	Signature *SignatureConfig `protobuf:"bytes,25,opt,name=signature,proto3" json:"signature,omitempty"`
+	// The ownership handshake; unset when the group did not ask for one.
+	Verification  *EndpointVerification `protobuf:"bytes,26,opt,name=verification,proto3" json:"verification,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2355,6 +2407,427 @@ func (x *Endpoint) GetOrdered() bool {
 	return false
 }
 
+func (x *Endpoint) GetAuthentication() *EndpointAuthentication {
+	if x != nil {
+		return x.Authentication
+	}
+	return nil
+}
+
+func (x *Endpoint) GetSignature() *SignatureConfig {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *Endpoint) GetVerification() *EndpointVerification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+// EndpointVerification is where an endpoint stands in the ownership
+// handshake. Until verified it is "pending" and its deliveries are held.
+type EndpointVerification struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Verified      bool                   `protobuf:"varint,1,opt,name=verified,proto3" json:"verified,omitempty"`
+	VerifiedAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=verified_at,json=verifiedAt,proto3" json:"verified_at,omitempty"`
+	LastAttemptAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_attempt_at,json=lastAttemptAt,proto3" json:"last_attempt_at,omitempty"`
+	LastError     string                 `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	Attempts      int32                  `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndpointVerification) Reset() {
+	*x = EndpointVerification{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointVerification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointVerification) ProtoMessage() {}
+
+func (x *EndpointVerification) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointVerification.ProtoReflect.Descriptor instead.
+func (*EndpointVerification) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *EndpointVerification) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
+func (x *EndpointVerification) GetVerifiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VerifiedAt
+	}
+	return nil
+}
+
+func (x *EndpointVerification) GetLastAttemptAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAttemptAt
+	}
+	return nil
+}
+
+func (x *EndpointVerification) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *EndpointVerification) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+// EndpointAuthentication is how the dispatcher proves itself to an endpoint.
+// type is "api_key", "basic", "oauth2" or "mtls", and the member of that
+// name is set.
+type EndpointAuthentication struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	ApiKey        *ApiKeyAuthentication  `protobuf:"bytes,2,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	Basic         *BasicAuthentication   `protobuf:"bytes,3,opt,name=basic,proto3" json:"basic,omitempty"`
+	Oauth2        *OAuth2Authentication  `protobuf:"bytes,4,opt,name=oauth2,proto3" json:"oauth2,omitempty"`
+	Mtls          *MTLSAuthentication    `protobuf:"bytes,5,opt,name=mtls,proto3" json:"mtls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndpointAuthentication) Reset() {
+	*x = EndpointAuthentication{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointAuthentication) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointAuthentication) ProtoMessage() {}
+
+func (x *EndpointAuthentication) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointAuthentication.ProtoReflect.Descriptor instead.
+func (*EndpointAuthentication) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *EndpointAuthentication) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *EndpointAuthentication) GetApiKey() *ApiKeyAuthentication {
+	if x != nil {
+		return x.ApiKey
+	}
+	return nil
+}
+
+func (x *EndpointAuthentication) GetBasic() *BasicAuthentication {
+	if x != nil {
+		return x.Basic
+	}
+	return nil
+}
+
+func (x *EndpointAuthentication) GetOauth2() *OAuth2Authentication {
+	if x != nil {
+		return x.Oauth2
+	}
+	return nil
+}
+
+func (x *EndpointAuthentication) GetMtls() *MTLSAuthentication {
+	if x != nil {
+		return x.Mtls
+	}
+	return nil
+}
+
+type ApiKeyAuthentication struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HeaderName    string                 `protobuf:"bytes,1,opt,name=header_name,json=headerName,proto3" json:"header_name,omitempty"`
+	HeaderValue   string                 `protobuf:"bytes,2,opt,name=header_value,json=headerValue,proto3" json:"header_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApiKeyAuthentication) Reset() {
+	*x = ApiKeyAuthentication{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiKeyAuthentication) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiKeyAuthentication) ProtoMessage() {}
+
+func (x *ApiKeyAuthentication) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiKeyAuthentication.ProtoReflect.Descriptor instead.
+func (*ApiKeyAuthentication) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ApiKeyAuthentication) GetHeaderName() string {
+	if x != nil {
+		return x.HeaderName
+	}
+	return ""
+}
+
+func (x *ApiKeyAuthentication) GetHeaderValue() string {
+	if x != nil {
+		return x.HeaderValue
+	}
+	return ""
+}
+
+type BasicAuthentication struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BasicAuthentication) Reset() {
+	*x = BasicAuthentication{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BasicAuthentication) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BasicAuthentication) ProtoMessage() {}
+
+func (x *BasicAuthentication) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BasicAuthentication.ProtoReflect.Descriptor instead.
+func (*BasicAuthentication) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *BasicAuthentication) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *BasicAuthentication) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// The client-credentials grant.
+type OAuth2Authentication struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TokenUrl      string                 `protobuf:"bytes,1,opt,name=token_url,json=tokenUrl,proto3" json:"token_url,omitempty"`
+	ClientId      string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientSecret  string                 `protobuf:"bytes,3,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	Scopes        []string               `protobuf:"bytes,4,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	Audience      string                 `protobuf:"bytes,5,opt,name=audience,proto3" json:"audience,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OAuth2Authentication) Reset() {
+	*x = OAuth2Authentication{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OAuth2Authentication) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OAuth2Authentication) ProtoMessage() {}
+
+func (x *OAuth2Authentication) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OAuth2Authentication.ProtoReflect.Descriptor instead.
+func (*OAuth2Authentication) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *OAuth2Authentication) GetTokenUrl() string {
+	if x != nil {
+		return x.TokenUrl
+	}
+	return ""
+}
+
+func (x *OAuth2Authentication) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *OAuth2Authentication) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *OAuth2Authentication) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *OAuth2Authentication) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
+}
+
+// PEM: the client certificate and key presented, and the CA the endpoint's
+// certificate must chain to (optional).
+type MTLSAuthentication struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientCert    string                 `protobuf:"bytes,1,opt,name=client_cert,json=clientCert,proto3" json:"client_cert,omitempty"`
+	ClientKey     string                 `protobuf:"bytes,2,opt,name=client_key,json=clientKey,proto3" json:"client_key,omitempty"`
+	CaCert        string                 `protobuf:"bytes,3,opt,name=ca_cert,json=caCert,proto3" json:"ca_cert,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MTLSAuthentication) Reset() {
+	*x = MTLSAuthentication{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MTLSAuthentication) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MTLSAuthentication) ProtoMessage() {}
+
+func (x *MTLSAuthentication) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MTLSAuthentication.ProtoReflect.Descriptor instead.
+func (*MTLSAuthentication) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *MTLSAuthentication) GetClientCert() string {
+	if x != nil {
+		return x.ClientCert
+	}
+	return ""
+}
+
+func (x *MTLSAuthentication) GetClientKey() string {
+	if x != nil {
+		return x.ClientKey
+	}
+	return ""
+}
+
+func (x *MTLSAuthentication) GetCaCert() string {
+	if x != nil {
+		return x.CaCert
+	}
+	return ""
+}
+
 type CreateEndpointRequest struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	GroupId           string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -2369,14 +2842,18 @@ type CreateEndpointRequest struct {
 	// A payload filter as JSON; empty for none.
 	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Deliver one at a time in acceptance order.
-	Ordered       bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	Ordered        bool                    `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	Authentication *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
+	// Overrides the group's signature settings; fields left empty take the
+	// group's.
+	Signature     *SignatureConfig `protobuf:"bytes,25,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2388,7 +2865,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[33]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2401,7 +2878,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{33}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreateEndpointRequest) GetGroupId() string {
@@ -2481,6 +2958,20 @@ func (x *CreateEndpointRequest) GetOrdered() bool {
 	return false
 }
 
+func (x *CreateEndpointRequest) GetAuthentication() *EndpointAuthentication {
+	if x != nil {
+		return x.Authentication
+	}
+	return nil
+}
+
+func (x *CreateEndpointRequest) GetSignature() *SignatureConfig {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 type ListEndpointsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -2492,7 +2983,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2504,7 +2995,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[34]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2517,7 +3008,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{34}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListEndpointsRequest) GetGroupId() string {
@@ -2551,7 +3042,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +3054,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[35]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +3067,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{35}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -2604,7 +3095,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2616,7 +3107,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[36]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2629,7 +3120,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{36}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetEndpointRequest) GetGroupId() string {
@@ -2671,14 +3162,21 @@ type UpdateEndpointRequest struct {
 	// Set replaces the filter; empty or "null" removes it.
 	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3,oneof" json:"filter,omitempty"`
 	// Set turns ordered delivery on or off for events accepted from then on.
-	Ordered       *bool `protobuf:"varint,21,opt,name=ordered,proto3,oneof" json:"ordered,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Ordered *bool `protobuf:"varint,21,opt,name=ordered,proto3,oneof" json:"ordered,omitempty"`
+	// Set replaces the authentication; an empty type removes it. A credential
+	// sent as "[redacted]" keeps the stored one.
+	Authentication *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
+	// Set replaces the endpoint's signature override (fields left empty take
+	// the group's); remove_signature goes back to the group's.
+	Signature       *SignatureConfig `protobuf:"bytes,25,opt,name=signature,proto3" json:"signature,omitempty"`
+	RemoveSignature bool             `protobuf:"varint,26,opt,name=remove_signature,json=removeSignature,proto3" json:"remove_signature,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2690,7 +3188,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[37]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2703,7 +3201,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{37}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UpdateEndpointRequest) GetGroupId() string {
@@ -2797,6 +3295,142 @@ func (x *UpdateEndpointRequest) GetOrdered() bool {
 	return false
 }
 
+func (x *UpdateEndpointRequest) GetAuthentication() *EndpointAuthentication {
+	if x != nil {
+		return x.Authentication
+	}
+	return nil
+}
+
+func (x *UpdateEndpointRequest) GetSignature() *SignatureConfig {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *UpdateEndpointRequest) GetRemoveSignature() bool {
+	if x != nil {
+		return x.RemoveSignature
+	}
+	return false
+}
+
+type GetEndpointPublicKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AppId         string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	EndpointId    string                 `protobuf:"bytes,3,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEndpointPublicKeyRequest) Reset() {
+	*x = GetEndpointPublicKeyRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEndpointPublicKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEndpointPublicKeyRequest) ProtoMessage() {}
+
+func (x *GetEndpointPublicKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEndpointPublicKeyRequest.ProtoReflect.Descriptor instead.
+func (*GetEndpointPublicKeyRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetEndpointPublicKeyRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *GetEndpointPublicKeyRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *GetEndpointPublicKeyRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+// The key receivers verify standard-webhooks-asymmetric (v1a) signatures
+// with.
+type EndpointPublicKey struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EndpointId string                 `protobuf:"bytes,1,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// "whpk_" and the base64 of the 32-byte ed25519 public key.
+	PublicKey     string `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndpointPublicKey) Reset() {
+	*x = EndpointPublicKey{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointPublicKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointPublicKey) ProtoMessage() {}
+
+func (x *EndpointPublicKey) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointPublicKey.ProtoReflect.Descriptor instead.
+func (*EndpointPublicKey) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *EndpointPublicKey) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *EndpointPublicKey) GetPublicKey() string {
+	if x != nil {
+		return x.PublicKey
+	}
+	return ""
+}
+
 type DeleteEndpointRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -2808,7 +3442,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2820,7 +3454,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[38]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2833,7 +3467,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{38}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DeleteEndpointRequest) GetGroupId() string {
@@ -2865,7 +3499,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2877,7 +3511,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[39]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2890,7 +3524,7 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{39}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
 }
 
 type ExpireSecretRequest struct {
@@ -2908,7 +3542,7 @@ type ExpireSecretRequest struct {
 
 func (x *ExpireSecretRequest) Reset() {
 	*x = ExpireSecretRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2920,7 +3554,7 @@ func (x *ExpireSecretRequest) String() string {
 func (*ExpireSecretRequest) ProtoMessage() {}
 
 func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[40]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2933,7 +3567,7 @@ func (x *ExpireSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireSecretRequest.ProtoReflect.Descriptor instead.
 func (*ExpireSecretRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{40}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ExpireSecretRequest) GetGroupId() string {
@@ -2984,7 +3618,7 @@ type GetEndpointStatsRequest struct {
 
 func (x *GetEndpointStatsRequest) Reset() {
 	*x = GetEndpointStatsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2996,7 +3630,7 @@ func (x *GetEndpointStatsRequest) String() string {
 func (*GetEndpointStatsRequest) ProtoMessage() {}
 
 func (x *GetEndpointStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[41]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3009,7 +3643,7 @@ func (x *GetEndpointStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointStatsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{41}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetEndpointStatsRequest) GetGroupId() string {
@@ -3057,7 +3691,7 @@ type StatsFigures struct {
 
 func (x *StatsFigures) Reset() {
 	*x = StatsFigures{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3069,7 +3703,7 @@ func (x *StatsFigures) String() string {
 func (*StatsFigures) ProtoMessage() {}
 
 func (x *StatsFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[42]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3082,7 +3716,7 @@ func (x *StatsFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsFigures.ProtoReflect.Descriptor instead.
 func (*StatsFigures) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{42}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *StatsFigures) GetSuccess() int64 {
@@ -3131,7 +3765,7 @@ type StatsBucket struct {
 
 func (x *StatsBucket) Reset() {
 	*x = StatsBucket{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3143,7 +3777,7 @@ func (x *StatsBucket) String() string {
 func (*StatsBucket) ProtoMessage() {}
 
 func (x *StatsBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[43]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3156,7 +3790,7 @@ func (x *StatsBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsBucket.ProtoReflect.Descriptor instead.
 func (*StatsBucket) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{43}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *StatsBucket) GetStart() *timestamppb.Timestamp {
@@ -3186,7 +3820,7 @@ type Circuit struct {
 
 func (x *Circuit) Reset() {
 	*x = Circuit{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3198,7 +3832,7 @@ func (x *Circuit) String() string {
 func (*Circuit) ProtoMessage() {}
 
 func (x *Circuit) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[44]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3211,7 +3845,7 @@ func (x *Circuit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Circuit.ProtoReflect.Descriptor instead.
 func (*Circuit) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{44}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Circuit) GetState() string {
@@ -3256,7 +3890,7 @@ type EndpointStats struct {
 
 func (x *EndpointStats) Reset() {
 	*x = EndpointStats{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3268,7 +3902,7 @@ func (x *EndpointStats) String() string {
 func (*EndpointStats) ProtoMessage() {}
 
 func (x *EndpointStats) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[45]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3281,7 +3915,7 @@ func (x *EndpointStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointStats.ProtoReflect.Descriptor instead.
 func (*EndpointStats) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{45}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *EndpointStats) GetEndpointId() string {
@@ -3385,7 +4019,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3397,7 +4031,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[46]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3410,7 +4044,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{46}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Event) GetUid() string {
@@ -3512,7 +4146,7 @@ type CreateEventRequest struct {
 
 func (x *CreateEventRequest) Reset() {
 	*x = CreateEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3524,7 +4158,7 @@ func (x *CreateEventRequest) String() string {
 func (*CreateEventRequest) ProtoMessage() {}
 
 func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[47]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3537,7 +4171,7 @@ func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{47}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CreateEventRequest) GetGroupId() string {
@@ -3597,7 +4231,7 @@ type SendTestEventRequest struct {
 
 func (x *SendTestEventRequest) Reset() {
 	*x = SendTestEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3609,7 +4243,7 @@ func (x *SendTestEventRequest) String() string {
 func (*SendTestEventRequest) ProtoMessage() {}
 
 func (x *SendTestEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[48]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3622,7 +4256,7 @@ func (x *SendTestEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendTestEventRequest.ProtoReflect.Descriptor instead.
 func (*SendTestEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{48}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SendTestEventRequest) GetGroupId() string {
@@ -3670,7 +4304,7 @@ type SendTestEventResponse struct {
 
 func (x *SendTestEventResponse) Reset() {
 	*x = SendTestEventResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3682,7 +4316,7 @@ func (x *SendTestEventResponse) String() string {
 func (*SendTestEventResponse) ProtoMessage() {}
 
 func (x *SendTestEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[49]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3695,7 +4329,7 @@ func (x *SendTestEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendTestEventResponse.ProtoReflect.Descriptor instead.
 func (*SendTestEventResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{49}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SendTestEventResponse) GetEvent() *Event {
@@ -3728,7 +4362,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3740,7 +4374,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[50]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3753,7 +4387,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{50}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListEventsRequest) GetGroupId() string {
@@ -3815,7 +4449,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3827,7 +4461,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[51]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3840,7 +4474,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{51}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -3867,7 +4501,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3879,7 +4513,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[52]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3892,7 +4526,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{52}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetEventRequest) GetGroupId() string {
@@ -3922,7 +4556,7 @@ type BroadcastEventRequest struct {
 
 func (x *BroadcastEventRequest) Reset() {
 	*x = BroadcastEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3934,7 +4568,7 @@ func (x *BroadcastEventRequest) String() string {
 func (*BroadcastEventRequest) ProtoMessage() {}
 
 func (x *BroadcastEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[53]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3947,7 +4581,7 @@ func (x *BroadcastEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadcastEventRequest.ProtoReflect.Descriptor instead.
 func (*BroadcastEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{53}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *BroadcastEventRequest) GetGroupId() string {
@@ -3999,7 +4633,7 @@ type FanoutEventRequest struct {
 
 func (x *FanoutEventRequest) Reset() {
 	*x = FanoutEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4011,7 +4645,7 @@ func (x *FanoutEventRequest) String() string {
 func (*FanoutEventRequest) ProtoMessage() {}
 
 func (x *FanoutEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[54]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4024,7 +4658,7 @@ func (x *FanoutEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FanoutEventRequest.ProtoReflect.Descriptor instead.
 func (*FanoutEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{54}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *FanoutEventRequest) GetGroupId() string {
@@ -4084,7 +4718,7 @@ type PrecheckEventRequest struct {
 
 func (x *PrecheckEventRequest) Reset() {
 	*x = PrecheckEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4096,7 +4730,7 @@ func (x *PrecheckEventRequest) String() string {
 func (*PrecheckEventRequest) ProtoMessage() {}
 
 func (x *PrecheckEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[55]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4109,7 +4743,7 @@ func (x *PrecheckEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrecheckEventRequest.ProtoReflect.Descriptor instead.
 func (*PrecheckEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{55}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *PrecheckEventRequest) GetGroupId() string {
@@ -4185,7 +4819,7 @@ type PrecheckEventResponse struct {
 
 func (x *PrecheckEventResponse) Reset() {
 	*x = PrecheckEventResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4197,7 +4831,7 @@ func (x *PrecheckEventResponse) String() string {
 func (*PrecheckEventResponse) ProtoMessage() {}
 
 func (x *PrecheckEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[56]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4210,7 +4844,7 @@ func (x *PrecheckEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrecheckEventResponse.ProtoReflect.Descriptor instead.
 func (*PrecheckEventResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{56}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *PrecheckEventResponse) GetEndpoints() int32 {
@@ -4234,7 +4868,7 @@ type TestFilterRequest struct {
 
 func (x *TestFilterRequest) Reset() {
 	*x = TestFilterRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4246,7 +4880,7 @@ func (x *TestFilterRequest) String() string {
 func (*TestFilterRequest) ProtoMessage() {}
 
 func (x *TestFilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[57]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4259,7 +4893,7 @@ func (x *TestFilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestFilterRequest.ProtoReflect.Descriptor instead.
 func (*TestFilterRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{57}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *TestFilterRequest) GetGroupId() string {
@@ -4299,7 +4933,7 @@ type TestFilterResponse struct {
 
 func (x *TestFilterResponse) Reset() {
 	*x = TestFilterResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4311,7 +4945,7 @@ func (x *TestFilterResponse) String() string {
 func (*TestFilterResponse) ProtoMessage() {}
 
 func (x *TestFilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[58]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4324,7 +4958,7 @@ func (x *TestFilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestFilterResponse.ProtoReflect.Descriptor instead.
 func (*TestFilterResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{58}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *TestFilterResponse) GetMatches() bool {
@@ -4353,7 +4987,7 @@ type EventType struct {
 
 func (x *EventType) Reset() {
 	*x = EventType{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4365,7 +4999,7 @@ func (x *EventType) String() string {
 func (*EventType) ProtoMessage() {}
 
 func (x *EventType) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[59]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4378,7 +5012,7 @@ func (x *EventType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventType.ProtoReflect.Descriptor instead.
 func (*EventType) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{59}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *EventType) GetUid() string {
@@ -4458,7 +5092,7 @@ type CreateEventTypeRequest struct {
 
 func (x *CreateEventTypeRequest) Reset() {
 	*x = CreateEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4470,7 +5104,7 @@ func (x *CreateEventTypeRequest) String() string {
 func (*CreateEventTypeRequest) ProtoMessage() {}
 
 func (x *CreateEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[60]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4483,7 +5117,7 @@ func (x *CreateEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{60}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *CreateEventTypeRequest) GetGroupId() string {
@@ -4538,7 +5172,7 @@ type ListEventTypesRequest struct {
 
 func (x *ListEventTypesRequest) Reset() {
 	*x = ListEventTypesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4550,7 +5184,7 @@ func (x *ListEventTypesRequest) String() string {
 func (*ListEventTypesRequest) ProtoMessage() {}
 
 func (x *ListEventTypesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[61]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4563,7 +5197,7 @@ func (x *ListEventTypesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventTypesRequest.ProtoReflect.Descriptor instead.
 func (*ListEventTypesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{61}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ListEventTypesRequest) GetGroupId() string {
@@ -4590,7 +5224,7 @@ type ListEventTypesResponse struct {
 
 func (x *ListEventTypesResponse) Reset() {
 	*x = ListEventTypesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4602,7 +5236,7 @@ func (x *ListEventTypesResponse) String() string {
 func (*ListEventTypesResponse) ProtoMessage() {}
 
 func (x *ListEventTypesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[62]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4615,7 +5249,7 @@ func (x *ListEventTypesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventTypesResponse.ProtoReflect.Descriptor instead.
 func (*ListEventTypesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{62}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListEventTypesResponse) GetEventTypes() []*EventType {
@@ -4642,7 +5276,7 @@ type GetEventTypeRequest struct {
 
 func (x *GetEventTypeRequest) Reset() {
 	*x = GetEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4654,7 +5288,7 @@ func (x *GetEventTypeRequest) String() string {
 func (*GetEventTypeRequest) ProtoMessage() {}
 
 func (x *GetEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[63]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4667,7 +5301,7 @@ func (x *GetEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*GetEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{63}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *GetEventTypeRequest) GetGroupId() string {
@@ -4700,7 +5334,7 @@ type UpdateEventTypeRequest struct {
 
 func (x *UpdateEventTypeRequest) Reset() {
 	*x = UpdateEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4712,7 +5346,7 @@ func (x *UpdateEventTypeRequest) String() string {
 func (*UpdateEventTypeRequest) ProtoMessage() {}
 
 func (x *UpdateEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[64]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4725,7 +5359,7 @@ func (x *UpdateEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{64}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *UpdateEventTypeRequest) GetGroupId() string {
@@ -4787,7 +5421,7 @@ type DeleteEventTypeRequest struct {
 
 func (x *DeleteEventTypeRequest) Reset() {
 	*x = DeleteEventTypeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4799,7 +5433,7 @@ func (x *DeleteEventTypeRequest) String() string {
 func (*DeleteEventTypeRequest) ProtoMessage() {}
 
 func (x *DeleteEventTypeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[65]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4812,7 +5446,7 @@ func (x *DeleteEventTypeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEventTypeRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEventTypeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{65}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *DeleteEventTypeRequest) GetGroupId() string {
@@ -4837,7 +5471,7 @@ type DeleteEventTypeResponse struct {
 
 func (x *DeleteEventTypeResponse) Reset() {
 	*x = DeleteEventTypeResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4849,7 +5483,7 @@ func (x *DeleteEventTypeResponse) String() string {
 func (*DeleteEventTypeResponse) ProtoMessage() {}
 
 func (x *DeleteEventTypeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[66]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4862,7 +5496,7 @@ func (x *DeleteEventTypeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEventTypeResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEventTypeResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{66}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{74}
 }
 
 type DeliveryMetadata struct {
@@ -4881,7 +5515,7 @@ type DeliveryMetadata struct {
 
 func (x *DeliveryMetadata) Reset() {
 	*x = DeliveryMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4893,7 +5527,7 @@ func (x *DeliveryMetadata) String() string {
 func (*DeliveryMetadata) ProtoMessage() {}
 
 func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[67]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4906,7 +5540,7 @@ func (x *DeliveryMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryMetadata.ProtoReflect.Descriptor instead.
 func (*DeliveryMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{67}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *DeliveryMetadata) GetNumTrials() int32 {
@@ -4965,7 +5599,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4977,7 +5611,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[68]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4990,7 +5624,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{68}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *Delivery) GetUid() string {
@@ -5093,7 +5727,7 @@ type Attempt struct {
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5105,7 +5739,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[69]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5118,7 +5752,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{69}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *Attempt) GetUid() string {
@@ -5235,7 +5869,7 @@ type DeliveryFilter struct {
 
 func (x *DeliveryFilter) Reset() {
 	*x = DeliveryFilter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5247,7 +5881,7 @@ func (x *DeliveryFilter) String() string {
 func (*DeliveryFilter) ProtoMessage() {}
 
 func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[70]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5260,7 +5894,7 @@ func (x *DeliveryFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryFilter.ProtoReflect.Descriptor instead.
 func (*DeliveryFilter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{70}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *DeliveryFilter) GetEventId() string {
@@ -5323,7 +5957,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5335,7 +5969,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[71]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5348,7 +5982,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{71}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ListDeliveriesRequest) GetGroupId() string {
@@ -5382,7 +6016,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5394,7 +6028,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[72]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5407,7 +6041,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{72}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -5434,7 +6068,7 @@ type GetDeliveryRequest struct {
 
 func (x *GetDeliveryRequest) Reset() {
 	*x = GetDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5446,7 +6080,7 @@ func (x *GetDeliveryRequest) String() string {
 func (*GetDeliveryRequest) ProtoMessage() {}
 
 func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[73]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5459,7 +6093,7 @@ func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*GetDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{73}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *GetDeliveryRequest) GetGroupId() string {
@@ -5486,7 +6120,7 @@ type ListAttemptsRequest struct {
 
 func (x *ListAttemptsRequest) Reset() {
 	*x = ListAttemptsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5498,7 +6132,7 @@ func (x *ListAttemptsRequest) String() string {
 func (*ListAttemptsRequest) ProtoMessage() {}
 
 func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[74]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5511,7 +6145,7 @@ func (x *ListAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ListAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{74}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ListAttemptsRequest) GetGroupId() string {
@@ -5537,7 +6171,7 @@ type ListAttemptsResponse struct {
 
 func (x *ListAttemptsResponse) Reset() {
 	*x = ListAttemptsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5549,7 +6183,7 @@ func (x *ListAttemptsResponse) String() string {
 func (*ListAttemptsResponse) ProtoMessage() {}
 
 func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[75]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5562,7 +6196,7 @@ func (x *ListAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ListAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{75}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ListAttemptsResponse) GetAttempts() []*Attempt {
@@ -5583,7 +6217,7 @@ type GetAttemptRequest struct {
 
 func (x *GetAttemptRequest) Reset() {
 	*x = GetAttemptRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5595,7 +6229,7 @@ func (x *GetAttemptRequest) String() string {
 func (*GetAttemptRequest) ProtoMessage() {}
 
 func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[76]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5608,7 +6242,7 @@ func (x *GetAttemptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAttemptRequest.ProtoReflect.Descriptor instead.
 func (*GetAttemptRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{76}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *GetAttemptRequest) GetGroupId() string {
@@ -5645,7 +6279,7 @@ type ResendDeliveryRequest struct {
 
 func (x *ResendDeliveryRequest) Reset() {
 	*x = ResendDeliveryRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5657,7 +6291,7 @@ func (x *ResendDeliveryRequest) String() string {
 func (*ResendDeliveryRequest) ProtoMessage() {}
 
 func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[77]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5670,7 +6304,7 @@ func (x *ResendDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*ResendDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{77}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ResendDeliveryRequest) GetGroupId() string {
@@ -5706,7 +6340,7 @@ type BatchRetryDeliveriesRequest struct {
 
 func (x *BatchRetryDeliveriesRequest) Reset() {
 	*x = BatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5718,7 +6352,7 @@ func (x *BatchRetryDeliveriesRequest) String() string {
 func (*BatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[78]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5731,7 +6365,7 @@ func (x *BatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{78}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *BatchRetryDeliveriesRequest) GetGroupId() string {
@@ -5765,7 +6399,7 @@ type BatchRetryDeliveriesResponse struct {
 
 func (x *BatchRetryDeliveriesResponse) Reset() {
 	*x = BatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5777,7 +6411,7 @@ func (x *BatchRetryDeliveriesResponse) String() string {
 func (*BatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[79]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5790,7 +6424,7 @@ func (x *BatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*BatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{79}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *BatchRetryDeliveriesResponse) GetRetried() int32 {
@@ -5817,7 +6451,7 @@ type CountBatchRetryDeliveriesRequest struct {
 
 func (x *CountBatchRetryDeliveriesRequest) Reset() {
 	*x = CountBatchRetryDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5829,7 +6463,7 @@ func (x *CountBatchRetryDeliveriesRequest) String() string {
 func (*CountBatchRetryDeliveriesRequest) ProtoMessage() {}
 
 func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[80]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5842,7 +6476,7 @@ func (x *CountBatchRetryDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountBatchRetryDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*CountBatchRetryDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{80}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *CountBatchRetryDeliveriesRequest) GetGroupId() string {
@@ -5868,7 +6502,7 @@ type CountBatchRetryDeliveriesResponse struct {
 
 func (x *CountBatchRetryDeliveriesResponse) Reset() {
 	*x = CountBatchRetryDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5880,7 +6514,7 @@ func (x *CountBatchRetryDeliveriesResponse) String() string {
 func (*CountBatchRetryDeliveriesResponse) ProtoMessage() {}
 
 func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[81]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5893,7 +6527,7 @@ func (x *CountBatchRetryDeliveriesResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CountBatchRetryDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*CountBatchRetryDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{81}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *CountBatchRetryDeliveriesResponse) GetNum() int32 {
@@ -5913,7 +6547,7 @@ type ForceResendDeliveriesRequest struct {
 
 func (x *ForceResendDeliveriesRequest) Reset() {
 	*x = ForceResendDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5925,7 +6559,7 @@ func (x *ForceResendDeliveriesRequest) String() string {
 func (*ForceResendDeliveriesRequest) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[82]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5938,7 +6572,7 @@ func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{82}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *ForceResendDeliveriesRequest) GetGroupId() string {
@@ -5965,7 +6599,7 @@ type ForceResendDeliveriesResponse struct {
 
 func (x *ForceResendDeliveriesResponse) Reset() {
 	*x = ForceResendDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5977,7 +6611,7 @@ func (x *ForceResendDeliveriesResponse) String() string {
 func (*ForceResendDeliveriesResponse) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[83]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5990,7 +6624,7 @@ func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{83}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ForceResendDeliveriesResponse) GetResent() int32 {
@@ -6024,7 +6658,7 @@ type MetaEventMetadata struct {
 
 func (x *MetaEventMetadata) Reset() {
 	*x = MetaEventMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6036,7 +6670,7 @@ func (x *MetaEventMetadata) String() string {
 func (*MetaEventMetadata) ProtoMessage() {}
 
 func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[84]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6049,7 +6683,7 @@ func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEventMetadata.ProtoReflect.Descriptor instead.
 func (*MetaEventMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{84}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *MetaEventMetadata) GetRaw() string {
@@ -6100,7 +6734,7 @@ type MetaEvent struct {
 
 func (x *MetaEvent) Reset() {
 	*x = MetaEvent{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6112,7 +6746,7 @@ func (x *MetaEvent) String() string {
 func (*MetaEvent) ProtoMessage() {}
 
 func (x *MetaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[85]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6125,7 +6759,7 @@ func (x *MetaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEvent.ProtoReflect.Descriptor instead.
 func (*MetaEvent) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{85}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *MetaEvent) GetUid() string {
@@ -6194,7 +6828,7 @@ type ListMetaEventsRequest struct {
 
 func (x *ListMetaEventsRequest) Reset() {
 	*x = ListMetaEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6206,7 +6840,7 @@ func (x *ListMetaEventsRequest) String() string {
 func (*ListMetaEventsRequest) ProtoMessage() {}
 
 func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[86]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6219,7 +6853,7 @@ func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{86}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ListMetaEventsRequest) GetGroupId() string {
@@ -6246,7 +6880,7 @@ type ListMetaEventsResponse struct {
 
 func (x *ListMetaEventsResponse) Reset() {
 	*x = ListMetaEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6258,7 +6892,7 @@ func (x *ListMetaEventsResponse) String() string {
 func (*ListMetaEventsResponse) ProtoMessage() {}
 
 func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[87]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6271,7 +6905,7 @@ func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{87}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ListMetaEventsResponse) GetMetaEvents() []*MetaEvent {
@@ -6298,7 +6932,7 @@ type GetMetaEventRequest struct {
 
 func (x *GetMetaEventRequest) Reset() {
 	*x = GetMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6310,7 +6944,7 @@ func (x *GetMetaEventRequest) String() string {
 func (*GetMetaEventRequest) ProtoMessage() {}
 
 func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[88]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6323,7 +6957,7 @@ func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*GetMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{88}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *GetMetaEventRequest) GetGroupId() string {
@@ -6350,7 +6984,7 @@ type ResendMetaEventRequest struct {
 
 func (x *ResendMetaEventRequest) Reset() {
 	*x = ResendMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6362,7 +6996,7 @@ func (x *ResendMetaEventRequest) String() string {
 func (*ResendMetaEventRequest) ProtoMessage() {}
 
 func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[89]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6375,7 +7009,7 @@ func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*ResendMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{89}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ResendMetaEventRequest) GetGroupId() string {
@@ -6416,7 +7050,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6428,7 +7062,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6441,7 +7075,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{90}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *DeadLetter) GetId() uint64 {
@@ -6523,7 +7157,7 @@ type ListDeadLettersRequest struct {
 
 func (x *ListDeadLettersRequest) Reset() {
 	*x = ListDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6535,7 +7169,7 @@ func (x *ListDeadLettersRequest) String() string {
 func (*ListDeadLettersRequest) ProtoMessage() {}
 
 func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6548,7 +7182,7 @@ func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{91}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ListDeadLettersRequest) GetPage() *PageRequest {
@@ -6568,7 +7202,7 @@ type ListDeadLettersResponse struct {
 
 func (x *ListDeadLettersResponse) Reset() {
 	*x = ListDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6580,7 +7214,7 @@ func (x *ListDeadLettersResponse) String() string {
 func (*ListDeadLettersResponse) ProtoMessage() {}
 
 func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6593,7 +7227,7 @@ func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{92}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
@@ -6620,7 +7254,7 @@ type RedriveDeadLettersRequest struct {
 
 func (x *RedriveDeadLettersRequest) Reset() {
 	*x = RedriveDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6632,7 +7266,7 @@ func (x *RedriveDeadLettersRequest) String() string {
 func (*RedriveDeadLettersRequest) ProtoMessage() {}
 
 func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6645,7 +7279,7 @@ func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{93}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *RedriveDeadLettersRequest) GetIds() []uint64 {
@@ -6665,7 +7299,7 @@ type RedriveDeadLettersResponse struct {
 
 func (x *RedriveDeadLettersResponse) Reset() {
 	*x = RedriveDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6677,7 +7311,7 @@ func (x *RedriveDeadLettersResponse) String() string {
 func (*RedriveDeadLettersResponse) ProtoMessage() {}
 
 func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6690,7 +7324,7 @@ func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{94}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
@@ -6715,7 +7349,7 @@ type GetEncryptionStatusRequest struct {
 
 func (x *GetEncryptionStatusRequest) Reset() {
 	*x = GetEncryptionStatusRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6727,7 +7361,7 @@ func (x *GetEncryptionStatusRequest) String() string {
 func (*GetEncryptionStatusRequest) ProtoMessage() {}
 
 func (x *GetEncryptionStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6740,7 +7374,7 @@ func (x *GetEncryptionStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEncryptionStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetEncryptionStatusRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{95}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{103}
 }
 
 type RotateEncryptionKeyRequest struct {
@@ -6751,7 +7385,7 @@ type RotateEncryptionKeyRequest struct {
 
 func (x *RotateEncryptionKeyRequest) Reset() {
 	*x = RotateEncryptionKeyRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6763,7 +7397,7 @@ func (x *RotateEncryptionKeyRequest) String() string {
 func (*RotateEncryptionKeyRequest) ProtoMessage() {}
 
 func (x *RotateEncryptionKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6776,7 +7410,7 @@ func (x *RotateEncryptionKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateEncryptionKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateEncryptionKeyRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{96}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{104}
 }
 
 // EncryptionStatus says which keys ingest-service holds and how the last
@@ -6804,7 +7438,7 @@ type EncryptionStatus struct {
 
 func (x *EncryptionStatus) Reset() {
 	*x = EncryptionStatus{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6816,7 +7450,7 @@ func (x *EncryptionStatus) String() string {
 func (*EncryptionStatus) ProtoMessage() {}
 
 func (x *EncryptionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6829,7 +7463,7 @@ func (x *EncryptionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncryptionStatus.ProtoReflect.Descriptor instead.
 func (*EncryptionStatus) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{97}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *EncryptionStatus) GetActiveKeyId() string {
@@ -6913,7 +7547,7 @@ type PortalLink struct {
 
 func (x *PortalLink) Reset() {
 	*x = PortalLink{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6925,7 +7559,7 @@ func (x *PortalLink) String() string {
 func (*PortalLink) ProtoMessage() {}
 
 func (x *PortalLink) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6938,7 +7572,7 @@ func (x *PortalLink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortalLink.ProtoReflect.Descriptor instead.
 func (*PortalLink) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{98}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *PortalLink) GetUid() string {
@@ -7012,7 +7646,7 @@ type CreatePortalLinkRequest struct {
 
 func (x *CreatePortalLinkRequest) Reset() {
 	*x = CreatePortalLinkRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7024,7 +7658,7 @@ func (x *CreatePortalLinkRequest) String() string {
 func (*CreatePortalLinkRequest) ProtoMessage() {}
 
 func (x *CreatePortalLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7037,7 +7671,7 @@ func (x *CreatePortalLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePortalLinkRequest.ProtoReflect.Descriptor instead.
 func (*CreatePortalLinkRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{99}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *CreatePortalLinkRequest) GetGroupId() string {
@@ -7086,7 +7720,7 @@ type ListPortalLinksRequest struct {
 
 func (x *ListPortalLinksRequest) Reset() {
 	*x = ListPortalLinksRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7098,7 +7732,7 @@ func (x *ListPortalLinksRequest) String() string {
 func (*ListPortalLinksRequest) ProtoMessage() {}
 
 func (x *ListPortalLinksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7111,7 +7745,7 @@ func (x *ListPortalLinksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPortalLinksRequest.ProtoReflect.Descriptor instead.
 func (*ListPortalLinksRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{100}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *ListPortalLinksRequest) GetGroupId() string {
@@ -7145,7 +7779,7 @@ type ListPortalLinksResponse struct {
 
 func (x *ListPortalLinksResponse) Reset() {
 	*x = ListPortalLinksResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7157,7 +7791,7 @@ func (x *ListPortalLinksResponse) String() string {
 func (*ListPortalLinksResponse) ProtoMessage() {}
 
 func (x *ListPortalLinksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7170,7 +7804,7 @@ func (x *ListPortalLinksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPortalLinksResponse.ProtoReflect.Descriptor instead.
 func (*ListPortalLinksResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{101}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ListPortalLinksResponse) GetLinks() []*PortalLink {
@@ -7198,7 +7832,7 @@ type RevokePortalLinkRequest struct {
 
 func (x *RevokePortalLinkRequest) Reset() {
 	*x = RevokePortalLinkRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7210,7 +7844,7 @@ func (x *RevokePortalLinkRequest) String() string {
 func (*RevokePortalLinkRequest) ProtoMessage() {}
 
 func (x *RevokePortalLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7223,7 +7857,7 @@ func (x *RevokePortalLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokePortalLinkRequest.ProtoReflect.Descriptor instead.
 func (*RevokePortalLinkRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{102}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *RevokePortalLinkRequest) GetGroupId() string {
@@ -7255,7 +7889,7 @@ type RevokePortalLinkResponse struct {
 
 func (x *RevokePortalLinkResponse) Reset() {
 	*x = RevokePortalLinkResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7267,7 +7901,7 @@ func (x *RevokePortalLinkResponse) String() string {
 func (*RevokePortalLinkResponse) ProtoMessage() {}
 
 func (x *RevokePortalLinkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7280,7 +7914,7 @@ func (x *RevokePortalLinkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokePortalLinkResponse.ProtoReflect.Descriptor instead.
 func (*RevokePortalLinkResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{103}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{111}
 }
 
 type GetPortalSessionRequest struct {
@@ -7291,7 +7925,7 @@ type GetPortalSessionRequest struct {
 
 func (x *GetPortalSessionRequest) Reset() {
 	*x = GetPortalSessionRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7303,7 +7937,7 @@ func (x *GetPortalSessionRequest) String() string {
 func (*GetPortalSessionRequest) ProtoMessage() {}
 
 func (x *GetPortalSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7316,7 +7950,7 @@ func (x *GetPortalSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPortalSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetPortalSessionRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{104}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{112}
 }
 
 type PortalSession struct {
@@ -7334,7 +7968,7 @@ type PortalSession struct {
 
 func (x *PortalSession) Reset() {
 	*x = PortalSession{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7346,7 +7980,7 @@ func (x *PortalSession) String() string {
 func (*PortalSession) ProtoMessage() {}
 
 func (x *PortalSession) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7359,7 +7993,7 @@ func (x *PortalSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortalSession.ProtoReflect.Descriptor instead.
 func (*PortalSession) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{105}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *PortalSession) GetUid() string {
@@ -7432,7 +8066,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7444,7 +8078,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7457,7 +8091,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{106}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *AuditEntry) GetUid() string {
@@ -7533,7 +8167,7 @@ type ListAuditLogRequest struct {
 
 func (x *ListAuditLogRequest) Reset() {
 	*x = ListAuditLogRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7545,7 +8179,7 @@ func (x *ListAuditLogRequest) String() string {
 func (*ListAuditLogRequest) ProtoMessage() {}
 
 func (x *ListAuditLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7558,7 +8192,7 @@ func (x *ListAuditLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditLogRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditLogRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{107}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *ListAuditLogRequest) GetGroupId() string {
@@ -7585,7 +8219,7 @@ type ListAuditLogResponse struct {
 
 func (x *ListAuditLogResponse) Reset() {
 	*x = ListAuditLogResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7597,7 +8231,7 @@ func (x *ListAuditLogResponse) String() string {
 func (*ListAuditLogResponse) ProtoMessage() {}
 
 func (x *ListAuditLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7610,7 +8244,7 @@ func (x *ListAuditLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditLogResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditLogResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{108}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *ListAuditLogResponse) GetEntries() []*AuditEntry {
@@ -7647,11 +8281,12 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1a\n" +
 	"\bduration\x18\x02 \x01(\x03R\bduration\x12\x1f\n" +
 	"\vretry_count\x18\x03 \x01(\x05R\n" +
-	"retryCount\"U\n" +
+	"retryCount\"o\n" +
 	"\x0fSignatureConfig\x12\x16\n" +
 	"\x06header\x18\x01 \x01(\tR\x06header\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\tR\x04hash\x12\x16\n" +
-	"\x06format\x18\x03 \x01(\tR\x06format\"\xcc\x03\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\x12\x18\n" +
+	"\aformats\x18\x04 \x03(\tR\aformats\"\xf7\x03\n" +
 	"\vGroupConfig\x12<\n" +
 	"\bstrategy\x18\x01 \x01(\v2 .convoy.ingest.v1.StrategyConfigR\bstrategy\x12?\n" +
 	"\tsignature\x18\x02 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12)\n" +
@@ -7661,7 +8296,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"meta_event\x18\x06 \x01(\v2!.convoy.ingest.v1.MetaEventConfigR\tmetaEvent\x12O\n" +
 	"\x0fcircuit_breaker\x18\a \x01(\v2&.convoy.ingest.v1.CircuitBreakerConfigR\x0ecircuitBreaker\x12.\n" +
-	"\x13enforce_event_types\x18\x14 \x01(\bR\x11enforceEventTypes\"\x9a\x01\n" +
+	"\x13enforce_event_types\x18\x14 \x01(\bR\x11enforceEventTypes\x12)\n" +
+	"\x10verify_endpoints\x18\x15 \x01(\bR\x0fverifyEndpoints\"\x9a\x01\n" +
 	"\x14CircuitBreakerConfig\x12+\n" +
 	"\x11failure_threshold\x18\x01 \x01(\x05R\x10failureThreshold\x12!\n" +
 	"\fmin_requests\x18\x02 \x01(\x05R\vminRequests\x12\x16\n" +
@@ -7673,8 +8309,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\tR\x06secret\x12\x1f\n" +
 	"\vevent_types\x18\x04 \x03(\tR\n" +
-	"eventTypes\"\xec\n" +
-	"\n" +
+	"eventTypes\"\x92\f\n" +
 	"\x10GroupConfigInput\x12(\n" +
 	"\rstrategy_type\x18\x01 \x01(\tH\x00R\fstrategyType\x88\x01\x01\x120\n" +
 	"\x11strategy_duration\x18\x02 \x01(\x03H\x01R\x10strategyDuration\x88\x01\x01\x12$\n" +
@@ -7696,8 +8331,11 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"!circuit_breaker_failure_threshold\x18\x0f \x01(\x05H\fR\x1ecircuitBreakerFailureThreshold\x88\x01\x01\x12D\n" +
 	"\x1ccircuit_breaker_min_requests\x18\x10 \x01(\x05H\rR\x19circuitBreakerMinRequests\x88\x01\x01\x129\n" +
 	"\x16circuit_breaker_window\x18\x11 \x01(\tH\x0eR\x14circuitBreakerWindow\x88\x01\x01\x12=\n" +
-	"\x18circuit_breaker_cooldown\x18\x12 \x01(\tH\x0fR\x16circuitBreakerCooldown\x88\x01\x01\x123\n" +
-	"\x13enforce_event_types\x18( \x01(\bH\x10R\x11enforceEventTypes\x88\x01\x01B\x10\n" +
+	"\x18circuit_breaker_cooldown\x18\x12 \x01(\tH\x0fR\x16circuitBreakerCooldown\x88\x01\x01\x122\n" +
+	"\x15set_signature_formats\x18\x13 \x01(\bR\x13setSignatureFormats\x12+\n" +
+	"\x11signature_formats\x18\x14 \x03(\tR\x10signatureFormats\x123\n" +
+	"\x13enforce_event_types\x18( \x01(\bH\x10R\x11enforceEventTypes\x88\x01\x01\x12.\n" +
+	"\x10verify_endpoints\x18) \x01(\bH\x11R\x0fverifyEndpoints\x88\x01\x01B\x10\n" +
 	"\x0e_strategy_typeB\x14\n" +
 	"\x12_strategy_durationB\x0e\n" +
 	"\f_retry_countB\x13\n" +
@@ -7714,7 +8352,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x1d_circuit_breaker_min_requestsB\x19\n" +
 	"\x17_circuit_breaker_windowB\x1b\n" +
 	"\x19_circuit_breaker_cooldownB\x16\n" +
-	"\x14_enforce_event_types\"\xda\x01\n" +
+	"\x14_enforce_event_typesB\x13\n" +
+	"\x11_verify_endpoints\"\xda\x01\n" +
 	"\x05Group\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x125\n" +
@@ -7826,7 +8465,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xd5\x04\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb4\x06\n" +
 	"\bEndpoint\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -7848,7 +8487,43 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x123\n" +
 	"\acircuit\x18\x0f \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12\x16\n" +
 	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
-	"\aordered\x18\x15 \x01(\bR\aordered\"\xd1\x02\n" +
+	"\aordered\x18\x15 \x01(\bR\aordered\x12P\n" +
+	"\x0eauthentication\x18\x18 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
+	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12J\n" +
+	"\fverification\x18\x1a \x01(\v2&.convoy.ingest.v1.EndpointVerificationR\fverification\"\xee\x01\n" +
+	"\x14EndpointVerification\x12\x1a\n" +
+	"\bverified\x18\x01 \x01(\bR\bverified\x12;\n" +
+	"\vverified_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"verifiedAt\x12B\n" +
+	"\x0flast_attempt_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\rlastAttemptAt\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\x12\x1a\n" +
+	"\battempts\x18\x05 \x01(\x05R\battempts\"\xa4\x02\n" +
+	"\x16EndpointAuthentication\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12?\n" +
+	"\aapi_key\x18\x02 \x01(\v2&.convoy.ingest.v1.ApiKeyAuthenticationR\x06apiKey\x12;\n" +
+	"\x05basic\x18\x03 \x01(\v2%.convoy.ingest.v1.BasicAuthenticationR\x05basic\x12>\n" +
+	"\x06oauth2\x18\x04 \x01(\v2&.convoy.ingest.v1.OAuth2AuthenticationR\x06oauth2\x128\n" +
+	"\x04mtls\x18\x05 \x01(\v2$.convoy.ingest.v1.MTLSAuthenticationR\x04mtls\"Z\n" +
+	"\x14ApiKeyAuthentication\x12\x1f\n" +
+	"\vheader_name\x18\x01 \x01(\tR\n" +
+	"headerName\x12!\n" +
+	"\fheader_value\x18\x02 \x01(\tR\vheaderValue\"M\n" +
+	"\x13BasicAuthentication\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\"\xa9\x01\n" +
+	"\x14OAuth2Authentication\x12\x1b\n" +
+	"\ttoken_url\x18\x01 \x01(\tR\btokenUrl\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12#\n" +
+	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\x12\x16\n" +
+	"\x06scopes\x18\x04 \x03(\tR\x06scopes\x12\x1a\n" +
+	"\baudience\x18\x05 \x01(\tR\baudience\"m\n" +
+	"\x12MTLSAuthentication\x12\x1f\n" +
+	"\vclient_cert\x18\x01 \x01(\tR\n" +
+	"clientCert\x12\x1d\n" +
+	"\n" +
+	"client_key\x18\x02 \x01(\tR\tclientKey\x12\x17\n" +
+	"\aca_cert\x18\x03 \x01(\tR\x06caCert\"\xe4\x03\n" +
 	"\x15CreateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x10\n" +
@@ -7861,7 +8536,9 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"rate_limit\x18\b \x01(\x05R\trateLimit\x12.\n" +
 	"\x13rate_limit_duration\x18\t \x01(\tR\x11rateLimitDuration\x12\x16\n" +
 	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
-	"\aordered\x18\x15 \x01(\bR\aordered\"{\n" +
+	"\aordered\x18\x15 \x01(\bR\aordered\x12P\n" +
+	"\x0eauthentication\x18\x18 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
+	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\"{\n" +
 	"\x14ListEndpointsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x121\n" +
@@ -7873,7 +8550,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
-	"endpointId\"\xab\x04\n" +
+	"endpointId\"\xe9\x05\n" +
 	"\x15UpdateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -7891,7 +8568,10 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	" \x01(\tH\x04R\x11rateLimitDuration\x88\x01\x01\x12\x1b\n" +
 	"\x06status\x18\v \x01(\tH\x05R\x06status\x88\x01\x01\x12\x1b\n" +
 	"\x06filter\x18\x14 \x01(\fH\x06R\x06filter\x88\x01\x01\x12\x1d\n" +
-	"\aordered\x18\x15 \x01(\bH\aR\aordered\x88\x01\x01B\x06\n" +
+	"\aordered\x18\x15 \x01(\bH\aR\aordered\x88\x01\x01\x12P\n" +
+	"\x0eauthentication\x18\x18 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
+	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12)\n" +
+	"\x10remove_signature\x18\x1a \x01(\bR\x0fremoveSignatureB\x06\n" +
 	"\x04_urlB\x0e\n" +
 	"\f_descriptionB\x0f\n" +
 	"\r_http_timeoutB\r\n" +
@@ -7900,7 +8580,17 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\a_statusB\t\n" +
 	"\a_filterB\n" +
 	"\n" +
-	"\b_ordered\"j\n" +
+	"\b_ordered\"p\n" +
+	"\x1bGetEndpointPublicKeyRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
+	"\vendpoint_id\x18\x03 \x01(\tR\n" +
+	"endpointId\"S\n" +
+	"\x11EndpointPublicKey\x12\x1f\n" +
+	"\vendpoint_id\x18\x01 \x01(\tR\n" +
+	"endpointId\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x02 \x01(\tR\tpublicKey\"j\n" +
 	"\x15DeleteEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -8343,7 +9033,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"~\n" +
 	"\x14ListAuditLogResponse\x126\n" +
 	"\aentries\x18\x01 \x03(\v2\x1c.convoy.ingest.v1.AuditEntryR\aentries\x12.\n" +
-	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page2\xcd'\n" +
+	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page2\xb9(\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -8366,7 +9056,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0eUpdateEndpoint\x12'.convoy.ingest.v1.UpdateEndpointRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12c\n" +
 	"\x0eDeleteEndpoint\x12'.convoy.ingest.v1.DeleteEndpointRequest\x1a(.convoy.ingest.v1.DeleteEndpointResponse\x12Q\n" +
 	"\fExpireSecret\x12%.convoy.ingest.v1.ExpireSecretRequest\x1a\x1a.convoy.ingest.v1.Endpoint\x12^\n" +
-	"\x10GetEndpointStats\x12).convoy.ingest.v1.GetEndpointStatsRequest\x1a\x1f.convoy.ingest.v1.EndpointStats\x12L\n" +
+	"\x10GetEndpointStats\x12).convoy.ingest.v1.GetEndpointStatsRequest\x1a\x1f.convoy.ingest.v1.EndpointStats\x12j\n" +
+	"\x14GetEndpointPublicKey\x12-.convoy.ingest.v1.GetEndpointPublicKeyRequest\x1a#.convoy.ingest.v1.EndpointPublicKey\x12L\n" +
 	"\vCreateEvent\x12$.convoy.ingest.v1.CreateEventRequest\x1a\x17.convoy.ingest.v1.Event\x12W\n" +
 	"\n" +
 	"ListEvents\x12#.convoy.ingest.v1.ListEventsRequest\x1a$.convoy.ingest.v1.ListEventsResponse\x12F\n" +
@@ -8416,7 +9107,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 116)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 124)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
@@ -8451,90 +9142,98 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*DeleteApplicationResponse)(nil),         // 30: convoy.ingest.v1.DeleteApplicationResponse
 	(*EndpointSecret)(nil),                    // 31: convoy.ingest.v1.EndpointSecret
 	(*Endpoint)(nil),                          // 32: convoy.ingest.v1.Endpoint
-	(*CreateEndpointRequest)(nil),             // 33: convoy.ingest.v1.CreateEndpointRequest
-	(*ListEndpointsRequest)(nil),              // 34: convoy.ingest.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),             // 35: convoy.ingest.v1.ListEndpointsResponse
-	(*GetEndpointRequest)(nil),                // 36: convoy.ingest.v1.GetEndpointRequest
-	(*UpdateEndpointRequest)(nil),             // 37: convoy.ingest.v1.UpdateEndpointRequest
-	(*DeleteEndpointRequest)(nil),             // 38: convoy.ingest.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),            // 39: convoy.ingest.v1.DeleteEndpointResponse
-	(*ExpireSecretRequest)(nil),               // 40: convoy.ingest.v1.ExpireSecretRequest
-	(*GetEndpointStatsRequest)(nil),           // 41: convoy.ingest.v1.GetEndpointStatsRequest
-	(*StatsFigures)(nil),                      // 42: convoy.ingest.v1.StatsFigures
-	(*StatsBucket)(nil),                       // 43: convoy.ingest.v1.StatsBucket
-	(*Circuit)(nil),                           // 44: convoy.ingest.v1.Circuit
-	(*EndpointStats)(nil),                     // 45: convoy.ingest.v1.EndpointStats
-	(*Event)(nil),                             // 46: convoy.ingest.v1.Event
-	(*CreateEventRequest)(nil),                // 47: convoy.ingest.v1.CreateEventRequest
-	(*SendTestEventRequest)(nil),              // 48: convoy.ingest.v1.SendTestEventRequest
-	(*SendTestEventResponse)(nil),             // 49: convoy.ingest.v1.SendTestEventResponse
-	(*ListEventsRequest)(nil),                 // 50: convoy.ingest.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),                // 51: convoy.ingest.v1.ListEventsResponse
-	(*GetEventRequest)(nil),                   // 52: convoy.ingest.v1.GetEventRequest
-	(*BroadcastEventRequest)(nil),             // 53: convoy.ingest.v1.BroadcastEventRequest
-	(*FanoutEventRequest)(nil),                // 54: convoy.ingest.v1.FanoutEventRequest
-	(*PrecheckEventRequest)(nil),              // 55: convoy.ingest.v1.PrecheckEventRequest
-	(*PrecheckEventResponse)(nil),             // 56: convoy.ingest.v1.PrecheckEventResponse
-	(*TestFilterRequest)(nil),                 // 57: convoy.ingest.v1.TestFilterRequest
-	(*TestFilterResponse)(nil),                // 58: convoy.ingest.v1.TestFilterResponse
-	(*EventType)(nil),                         // 59: convoy.ingest.v1.EventType
-	(*CreateEventTypeRequest)(nil),            // 60: convoy.ingest.v1.CreateEventTypeRequest
-	(*ListEventTypesRequest)(nil),             // 61: convoy.ingest.v1.ListEventTypesRequest
-	(*ListEventTypesResponse)(nil),            // 62: convoy.ingest.v1.ListEventTypesResponse
-	(*GetEventTypeRequest)(nil),               // 63: convoy.ingest.v1.GetEventTypeRequest
-	(*UpdateEventTypeRequest)(nil),            // 64: convoy.ingest.v1.UpdateEventTypeRequest
-	(*DeleteEventTypeRequest)(nil),            // 65: convoy.ingest.v1.DeleteEventTypeRequest
-	(*DeleteEventTypeResponse)(nil),           // 66: convoy.ingest.v1.DeleteEventTypeResponse
-	(*DeliveryMetadata)(nil),                  // 67: convoy.ingest.v1.DeliveryMetadata
-	(*Delivery)(nil),                          // 68: convoy.ingest.v1.Delivery
-	(*Attempt)(nil),                           // 69: convoy.ingest.v1.Attempt
-	(*DeliveryFilter)(nil),                    // 70: convoy.ingest.v1.DeliveryFilter
-	(*ListDeliveriesRequest)(nil),             // 71: convoy.ingest.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),            // 72: convoy.ingest.v1.ListDeliveriesResponse
-	(*GetDeliveryRequest)(nil),                // 73: convoy.ingest.v1.GetDeliveryRequest
-	(*ListAttemptsRequest)(nil),               // 74: convoy.ingest.v1.ListAttemptsRequest
-	(*ListAttemptsResponse)(nil),              // 75: convoy.ingest.v1.ListAttemptsResponse
-	(*GetAttemptRequest)(nil),                 // 76: convoy.ingest.v1.GetAttemptRequest
-	(*ResendDeliveryRequest)(nil),             // 77: convoy.ingest.v1.ResendDeliveryRequest
-	(*BatchRetryDeliveriesRequest)(nil),       // 78: convoy.ingest.v1.BatchRetryDeliveriesRequest
-	(*BatchRetryDeliveriesResponse)(nil),      // 79: convoy.ingest.v1.BatchRetryDeliveriesResponse
-	(*CountBatchRetryDeliveriesRequest)(nil),  // 80: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	(*CountBatchRetryDeliveriesResponse)(nil), // 81: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	(*ForceResendDeliveriesRequest)(nil),      // 82: convoy.ingest.v1.ForceResendDeliveriesRequest
-	(*ForceResendDeliveriesResponse)(nil),     // 83: convoy.ingest.v1.ForceResendDeliveriesResponse
-	(*MetaEventMetadata)(nil),                 // 84: convoy.ingest.v1.MetaEventMetadata
-	(*MetaEvent)(nil),                         // 85: convoy.ingest.v1.MetaEvent
-	(*ListMetaEventsRequest)(nil),             // 86: convoy.ingest.v1.ListMetaEventsRequest
-	(*ListMetaEventsResponse)(nil),            // 87: convoy.ingest.v1.ListMetaEventsResponse
-	(*GetMetaEventRequest)(nil),               // 88: convoy.ingest.v1.GetMetaEventRequest
-	(*ResendMetaEventRequest)(nil),            // 89: convoy.ingest.v1.ResendMetaEventRequest
-	(*DeadLetter)(nil),                        // 90: convoy.ingest.v1.DeadLetter
-	(*ListDeadLettersRequest)(nil),            // 91: convoy.ingest.v1.ListDeadLettersRequest
-	(*ListDeadLettersResponse)(nil),           // 92: convoy.ingest.v1.ListDeadLettersResponse
-	(*RedriveDeadLettersRequest)(nil),         // 93: convoy.ingest.v1.RedriveDeadLettersRequest
-	(*RedriveDeadLettersResponse)(nil),        // 94: convoy.ingest.v1.RedriveDeadLettersResponse
-	(*GetEncryptionStatusRequest)(nil),        // 95: convoy.ingest.v1.GetEncryptionStatusRequest
-	(*RotateEncryptionKeyRequest)(nil),        // 96: convoy.ingest.v1.RotateEncryptionKeyRequest
-	(*EncryptionStatus)(nil),                  // 97: convoy.ingest.v1.EncryptionStatus
-	(*PortalLink)(nil),                        // 98: convoy.ingest.v1.PortalLink
-	(*CreatePortalLinkRequest)(nil),           // 99: convoy.ingest.v1.CreatePortalLinkRequest
-	(*ListPortalLinksRequest)(nil),            // 100: convoy.ingest.v1.ListPortalLinksRequest
-	(*ListPortalLinksResponse)(nil),           // 101: convoy.ingest.v1.ListPortalLinksResponse
-	(*RevokePortalLinkRequest)(nil),           // 102: convoy.ingest.v1.RevokePortalLinkRequest
-	(*RevokePortalLinkResponse)(nil),          // 103: convoy.ingest.v1.RevokePortalLinkResponse
-	(*GetPortalSessionRequest)(nil),           // 104: convoy.ingest.v1.GetPortalSessionRequest
-	(*PortalSession)(nil),                     // 105: convoy.ingest.v1.PortalSession
-	(*AuditEntry)(nil),                        // 106: convoy.ingest.v1.AuditEntry
-	(*ListAuditLogRequest)(nil),               // 107: convoy.ingest.v1.ListAuditLogRequest
-	(*ListAuditLogResponse)(nil),              // 108: convoy.ingest.v1.ListAuditLogResponse
-	nil,                                       // 109: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 110: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 111: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	nil,                                       // 112: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	nil,                                       // 113: convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	nil,                                       // 114: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 115: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),             // 116: google.protobuf.Timestamp
+	(*EndpointVerification)(nil),              // 33: convoy.ingest.v1.EndpointVerification
+	(*EndpointAuthentication)(nil),            // 34: convoy.ingest.v1.EndpointAuthentication
+	(*ApiKeyAuthentication)(nil),              // 35: convoy.ingest.v1.ApiKeyAuthentication
+	(*BasicAuthentication)(nil),               // 36: convoy.ingest.v1.BasicAuthentication
+	(*OAuth2Authentication)(nil),              // 37: convoy.ingest.v1.OAuth2Authentication
+	(*MTLSAuthentication)(nil),                // 38: convoy.ingest.v1.MTLSAuthentication
+	(*CreateEndpointRequest)(nil),             // 39: convoy.ingest.v1.CreateEndpointRequest
+	(*ListEndpointsRequest)(nil),              // 40: convoy.ingest.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),             // 41: convoy.ingest.v1.ListEndpointsResponse
+	(*GetEndpointRequest)(nil),                // 42: convoy.ingest.v1.GetEndpointRequest
+	(*UpdateEndpointRequest)(nil),             // 43: convoy.ingest.v1.UpdateEndpointRequest
+	(*GetEndpointPublicKeyRequest)(nil),       // 44: convoy.ingest.v1.GetEndpointPublicKeyRequest
+	(*EndpointPublicKey)(nil),                 // 45: convoy.ingest.v1.EndpointPublicKey
+	(*DeleteEndpointRequest)(nil),             // 46: convoy.ingest.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),            // 47: convoy.ingest.v1.DeleteEndpointResponse
+	(*ExpireSecretRequest)(nil),               // 48: convoy.ingest.v1.ExpireSecretRequest
+	(*GetEndpointStatsRequest)(nil),           // 49: convoy.ingest.v1.GetEndpointStatsRequest
+	(*StatsFigures)(nil),                      // 50: convoy.ingest.v1.StatsFigures
+	(*StatsBucket)(nil),                       // 51: convoy.ingest.v1.StatsBucket
+	(*Circuit)(nil),                           // 52: convoy.ingest.v1.Circuit
+	(*EndpointStats)(nil),                     // 53: convoy.ingest.v1.EndpointStats
+	(*Event)(nil),                             // 54: convoy.ingest.v1.Event
+	(*CreateEventRequest)(nil),                // 55: convoy.ingest.v1.CreateEventRequest
+	(*SendTestEventRequest)(nil),              // 56: convoy.ingest.v1.SendTestEventRequest
+	(*SendTestEventResponse)(nil),             // 57: convoy.ingest.v1.SendTestEventResponse
+	(*ListEventsRequest)(nil),                 // 58: convoy.ingest.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),                // 59: convoy.ingest.v1.ListEventsResponse
+	(*GetEventRequest)(nil),                   // 60: convoy.ingest.v1.GetEventRequest
+	(*BroadcastEventRequest)(nil),             // 61: convoy.ingest.v1.BroadcastEventRequest
+	(*FanoutEventRequest)(nil),                // 62: convoy.ingest.v1.FanoutEventRequest
+	(*PrecheckEventRequest)(nil),              // 63: convoy.ingest.v1.PrecheckEventRequest
+	(*PrecheckEventResponse)(nil),             // 64: convoy.ingest.v1.PrecheckEventResponse
+	(*TestFilterRequest)(nil),                 // 65: convoy.ingest.v1.TestFilterRequest
+	(*TestFilterResponse)(nil),                // 66: convoy.ingest.v1.TestFilterResponse
+	(*EventType)(nil),                         // 67: convoy.ingest.v1.EventType
+	(*CreateEventTypeRequest)(nil),            // 68: convoy.ingest.v1.CreateEventTypeRequest
+	(*ListEventTypesRequest)(nil),             // 69: convoy.ingest.v1.ListEventTypesRequest
+	(*ListEventTypesResponse)(nil),            // 70: convoy.ingest.v1.ListEventTypesResponse
+	(*GetEventTypeRequest)(nil),               // 71: convoy.ingest.v1.GetEventTypeRequest
+	(*UpdateEventTypeRequest)(nil),            // 72: convoy.ingest.v1.UpdateEventTypeRequest
+	(*DeleteEventTypeRequest)(nil),            // 73: convoy.ingest.v1.DeleteEventTypeRequest
+	(*DeleteEventTypeResponse)(nil),           // 74: convoy.ingest.v1.DeleteEventTypeResponse
+	(*DeliveryMetadata)(nil),                  // 75: convoy.ingest.v1.DeliveryMetadata
+	(*Delivery)(nil),                          // 76: convoy.ingest.v1.Delivery
+	(*Attempt)(nil),                           // 77: convoy.ingest.v1.Attempt
+	(*DeliveryFilter)(nil),                    // 78: convoy.ingest.v1.DeliveryFilter
+	(*ListDeliveriesRequest)(nil),             // 79: convoy.ingest.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),            // 80: convoy.ingest.v1.ListDeliveriesResponse
+	(*GetDeliveryRequest)(nil),                // 81: convoy.ingest.v1.GetDeliveryRequest
+	(*ListAttemptsRequest)(nil),               // 82: convoy.ingest.v1.ListAttemptsRequest
+	(*ListAttemptsResponse)(nil),              // 83: convoy.ingest.v1.ListAttemptsResponse
+	(*GetAttemptRequest)(nil),                 // 84: convoy.ingest.v1.GetAttemptRequest
+	(*ResendDeliveryRequest)(nil),             // 85: convoy.ingest.v1.ResendDeliveryRequest
+	(*BatchRetryDeliveriesRequest)(nil),       // 86: convoy.ingest.v1.BatchRetryDeliveriesRequest
+	(*BatchRetryDeliveriesResponse)(nil),      // 87: convoy.ingest.v1.BatchRetryDeliveriesResponse
+	(*CountBatchRetryDeliveriesRequest)(nil),  // 88: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	(*CountBatchRetryDeliveriesResponse)(nil), // 89: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	(*ForceResendDeliveriesRequest)(nil),      // 90: convoy.ingest.v1.ForceResendDeliveriesRequest
+	(*ForceResendDeliveriesResponse)(nil),     // 91: convoy.ingest.v1.ForceResendDeliveriesResponse
+	(*MetaEventMetadata)(nil),                 // 92: convoy.ingest.v1.MetaEventMetadata
+	(*MetaEvent)(nil),                         // 93: convoy.ingest.v1.MetaEvent
+	(*ListMetaEventsRequest)(nil),             // 94: convoy.ingest.v1.ListMetaEventsRequest
+	(*ListMetaEventsResponse)(nil),            // 95: convoy.ingest.v1.ListMetaEventsResponse
+	(*GetMetaEventRequest)(nil),               // 96: convoy.ingest.v1.GetMetaEventRequest
+	(*ResendMetaEventRequest)(nil),            // 97: convoy.ingest.v1.ResendMetaEventRequest
+	(*DeadLetter)(nil),                        // 98: convoy.ingest.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),            // 99: convoy.ingest.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),           // 100: convoy.ingest.v1.ListDeadLettersResponse
+	(*RedriveDeadLettersRequest)(nil),         // 101: convoy.ingest.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),        // 102: convoy.ingest.v1.RedriveDeadLettersResponse
+	(*GetEncryptionStatusRequest)(nil),        // 103: convoy.ingest.v1.GetEncryptionStatusRequest
+	(*RotateEncryptionKeyRequest)(nil),        // 104: convoy.ingest.v1.RotateEncryptionKeyRequest
+	(*EncryptionStatus)(nil),                  // 105: convoy.ingest.v1.EncryptionStatus
+	(*PortalLink)(nil),                        // 106: convoy.ingest.v1.PortalLink
+	(*CreatePortalLinkRequest)(nil),           // 107: convoy.ingest.v1.CreatePortalLinkRequest
+	(*ListPortalLinksRequest)(nil),            // 108: convoy.ingest.v1.ListPortalLinksRequest
+	(*ListPortalLinksResponse)(nil),           // 109: convoy.ingest.v1.ListPortalLinksResponse
+	(*RevokePortalLinkRequest)(nil),           // 110: convoy.ingest.v1.RevokePortalLinkRequest
+	(*RevokePortalLinkResponse)(nil),          // 111: convoy.ingest.v1.RevokePortalLinkResponse
+	(*GetPortalSessionRequest)(nil),           // 112: convoy.ingest.v1.GetPortalSessionRequest
+	(*PortalSession)(nil),                     // 113: convoy.ingest.v1.PortalSession
+	(*AuditEntry)(nil),                        // 114: convoy.ingest.v1.AuditEntry
+	(*ListAuditLogRequest)(nil),               // 115: convoy.ingest.v1.ListAuditLogRequest
+	(*ListAuditLogResponse)(nil),              // 116: convoy.ingest.v1.ListAuditLogResponse
+	nil,                                       // 117: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 118: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 119: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	nil,                                       // 120: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	nil,                                       // 121: convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	nil,                                       // 122: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 123: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 124: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
@@ -8542,217 +9241,232 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
 	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
 	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	116, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	116, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	124, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	124, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	116, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
-	116, // 13: convoy.ingest.v1.APIKey.expires_at:type_name -> google.protobuf.Timestamp
-	116, // 14: convoy.ingest.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
-	116, // 15: convoy.ingest.v1.CreateAPIKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
+	124, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	124, // 13: convoy.ingest.v1.APIKey.expires_at:type_name -> google.protobuf.Timestamp
+	124, // 14: convoy.ingest.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
+	124, // 15: convoy.ingest.v1.CreateAPIKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
 	0,   // 16: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	16,  // 17: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
 	1,   // 18: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	116, // 19: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	116, // 20: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	124, // 19: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	124, // 20: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 21: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	23,  // 22: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
 	1,   // 23: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	116, // 24: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	116, // 25: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	124, // 24: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	124, // 25: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
 	31,  // 26: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	116, // 27: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	116, // 28: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
-	44,  // 29: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
-	0,   // 30: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	32,  // 31: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
-	1,   // 32: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	116, // 33: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
-	42,  // 34: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	116, // 35: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	116, // 36: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	116, // 37: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
-	42,  // 38: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
-	43,  // 39: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	116, // 40: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	116, // 41: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
-	44,  // 42: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
-	109, // 43: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	116, // 44: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	110, // 45: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	46,  // 46: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
-	116, // 47: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	116, // 48: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
-	0,   // 49: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	46,  // 50: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
-	1,   // 51: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	111, // 52: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	112, // 53: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	47,  // 54: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
-	53,  // 55: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
-	54,  // 56: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
-	113, // 57: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	116, // 58: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
-	116, // 59: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 60: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	59,  // 61: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
-	1,   // 62: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	116, // 63: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	67,  // 64: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	116, // 65: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	116, // 66: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	114, // 67: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	115, // 68: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	116, // 69: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	116, // 70: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	116, // 71: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
-	70,  // 72: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,   // 73: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	68,  // 74: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,   // 75: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	69,  // 76: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	70,  // 77: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	70,  // 78: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	116, // 79: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	84,  // 80: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
-	69,  // 81: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	116, // 82: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	116, // 83: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 84: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	85,  // 85: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
-	1,   // 86: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	116, // 87: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
-	0,   // 88: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	90,  // 89: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
-	1,   // 90: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	116, // 91: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
-	116, // 92: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
-	116, // 93: convoy.ingest.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
-	116, // 94: convoy.ingest.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
-	0,   // 95: convoy.ingest.v1.ListPortalLinksRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	98,  // 96: convoy.ingest.v1.ListPortalLinksResponse.links:type_name -> convoy.ingest.v1.PortalLink
-	1,   // 97: convoy.ingest.v1.ListPortalLinksResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	116, // 98: convoy.ingest.v1.PortalSession.expires_at:type_name -> google.protobuf.Timestamp
-	116, // 99: convoy.ingest.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
-	0,   // 100: convoy.ingest.v1.ListAuditLogRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	106, // 101: convoy.ingest.v1.ListAuditLogResponse.entries:type_name -> convoy.ingest.v1.AuditEntry
-	1,   // 102: convoy.ingest.v1.ListAuditLogResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	9,   // 103: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 104: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 105: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 106: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 107: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 108: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 109: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 110: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	21,  // 111: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	24,  // 112: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	25,  // 113: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	27,  // 114: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	28,  // 115: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	29,  // 116: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	33,  // 117: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	34,  // 118: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	36,  // 119: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	37,  // 120: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	38,  // 121: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	40,  // 122: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	41,  // 123: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	47,  // 124: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	50,  // 125: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	52,  // 126: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	53,  // 127: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
-	54,  // 128: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
-	55,  // 129: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
-	48,  // 130: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
-	57,  // 131: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
-	60,  // 132: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
-	61,  // 133: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
-	63,  // 134: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
-	64,  // 135: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
-	65,  // 136: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
-	71,  // 137: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	73,  // 138: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	74,  // 139: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	76,  // 140: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	77,  // 141: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	78,  // 142: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	80,  // 143: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	82,  // 144: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	86,  // 145: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	88,  // 146: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	89,  // 147: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	91,  // 148: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	93,  // 149: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	95,  // 150: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
-	96,  // 151: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
-	99,  // 152: convoy.ingest.v1.IngestService.CreatePortalLink:input_type -> convoy.ingest.v1.CreatePortalLinkRequest
-	100, // 153: convoy.ingest.v1.IngestService.ListPortalLinks:input_type -> convoy.ingest.v1.ListPortalLinksRequest
-	102, // 154: convoy.ingest.v1.IngestService.RevokePortalLink:input_type -> convoy.ingest.v1.RevokePortalLinkRequest
-	104, // 155: convoy.ingest.v1.IngestService.GetPortalSession:input_type -> convoy.ingest.v1.GetPortalSessionRequest
-	107, // 156: convoy.ingest.v1.IngestService.ListAuditLog:input_type -> convoy.ingest.v1.ListAuditLogRequest
-	8,   // 157: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 158: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 159: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 160: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 161: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 162: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20,  // 163: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	16,  // 164: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	22,  // 165: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	23,  // 166: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	26,  // 167: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	23,  // 168: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	23,  // 169: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	30,  // 170: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	32,  // 171: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	35,  // 172: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	32,  // 173: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32,  // 174: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	39,  // 175: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	32,  // 176: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	45,  // 177: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	46,  // 178: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	51,  // 179: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	46,  // 180: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 181: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 182: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
-	56,  // 183: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
-	49,  // 184: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
-	58,  // 185: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
-	59,  // 186: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
-	62,  // 187: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
-	59,  // 188: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
-	59,  // 189: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
-	66,  // 190: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
-	72,  // 191: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	68,  // 192: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	75,  // 193: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	69,  // 194: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	68,  // 195: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	79,  // 196: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	81,  // 197: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	83,  // 198: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	87,  // 199: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	85,  // 200: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	85,  // 201: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	92,  // 202: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	94,  // 203: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	97,  // 204: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
-	97,  // 205: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
-	98,  // 206: convoy.ingest.v1.IngestService.CreatePortalLink:output_type -> convoy.ingest.v1.PortalLink
-	101, // 207: convoy.ingest.v1.IngestService.ListPortalLinks:output_type -> convoy.ingest.v1.ListPortalLinksResponse
-	103, // 208: convoy.ingest.v1.IngestService.RevokePortalLink:output_type -> convoy.ingest.v1.RevokePortalLinkResponse
-	105, // 209: convoy.ingest.v1.IngestService.GetPortalSession:output_type -> convoy.ingest.v1.PortalSession
-	108, // 210: convoy.ingest.v1.IngestService.ListAuditLog:output_type -> convoy.ingest.v1.ListAuditLogResponse
-	157, // [157:211] is the sub-list for method output_type
-	103, // [103:157] is the sub-list for method input_type
-	103, // [103:103] is the sub-list for extension type_name
-	103, // [103:103] is the sub-list for extension extendee
-	0,   // [0:103] is the sub-list for field type_name
+	124, // 27: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	124, // 28: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	52,  // 29: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
+	34,  // 30: convoy.ingest.v1.Endpoint.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
+	3,   // 31: convoy.ingest.v1.Endpoint.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	33,  // 32: convoy.ingest.v1.Endpoint.verification:type_name -> convoy.ingest.v1.EndpointVerification
+	124, // 33: convoy.ingest.v1.EndpointVerification.verified_at:type_name -> google.protobuf.Timestamp
+	124, // 34: convoy.ingest.v1.EndpointVerification.last_attempt_at:type_name -> google.protobuf.Timestamp
+	35,  // 35: convoy.ingest.v1.EndpointAuthentication.api_key:type_name -> convoy.ingest.v1.ApiKeyAuthentication
+	36,  // 36: convoy.ingest.v1.EndpointAuthentication.basic:type_name -> convoy.ingest.v1.BasicAuthentication
+	37,  // 37: convoy.ingest.v1.EndpointAuthentication.oauth2:type_name -> convoy.ingest.v1.OAuth2Authentication
+	38,  // 38: convoy.ingest.v1.EndpointAuthentication.mtls:type_name -> convoy.ingest.v1.MTLSAuthentication
+	34,  // 39: convoy.ingest.v1.CreateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
+	3,   // 40: convoy.ingest.v1.CreateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	0,   // 41: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	32,  // 42: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
+	1,   // 43: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	34,  // 44: convoy.ingest.v1.UpdateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
+	3,   // 45: convoy.ingest.v1.UpdateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	124, // 46: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	50,  // 47: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
+	124, // 48: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	124, // 49: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	124, // 50: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	50,  // 51: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
+	51,  // 52: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
+	124, // 53: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	124, // 54: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	52,  // 55: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
+	117, // 56: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	124, // 57: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	118, // 58: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	54,  // 59: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
+	124, // 60: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	124, // 61: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	0,   // 62: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	54,  // 63: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	1,   // 64: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	119, // 65: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	120, // 66: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	55,  // 67: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
+	61,  // 68: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
+	62,  // 69: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
+	121, // 70: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	124, // 71: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
+	124, // 72: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 73: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	67,  // 74: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
+	1,   // 75: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	124, // 76: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	75,  // 77: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	124, // 78: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	124, // 79: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	122, // 80: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	123, // 81: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	124, // 82: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	124, // 83: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	124, // 84: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	78,  // 85: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 86: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	76,  // 87: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 88: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	77,  // 89: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	78,  // 90: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	78,  // 91: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	124, // 92: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	92,  // 93: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	77,  // 94: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	124, // 95: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	124, // 96: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 97: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	93,  // 98: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 99: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	124, // 100: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 101: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	98,  // 102: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 103: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	124, // 104: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
+	124, // 105: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
+	124, // 106: convoy.ingest.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
+	124, // 107: convoy.ingest.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 108: convoy.ingest.v1.ListPortalLinksRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	106, // 109: convoy.ingest.v1.ListPortalLinksResponse.links:type_name -> convoy.ingest.v1.PortalLink
+	1,   // 110: convoy.ingest.v1.ListPortalLinksResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	124, // 111: convoy.ingest.v1.PortalSession.expires_at:type_name -> google.protobuf.Timestamp
+	124, // 112: convoy.ingest.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 113: convoy.ingest.v1.ListAuditLogRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	114, // 114: convoy.ingest.v1.ListAuditLogResponse.entries:type_name -> convoy.ingest.v1.AuditEntry
+	1,   // 115: convoy.ingest.v1.ListAuditLogResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	9,   // 116: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 117: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 118: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 119: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 120: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 121: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 122: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 123: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 124: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 125: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 126: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 127: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 128: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 129: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	39,  // 130: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	40,  // 131: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	42,  // 132: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	43,  // 133: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	46,  // 134: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	48,  // 135: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	49,  // 136: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	44,  // 137: convoy.ingest.v1.IngestService.GetEndpointPublicKey:input_type -> convoy.ingest.v1.GetEndpointPublicKeyRequest
+	55,  // 138: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	58,  // 139: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	60,  // 140: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	61,  // 141: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
+	62,  // 142: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
+	63,  // 143: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
+	56,  // 144: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
+	65,  // 145: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
+	68,  // 146: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
+	69,  // 147: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
+	71,  // 148: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
+	72,  // 149: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
+	73,  // 150: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
+	79,  // 151: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	81,  // 152: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	82,  // 153: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	84,  // 154: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	85,  // 155: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	86,  // 156: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	88,  // 157: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	90,  // 158: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	94,  // 159: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	96,  // 160: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	97,  // 161: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	99,  // 162: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	101, // 163: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	103, // 164: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
+	104, // 165: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
+	107, // 166: convoy.ingest.v1.IngestService.CreatePortalLink:input_type -> convoy.ingest.v1.CreatePortalLinkRequest
+	108, // 167: convoy.ingest.v1.IngestService.ListPortalLinks:input_type -> convoy.ingest.v1.ListPortalLinksRequest
+	110, // 168: convoy.ingest.v1.IngestService.RevokePortalLink:input_type -> convoy.ingest.v1.RevokePortalLinkRequest
+	112, // 169: convoy.ingest.v1.IngestService.GetPortalSession:input_type -> convoy.ingest.v1.GetPortalSessionRequest
+	115, // 170: convoy.ingest.v1.IngestService.ListAuditLog:input_type -> convoy.ingest.v1.ListAuditLogRequest
+	8,   // 171: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 172: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 173: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 174: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 175: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 176: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 177: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 178: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 179: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 180: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 181: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 182: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 183: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 184: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 185: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	41,  // 186: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 187: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 188: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	47,  // 189: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 190: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	53,  // 191: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	45,  // 192: convoy.ingest.v1.IngestService.GetEndpointPublicKey:output_type -> convoy.ingest.v1.EndpointPublicKey
+	54,  // 193: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	59,  // 194: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	54,  // 195: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 196: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 197: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
+	64,  // 198: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
+	57,  // 199: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
+	66,  // 200: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
+	67,  // 201: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
+	70,  // 202: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
+	67,  // 203: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
+	67,  // 204: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
+	74,  // 205: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
+	80,  // 206: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	76,  // 207: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	83,  // 208: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	77,  // 209: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	76,  // 210: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	87,  // 211: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	89,  // 212: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	91,  // 213: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	95,  // 214: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	93,  // 215: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	93,  // 216: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	100, // 217: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	102, // 218: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	105, // 219: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
+	105, // 220: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
+	106, // 221: convoy.ingest.v1.IngestService.CreatePortalLink:output_type -> convoy.ingest.v1.PortalLink
+	109, // 222: convoy.ingest.v1.IngestService.ListPortalLinks:output_type -> convoy.ingest.v1.ListPortalLinksResponse
+	111, // 223: convoy.ingest.v1.IngestService.RevokePortalLink:output_type -> convoy.ingest.v1.RevokePortalLinkResponse
+	113, // 224: convoy.ingest.v1.IngestService.GetPortalSession:output_type -> convoy.ingest.v1.PortalSession
+	116, // 225: convoy.ingest.v1.IngestService.ListAuditLog:output_type -> convoy.ingest.v1.ListAuditLogResponse
+	171, // [171:226] is the sub-list for method output_type
+	116, // [116:171] is the sub-list for method input_type
+	116, // [116:116] is the sub-list for extension type_name
+	116, // [116:116] is the sub-list for extension extendee
+	0,   // [0:116] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -8763,21 +9477,21 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 	file_convoy_ingest_v1_ingest_proto_msgTypes[7].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[13].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[28].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[37].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[42].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[55].OneofWrappers = []any{
+	file_convoy_ingest_v1_ingest_proto_msgTypes[43].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[50].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[63].OneofWrappers = []any{
 		(*PrecheckEventRequest_Event)(nil),
 		(*PrecheckEventRequest_Broadcast)(nil),
 		(*PrecheckEventRequest_Fanout)(nil),
 	}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[64].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[72].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   116,
+			NumMessages:   124,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,6 +45,7 @@ const (
 	IngestService_DeleteEndpoint_FullMethodName            = "/convoy.ingest.v1.IngestService/DeleteEndpoint"
 	IngestService_ExpireSecret_FullMethodName              = "/convoy.ingest.v1.IngestService/ExpireSecret"
 	IngestService_GetEndpointStats_FullMethodName          = "/convoy.ingest.v1.IngestService/GetEndpointStats"
+	IngestService_GetEndpointPublicKey_FullMethodName      = "/convoy.ingest.v1.IngestService/GetEndpointPublicKey"
 	IngestService_CreateEvent_FullMethodName               = "/convoy.ingest.v1.IngestService/CreateEvent"
 	IngestService_ListEvents_FullMethodName                = "/convoy.ingest.v1.IngestService/ListEvents"
 	IngestService_GetEvent_FullMethodName                  = "/convoy.ingest.v1.IngestService/GetEvent"
@@ -113,6 +114,7 @@ type IngestServiceClient interface {
 	DeleteEndpoint(ctx context.Context, in *DeleteEndpointRequest, opts ...grpc.CallOption) (*DeleteEndpointResponse, error)
 	ExpireSecret(ctx context.Context, in *ExpireSecretRequest, opts ...grpc.CallOption) (*Endpoint, error)
 	GetEndpointStats(ctx context.Context, in *GetEndpointStatsRequest, opts ...grpc.CallOption) (*EndpointStats, error)
+	GetEndpointPublicKey(ctx context.Context, in *GetEndpointPublicKeyRequest, opts ...grpc.CallOption) (*EndpointPublicKey, error)
 	// Events.
 	CreateEvent(ctx context.Context, in *CreateEventRequest, opts ...grpc.CallOption) (*Event, error)
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
@@ -381,6 +383,16 @@ func (c *ingestServiceClient) GetEndpointStats(ctx context.Context, in *GetEndpo
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EndpointStats)
 	err := c.cc.Invoke(ctx, IngestService_GetEndpointStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) GetEndpointPublicKey(ctx context.Context, in *GetEndpointPublicKeyRequest, opts ...grpc.CallOption) (*EndpointPublicKey, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndpointPublicKey)
+	err := c.cc.Invoke(ctx, IngestService_GetEndpointPublicKey_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -750,6 +762,7 @@ type IngestServiceServer interface {
 	DeleteEndpoint(context.Context, *DeleteEndpointRequest) (*DeleteEndpointResponse, error)
 	ExpireSecret(context.Context, *ExpireSecretRequest) (*Endpoint, error)
 	GetEndpointStats(context.Context, *GetEndpointStatsRequest) (*EndpointStats, error)
+	GetEndpointPublicKey(context.Context, *GetEndpointPublicKeyRequest) (*EndpointPublicKey, error)
 	// Events.
 	CreateEvent(context.Context, *CreateEventRequest) (*Event, error)
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
@@ -876,6 +889,9 @@ func (UnimplementedIngestServiceServer) ExpireSecret(context.Context, *ExpireSec
 }
 func (UnimplementedIngestServiceServer) GetEndpointStats(context.Context, *GetEndpointStatsRequest) (*EndpointStats, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetEndpointStats not implemented")
+}
+func (UnimplementedIngestServiceServer) GetEndpointPublicKey(context.Context, *GetEndpointPublicKeyRequest) (*EndpointPublicKey, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetEndpointPublicKey not implemented")
 }
 func (UnimplementedIngestServiceServer) CreateEvent(context.Context, *CreateEventRequest) (*Event, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CreateEvent not implemented")
@@ -1371,6 +1387,24 @@ func _IngestService_GetEndpointStats_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IngestServiceServer).GetEndpointStats(ctx, req.(*GetEndpointStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_GetEndpointPublicKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEndpointPublicKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).GetEndpointPublicKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_GetEndpointPublicKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).GetEndpointPublicKey(ctx, req.(*GetEndpointPublicKeyRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -2059,6 +2093,10 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetEndpointStats",
 			Handler:    _IngestService_GetEndpointStats_Handler,
+		},
+		{
+			MethodName: "GetEndpointPublicKey",
+			Handler:    _IngestService_GetEndpointPublicKey_Handler,
 		},
 		{
 			MethodName: "CreateEvent",
