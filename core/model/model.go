@@ -194,10 +194,18 @@ type Endpoint struct {
 	// Filter is the payload filter as compact JSON ({"body", "headers"});
 	// empty matches every event. JSON rather than a document because its
 	// keys ($gt, dotted paths) are not valid MongoDB field names.
-	Filter    string    `bson:"filter,omitempty"`
-	CreatedAt time.Time `bson:"created_at"`
-	UpdatedAt time.Time `bson:"updated_at"`
+	Filter string `bson:"filter,omitempty"`
+	// NoTraceContext turns off sending the producer's traceparent and
+	// tracestate on attempts (the API's forward_trace_context=false); stored
+	// negated so that endpoints stored before the option forward.
+	NoTraceContext bool      `bson:"no_trace_context,omitempty"`
+	CreatedAt      time.Time `bson:"created_at"`
+	UpdatedAt      time.Time `bson:"updated_at"`
 }
+
+// ForwardsTraceContext reports whether attempts carry the producer's W3C
+// trace context.
+func (e *Endpoint) ForwardsTraceContext() bool { return !e.NoTraceContext }
 
 // Endpoint defaults.
 const (
@@ -232,8 +240,12 @@ type Event struct {
 	// broadcast's): planning it again needs the owner's applications.
 	OwnerID string `bson:"owner_id,omitempty"`
 	// MatchedEndpoints counts the endpoints subscribed when it was accepted.
-	MatchedEndpoints int32     `bson:"matched_endpoints,omitempty"`
-	CreatedAt        time.Time `bson:"created_at"`
+	MatchedEndpoints int32 `bson:"matched_endpoints,omitempty"`
+	// TraceParent and TraceState are the producer's W3C trace context as it
+	// came with the event (header or gRPC metadata), sent on every attempt.
+	TraceParent string    `bson:"trace_parent,omitempty"`
+	TraceState  string    `bson:"trace_state,omitempty"`
+	CreatedAt   time.Time `bson:"created_at"`
 }
 
 // Delivery is one event on its way to one endpoint. Its attempts live inside

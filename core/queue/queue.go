@@ -26,10 +26,12 @@ import (
 	"time"
 
 	"convoy/core/model"
+	"convoy/core/tracing"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -161,6 +163,13 @@ func NewPublisher(js jetstream.JetStream) *Publisher { return &Publisher{js: js}
 // duplicate window counts as stored.
 func (p *Publisher) PublishTasks(ctx context.Context, tasks []*queuev1.DeliveryTask) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(tasks))
+	if tracing.Enabled() {
+		spans := make([]trace.Span, len(tasks))
+		for i, t := range tasks {
+			spans[i] = startPublish(ctx, t, StreamDispatch)
+		}
+		defer endPublish(spans)
+	}
 	for _, t := range tasks {
 		data, err := proto.Marshal(t)
 		if err != nil {
@@ -194,6 +203,9 @@ func awaitAll(ctx context.Context, futures []jetstream.PubAckFuture) error {
 
 // PublishRetry puts a delivery on the retry stream until it is due.
 func (p *Publisher) PublishRetry(ctx context.Context, rt *queuev1.RetryTask) error {
+	if tracing.Enabled() {
+		defer endPublish([]trace.Span{startPublish(ctx, rt.Task, StreamRetry)})
+	}
 	data, err := proto.Marshal(rt)
 	if err != nil {
 		return fmt.Errorf("encode retry: %w", err)
@@ -261,6 +273,9 @@ func (p *Publisher) stream(ctx context.Context, name string) (jetstream.Stream, 
 // the window), the task is published without an id: an extra delivery
 // is possible then, a lost one is not.
 func (p *Publisher) Requeue(ctx context.Context, t *queuev1.DeliveryTask) error {
+	if tracing.Enabled() {
+		defer endPublish([]trace.Span{startPublish(ctx, t, StreamDispatch)})
+	}
 	data, err := proto.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("encode task: %w", err)
@@ -330,5 +345,7 @@ func NewTask(ev *model.Event, d *model.Delivery) *queuev1.DeliveryTask {
 		RetryLimit:     d.Metadata.RetryLimit,
 		Generation:     d.Generation,
 		AcceptedAt:     timestamppb.New(ev.CreatedAt),
+		TraceParent:    ev.TraceParent,
+		TraceState:     ev.TraceState,
 	}
 }

@@ -2154,9 +2154,11 @@ type Endpoint struct {
 	Circuit *Circuit `protobuf:"bytes,15,opt,name=circuit,proto3" json:"circuit,omitempty"`
 	// The payload filter as JSON, {"body": {...}, "headers": {...}}; empty
 	// when the endpoint has none.
-	Filter        []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Whether attempts carry the producer's traceparent/tracestate headers.
+	ForwardTraceContext bool `protobuf:"varint,21,opt,name=forward_trace_context,json=forwardTraceContext,proto3" json:"forward_trace_context,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Endpoint) Reset() {
@@ -2301,6 +2303,13 @@ func (x *Endpoint) GetFilter() []byte {
 	return nil
 }
 
+func (x *Endpoint) GetForwardTraceContext() bool {
+	if x != nil {
+		return x.ForwardTraceContext
+	}
+	return false
+}
+
 type CreateEndpointRequest struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	GroupId           string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -2313,9 +2322,11 @@ type CreateEndpointRequest struct {
 	RateLimit         int32                  `protobuf:"varint,8,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	RateLimitDuration string                 `protobuf:"bytes,9,opt,name=rate_limit_duration,json=rateLimitDuration,proto3" json:"rate_limit_duration,omitempty"`
 	// A payload filter as JSON; empty for none.
-	Filter        []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Unset forwards the producer's trace context (the default).
+	ForwardTraceContext *bool `protobuf:"varint,21,opt,name=forward_trace_context,json=forwardTraceContext,proto3,oneof" json:"forward_trace_context,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CreateEndpointRequest) Reset() {
@@ -2416,6 +2427,13 @@ func (x *CreateEndpointRequest) GetFilter() []byte {
 		return x.Filter
 	}
 	return nil
+}
+
+func (x *CreateEndpointRequest) GetForwardTraceContext() bool {
+	if x != nil && x.ForwardTraceContext != nil {
+		return *x.ForwardTraceContext
+	}
+	return false
 }
 
 type ListEndpointsRequest struct {
@@ -2606,9 +2624,10 @@ type UpdateEndpointRequest struct {
 	// "active" re-enables an inactive endpoint; "inactive" disables it.
 	Status *string `protobuf:"bytes,11,opt,name=status,proto3,oneof" json:"status,omitempty"`
 	// Set replaces the filter; empty or "null" removes it.
-	Filter        []byte `protobuf:"bytes,20,opt,name=filter,proto3,oneof" json:"filter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Filter              []byte `protobuf:"bytes,20,opt,name=filter,proto3,oneof" json:"filter,omitempty"`
+	ForwardTraceContext *bool  `protobuf:"varint,21,opt,name=forward_trace_context,json=forwardTraceContext,proto3,oneof" json:"forward_trace_context,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *UpdateEndpointRequest) Reset() {
@@ -2723,6 +2742,13 @@ func (x *UpdateEndpointRequest) GetFilter() []byte {
 		return x.Filter
 	}
 	return nil
+}
+
+func (x *UpdateEndpointRequest) GetForwardTraceContext() bool {
+	if x != nil && x.ForwardTraceContext != nil {
+		return *x.ForwardTraceContext
+	}
+	return false
 }
 
 type DeleteEndpointRequest struct {
@@ -3303,7 +3329,10 @@ type Event struct {
 	// Endpoints subscribed to the event when it was accepted.
 	MatchedEndpoints int32 `protobuf:"varint,9,opt,name=matched_endpoints,json=matchedEndpoints,proto3" json:"matched_endpoints,omitempty"`
 	// Set on a fan-out event; a broadcast or fan-out event has no app_id.
-	OwnerId       string `protobuf:"bytes,20,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	OwnerId string `protobuf:"bytes,20,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The producer's W3C trace context as it came with the event.
+	TraceParent   string `protobuf:"bytes,21,opt,name=trace_parent,json=traceParent,proto3" json:"trace_parent,omitempty"`
+	TraceState    string `protobuf:"bytes,22,opt,name=trace_state,json=traceState,proto3" json:"trace_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3404,6 +3433,20 @@ func (x *Event) GetMatchedEndpoints() int32 {
 func (x *Event) GetOwnerId() string {
 	if x != nil {
 		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *Event) GetTraceParent() string {
+	if x != nil {
+		return x.TraceParent
+	}
+	return ""
+}
+
+func (x *Event) GetTraceState() string {
+	if x != nil {
+		return x.TraceState
 	}
 	return ""
 }
@@ -6670,7 +6713,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xbb\x04\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xef\x04\n" +
 	"\bEndpoint\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -6691,7 +6734,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x123\n" +
 	"\acircuit\x18\x0f \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12\x16\n" +
-	"\x06filter\x18\x14 \x01(\fR\x06filter\"\xb7\x02\n" +
+	"\x06filter\x18\x14 \x01(\fR\x06filter\x122\n" +
+	"\x15forward_trace_context\x18\x15 \x01(\bR\x13forwardTraceContext\"\x8a\x03\n" +
 	"\x15CreateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x10\n" +
@@ -6703,7 +6747,9 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"rate_limit\x18\b \x01(\x05R\trateLimit\x12.\n" +
 	"\x13rate_limit_duration\x18\t \x01(\tR\x11rateLimitDuration\x12\x16\n" +
-	"\x06filter\x18\x14 \x01(\fR\x06filter\"{\n" +
+	"\x06filter\x18\x14 \x01(\fR\x06filter\x127\n" +
+	"\x15forward_trace_context\x18\x15 \x01(\bH\x00R\x13forwardTraceContext\x88\x01\x01B\x18\n" +
+	"\x16_forward_trace_context\"{\n" +
 	"\x14ListEndpointsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x121\n" +
@@ -6715,7 +6761,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
-	"endpointId\"\x80\x04\n" +
+	"endpointId\"\xd3\x04\n" +
 	"\x15UpdateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -6732,14 +6778,16 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x13rate_limit_duration\x18\n" +
 	" \x01(\tH\x04R\x11rateLimitDuration\x88\x01\x01\x12\x1b\n" +
 	"\x06status\x18\v \x01(\tH\x05R\x06status\x88\x01\x01\x12\x1b\n" +
-	"\x06filter\x18\x14 \x01(\fH\x06R\x06filter\x88\x01\x01B\x06\n" +
+	"\x06filter\x18\x14 \x01(\fH\x06R\x06filter\x88\x01\x01\x127\n" +
+	"\x15forward_trace_context\x18\x15 \x01(\bH\aR\x13forwardTraceContext\x88\x01\x01B\x06\n" +
 	"\x04_urlB\x0e\n" +
 	"\f_descriptionB\x0f\n" +
 	"\r_http_timeoutB\r\n" +
 	"\v_rate_limitB\x16\n" +
 	"\x14_rate_limit_durationB\t\n" +
 	"\a_statusB\t\n" +
-	"\a_filter\"j\n" +
+	"\a_filterB\x18\n" +
+	"\x16_forward_trace_context\"j\n" +
 	"\x15DeleteEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -6789,7 +6837,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\t \x01(\x03R\x13consecutiveFailures\x123\n" +
 	"\acircuit\x18\n" +
 	" \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12-\n" +
-	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xbf\x03\n" +
+	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\x83\x04\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -6802,7 +6850,10 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12+\n" +
 	"\x11matched_endpoints\x18\t \x01(\x05R\x10matchedEndpoints\x12\x19\n" +
-	"\bowner_id\x18\x14 \x01(\tR\aownerId\x1a@\n" +
+	"\bowner_id\x18\x14 \x01(\tR\aownerId\x12!\n" +
+	"\ftrace_parent\x18\x15 \x01(\tR\vtraceParent\x12\x1f\n" +
+	"\vtrace_state\x18\x16 \x01(\tR\n" +
+	"traceState\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
@@ -7456,6 +7507,7 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 	file_convoy_ingest_v1_ingest_proto_msgTypes[7].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[13].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[28].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[33].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[37].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[42].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[53].OneofWrappers = []any{
