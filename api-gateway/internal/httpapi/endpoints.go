@@ -21,6 +21,10 @@ type endpointFields struct {
 	// Filter is kept as sent; ingest validates it. Absent leaves it, null
 	// removes it.
 	Filter json.RawMessage `json:"filter"`
+	// ForwardTraceContext false stops sending the producer's traceparent
+	// and tracestate on attempts; absent keeps the current setting (true
+	// for a new endpoint).
+	ForwardTraceContext *bool `json:"forward_trace_context"`
 }
 
 // url resolves url and its alias target_url.
@@ -71,7 +75,8 @@ type endpointView struct {
 	// Circuit is null when ingest could not read the endpoint's health.
 	Circuit *circuitView `json:"circuit"`
 	// Filter is null when the endpoint has none.
-	Filter json.RawMessage `json:"filter"`
+	Filter              json.RawMessage `json:"filter"`
+	ForwardTraceContext bool            `json:"forward_trace_context"`
 }
 
 type endpointSecretView struct {
@@ -91,15 +96,16 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		Secrets: mapSlice(e.GetSecrets(), func(s *ingestv1.EndpointSecret) endpointSecretView {
 			return endpointSecretView{Value: s.GetValue(), CreatedAt: timeOut(s.GetCreatedAt()), ExpiresAt: timeOut(s.GetExpiresAt())}
 		}),
-		Events:            append([]string{}, e.GetEvents()...),
-		HTTPTimeout:       e.GetHttpTimeout(),
-		RateLimit:         e.GetRateLimit(),
-		RateLimitDuration: e.GetRateLimitDuration(),
-		Status:            e.GetStatus(),
-		CreatedAt:         timeOut(e.GetCreatedAt()),
-		UpdatedAt:         timeOut(e.GetUpdatedAt()),
-		Circuit:           circuitOut(e.GetCircuit()),
-		Filter:            rawOrNull(e.GetFilter()),
+		Events:              append([]string{}, e.GetEvents()...),
+		HTTPTimeout:         e.GetHttpTimeout(),
+		RateLimit:           e.GetRateLimit(),
+		RateLimitDuration:   e.GetRateLimitDuration(),
+		Status:              e.GetStatus(),
+		CreatedAt:           timeOut(e.GetCreatedAt()),
+		UpdatedAt:           timeOut(e.GetUpdatedAt()),
+		Circuit:             circuitOut(e.GetCircuit()),
+		Filter:              rawOrNull(e.GetFilter()),
+		ForwardTraceContext: e.GetForwardTraceContext(),
 	}
 }
 
@@ -110,16 +116,17 @@ func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		return nil, err
 	}
 	e, err := a.ingest.CreateEndpoint(ctx, &ingestv1.CreateEndpointRequest{
-		GroupId:           r.PathValue("group_id"),
-		AppId:             r.PathValue("app_id"),
-		Url:               deref(url),
-		Description:       deref(in.Description),
-		Secret:            deref(in.Secret),
-		Events:            deref(in.Events),
-		HttpTimeout:       deref(in.HTTPTimeout),
-		RateLimit:         deref(in.RateLimit),
-		RateLimitDuration: deref(in.RateLimitDuration),
-		Filter:            in.Filter,
+		GroupId:             r.PathValue("group_id"),
+		AppId:               r.PathValue("app_id"),
+		Url:                 deref(url),
+		Description:         deref(in.Description),
+		Secret:              deref(in.Secret),
+		Events:              deref(in.Events),
+		HttpTimeout:         deref(in.HTTPTimeout),
+		RateLimit:           deref(in.RateLimit),
+		RateLimitDuration:   deref(in.RateLimitDuration),
+		Filter:              in.Filter,
+		ForwardTraceContext: in.ForwardTraceContext,
 	})
 	if err != nil {
 		return nil, err
@@ -162,18 +169,19 @@ func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		return nil, err
 	}
 	e, err := a.ingest.UpdateEndpoint(ctx, &ingestv1.UpdateEndpointRequest{
-		GroupId:           r.PathValue("group_id"),
-		AppId:             r.PathValue("app_id"),
-		EndpointId:        r.PathValue("endpoint_id"),
-		Url:               url,
-		Description:       in.Description,
-		SetEvents:         in.Events != nil,
-		Events:            deref(in.Events),
-		HttpTimeout:       in.HTTPTimeout,
-		RateLimit:         in.RateLimit,
-		RateLimitDuration: in.RateLimitDuration,
-		Status:            in.Status,
-		Filter:            in.Filter,
+		GroupId:             r.PathValue("group_id"),
+		AppId:               r.PathValue("app_id"),
+		EndpointId:          r.PathValue("endpoint_id"),
+		Url:                 url,
+		Description:         in.Description,
+		SetEvents:           in.Events != nil,
+		Events:              deref(in.Events),
+		HttpTimeout:         in.HTTPTimeout,
+		RateLimit:           in.RateLimit,
+		RateLimitDuration:   in.RateLimitDuration,
+		Status:              in.Status,
+		Filter:              in.Filter,
+		ForwardTraceContext: in.ForwardTraceContext,
 	})
 	if err != nil {
 		return nil, err

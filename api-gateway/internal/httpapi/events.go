@@ -28,6 +28,9 @@ type eventView struct {
 	IdempotencyKey string            `json:"idempotency_key"`
 	CustomHeaders  map[string]string `json:"custom_headers"`
 	CreatedAt      *string           `json:"created_at"`
+	// The producer's W3C trace context as it came (absent when none did).
+	TraceParent string `json:"trace_parent,omitempty"`
+	TraceState  string `json:"trace_state,omitempty"`
 	// data is spliced in raw by appendJSON.
 	data []byte
 	// matched is shown by Convoy's dialect.
@@ -63,6 +66,8 @@ func eventOut(e *ingestv1.Event) eventView {
 		IdempotencyKey: e.GetIdempotencyKey(),
 		CustomHeaders:  headers,
 		CreatedAt:      timeOut(e.GetCreatedAt()),
+		TraceParent:    e.GetTraceParent(),
+		TraceState:     e.GetTraceState(),
 		data:           e.GetData(),
 		matched:        e.GetMatchedEndpoints(),
 	}

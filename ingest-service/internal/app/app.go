@@ -11,6 +11,7 @@ import (
 	"convoy/core/metaevent"
 	"convoy/core/queue"
 	"convoy/core/service"
+	"convoy/core/tracing"
 	"convoy/ingest-service/internal/auth"
 	"convoy/ingest-service/internal/config"
 	"convoy/ingest-service/internal/fanout"
@@ -18,6 +19,7 @@ import (
 	"convoy/ingest-service/internal/metrics"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -40,7 +42,12 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
 	m := metrics.New(reg)
-	srv := grpc.NewServer(grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16<<20))
+	opts := []grpc.ServerOption{grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16 << 20)}
+	if tracing.Enabled() {
+		// A server span per call, continuing the caller's W3C context.
+		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler()))
+	}
+	srv := grpc.NewServer(opts...)
 	healthSrv := health.NewServer()
 	healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	healthSrv.SetServingStatus(ingestv1.IngestService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)

@@ -67,15 +67,16 @@ func appPB(a *model.Application) *ingestv1.Application {
 func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 	out := &ingestv1.Endpoint{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, Url: e.URL, Description: e.Description,
-		Events:            e.Events,
-		HttpTimeout:       shortDuration(e.HTTPTimeout),
-		RateLimit:         e.RateLimit,
-		RateLimitDuration: shortDuration(e.RateLimitDuration),
-		Status:            e.Status,
-		CreatedAt:         ts(e.CreatedAt),
-		UpdatedAt:         ts(e.UpdatedAt),
-		Circuit:           circuitPB(h),
-		Filter:            []byte(e.Filter),
+		Events:              e.Events,
+		HttpTimeout:         shortDuration(e.HTTPTimeout),
+		RateLimit:           e.RateLimit,
+		RateLimitDuration:   shortDuration(e.RateLimitDuration),
+		Status:              e.Status,
+		CreatedAt:           ts(e.CreatedAt),
+		UpdatedAt:           ts(e.UpdatedAt),
+		Circuit:             circuitPB(h),
+		Filter:              []byte(e.Filter),
+		ForwardTraceContext: e.ForwardsTraceContext(),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value
@@ -95,6 +96,7 @@ func eventPB(e *model.Event) *ingestv1.Event {
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, EventType: e.EventType, Data: e.Data,
 		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt),
 		MatchedEndpoints: e.MatchedEndpoints, OwnerId: e.OwnerID,
+		TraceParent: e.TraceParent, TraceState: e.TraceState,
 	}
 }
 
