@@ -13,6 +13,7 @@ import (
 
 	"convoy/core/ids"
 	"convoy/core/model"
+	"convoy/core/tracing"
 	"convoy/dispatcher-service/internal/outbound"
 	"convoy/dispatcher-service/internal/sign"
 	queuev1 "convoy/proto/convoy/queue/v1"
@@ -53,8 +54,21 @@ type Outcome struct {
 // Attempt posts the task's payload to the endpoint, signed with the group's
 // settings and the endpoint's valid secrets.
 func (d *Deliverer) Attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group) Outcome {
+	if tracing.Enabled() {
+		ctx, span := startAttempt(ctx, t, ep)
+		o := d.attempt(ctx, t, ep, g)
+		endAttempt(span, o)
+		return o
+	}
+	return d.attempt(ctx, t, ep, g)
+}
+
+func (d *Deliverer) attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group) Outcome {
 	now := d.now()
 	header, err := d.headers(t, ep, g, now)
+	if err == nil {
+		setTraceHeaders(ctx, header, t, ep)
+	}
 	if err != nil {
 		// A signing failure is a failed attempt like any other: it is
 		// recorded and retried, and its error says why.
