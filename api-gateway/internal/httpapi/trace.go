@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"convoy/core/tracing"
 
@@ -24,10 +25,12 @@ func startRequestSpan(ctx context.Context, r *http.Request) (context.Context, tr
 }
 
 // endRequestSpan names the span after the route that served it, as the
-// HTTP conventions ask ("POST /api/v1/..."), and records the status.
+// HTTP conventions ask ("POST /api/v1/..."; a route's pattern already
+// starts with its method), and records the status.
 func endRequestSpan(span trace.Span, method, route string, status int) {
-	span.SetName(method + " " + route)
-	span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status))
+	path := strings.TrimPrefix(route, method+" ")
+	span.SetName(method + " " + path)
+	span.SetAttributes(attribute.String("http.route", path), attribute.Int("http.response.status_code", status))
 	if status >= 500 {
 		span.SetStatus(codes.Error, http.StatusText(status))
 	}
