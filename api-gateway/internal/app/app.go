@@ -21,6 +21,7 @@ import (
 	"convoy/core/tracing"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -56,7 +57,7 @@ func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Liste
 	}
 	if tracing.Enabled() {
 		// A client span per call, its context sent to ingest.
-		dial = append(dial, grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+		dial = append(dial, grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))))
 	}
 	conn, err := grpc.NewClient(cfg.IngestAddr, dial...)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -44,8 +45,8 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	m := metrics.New(reg)
 	opts := []grpc.ServerOption{grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16 << 20)}
 	if tracing.Enabled() {
-		// A server span per call, continuing the caller's W3C context.
-		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler()))
+		// A server span per call (health checks aside), continuing the caller's W3C context.
+		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))))
 	}
 	srv := grpc.NewServer(opts...)
 	healthSrv := health.NewServer()
