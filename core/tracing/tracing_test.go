@@ -34,7 +34,7 @@ func TestWanted(t *testing.T) {
 func TestProducer(t *testing.T) {
 	const valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	for _, tc := range []struct {
-		name, parent, state string
+		name, parent, state   string
 		wantParent, wantState string
 	}{
 		{"valid", valid, "a=b", valid, "a=b"},
