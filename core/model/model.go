@@ -270,9 +270,17 @@ type Endpoint struct {
 	// Verification is set when the endpoint's group asks for the ownership
 	// handshake; nil means none was asked for.
 	Verification *EndpointVerification `bson:"verification,omitempty"`
-	CreatedAt    time.Time             `bson:"created_at"`
-	UpdatedAt    time.Time             `bson:"updated_at"`
+	// NoTraceContext turns off sending the producer's traceparent and
+	// tracestate on attempts (the API's forward_trace_context=false); stored
+	// negated so that endpoints stored before the option forward.
+	NoTraceContext bool      `bson:"no_trace_context,omitempty"`
+	CreatedAt      time.Time `bson:"created_at"`
+	UpdatedAt      time.Time `bson:"updated_at"`
 }
+
+// ForwardsTraceContext reports whether attempts carry the producer's W3C
+// trace context.
+func (e *Endpoint) ForwardsTraceContext() bool { return !e.NoTraceContext }
 
 // Endpoint defaults.
 const (
@@ -321,8 +329,12 @@ type Event struct {
 	Test       bool   `bson:"test,omitempty"`
 	EndpointID string `bson:"endpoint_id,omitempty"`
 	// MatchedEndpoints counts the endpoints subscribed when it was accepted.
-	MatchedEndpoints int32     `bson:"matched_endpoints,omitempty"`
-	CreatedAt        time.Time `bson:"created_at"`
+	MatchedEndpoints int32 `bson:"matched_endpoints,omitempty"`
+	// TraceParent and TraceState are the producer's W3C trace context as it
+	// came with the event (header or gRPC metadata), sent on every attempt.
+	TraceParent string    `bson:"trace_parent,omitempty"`
+	TraceState  string    `bson:"trace_state,omitempty"`
+	CreatedAt   time.Time `bson:"created_at"`
 }
 
 // Delivery is one event on its way to one endpoint. Its attempts live inside

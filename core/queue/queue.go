@@ -31,10 +31,12 @@ import (
 	"time"
 
 	"convoy/core/model"
+	"convoy/core/tracing"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -196,6 +198,13 @@ const (
 
 func (p *Publisher) publishWindow(ctx context.Context, tasks []*queuev1.DeliveryTask) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(tasks))
+	if tracing.Enabled() {
+		spans := make([]trace.Span, len(tasks))
+		for i, t := range tasks {
+			spans[i] = startPublish(ctx, t, StreamDispatch)
+		}
+		defer endPublish(spans)
+	}
 	for _, t := range tasks {
 		data, err := proto.Marshal(t)
 		if err != nil {
@@ -236,6 +245,9 @@ func awaitAll(ctx context.Context, futures []jetstream.PubAckFuture) error {
 
 // PublishRetry puts a delivery on the retry stream until it is due.
 func (p *Publisher) PublishRetry(ctx context.Context, rt *queuev1.RetryTask) error {
+	if tracing.Enabled() {
+		defer endPublish([]trace.Span{startPublish(ctx, rt.Task, StreamRetry)})
+	}
 	data, err := proto.Marshal(rt)
 	if err != nil {
 		return fmt.Errorf("encode retry: %w", err)
@@ -330,6 +342,9 @@ func (p *Publisher) stream(ctx context.Context, name string) (jetstream.Stream, 
 // the window), the task is published without an id: an extra delivery
 // is possible then, a lost one is not.
 func (p *Publisher) Requeue(ctx context.Context, t *queuev1.DeliveryTask) error {
+	if tracing.Enabled() {
+		defer endPublish([]trace.Span{startPublish(ctx, t, StreamDispatch)})
+	}
 	data, err := proto.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("encode task: %w", err)
@@ -407,5 +422,7 @@ func NewTask(ev *model.Event, d *model.Delivery) *queuev1.DeliveryTask {
 		Generation:     d.Generation,
 		AcceptedAt:     timestamppb.New(ev.CreatedAt),
 		Ordered:        d.Ordered,
+		TraceParent:    ev.TraceParent,
+		TraceState:     ev.TraceState,
 	}
 }

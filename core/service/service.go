@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"convoy/core/envconf"
 	"convoy/core/gc"
 	"convoy/core/logging"
 	"convoy/core/ops"
+	"convoy/core/tracing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -44,6 +46,21 @@ func runMain[C any](name string, load func() (C, error), common func(C) envconf.
 	defer log.Sync()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	shutdown, err := tracing.Setup(ctx, name)
+	if err != nil {
+		return err
+	}
+	if tracing.Enabled() {
+		log.Info("tracing on: exporting spans over OTLP")
+	}
+	defer func() {
+		// Flush the spans still buffered, within a bound of its own.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdown(ctx); err != nil {
+			log.Warn("flush traces", zap.Error(err))
+		}
+	}()
 	return run(ctx, cfg, log)
 }
 

@@ -21,7 +21,10 @@ import (
 	"convoy/api-gateway/internal/portalcsp"
 	"convoy/core/ops"
 	"convoy/core/service"
+	"convoy/core/tracing"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -51,10 +54,15 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 
 // Serve is Run on a listener the caller opened; it closes ln.
 func Serve(ctx context.Context, cfg config.Config, log *zap.Logger, ln net.Listener) error {
-	conn, err := grpc.NewClient(cfg.IngestAddr,
+	dial := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgBytes)),
-	)
+	}
+	if tracing.Enabled() {
+		// A client span per call, its context sent to ingest.
+		dial = append(dial, grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))))
+	}
+	conn, err := grpc.NewClient(cfg.IngestAddr, dial...)
 	if err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("dial ingest %s: %w", cfg.IngestAddr, err)

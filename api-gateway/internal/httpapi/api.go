@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"time"
 
+	"convoy/core/tracing"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -74,6 +76,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, a.opts.RPCTimeout)
 		defer cancel()
 	}
+	var span trace.Span
+	if tracing.Enabled() {
+		ctx, span = startRequestSpan(ctx, r)
+	}
 	r = r.WithContext(ctx)
 	// The original writer, so the server learns to close the connection
 	// rather than drain an oversized body.
@@ -95,6 +101,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if a.opts.Observe != nil {
 			a.opts.Observe(route, sw.status(), time.Since(start))
+		}
+		if span != nil {
+			endRequestSpan(span, r.Method, route, sw.status())
 		}
 		a.log.Info("request",
 			zap.String("method", r.Method),

@@ -29,6 +29,10 @@ type endpointFields struct {
 	// Signature overrides the group's signature settings; fields left out
 	// take the group's. In an update null goes back to the group's.
 	Signature signatureField `json:"signature"`
+	// ForwardTraceContext false stops sending the producer's traceparent
+	// and tracestate on attempts; absent keeps the current setting (true
+	// for a new endpoint).
+	ForwardTraceContext *bool `json:"forward_trace_context"`
 }
 
 // signatureInput is an endpoint's signature override as sent.
@@ -124,8 +128,9 @@ type endpointView struct {
 	// Circuit is null when ingest could not read the endpoint's health.
 	Circuit *circuitView `json:"circuit"`
 	// Filter is null when the endpoint has none.
-	Filter  json.RawMessage `json:"filter"`
-	Ordered bool            `json:"ordered"`
+	Filter              json.RawMessage `json:"filter"`
+	Ordered             bool            `json:"ordered"`
+	ForwardTraceContext bool            `json:"forward_trace_context"`
 	// Authentication is null when the endpoint has none; its credentials
 	// are redacted.
 	Authentication *authenticationBody `json:"authentication"`
@@ -170,19 +175,20 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		Secrets: mapSlice(e.GetSecrets(), func(s *ingestv1.EndpointSecret) endpointSecretView {
 			return endpointSecretView{Value: s.GetValue(), CreatedAt: timeOut(s.GetCreatedAt()), ExpiresAt: timeOut(s.GetExpiresAt())}
 		}),
-		Events:            append([]string{}, e.GetEvents()...),
-		HTTPTimeout:       e.GetHttpTimeout(),
-		RateLimit:         e.GetRateLimit(),
-		RateLimitDuration: e.GetRateLimitDuration(),
-		Status:            e.GetStatus(),
-		CreatedAt:         timeOut(e.GetCreatedAt()),
-		UpdatedAt:         timeOut(e.GetUpdatedAt()),
-		Circuit:           circuitOut(e.GetCircuit()),
-		Filter:            rawOrNull(e.GetFilter()),
-		Ordered:           e.GetOrdered(),
-		Authentication:    authenticationOut(e.GetAuthentication()),
-		Signature:         signatureOrNull(e.GetSignature()),
-		Verification:      verificationOut(e.GetVerification()),
+		Events:              append([]string{}, e.GetEvents()...),
+		HTTPTimeout:         e.GetHttpTimeout(),
+		RateLimit:           e.GetRateLimit(),
+		RateLimitDuration:   e.GetRateLimitDuration(),
+		Status:              e.GetStatus(),
+		CreatedAt:           timeOut(e.GetCreatedAt()),
+		UpdatedAt:           timeOut(e.GetUpdatedAt()),
+		Circuit:             circuitOut(e.GetCircuit()),
+		Filter:              rawOrNull(e.GetFilter()),
+		Ordered:             e.GetOrdered(),
+		Authentication:      authenticationOut(e.GetAuthentication()),
+		Signature:           signatureOrNull(e.GetSignature()),
+		Verification:        verificationOut(e.GetVerification()),
+		ForwardTraceContext: e.GetForwardTraceContext(),
 	}
 }
 
@@ -201,19 +207,20 @@ func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		return nil, err
 	}
 	e, err := a.ingest.CreateEndpoint(ctx, &ingestv1.CreateEndpointRequest{
-		GroupId:           r.PathValue("group_id"),
-		AppId:             r.PathValue("app_id"),
-		Url:               deref(url),
-		Description:       deref(in.Description),
-		Secret:            deref(in.Secret),
-		Events:            deref(in.Events),
-		HttpTimeout:       deref(in.HTTPTimeout),
-		RateLimit:         deref(in.RateLimit),
-		RateLimitDuration: deref(in.RateLimitDuration),
-		Filter:            in.Filter,
-		Ordered:           deref(in.Ordered),
-		Authentication:    in.Authentication.proto(),
-		Signature:         in.Signature.proto(),
+		GroupId:             r.PathValue("group_id"),
+		AppId:               r.PathValue("app_id"),
+		Url:                 deref(url),
+		Description:         deref(in.Description),
+		Secret:              deref(in.Secret),
+		Events:              deref(in.Events),
+		HttpTimeout:         deref(in.HTTPTimeout),
+		RateLimit:           deref(in.RateLimit),
+		RateLimitDuration:   deref(in.RateLimitDuration),
+		Filter:              in.Filter,
+		Ordered:             deref(in.Ordered),
+		Authentication:      in.Authentication.proto(),
+		Signature:           in.Signature.proto(),
+		ForwardTraceContext: in.ForwardTraceContext,
 	})
 	if err != nil {
 		return nil, err
@@ -256,22 +263,23 @@ func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		return nil, err
 	}
 	e, err := a.ingest.UpdateEndpoint(ctx, &ingestv1.UpdateEndpointRequest{
-		GroupId:           r.PathValue("group_id"),
-		AppId:             r.PathValue("app_id"),
-		EndpointId:        r.PathValue("endpoint_id"),
-		Url:               url,
-		Description:       in.Description,
-		SetEvents:         in.Events != nil,
-		Events:            deref(in.Events),
-		HttpTimeout:       in.HTTPTimeout,
-		RateLimit:         in.RateLimit,
-		RateLimitDuration: in.RateLimitDuration,
-		Status:            in.Status,
-		Filter:            in.Filter,
-		Ordered:           in.Ordered,
-		Authentication:    in.Authentication.proto(),
-		Signature:         in.Signature.proto(),
-		RemoveSignature:   in.Signature.null,
+		GroupId:             r.PathValue("group_id"),
+		AppId:               r.PathValue("app_id"),
+		EndpointId:          r.PathValue("endpoint_id"),
+		Url:                 url,
+		Description:         in.Description,
+		SetEvents:           in.Events != nil,
+		Events:              deref(in.Events),
+		HttpTimeout:         in.HTTPTimeout,
+		RateLimit:           in.RateLimit,
+		RateLimitDuration:   in.RateLimitDuration,
+		Status:              in.Status,
+		Filter:              in.Filter,
+		Ordered:             in.Ordered,
+		Authentication:      in.Authentication.proto(),
+		Signature:           in.Signature.proto(),
+		RemoveSignature:     in.Signature.null,
+		ForwardTraceContext: in.ForwardTraceContext,
 	})
 	if err != nil {
 		return nil, err

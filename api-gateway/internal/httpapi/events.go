@@ -31,6 +31,9 @@ type eventView struct {
 	Test       bool    `json:"test,omitempty"`
 	EndpointID string  `json:"endpoint_id,omitempty"`
 	CreatedAt  *string `json:"created_at"`
+	// The producer's W3C trace context as it came (absent when none did).
+	TraceParent string `json:"trace_parent,omitempty"`
+	TraceState  string `json:"trace_state,omitempty"`
 	// data is spliced in raw by appendJSON.
 	data []byte
 	// matched is shown by Convoy's dialect.
@@ -68,6 +71,8 @@ func eventOut(e *ingestv1.Event) eventView {
 		Test:           e.GetTest(),
 		EndpointID:     e.GetEndpointId(),
 		CreatedAt:      timeOut(e.GetCreatedAt()),
+		TraceParent:    e.GetTraceParent(),
+		TraceState:     e.GetTraceState(),
 		data:           e.GetData(),
 		matched:        e.GetMatchedEndpoints(),
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"convoy/core/tracing"
+
 	"google.golang.org/grpc/metadata"
 )
 
@@ -55,6 +57,15 @@ func outgoingContext(r *http.Request) (context.Context, error) {
 			return nil, &httpError{status: http.StatusUnauthorized, message: "Authorization header must be printable ASCII"}
 		}
 		pairs = append(pairs, mdAuthorization, auth)
+	}
+	// The producer's trace context goes to ingest as it came (ingest keeps
+	// only a valid one), apart from the standard keys, which carry the
+	// gateway's own span while tracing is on.
+	if tp := r.Header.Get(tracing.HeaderTraceParent); tp != "" && printableASCII(tp) {
+		pairs = append(pairs, tracing.MetadataProducerParent, tp)
+		if ts := r.Header.Get(tracing.HeaderTraceState); ts != "" && printableASCII(ts) {
+			pairs = append(pairs, tracing.MetadataProducerState, ts)
+		}
 	}
 	return metadata.AppendToOutgoingContext(r.Context(), pairs...), nil
 }

@@ -9,10 +9,12 @@ import (
 	"convoy/core/model"
 	"convoy/core/queue"
 	"convoy/core/store"
+	"convoy/core/tracing"
 	"convoy/dispatcher-service/internal/ratelimit"
 	queuev1 "convoy/proto/convoy/queue/v1"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -26,6 +28,11 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 		defer d.lanes.release(1)
 		d.undecodable(ctx, msg, err)
 		return
+	}
+	if tracing.Enabled() {
+		var span trace.Span
+		ctx, span = startProcess(ctx, t)
+		defer span.End()
 	}
 	j := newJob(t.EndpointId)
 	defer d.lanes.done(j)

@@ -15,6 +15,7 @@ import (
 	"convoy/core/ids"
 	"convoy/core/model"
 	"convoy/core/signingkey"
+	"convoy/core/tracing"
 	"convoy/dispatcher-service/internal/authn"
 	"convoy/dispatcher-service/internal/outbound"
 	"convoy/dispatcher-service/internal/sign"
@@ -65,6 +66,16 @@ type Outcome struct {
 // Attempt posts the task's payload to the endpoint, signed with the group's
 // settings and the endpoint's valid secrets.
 func (d *Deliverer) Attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group) Outcome {
+	if tracing.Enabled() {
+		ctx, span := startAttempt(ctx, t, ep)
+		o := d.attempt(ctx, t, ep, g)
+		endAttempt(span, o)
+		return o
+	}
+	return d.attempt(ctx, t, ep, g)
+}
+
+func (d *Deliverer) attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group) Outcome {
 	now := d.now()
 	failed := func(msg string) Outcome {
 		// A signing or authentication failure is a failed attempt like any
@@ -77,6 +88,7 @@ func (d *Deliverer) Attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *mo
 	if err != nil {
 		return failed("sign payload: " + err.Error())
 	}
+	setTraceHeaders(ctx, header, t, ep)
 	client := d.client
 	if ep.Authentication != nil {
 		if d.auth == nil {

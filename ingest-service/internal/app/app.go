@@ -11,6 +11,7 @@ import (
 	"convoy/core/metaevent"
 	"convoy/core/queue"
 	"convoy/core/service"
+	"convoy/core/tracing"
 	"convoy/ingest-service/internal/apirate"
 	"convoy/ingest-service/internal/auth"
 	"convoy/ingest-service/internal/config"
@@ -19,6 +20,8 @@ import (
 	"convoy/ingest-service/internal/metrics"
 	ingestv1 "convoy/proto/convoy/ingest/v1"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -41,7 +44,12 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
 	m := metrics.New(reg)
-	srv := grpc.NewServer(grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16<<20))
+	opts := []grpc.ServerOption{grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16 << 20)}
+	if tracing.Enabled() {
+		// A server span per call (health checks aside), continuing the caller's W3C context.
+		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))))
+	}
+	srv := grpc.NewServer(opts...)
 	healthSrv := health.NewServer()
 	healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	healthSrv.SetServingStatus(ingestv1.IngestService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
@@ -50,11 +58,11 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 
 	pub := queue.NewPublisher(js)
 	fan := fanout.New(st, pub, m)
-	opts := []grpcapi.Option{grpcapi.WithJetStream(js)}
+	apiOpts := []grpcapi.Option{grpcapi.WithJetStream(js)}
 	if cfg.APIRateLimit > 0 {
-		opts = append(opts, grpcapi.WithRateLimit(apirate.New(js, cfg.APIRateLimit)))
+		apiOpts = append(apiOpts, grpcapi.WithRateLimit(apirate.New(js, cfg.APIRateLimit)))
 	}
-	api := grpcapi.New(st, auth.New(cfg.AdminAPIKey, st).WithLogger(log.Named("auth")), fan, pub, metaevent.New(st, js), log.Named("grpcapi"), opts...)
+	api := grpcapi.New(st, auth.New(cfg.AdminAPIKey, st).WithLogger(log.Named("auth")), fan, pub, metaevent.New(st, js), log.Named("grpcapi"), apiOpts...)
 	ingestv1.RegisterIngestServiceServer(srv, api)
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -17,6 +17,7 @@ import (
 	"convoy/core/model"
 	"convoy/core/plan"
 	"convoy/core/queue"
+	"convoy/core/tracing"
 	queuev1 "convoy/proto/convoy/queue/v1"
 )
 
@@ -41,6 +42,10 @@ type Observer interface {
 type Accepted struct {
 	Event      *model.Event
 	Deliveries []model.Delivery
+	// trace is the W3C context of the accepting call's span (tracing on
+	// only): batches are published outside the call, so its tasks' queue
+	// hop is made a child of it explicitly.
+	trace map[string]string
 }
 
 // Fanout commits accepted events in batches.
@@ -66,7 +71,12 @@ func (f *Fanout) Run(ctx context.Context) error { return f.batcher.Run(ctx) }
 
 // Commit queues the event's deliveries that are to be sent, stores those
 // held back, and stores the event. It returns once all of that is durable.
-func (f *Fanout) Commit(ctx context.Context, a Accepted) error { return f.batcher.Do(ctx, a) }
+func (f *Fanout) Commit(ctx context.Context, a Accepted) error {
+	if tracing.Enabled() {
+		a.trace = tracing.Inject(ctx)
+	}
+	return f.batcher.Do(ctx, a)
+}
 
 // stepTimeout bounds each store or queue step of a flush, so that producers
 // get a prompt 503 while a dependency is down instead of a hung request.
@@ -83,7 +93,9 @@ func (f *Fanout) flush(ctx context.Context, batch []Accepted) error {
 			d := &a.Deliveries[i]
 			statuses = append(statuses, d.Status)
 			if plan.Sent(d) {
-				tasks = append(tasks, queue.NewTask(a.Event, d))
+				t := queue.NewTask(a.Event, d)
+				t.TraceContext = a.trace
+				tasks = append(tasks, t)
 				if d.Ordered {
 					// Stored too: it may wait behind others for long, and
 					// must show Scheduled meanwhile.

@@ -75,19 +75,20 @@ func appPB(a *model.Application) *ingestv1.Application {
 func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 	out := &ingestv1.Endpoint{
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, Url: e.URL, Description: e.Description,
-		Events:            e.Events,
-		HttpTimeout:       shortDuration(e.HTTPTimeout),
-		RateLimit:         e.RateLimit,
-		RateLimitDuration: shortDuration(e.RateLimitDuration),
-		Status:            e.Status,
-		CreatedAt:         ts(e.CreatedAt),
-		UpdatedAt:         ts(e.UpdatedAt),
-		Circuit:           circuitPB(h),
-		Filter:            []byte(e.Filter),
-		Ordered:           e.Ordered,
-		Authentication:    authenticationPB(e.Authentication),
-		Signature:         signaturePB(e.Signature),
-		Verification:      verificationPB(e.Verification),
+		Events:              e.Events,
+		HttpTimeout:         shortDuration(e.HTTPTimeout),
+		RateLimit:           e.RateLimit,
+		RateLimitDuration:   shortDuration(e.RateLimitDuration),
+		Status:              e.Status,
+		CreatedAt:           ts(e.CreatedAt),
+		UpdatedAt:           ts(e.UpdatedAt),
+		Circuit:             circuitPB(h),
+		Filter:              []byte(e.Filter),
+		Ordered:             e.Ordered,
+		Authentication:      authenticationPB(e.Authentication),
+		Signature:           signaturePB(e.Signature),
+		Verification:        verificationPB(e.Verification),
+		ForwardTraceContext: e.ForwardsTraceContext(),
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value
@@ -124,6 +125,7 @@ func eventPB(e *model.Event) *ingestv1.Event {
 		Uid: e.UID, GroupId: e.GroupID, AppId: e.AppID, EventType: e.EventType, Data: e.Data,
 		IdempotencyKey: e.IdempotencyKey, CustomHeaders: e.CustomHeaders, CreatedAt: ts(e.CreatedAt),
 		MatchedEndpoints: e.MatchedEndpoints, OwnerId: e.OwnerID, Test: e.Test, EndpointId: e.EndpointID,
+		TraceParent: e.TraceParent, TraceState: e.TraceState,
 	}
 }
 

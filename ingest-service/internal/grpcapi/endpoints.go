@@ -346,6 +346,7 @@ func setEndpoint(e *model.Endpoint, req *ingestv1.CreateEndpointRequest) error {
 	e.URL, e.Description, e.Events, e.Filter = req.Url, strings.TrimSpace(req.Description), events, filter
 	e.HTTPTimeout, e.RateLimit, e.RateLimitDuration = timeout, limit, window
 	e.Ordered = req.Ordered
+	e.NoTraceContext = req.ForwardTraceContext != nil && !*req.ForwardTraceContext
 	return nil
 }
 
@@ -353,21 +354,26 @@ func setEndpoint(e *model.Endpoint, req *ingestv1.CreateEndpointRequest) error {
 // status is handled by the caller.
 func updateEndpoint(e *model.Endpoint, req *ingestv1.UpdateEndpointRequest) error {
 	create := &ingestv1.CreateEndpointRequest{
-		Url:               strOr(req.Url, e.URL),
-		Description:       strOr(req.Description, e.Description),
-		Events:            e.Events,
-		HttpTimeout:       strOr(req.HttpTimeout, e.HTTPTimeout.String()),
-		RateLimit:         e.RateLimit,
-		RateLimitDuration: strOr(req.RateLimitDuration, e.RateLimitDuration.String()),
-		Filter:            []byte(e.Filter),
-		Ordered:           e.Ordered,
-		Authentication:    authenticationPB(e.Authentication),
+		Url:                 strOr(req.Url, e.URL),
+		Description:         strOr(req.Description, e.Description),
+		Events:              e.Events,
+		HttpTimeout:         strOr(req.HttpTimeout, e.HTTPTimeout.String()),
+		RateLimit:           e.RateLimit,
+		RateLimitDuration:   strOr(req.RateLimitDuration, e.RateLimitDuration.String()),
+		Filter:              []byte(e.Filter),
+		Ordered:             e.Ordered,
+		Authentication:      authenticationPB(e.Authentication),
+		ForwardTraceContext: req.ForwardTraceContext,
 	}
 	if req.Ordered != nil {
 		create.Ordered = *req.Ordered
 	}
 	if req.Authentication != nil {
 		create.Authentication = req.Authentication
+	}
+	if create.ForwardTraceContext == nil {
+		forward := e.ForwardsTraceContext()
+		create.ForwardTraceContext = &forward
 	}
 	if req.Filter != nil {
 		create.Filter = req.Filter

@@ -190,6 +190,7 @@ func (s *Server) buildEvent(ctx context.Context, g *model.Group, appID, eventTyp
 		UID: uid, GroupID: g.UID, AppID: appID, EventType: strings.TrimSpace(eventType),
 		Data: data, IdempotencyKey: key, CustomHeaders: headers, CreatedAt: at.UTC(),
 	}
+	ev.TraceParent, ev.TraceState = producerTrace(ctx)
 	if err := validateTaskSize(ev); err != nil {
 		return nil, s.toStatus(ctx, "event", err)
 	}

@@ -2247,6 +2247,8 @@ type Endpoint struct {
 	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Deliveries are attempted one at a time in acceptance order.
 	Ordered bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	// Whether attempts carry the producer's traceparent/tracestate headers.
+	ForwardTraceContext bool `protobuf:"varint,27,opt,name=forward_trace_context,json=forwardTraceContext,proto3" json:"forward_trace_context,omitempty"`
 	// How the dispatcher authenticates to the endpoint, its credentials
 	// answered as "[redacted]"; unset when there is none.
 	Authentication *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
@@ -2403,6 +2405,13 @@ func (x *Endpoint) GetFilter() []byte {
 func (x *Endpoint) GetOrdered() bool {
 	if x != nil {
 		return x.Ordered
+	}
+	return false
+}
+
+func (x *Endpoint) GetForwardTraceContext() bool {
+	if x != nil {
+		return x.ForwardTraceContext
 	}
 	return false
 }
@@ -2842,8 +2851,10 @@ type CreateEndpointRequest struct {
 	// A payload filter as JSON; empty for none.
 	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Deliver one at a time in acceptance order.
-	Ordered        bool                    `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
-	Authentication *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
+	Ordered bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	// Unset forwards the producer's trace context (the default).
+	ForwardTraceContext *bool                   `protobuf:"varint,27,opt,name=forward_trace_context,json=forwardTraceContext,proto3,oneof" json:"forward_trace_context,omitempty"`
+	Authentication      *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
 	// Overrides the group's signature settings; fields left empty take the
 	// group's.
 	Signature     *SignatureConfig `protobuf:"bytes,25,opt,name=signature,proto3" json:"signature,omitempty"`
@@ -2954,6 +2965,13 @@ func (x *CreateEndpointRequest) GetFilter() []byte {
 func (x *CreateEndpointRequest) GetOrdered() bool {
 	if x != nil {
 		return x.Ordered
+	}
+	return false
+}
+
+func (x *CreateEndpointRequest) GetForwardTraceContext() bool {
+	if x != nil && x.ForwardTraceContext != nil {
+		return *x.ForwardTraceContext
 	}
 	return false
 }
@@ -3162,7 +3180,8 @@ type UpdateEndpointRequest struct {
 	// Set replaces the filter; empty or "null" removes it.
 	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3,oneof" json:"filter,omitempty"`
 	// Set turns ordered delivery on or off for events accepted from then on.
-	Ordered *bool `protobuf:"varint,21,opt,name=ordered,proto3,oneof" json:"ordered,omitempty"`
+	Ordered             *bool `protobuf:"varint,21,opt,name=ordered,proto3,oneof" json:"ordered,omitempty"`
+	ForwardTraceContext *bool `protobuf:"varint,27,opt,name=forward_trace_context,json=forwardTraceContext,proto3,oneof" json:"forward_trace_context,omitempty"`
 	// Set replaces the authentication; an empty type removes it. A credential
 	// sent as "[redacted]" keeps the stored one.
 	Authentication *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
@@ -3291,6 +3310,13 @@ func (x *UpdateEndpointRequest) GetFilter() []byte {
 func (x *UpdateEndpointRequest) GetOrdered() bool {
 	if x != nil && x.Ordered != nil {
 		return *x.Ordered
+	}
+	return false
+}
+
+func (x *UpdateEndpointRequest) GetForwardTraceContext() bool {
+	if x != nil && x.ForwardTraceContext != nil {
+		return *x.ForwardTraceContext
 	}
 	return false
 }
@@ -4011,8 +4037,11 @@ type Event struct {
 	// Set on a fan-out event; a broadcast or fan-out event has no app_id.
 	OwnerId string `protobuf:"bytes,20,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	// A test event (SendTestEvent): sent to endpoint_id only, never retried.
-	Test          bool   `protobuf:"varint,21,opt,name=test,proto3" json:"test,omitempty"`
-	EndpointId    string `protobuf:"bytes,22,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Test       bool   `protobuf:"varint,21,opt,name=test,proto3" json:"test,omitempty"`
+	EndpointId string `protobuf:"bytes,22,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// The producer's W3C trace context as it came with the event.
+	TraceParent   string `protobuf:"bytes,23,opt,name=trace_parent,json=traceParent,proto3" json:"trace_parent,omitempty"`
+	TraceState    string `protobuf:"bytes,24,opt,name=trace_state,json=traceState,proto3" json:"trace_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4127,6 +4156,20 @@ func (x *Event) GetTest() bool {
 func (x *Event) GetEndpointId() string {
 	if x != nil {
 		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *Event) GetTraceParent() string {
+	if x != nil {
+		return x.TraceParent
+	}
+	return ""
+}
+
+func (x *Event) GetTraceState() string {
+	if x != nil {
+		return x.TraceState
 	}
 	return ""
 }
@@ -8465,7 +8508,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb4\x06\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xe8\x06\n" +
 	"\bEndpoint\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -8487,7 +8530,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x123\n" +
 	"\acircuit\x18\x0f \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12\x16\n" +
 	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
-	"\aordered\x18\x15 \x01(\bR\aordered\x12P\n" +
+	"\aordered\x18\x15 \x01(\bR\aordered\x122\n" +
+	"\x15forward_trace_context\x18\x1b \x01(\bR\x13forwardTraceContext\x12P\n" +
 	"\x0eauthentication\x18\x18 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
 	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12J\n" +
 	"\fverification\x18\x1a \x01(\v2&.convoy.ingest.v1.EndpointVerificationR\fverification\"\xee\x01\n" +
@@ -8523,7 +8567,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"clientCert\x12\x1d\n" +
 	"\n" +
 	"client_key\x18\x02 \x01(\tR\tclientKey\x12\x17\n" +
-	"\aca_cert\x18\x03 \x01(\tR\x06caCert\"\xe4\x03\n" +
+	"\aca_cert\x18\x03 \x01(\tR\x06caCert\"\xb7\x04\n" +
 	"\x15CreateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x10\n" +
@@ -8536,9 +8580,11 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"rate_limit\x18\b \x01(\x05R\trateLimit\x12.\n" +
 	"\x13rate_limit_duration\x18\t \x01(\tR\x11rateLimitDuration\x12\x16\n" +
 	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
-	"\aordered\x18\x15 \x01(\bR\aordered\x12P\n" +
+	"\aordered\x18\x15 \x01(\bR\aordered\x127\n" +
+	"\x15forward_trace_context\x18\x1b \x01(\bH\x00R\x13forwardTraceContext\x88\x01\x01\x12P\n" +
 	"\x0eauthentication\x18\x18 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
-	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\"{\n" +
+	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignatureB\x18\n" +
+	"\x16_forward_trace_context\"{\n" +
 	"\x14ListEndpointsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x121\n" +
@@ -8550,7 +8596,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
-	"endpointId\"\xe9\x05\n" +
+	"endpointId\"\xbc\x06\n" +
 	"\x15UpdateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -8568,7 +8614,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	" \x01(\tH\x04R\x11rateLimitDuration\x88\x01\x01\x12\x1b\n" +
 	"\x06status\x18\v \x01(\tH\x05R\x06status\x88\x01\x01\x12\x1b\n" +
 	"\x06filter\x18\x14 \x01(\fH\x06R\x06filter\x88\x01\x01\x12\x1d\n" +
-	"\aordered\x18\x15 \x01(\bH\aR\aordered\x88\x01\x01\x12P\n" +
+	"\aordered\x18\x15 \x01(\bH\aR\aordered\x88\x01\x01\x127\n" +
+	"\x15forward_trace_context\x18\x1b \x01(\bH\bR\x13forwardTraceContext\x88\x01\x01\x12P\n" +
 	"\x0eauthentication\x18\x18 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
 	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12)\n" +
 	"\x10remove_signature\x18\x1a \x01(\bR\x0fremoveSignatureB\x06\n" +
@@ -8580,7 +8627,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\a_statusB\t\n" +
 	"\a_filterB\n" +
 	"\n" +
-	"\b_ordered\"p\n" +
+	"\b_orderedB\x18\n" +
+	"\x16_forward_trace_context\"p\n" +
 	"\x1bGetEndpointPublicKeyRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -8640,7 +8688,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\t \x01(\x03R\x13consecutiveFailures\x123\n" +
 	"\acircuit\x18\n" +
 	" \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12-\n" +
-	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xf4\x03\n" +
+	"\x12deliveries_pending\x18\v \x01(\x03R\x11deliveriesPending\"\xb8\x04\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -8656,7 +8704,10 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bowner_id\x18\x14 \x01(\tR\aownerId\x12\x12\n" +
 	"\x04test\x18\x15 \x01(\bR\x04test\x12\x1f\n" +
 	"\vendpoint_id\x18\x16 \x01(\tR\n" +
-	"endpointId\x1a@\n" +
+	"endpointId\x12!\n" +
+	"\ftrace_parent\x18\x17 \x01(\tR\vtraceParent\x12\x1f\n" +
+	"\vtrace_state\x18\x18 \x01(\tR\n" +
+	"traceState\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
@@ -9477,6 +9528,7 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 	file_convoy_ingest_v1_ingest_proto_msgTypes[7].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[13].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[28].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[39].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[43].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[50].OneofWrappers = []any{}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[63].OneofWrappers = []any{

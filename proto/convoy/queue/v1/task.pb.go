@@ -54,7 +54,14 @@ type DeliveryTask struct {
 	AcceptedAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
 	// The delivery goes through its endpoint's ordered queue: attempted one
 	// at a time, in the order the queue holds them.
-	Ordered       bool `protobuf:"varint,14,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	Ordered bool `protobuf:"varint,14,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	// The producer's W3C trace context as stored with the event: sent on
+	// every attempt (unless the endpoint turns it off), retries included.
+	TraceParent string `protobuf:"bytes,15,opt,name=trace_parent,json=traceParent,proto3" json:"trace_parent,omitempty"`
+	TraceState  string `protobuf:"bytes,16,opt,name=trace_state,json=traceState,proto3" json:"trace_state,omitempty"`
+	// The W3C context of the span that published this task (set only while
+	// tracing is on), so that the consumer's span continues the queue hop.
+	TraceContext  map[string]string `protobuf:"bytes,17,rep,name=trace_context,json=traceContext,proto3" json:"trace_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -185,6 +192,27 @@ func (x *DeliveryTask) GetOrdered() bool {
 		return x.Ordered
 	}
 	return false
+}
+
+func (x *DeliveryTask) GetTraceParent() string {
+	if x != nil {
+		return x.TraceParent
+	}
+	return ""
+}
+
+func (x *DeliveryTask) GetTraceState() string {
+	if x != nil {
+		return x.TraceState
+	}
+	return ""
+}
+
+func (x *DeliveryTask) GetTraceContext() map[string]string {
+	if x != nil {
+		return x.TraceContext
+	}
+	return nil
 }
 
 // RetryTask is a delivery waiting for its next attempt. Subject:
@@ -353,7 +381,7 @@ var File_convoy_queue_v1_task_proto protoreflect.FileDescriptor
 
 const file_convoy_queue_v1_task_proto_rawDesc = "" +
 	"\n" +
-	"\x1aconvoy/queue/v1/task.proto\x12\x0fconvoy.queue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x04\n" +
+	"\x1aconvoy/queue/v1/task.proto\x12\x0fconvoy.queue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x06\n" +
 	"\fDeliveryTask\x12\x1f\n" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x19\n" +
@@ -376,8 +404,15 @@ const file_convoy_queue_v1_task_proto_rawDesc = "" +
 	"generation\x12;\n" +
 	"\vaccepted_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"acceptedAt\x12\x18\n" +
-	"\aordered\x18\x0e \x01(\bR\aordered\x1a@\n" +
+	"\aordered\x18\x0e \x01(\bR\aordered\x12!\n" +
+	"\ftrace_parent\x18\x0f \x01(\tR\vtraceParent\x12\x1f\n" +
+	"\vtrace_state\x18\x10 \x01(\tR\n" +
+	"traceState\x12T\n" +
+	"\rtrace_context\x18\x11 \x03(\v2/.convoy.queue.v1.DeliveryTask.TraceContextEntryR\ftraceContext\x1a@\n" +
 	"\x12CustomHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
+	"\x11TraceContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"q\n" +
 	"\tRetryTask\x121\n" +
@@ -406,26 +441,28 @@ func file_convoy_queue_v1_task_proto_rawDescGZIP() []byte {
 	return file_convoy_queue_v1_task_proto_rawDescData
 }
 
-var file_convoy_queue_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_convoy_queue_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_convoy_queue_v1_task_proto_goTypes = []any{
 	(*DeliveryTask)(nil),          // 0: convoy.queue.v1.DeliveryTask
 	(*RetryTask)(nil),             // 1: convoy.queue.v1.RetryTask
 	(*DeadLetter)(nil),            // 2: convoy.queue.v1.DeadLetter
 	nil,                           // 3: convoy.queue.v1.DeliveryTask.CustomHeadersEntry
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	nil,                           // 4: convoy.queue.v1.DeliveryTask.TraceContextEntry
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
 }
 var file_convoy_queue_v1_task_proto_depIdxs = []int32{
 	3, // 0: convoy.queue.v1.DeliveryTask.custom_headers:type_name -> convoy.queue.v1.DeliveryTask.CustomHeadersEntry
-	4, // 1: convoy.queue.v1.DeliveryTask.accepted_at:type_name -> google.protobuf.Timestamp
-	0, // 2: convoy.queue.v1.RetryTask.task:type_name -> convoy.queue.v1.DeliveryTask
-	4, // 3: convoy.queue.v1.RetryTask.due_at:type_name -> google.protobuf.Timestamp
-	1, // 4: convoy.queue.v1.DeadLetter.retry:type_name -> convoy.queue.v1.RetryTask
-	4, // 5: convoy.queue.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	5, // 1: convoy.queue.v1.DeliveryTask.accepted_at:type_name -> google.protobuf.Timestamp
+	4, // 2: convoy.queue.v1.DeliveryTask.trace_context:type_name -> convoy.queue.v1.DeliveryTask.TraceContextEntry
+	0, // 3: convoy.queue.v1.RetryTask.task:type_name -> convoy.queue.v1.DeliveryTask
+	5, // 4: convoy.queue.v1.RetryTask.due_at:type_name -> google.protobuf.Timestamp
+	1, // 5: convoy.queue.v1.DeadLetter.retry:type_name -> convoy.queue.v1.RetryTask
+	5, // 6: convoy.queue.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_convoy_queue_v1_task_proto_init() }
@@ -439,7 +476,7 @@ func file_convoy_queue_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_queue_v1_task_proto_rawDesc), len(file_convoy_queue_v1_task_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
