@@ -31,9 +31,22 @@ type Poster interface {
 	Post(ctx context.Context, url string, header http.Header, body []byte, timeout time.Duration) outbound.Result
 }
 
+// Delivery names the attempt a Router routes.
+type Delivery struct {
+	DeliveryID, EventID, EventType string
+	Attempt                        int32
+}
+
+// Router may send an endpoint's attempts some other way than the HTTP
+// client: to a local-development listener (package relay).
+type Router interface {
+	Route(endpointID string, d Delivery) (Poster, bool)
+}
+
 // Deliverer makes attempts.
 type Deliverer struct {
 	client    Poster
+	router    Router
 	userAgent string
 	now       func() time.Time
 }
@@ -41,6 +54,12 @@ type Deliverer struct {
 // New returns a Deliverer posting through client.
 func New(client Poster, version string) *Deliverer {
 	return &Deliverer{client: client, userAgent: "Convoy/" + version, now: time.Now}
+}
+
+// WithRouter returns d routing through r first.
+func (d *Deliverer) WithRouter(r Router) *Deliverer {
+	d.router = r
+	return d
 }
 
 // Outcome is one attempt and what the endpoint said.
@@ -62,7 +81,13 @@ func (d *Deliverer) Attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *mo
 			UID: ids.New(), URL: ep.URL, Method: http.MethodPost, Error: "sign payload: " + err.Error(), CreatedAt: now.UTC(),
 		}}
 	}
-	res := d.client.Post(ctx, ep.URL, header, t.Data, ep.HTTPTimeout)
+	client := d.client
+	if d.router != nil {
+		if p, ok := d.router.Route(ep.UID, Delivery{DeliveryID: t.DeliveryId, EventID: t.EventId, EventType: t.EventType, Attempt: t.Attempt}); ok {
+			client = p
+		}
+	}
+	res := client.Post(ctx, ep.URL, header, t.Data, ep.HTTPTimeout)
 	a := model.Attempt{
 		UID:               ids.New(),
 		URL:               ep.URL,

@@ -54,6 +54,8 @@ type Server struct {
 	// closed and the dead-letter calls are Unavailable.
 	deadLetters *deadletter.Queue
 	health      *healthReader
+	// listen serves the Listen calls (convoy listen).
+	listen *listening
 
 	// Settings read on every event are cached briefly; writes through this
 	// replica forget them at once, other replicas see changes within the TTL.
@@ -83,6 +85,7 @@ func WithJetStream(js jetstream.JetStream) Option {
 	return func(s *Server) {
 		s.deadLetters = deadletter.New(js)
 		s.health = &healthReader{js: js}
+		s.listen = &listening{nc: js.Conn(), js: js}
 	}
 }
 

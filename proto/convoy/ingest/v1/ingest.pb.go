@@ -6479,6 +6479,587 @@ func (x *RedriveDeadLettersResponse) GetFailed() int32 {
 	return 0
 }
 
+type ListenRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	GroupId    string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// A cursor from an earlier stream's ListenReady: the endpoint's
+	// deliveries created since then that are not yet successful (Retry or
+	// Failure) are sent again at once. Empty sends nothing again.
+	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenRequest) Reset() {
+	*x = ListenRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenRequest) ProtoMessage() {}
+
+func (x *ListenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
+func (*ListenRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{93}
+}
+
+func (x *ListenRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListenRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *ListenRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// One message of a Listen stream: first ready, then deliveries.
+type ListenMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Message:
+	//
+	//	*ListenMessage_Ready
+	//	*ListenMessage_Delivery
+	Message       isListenMessage_Message `protobuf_oneof:"message"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenMessage) Reset() {
+	*x = ListenMessage{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenMessage) ProtoMessage() {}
+
+func (x *ListenMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenMessage.ProtoReflect.Descriptor instead.
+func (*ListenMessage) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *ListenMessage) GetMessage() isListenMessage_Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *ListenMessage) GetReady() *ListenReady {
+	if x != nil {
+		if x, ok := x.Message.(*ListenMessage_Ready); ok {
+			return x.Ready
+		}
+	}
+	return nil
+}
+
+func (x *ListenMessage) GetDelivery() *ListenDelivery {
+	if x != nil {
+		if x, ok := x.Message.(*ListenMessage_Delivery); ok {
+			return x.Delivery
+		}
+	}
+	return nil
+}
+
+type isListenMessage_Message interface {
+	isListenMessage_Message()
+}
+
+type ListenMessage_Ready struct {
+	Ready *ListenReady `protobuf:"bytes,1,opt,name=ready,proto3,oneof"`
+}
+
+type ListenMessage_Delivery struct {
+	Delivery *ListenDelivery `protobuf:"bytes,2,opt,name=delivery,proto3,oneof"`
+}
+
+func (*ListenMessage_Ready) isListenMessage_Message() {}
+
+func (*ListenMessage_Delivery) isListenMessage_Message() {}
+
+type ListenReady struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cursor to pass when reconnecting: this stream's start, or the
+	// cursor given if there was one.
+	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// How many deliveries the cursor sent again.
+	Resent        int32 `protobuf:"varint,2,opt,name=resent,proto3" json:"resent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenReady) Reset() {
+	*x = ListenReady{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenReady) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenReady) ProtoMessage() {}
+
+func (x *ListenReady) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenReady.ProtoReflect.Descriptor instead.
+func (*ListenReady) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *ListenReady) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *ListenReady) GetResent() int32 {
+	if x != nil {
+		return x.Resent
+	}
+	return 0
+}
+
+type ListenHeader struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenHeader) Reset() {
+	*x = ListenHeader{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenHeader) ProtoMessage() {}
+
+func (x *ListenHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenHeader.ProtoReflect.Descriptor instead.
+func (*ListenHeader) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{96}
+}
+
+func (x *ListenHeader) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListenHeader) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+// The request the dispatcher would post, signed, with what is needed to
+// answer it.
+type ListenDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Pass back in ReportListenOutcome.
+	ReplyToken string `protobuf:"bytes,1,opt,name=reply_token,json=replyToken,proto3" json:"reply_token,omitempty"`
+	DeliveryId string `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	EventId    string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	EventType  string `protobuf:"bytes,4,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	EndpointId string `protobuf:"bytes,5,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Attempt    int32  `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Method     string `protobuf:"bytes,7,opt,name=method,proto3" json:"method,omitempty"`
+	// The endpoint's URL (the listener posts to its own).
+	Url     string          `protobuf:"bytes,8,opt,name=url,proto3" json:"url,omitempty"`
+	Headers []*ListenHeader `protobuf:"bytes,9,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body    []byte          `protobuf:"bytes,10,opt,name=body,proto3" json:"body,omitempty"`
+	// How long the dispatcher waits for the answer.
+	TimeoutMs     int64 `protobuf:"varint,11,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenDelivery) Reset() {
+	*x = ListenDelivery{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenDelivery) ProtoMessage() {}
+
+func (x *ListenDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenDelivery.ProtoReflect.Descriptor instead.
+func (*ListenDelivery) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{97}
+}
+
+func (x *ListenDelivery) GetReplyToken() string {
+	if x != nil {
+		return x.ReplyToken
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *ListenDelivery) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetHeaders() []*ListenHeader {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *ListenDelivery) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *ListenDelivery) GetTimeoutMs() int64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+// What the local process answered, or why it could not be reached.
+type ListenOutcome struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	DeliveryId string                 `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	StatusCode int32                  `protobuf:"varint,2,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	Headers    []*ListenHeader        `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body       []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	DurationMs int64                  `protobuf:"varint,5,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// Set when no answer was received (connection refused, timeout).
+	Error string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	// The URL the listener posted to.
+	Url           string `protobuf:"bytes,7,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenOutcome) Reset() {
+	*x = ListenOutcome{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenOutcome) ProtoMessage() {}
+
+func (x *ListenOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenOutcome.ProtoReflect.Descriptor instead.
+func (*ListenOutcome) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{98}
+}
+
+func (x *ListenOutcome) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *ListenOutcome) GetStatusCode() int32 {
+	if x != nil {
+		return x.StatusCode
+	}
+	return 0
+}
+
+func (x *ListenOutcome) GetHeaders() []*ListenHeader {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *ListenOutcome) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *ListenOutcome) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *ListenOutcome) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ListenOutcome) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+type ReportListenOutcomeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	EndpointId    string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	ReplyToken    string                 `protobuf:"bytes,3,opt,name=reply_token,json=replyToken,proto3" json:"reply_token,omitempty"`
+	Outcome       *ListenOutcome         `protobuf:"bytes,4,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportListenOutcomeRequest) Reset() {
+	*x = ReportListenOutcomeRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportListenOutcomeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportListenOutcomeRequest) ProtoMessage() {}
+
+func (x *ReportListenOutcomeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportListenOutcomeRequest.ProtoReflect.Descriptor instead.
+func (*ReportListenOutcomeRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{99}
+}
+
+func (x *ReportListenOutcomeRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ReportListenOutcomeRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *ReportListenOutcomeRequest) GetReplyToken() string {
+	if x != nil {
+		return x.ReplyToken
+	}
+	return ""
+}
+
+func (x *ReportListenOutcomeRequest) GetOutcome() *ListenOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+type ReportListenOutcomeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportListenOutcomeResponse) Reset() {
+	*x = ReportListenOutcomeResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportListenOutcomeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportListenOutcomeResponse) ProtoMessage() {}
+
+func (x *ReportListenOutcomeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportListenOutcomeResponse.ProtoReflect.Descriptor instead.
+func (*ReportListenOutcomeResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{100}
+}
+
 var File_convoy_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
@@ -7092,7 +7673,59 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x03ids\x18\x01 \x03(\x04R\x03ids\"P\n" +
 	"\x1aRedriveDeadLettersResponse\x12\x1a\n" +
 	"\bredriven\x18\x01 \x01(\x05R\bredriven\x12\x16\n" +
-	"\x06failed\x18\x02 \x01(\x05R\x06failed2\xaa!\n" +
+	"\x06failed\x18\x02 \x01(\x05R\x06failed\"c\n" +
+	"\rListenRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
+	"\vendpoint_id\x18\x02 \x01(\tR\n" +
+	"endpointId\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\"\x91\x01\n" +
+	"\rListenMessage\x125\n" +
+	"\x05ready\x18\x01 \x01(\v2\x1d.convoy.ingest.v1.ListenReadyH\x00R\x05ready\x12>\n" +
+	"\bdelivery\x18\x02 \x01(\v2 .convoy.ingest.v1.ListenDeliveryH\x00R\bdeliveryB\t\n" +
+	"\amessage\"=\n" +
+	"\vListenReady\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12\x16\n" +
+	"\x06resent\x18\x02 \x01(\x05R\x06resent\"8\n" +
+	"\fListenHeader\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xde\x02\n" +
+	"\x0eListenDelivery\x12\x1f\n" +
+	"\vreply_token\x18\x01 \x01(\tR\n" +
+	"replyToken\x12\x1f\n" +
+	"\vdelivery_id\x18\x02 \x01(\tR\n" +
+	"deliveryId\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x04 \x01(\tR\teventType\x12\x1f\n" +
+	"\vendpoint_id\x18\x05 \x01(\tR\n" +
+	"endpointId\x12\x18\n" +
+	"\aattempt\x18\x06 \x01(\x05R\aattempt\x12\x16\n" +
+	"\x06method\x18\a \x01(\tR\x06method\x12\x10\n" +
+	"\x03url\x18\b \x01(\tR\x03url\x128\n" +
+	"\aheaders\x18\t \x03(\v2\x1e.convoy.ingest.v1.ListenHeaderR\aheaders\x12\x12\n" +
+	"\x04body\x18\n" +
+	" \x01(\fR\x04body\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\v \x01(\x03R\ttimeoutMs\"\xe8\x01\n" +
+	"\rListenOutcome\x12\x1f\n" +
+	"\vdelivery_id\x18\x01 \x01(\tR\n" +
+	"deliveryId\x12\x1f\n" +
+	"\vstatus_code\x18\x02 \x01(\x05R\n" +
+	"statusCode\x128\n" +
+	"\aheaders\x18\x03 \x03(\v2\x1e.convoy.ingest.v1.ListenHeaderR\aheaders\x12\x12\n" +
+	"\x04body\x18\x04 \x01(\fR\x04body\x12\x1f\n" +
+	"\vduration_ms\x18\x05 \x01(\x03R\n" +
+	"durationMs\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12\x10\n" +
+	"\x03url\x18\a \x01(\tR\x03url\"\xb4\x01\n" +
+	"\x1aReportListenOutcomeRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
+	"\vendpoint_id\x18\x02 \x01(\tR\n" +
+	"endpointId\x12\x1f\n" +
+	"\vreply_token\x18\x03 \x01(\tR\n" +
+	"replyToken\x129\n" +
+	"\aoutcome\x18\x04 \x01(\v2\x1f.convoy.ingest.v1.ListenOutcomeR\aoutcome\"\x1d\n" +
+	"\x1bReportListenOutcomeResponse2\xec\"\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -7143,7 +7776,9 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\fGetMetaEvent\x12%.convoy.ingest.v1.GetMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12X\n" +
 	"\x0fResendMetaEvent\x12(.convoy.ingest.v1.ResendMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12f\n" +
 	"\x0fListDeadLetters\x12(.convoy.ingest.v1.ListDeadLettersRequest\x1a).convoy.ingest.v1.ListDeadLettersResponse\x12o\n" +
-	"\x12RedriveDeadLetters\x12+.convoy.ingest.v1.RedriveDeadLettersRequest\x1a,.convoy.ingest.v1.RedriveDeadLettersResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
+	"\x12RedriveDeadLetters\x12+.convoy.ingest.v1.RedriveDeadLettersRequest\x1a,.convoy.ingest.v1.RedriveDeadLettersResponse\x12L\n" +
+	"\x06Listen\x12\x1f.convoy.ingest.v1.ListenRequest\x1a\x1f.convoy.ingest.v1.ListenMessage0\x01\x12r\n" +
+	"\x13ReportListenOutcome\x12,.convoy.ingest.v1.ReportListenOutcomeRequest\x1a-.convoy.ingest.v1.ReportListenOutcomeResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
 
 var (
 	file_convoy_ingest_v1_ingest_proto_rawDescOnce sync.Once
@@ -7157,7 +7792,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 100)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 108)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
@@ -7252,14 +7887,22 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*ListDeadLettersResponse)(nil),           // 90: convoy.ingest.v1.ListDeadLettersResponse
 	(*RedriveDeadLettersRequest)(nil),         // 91: convoy.ingest.v1.RedriveDeadLettersRequest
 	(*RedriveDeadLettersResponse)(nil),        // 92: convoy.ingest.v1.RedriveDeadLettersResponse
-	nil,                                       // 93: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 94: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 95: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	nil,                                       // 96: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	nil,                                       // 97: convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	nil,                                       // 98: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 99: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),             // 100: google.protobuf.Timestamp
+	(*ListenRequest)(nil),                     // 93: convoy.ingest.v1.ListenRequest
+	(*ListenMessage)(nil),                     // 94: convoy.ingest.v1.ListenMessage
+	(*ListenReady)(nil),                       // 95: convoy.ingest.v1.ListenReady
+	(*ListenHeader)(nil),                      // 96: convoy.ingest.v1.ListenHeader
+	(*ListenDelivery)(nil),                    // 97: convoy.ingest.v1.ListenDelivery
+	(*ListenOutcome)(nil),                     // 98: convoy.ingest.v1.ListenOutcome
+	(*ReportListenOutcomeRequest)(nil),        // 99: convoy.ingest.v1.ReportListenOutcomeRequest
+	(*ReportListenOutcomeResponse)(nil),       // 100: convoy.ingest.v1.ReportListenOutcomeResponse
+	nil,                                       // 101: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 102: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 103: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	nil,                                       // 104: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	nil,                                       // 105: convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	nil,                                       // 106: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 107: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 108: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
@@ -7267,69 +7910,69 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
 	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
 	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	100, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	100, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	108, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	108, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	100, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	108, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
 	0,   // 13: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	16,  // 14: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
 	1,   // 15: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	100, // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	108, // 16: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	108, // 17: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 18: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	23,  // 19: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
 	1,   // 20: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	100, // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	108, // 21: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	108, // 22: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
 	31,  // 23: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	100, // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	100, // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	108, // 24: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	108, // 25: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
 	44,  // 26: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
 	0,   // 27: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	32,  // 28: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
 	1,   // 29: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 30: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	108, // 30: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
 	42,  // 31: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	100, // 32: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	100, // 33: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	100, // 34: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	108, // 32: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	108, // 33: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	108, // 34: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
 	42,  // 35: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
 	43,  // 36: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	100, // 37: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	100, // 38: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	108, // 37: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	108, // 38: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
 	44,  // 39: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
-	93,  // 40: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	100, // 41: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	94,  // 42: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	100, // 43: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	100, // 44: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	101, // 40: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	108, // 41: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	102, // 42: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	108, // 43: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	108, // 44: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
 	0,   // 45: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	46,  // 46: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
 	1,   // 47: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	95,  // 48: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	96,  // 49: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	103, // 48: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	104, // 49: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
 	47,  // 50: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
 	51,  // 51: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
 	52,  // 52: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
-	97,  // 53: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	100, // 54: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
-	100, // 55: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
+	105, // 53: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	108, // 54: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
+	108, // 55: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 56: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	57,  // 57: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
 	1,   // 58: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 59: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	108, // 59: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
 	65,  // 60: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	100, // 61: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	100, // 62: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	98,  // 63: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	99,  // 64: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	100, // 65: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	100, // 66: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	100, // 67: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	108, // 61: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	108, // 62: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	106, // 63: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	107, // 64: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	108, // 65: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	108, // 66: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	108, // 67: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
 	68,  // 68: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
 	0,   // 69: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	66,  // 70: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
@@ -7337,115 +7980,124 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	67,  // 72: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
 	68,  // 73: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
 	68,  // 74: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	100, // 75: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	108, // 75: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
 	82,  // 76: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
 	67,  // 77: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	100, // 78: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	100, // 79: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	108, // 78: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	108, // 79: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 80: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	83,  // 81: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
 	1,   // 82: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	100, // 83: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	108, // 83: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
 	0,   // 84: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	88,  // 85: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
 	1,   // 86: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	9,   // 87: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 88: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 89: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 90: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 91: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 92: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 93: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 94: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	21,  // 95: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	24,  // 96: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	25,  // 97: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	27,  // 98: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	28,  // 99: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	29,  // 100: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	33,  // 101: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	34,  // 102: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	36,  // 103: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	37,  // 104: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	38,  // 105: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	40,  // 106: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	41,  // 107: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	47,  // 108: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	48,  // 109: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	50,  // 110: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	51,  // 111: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
-	52,  // 112: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
-	53,  // 113: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
-	55,  // 114: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
-	58,  // 115: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
-	59,  // 116: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
-	61,  // 117: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
-	62,  // 118: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
-	63,  // 119: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
-	69,  // 120: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	71,  // 121: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	72,  // 122: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	74,  // 123: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	75,  // 124: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	76,  // 125: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	78,  // 126: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	80,  // 127: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	84,  // 128: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	86,  // 129: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	87,  // 130: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	89,  // 131: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	91,  // 132: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	8,   // 133: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 134: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 135: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 136: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 137: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 138: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20,  // 139: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	16,  // 140: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	22,  // 141: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	23,  // 142: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	26,  // 143: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	23,  // 144: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	23,  // 145: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	30,  // 146: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	32,  // 147: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	35,  // 148: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	32,  // 149: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32,  // 150: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	39,  // 151: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	32,  // 152: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	45,  // 153: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	46,  // 154: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	49,  // 155: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	46,  // 156: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 157: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 158: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
-	54,  // 159: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
-	56,  // 160: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
-	57,  // 161: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
-	60,  // 162: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
-	57,  // 163: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
-	57,  // 164: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
-	64,  // 165: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
-	70,  // 166: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	66,  // 167: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	73,  // 168: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	67,  // 169: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	66,  // 170: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	77,  // 171: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	79,  // 172: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	81,  // 173: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	85,  // 174: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	83,  // 175: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	83,  // 176: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	90,  // 177: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	92,  // 178: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	133, // [133:179] is the sub-list for method output_type
-	87,  // [87:133] is the sub-list for method input_type
-	87,  // [87:87] is the sub-list for extension type_name
-	87,  // [87:87] is the sub-list for extension extendee
-	0,   // [0:87] is the sub-list for field type_name
+	95,  // 87: convoy.ingest.v1.ListenMessage.ready:type_name -> convoy.ingest.v1.ListenReady
+	97,  // 88: convoy.ingest.v1.ListenMessage.delivery:type_name -> convoy.ingest.v1.ListenDelivery
+	96,  // 89: convoy.ingest.v1.ListenDelivery.headers:type_name -> convoy.ingest.v1.ListenHeader
+	96,  // 90: convoy.ingest.v1.ListenOutcome.headers:type_name -> convoy.ingest.v1.ListenHeader
+	98,  // 91: convoy.ingest.v1.ReportListenOutcomeRequest.outcome:type_name -> convoy.ingest.v1.ListenOutcome
+	9,   // 92: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 93: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 94: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 95: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 96: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 97: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 98: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 99: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 100: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 101: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 102: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 103: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 104: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 105: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	33,  // 106: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	34,  // 107: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	36,  // 108: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	37,  // 109: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	38,  // 110: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	40,  // 111: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	41,  // 112: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	47,  // 113: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	48,  // 114: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	50,  // 115: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	51,  // 116: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
+	52,  // 117: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
+	53,  // 118: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
+	55,  // 119: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
+	58,  // 120: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
+	59,  // 121: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
+	61,  // 122: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
+	62,  // 123: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
+	63,  // 124: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
+	69,  // 125: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	71,  // 126: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	72,  // 127: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	74,  // 128: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	75,  // 129: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	76,  // 130: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	78,  // 131: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	80,  // 132: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	84,  // 133: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	86,  // 134: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	87,  // 135: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	89,  // 136: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	91,  // 137: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	93,  // 138: convoy.ingest.v1.IngestService.Listen:input_type -> convoy.ingest.v1.ListenRequest
+	99,  // 139: convoy.ingest.v1.IngestService.ReportListenOutcome:input_type -> convoy.ingest.v1.ReportListenOutcomeRequest
+	8,   // 140: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 141: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 142: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 143: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 144: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 145: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 146: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 147: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 148: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 149: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 150: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 151: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 152: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 153: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 154: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	35,  // 155: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 156: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 157: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	39,  // 158: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 159: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	45,  // 160: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	46,  // 161: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	49,  // 162: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	46,  // 163: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 164: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 165: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 166: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
+	56,  // 167: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
+	57,  // 168: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
+	60,  // 169: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
+	57,  // 170: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
+	57,  // 171: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
+	64,  // 172: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
+	70,  // 173: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	66,  // 174: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	73,  // 175: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	67,  // 176: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	66,  // 177: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	77,  // 178: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	79,  // 179: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	81,  // 180: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	85,  // 181: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	83,  // 182: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	83,  // 183: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	90,  // 184: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	92,  // 185: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	94,  // 186: convoy.ingest.v1.IngestService.Listen:output_type -> convoy.ingest.v1.ListenMessage
+	100, // 187: convoy.ingest.v1.IngestService.ReportListenOutcome:output_type -> convoy.ingest.v1.ReportListenOutcomeResponse
+	140, // [140:188] is the sub-list for method output_type
+	92,  // [92:140] is the sub-list for method input_type
+	92,  // [92:92] is the sub-list for extension type_name
+	92,  // [92:92] is the sub-list for extension extendee
+	0,   // [0:92] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -7464,13 +8116,17 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 		(*PrecheckEventRequest_Fanout)(nil),
 	}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[62].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[94].OneofWrappers = []any{
+		(*ListenMessage_Ready)(nil),
+		(*ListenMessage_Delivery)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   100,
+			NumMessages:   108,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

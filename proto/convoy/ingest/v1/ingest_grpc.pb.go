@@ -70,6 +70,8 @@ const (
 	IngestService_ResendMetaEvent_FullMethodName           = "/convoy.ingest.v1.IngestService/ResendMetaEvent"
 	IngestService_ListDeadLetters_FullMethodName           = "/convoy.ingest.v1.IngestService/ListDeadLetters"
 	IngestService_RedriveDeadLetters_FullMethodName        = "/convoy.ingest.v1.IngestService/RedriveDeadLetters"
+	IngestService_Listen_FullMethodName                    = "/convoy.ingest.v1.IngestService/Listen"
+	IngestService_ReportListenOutcome_FullMethodName       = "/convoy.ingest.v1.IngestService/ReportListenOutcome"
 )
 
 // IngestServiceClient is the client API for IngestService service.
@@ -143,6 +145,13 @@ type IngestServiceClient interface {
 	// Dead letters (admin key only).
 	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
 	RedriveDeadLetters(ctx context.Context, in *RedriveDeadLettersRequest, opts ...grpc.CallOption) (*RedriveDeadLettersResponse, error)
+	// Local development (convoy listen). While a Listen stream is open, the
+	// dispatcher hands the endpoint's attempts to it instead of posting them:
+	// each ListenDelivery is the signed request exactly as it would be posted,
+	// and the listener answers it with ReportListenOutcome (on any replica);
+	// the answer is recorded as the attempt.
+	Listen(ctx context.Context, in *ListenRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListenMessage], error)
+	ReportListenOutcome(ctx context.Context, in *ReportListenOutcomeRequest, opts ...grpc.CallOption) (*ReportListenOutcomeResponse, error)
 }
 
 type ingestServiceClient struct {
@@ -613,6 +622,35 @@ func (c *ingestServiceClient) RedriveDeadLetters(ctx context.Context, in *Redriv
 	return out, nil
 }
 
+func (c *ingestServiceClient) Listen(ctx context.Context, in *ListenRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListenMessage], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IngestService_ServiceDesc.Streams[0], IngestService_Listen_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ListenRequest, ListenMessage]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngestService_ListenClient = grpc.ServerStreamingClient[ListenMessage]
+
+func (c *ingestServiceClient) ReportListenOutcome(ctx context.Context, in *ReportListenOutcomeRequest, opts ...grpc.CallOption) (*ReportListenOutcomeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportListenOutcomeResponse)
+	err := c.cc.Invoke(ctx, IngestService_ReportListenOutcome_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
@@ -684,6 +722,13 @@ type IngestServiceServer interface {
 	// Dead letters (admin key only).
 	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
 	RedriveDeadLetters(context.Context, *RedriveDeadLettersRequest) (*RedriveDeadLettersResponse, error)
+	// Local development (convoy listen). While a Listen stream is open, the
+	// dispatcher hands the endpoint's attempts to it instead of posting them:
+	// each ListenDelivery is the signed request exactly as it would be posted,
+	// and the listener answers it with ReportListenOutcome (on any replica);
+	// the answer is recorded as the attempt.
+	Listen(*ListenRequest, grpc.ServerStreamingServer[ListenMessage]) error
+	ReportListenOutcome(context.Context, *ReportListenOutcomeRequest) (*ReportListenOutcomeResponse, error)
 	mustEmbedUnimplementedIngestServiceServer()
 }
 
@@ -831,6 +876,12 @@ func (UnimplementedIngestServiceServer) ListDeadLetters(context.Context, *ListDe
 }
 func (UnimplementedIngestServiceServer) RedriveDeadLetters(context.Context, *RedriveDeadLettersRequest) (*RedriveDeadLettersResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RedriveDeadLetters not implemented")
+}
+func (UnimplementedIngestServiceServer) Listen(*ListenRequest, grpc.ServerStreamingServer[ListenMessage]) error {
+	return status.Errorf(codes.Unimplemented, "method Listen not implemented")
+}
+func (UnimplementedIngestServiceServer) ReportListenOutcome(context.Context, *ReportListenOutcomeRequest) (*ReportListenOutcomeResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportListenOutcome not implemented")
 }
 func (UnimplementedIngestServiceServer) mustEmbedUnimplementedIngestServiceServer() {}
 func (UnimplementedIngestServiceServer) testEmbeddedByValue()                       {}
@@ -1681,6 +1732,35 @@ func _IngestService_RedriveDeadLetters_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_Listen_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ListenRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IngestServiceServer).Listen(m, &grpc.GenericServerStream[ListenRequest, ListenMessage]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngestService_ListenServer = grpc.ServerStreamingServer[ListenMessage]
+
+func _IngestService_ReportListenOutcome_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportListenOutcomeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ReportListenOutcome(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ReportListenOutcome_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ReportListenOutcome(ctx, req.(*ReportListenOutcomeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestService_ServiceDesc is the grpc.ServiceDesc for IngestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1872,7 +1952,17 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RedriveDeadLetters",
 			Handler:    _IngestService_RedriveDeadLetters_Handler,
 		},
+		{
+			MethodName: "ReportListenOutcome",
+			Handler:    _IngestService_ReportListenOutcome_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Listen",
+			Handler:       _IngestService_Listen_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "convoy/ingest/v1/ingest.proto",
 }
