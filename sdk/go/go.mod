@@ -1,3 +1,3 @@
-module convoy/sdk
+module convoy/sdk/go
 
 go 1.26.0

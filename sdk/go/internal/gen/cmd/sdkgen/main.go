@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"convoy/sdk/internal/gen"
+	"convoy/sdk/go/internal/gen"
 )
 
 func main() {
