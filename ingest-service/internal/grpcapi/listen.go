@@ -189,12 +189,13 @@ func (s *Server) listenTarget(ctx context.Context, groupID *string, endpointID s
 	return g, ep, nil
 }
 
-// resendSince restarts the endpoint's deliveries created since the cursor
-// that are not yet successful, so that a reconnecting listener receives
-// what it missed: they are queued again and, this stream being registered
-// already, handed to it.
+// resendSince restarts the endpoint's Failure deliveries created since the
+// cursor, so that a reconnecting listener receives what it missed: they are
+// queued again and, this stream being registered already, handed to it.
+// Deliveries in Retry are left to their pending retry, which reaches the
+// listener when it is due: restarting them would race that retry.
 func (s *Server) resendSince(ctx context.Context, g *model.Group, endpointID string, cursor time.Time) (int32, error) {
-	f := store.DeliveryFilter{EndpointID: endpointID, Statuses: []string{model.StatusRetry, model.StatusFailure}, Start: cursor}
+	f := store.DeliveryFilter{EndpointID: endpointID, Statuses: []string{model.StatusFailure}, Start: cursor}
 	var missed []model.Delivery
 	p := store.Page{PerPage: 100}
 	for len(missed) < catchUpLimit {

@@ -6484,8 +6484,9 @@ type ListenRequest struct {
 	GroupId    string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	EndpointId string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
 	// A cursor from an earlier stream's ListenReady: the endpoint's
-	// deliveries created since then that are not yet successful (Retry or
-	// Failure) are sent again at once. Empty sends nothing again.
+	// deliveries created since then that failed for good (Failure) are sent
+	// again at once; those in Retry come at their next retry. Empty sends
+	// nothing again.
 	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
