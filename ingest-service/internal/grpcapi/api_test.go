@@ -299,7 +299,34 @@ func authOps() []authOp {
 			_, err := w.h.api.RedriveDeadLetters(ctx(t, w.group), &ingestv1.RedriveDeadLettersRequest{})
 			return err
 		}},
+		{"Listen", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := listenReady(ctx(t, w.group), w.h, &ingestv1.ListenRequest{GroupId: w.group, EndpointId: w.endpoint})
+			return err
+		}},
+		{"ReportListenOutcome", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ReportListenOutcome(ctx(t, w.group), &ingestv1.ReportListenOutcomeRequest{
+				GroupId: w.group, EndpointId: w.endpoint, ReplyToken: "_INBOX.nobody.waits",
+				Outcome: &ingestv1.ListenOutcome{DeliveryId: w.delivery, StatusCode: 200},
+			})
+			return err
+		}},
 	}
+}
+
+// listenReady opens a Listen stream, reads its first message (where a
+// refused call's error arrives) and closes it.
+func listenReady(ctx context.Context, h *harness, req *ingestv1.ListenRequest) (*ingestv1.ListenReady, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := h.api.Listen(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	m, err := stream.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return m.GetReady(), nil
 }
 
 // Every RPC against every kind of caller: no key and a wrong key are
@@ -442,6 +469,17 @@ func TestAuthCrossGroupIDs(t *testing.T) {
 		}},
 		{"ResendMetaEvent", func() error {
 			_, err := h.api.ResendMetaEvent(ctx, &ingestv1.ResendMetaEventRequest{GroupId: w.group, MetaEventId: w.otherMetaEvent})
+			return err
+		}},
+		{"Listen", func() error {
+			_, err := listenReady(ctx, h, &ingestv1.ListenRequest{GroupId: w.group, EndpointId: w.otherEndpoint})
+			return err
+		}},
+		{"ReportListenOutcome", func() error {
+			_, err := h.api.ReportListenOutcome(ctx, &ingestv1.ReportListenOutcomeRequest{
+				GroupId: w.group, EndpointId: w.otherEndpoint, ReplyToken: "_INBOX.x.y",
+				Outcome: &ingestv1.ListenOutcome{DeliveryId: w.otherDelivery, StatusCode: 200},
+			})
 			return err
 		}},
 	}
@@ -654,6 +692,23 @@ func TestInvalidArgument(t *testing.T) {
 			_, err := api.ForceResendDeliveries(ctx, &ingestv1.ForceResendDeliveriesRequest{GroupId: g})
 			return err
 		}, "ids is required"},
+		{"listen endpoint", func() error {
+			_, err := listenReady(ctx, h, &ingestv1.ListenRequest{GroupId: g})
+			return err
+		}, "endpoint_id is required"},
+		{"listen cursor", func() error {
+			_, err := listenReady(ctx, h, &ingestv1.ListenRequest{GroupId: g, EndpointId: ep, Cursor: "yesterday"})
+			return err
+		}, "cursor"},
+		{"report reply token", func() error {
+			_, err := api.ReportListenOutcome(ctx, &ingestv1.ReportListenOutcomeRequest{GroupId: g, EndpointId: ep,
+				ReplyToken: "convoy.dispatch.x", Outcome: &ingestv1.ListenOutcome{DeliveryId: "d"}})
+			return err
+		}, "reply_token"},
+		{"report outcome", func() error {
+			_, err := api.ReportListenOutcome(ctx, &ingestv1.ReportListenOutcomeRequest{GroupId: g, EndpointId: ep, ReplyToken: "_INBOX.a.b"})
+			return err
+		}, "outcome.delivery_id is required"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantCode(t, c.call(), codes.InvalidArgument, c.want) })
