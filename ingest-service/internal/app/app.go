@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/keepalive"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 )
@@ -40,7 +41,11 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
 	m := metrics.New(reg)
-	srv := grpc.NewServer(grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16<<20))
+	srv := grpc.NewServer(grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16<<20),
+		// Pings find a Listen stream whose client vanished without closing
+		// its connection, so that its session ends and its attempts are
+		// answered as failed instead of waiting out their timeout.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}))
 	healthSrv := health.NewServer()
 	healthSrv.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	healthSrv.SetServingStatus(ingestv1.IngestService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
