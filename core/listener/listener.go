@@ -41,8 +41,9 @@ func Subject(endpointID string) string { return subjectPrefix + endpointID }
 // Key is a session's entry in the bucket.
 func Key(endpointID, sessionID string) string { return endpointID + "." + sessionID }
 
-// EnsureBucket creates the bucket or finds it. Sessions are transient, so
-// it is held in memory.
+// EnsureBucket creates the bucket or finds it. It is stored on file like
+// the other buckets so that it survives a NATS restart (an entry's TTL, not
+// its storage, is what forgets a dead session).
 func EnsureBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
 	if replicas < 1 {
 		replicas = 1
@@ -51,7 +52,7 @@ func EnsureBucket(ctx context.Context, js jetstream.JetStream, replicas int) (je
 		Bucket:   Bucket,
 		History:  1,
 		TTL:      TTL,
-		Storage:  jetstream.MemoryStorage,
+		Storage:  jetstream.FileStorage,
 		Replicas: replicas,
 	})
 	if err != nil {

@@ -263,6 +263,20 @@ func TestListen(t *testing.T) {
 		}
 	})
 
+	t.Run("a graceful ingest-service stop ends the stream and the CLI moves on", func(t *testing.T) {
+		s.restart("ingest-service", syscall.SIGTERM)
+		s.waitHealthy()
+		l.waitReady(t, 3)
+		if !strings.Contains(l.output(), "ingest-service is stopping") {
+			t.Fatalf("the stream did not end with the stop:\n%s", l.output())
+		}
+		ev := send("invoice.paid")
+		waitSuccess(t, ev)
+		if local.count(ev) == 0 {
+			t.Fatalf("event %s never reached the local process", ev)
+		}
+	})
+
 	if bad := local.badSignatures(); len(bad) > 0 {
 		t.Fatalf("requests with a bad signature: %v", bad)
 	}

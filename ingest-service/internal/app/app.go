@@ -82,6 +82,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		// calls (their events are committed by the still-running fanout),
 		// then stop the fanout.
 		healthSrv.Shutdown()
+		api.StopListening()
 		drain(srv, cfg.ShutdownWait)
 		stopFanout()
 		return nil

@@ -27,6 +27,10 @@ import (
 type listening struct {
 	nc *nats.Conn
 	js jetstream.JetStream
+	// stopping is closed when the service stops: open streams end, so
+	// that they do not hold the graceful stop up.
+	stopping chan struct{}
+	stopOnce sync.Once
 
 	mu sync.Mutex
 	kv jetstream.KeyValue
@@ -46,6 +50,14 @@ func (l *listening) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 	l.kv = kv
 	return kv, nil
+}
+
+// StopListening ends every open Listen stream (their listeners reconnect
+// to another replica); call it before a graceful stop.
+func (s *Server) StopListening() {
+	if s.listen != nil {
+		s.listen.stopOnce.Do(func() { close(s.listen.stopping) })
+	}
 }
 
 // catchUpLimit bounds how many deliveries one reconnect sends again.
@@ -130,6 +142,8 @@ func (s *Server) Listen(req *ingestv1.ListenRequest, stream ingestv1.IngestServi
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.listen.stopping:
+			return status.Error(codes.Unavailable, "ingest-service is stopping: reconnect")
 		case m := <-inbox:
 			var d ingestv1.ListenDelivery
 			if m.Reply == "" || proto.Unmarshal(m.Data, &d) != nil {

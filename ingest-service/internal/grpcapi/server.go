@@ -85,7 +85,7 @@ func WithJetStream(js jetstream.JetStream) Option {
 	return func(s *Server) {
 		s.deadLetters = deadletter.New(js)
 		s.health = &healthReader{js: js}
-		s.listen = &listening{nc: js.Conn(), js: js}
+		s.listen = &listening{nc: js.Conn(), js: js, stopping: make(chan struct{})}
 	}
 }
 
