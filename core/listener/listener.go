@@ -9,6 +9,7 @@ package listener
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -105,23 +106,40 @@ func NewSessions(kv jetstream.KeyValue) *Sessions {
 	return &Sessions{kv: kv, now: time.Now, seen: map[string]map[string]time.Time{}}
 }
 
-// Run watches the bucket until ctx ends.
+// Run watches the bucket until ctx ends. A watch that breaks is made again
+// after a second; meanwhile the view ages out as entries would.
 func (s *Sessions) Run(ctx context.Context) error {
+	for {
+		_ = s.watch(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// watch follows the bucket from its current entries on.
+func (s *Sessions) watch(ctx context.Context) error {
 	w, err := s.kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", Bucket, err)
 	}
 	defer func() { _ = w.Stop() }()
+	// The watch replays every current entry: start over from them.
+	s.mu.Lock()
+	clear(s.seen)
+	s.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case e, ok := <-w.Updates():
 			if !ok {
-				return nil
+				return errors.New("watch ended")
 			}
 			if e == nil {
-				continue // the end of the initial values
+				continue // the end of the current entries
 			}
 			s.apply(e.Key(), e.Operation() == jetstream.KeyValuePut, e.Created())
 		}
