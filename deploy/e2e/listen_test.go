@@ -137,9 +137,10 @@ func TestListen(t *testing.T) {
 	s := startStack(t)
 	local := newLocalProcess(t)
 	// Nothing answers at the endpoint's own URL: what is attempted while no
-	// listener is attached fails there. Two attempts a second apart, and
-	// neither a circuit breaker nor endpoint disabling getting in the way,
-	// keep the test short.
+	// listener is attached fails there and ends as Failure. Two attempts a
+	// second apart, and neither endpoint disabling nor the circuit breaker
+	// (which would hold the URL's attempts back) getting in the way, keep
+	// the test short.
 	group, app, endpoint := setup(s, map[string]any{
 		"strategy":         map[string]any{"type": "default", "duration": 1, "retry_count": 2},
 		"disable_endpoint": false,

@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		AckWait:     cfg.AckWait,
 		Drain:       cfg.ShutdownWait,
 		Policy:      retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
-	}, consume.Hooks{Breaker: breaker, Notifier: metaevent.New(st, js), Stats: endpointStats, DeadLetters: dead}, log.Named("consume"))
+	}, consume.Hooks{Breaker: breaker, Notifier: metaevent.New(st, js), Stats: endpointStats, DeadLetters: dead, Listeners: sessions}, log.Named("consume"))
 	// Meta events go their own way: their own stream, consumer and workers,
 	// so that notices about failing deliveries never wait behind them.
 	mc := meta.New(st, deliver.New(client, Version), meta.Options{
