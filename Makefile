@@ -9,7 +9,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 TOOLS := $(CURDIR)/.bin
 SERVICES := api-gateway ingest-service dispatcher-service scheduler-service
-MODULES := core proto api-gateway ingest-service dispatcher-service scheduler-service deploy
+MODULES := core proto api-gateway ingest-service dispatcher-service scheduler-service deploy cli sdk/go
 PKGS := $(foreach m,$(MODULES),convoy/$(m)/...)
 
 PROTOC_GEN_GO_VERSION := v1.36.12
@@ -21,7 +21,7 @@ all: build
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ $(foreach s,$(SERVICES),convoy/$(s)/cmd/$(s)) convoy/deploy/cmd/devstack
+	$(GO) build -o $(BIN)/ $(foreach s,$(SERVICES),convoy/$(s)/cmd/$(s)) convoy/deploy/cmd/devstack convoy/cli/cmd/convoy
 
 run: build
 	$(BIN)/devstack

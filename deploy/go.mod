@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	convoy/core v0.0.0
 	convoy/proto v0.0.0
+	convoy/sdk/go v0.0.0
 	github.com/caarlos0/env/v11 v11.4.2
 	github.com/nats-io/nats.go v1.55.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
@@ -112,4 +113,5 @@ require (
 replace (
 	convoy/core => ../core
 	convoy/proto => ../proto
+	convoy/sdk/go => ../sdk/go
 )

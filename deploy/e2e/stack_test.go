@@ -27,13 +27,16 @@ const encryptionKey = "e2e1:ZTJlLWVuY3J5cHRpb24ta2V5LTAxMjM0NTY3ODlhYmM="
 
 var services = []string{"api-gateway", "ingest-service", "dispatcher-service", "scheduler-service"}
 
+// tools are the other binaries the tests run: the convoy CLI.
+var tools = []string{"convoy/cli/cmd/convoy"}
+
 var (
 	buildOnce sync.Once
 	binDir    string
 	buildErr  error
 )
 
-// binaries builds the four service binaries once per test run.
+// binaries builds the four service binaries and the CLI once per test run.
 func binaries(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -45,6 +48,7 @@ func binaries(t *testing.T) string {
 		for _, s := range services {
 			args = append(args, "convoy/"+s+"/cmd/"+s)
 		}
+		args = append(args, tools...)
 		cmd := exec.Command("go", args...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -79,6 +83,7 @@ func freeAddr(t *testing.T) string {
 type stack struct {
 	t       *testing.T
 	Gateway string // base URL
+	Ingest  string // ingest-service's gRPC address
 	procs   map[string]*exec.Cmd
 	env     map[string][]string
 	logs    map[string]*bytes.Buffer
@@ -107,7 +112,7 @@ func startStackOn(t *testing.T, mongoURI, natsURL string, extra ...string) *stac
 		"PATH=" + os.Getenv("PATH"),
 	}
 	common = append(common, extra...)
-	s := &stack{t: t, Gateway: "http://" + httpAddr, procs: map[string]*exec.Cmd{}, env: map[string][]string{}, logs: map[string]*bytes.Buffer{}}
+	s := &stack{t: t, Gateway: "http://" + httpAddr, Ingest: grpcAddr, procs: map[string]*exec.Cmd{}, env: map[string][]string{}, logs: map[string]*bytes.Buffer{}}
 	for _, name := range services {
 		s.env[name] = append(append([]string{}, common...), "CONVOY_OPS_ADDR="+freeAddr(t))
 		s.start(name)

@@ -9,6 +9,7 @@ import (
 
 	"convoy/core/deadletter"
 	"convoy/core/endpointhealth"
+	"convoy/core/listener"
 	"convoy/core/metaevent"
 	"convoy/core/ops"
 	"convoy/core/queue"
@@ -25,6 +26,7 @@ import (
 	"convoy/dispatcher-service/internal/ownership"
 	"convoy/dispatcher-service/internal/ratelimit"
 	"convoy/dispatcher-service/internal/record"
+	"convoy/dispatcher-service/internal/relay"
 	"convoy/dispatcher-service/internal/stats"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -67,6 +69,10 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		})
 	})
 	cons, metaCons, kv, healthKV := h.cons, h.metaCons, h.kv, h.healthKV
+	// Endpoints with a local-development listener attached get their
+	// attempts through it (convoy listen).
+	sessions := listener.NewSessions(h.listenKV)
+	g.Go(func() error { return sessions.Run(gctx) })
 
 	m := metrics.New(reg)
 	go ops.NewQueueLag(reg).Poll(gctx, 5*time.Second, queue.StreamDispatch, cons)
@@ -80,13 +86,14 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	breaker := circuit.New(healthKV)
 	g.Go(func() error { return breaker.Run(gctx) })
 	client := outbound.New(outbound.Config{Allow: cfg.Allow, UserAgent: "Convoy/" + Version, IdlePerHost: cfg.PerEndpoint})
-	d := consume.New(st, rec, ratelimit.New(kv), deliver.New(client, Version).WithAuthentication(authn.New(client)), queue.NewPublisher(js), m, consume.Options{
+	deliverer := deliver.New(client, Version).WithAuthentication(authn.New(client)).WithRouter(relay.New(b.NC, sessions, 0))
+	d := consume.New(st, rec, ratelimit.New(kv), deliverer, queue.NewPublisher(js), m, consume.Options{
 		Concurrency: cfg.Concurrency,
 		PerEndpoint: cfg.PerEndpoint,
 		AckWait:     cfg.AckWait,
 		Drain:       cfg.ShutdownWait,
 		Policy:      retryschedule.Policy{Jitter: cfg.RetryJitter, MaxRetryAfter: cfg.MaxRetryAfter},
-	}, consume.Hooks{Breaker: breaker, Notifier: metaevent.New(st, js), Stats: endpointStats, DeadLetters: dead}, log.Named("consume"))
+	}, consume.Hooks{Breaker: breaker, Notifier: metaevent.New(st, js), Stats: endpointStats, DeadLetters: dead, Listeners: sessions}, log.Named("consume"))
 	// Meta events go their own way: their own stream, consumer and workers,
 	// so that notices about failing deliveries never wait behind them.
 	mc := meta.New(st, deliver.New(client, Version), meta.Options{
@@ -131,6 +138,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 type handles struct {
 	cons, metaCons jetstream.Consumer
 	kv, healthKV   jetstream.KeyValue
+	listenKV       jetstream.KeyValue
 }
 
 // ensure creates the dispatcher's buckets and consumers, or finds them.
@@ -141,6 +149,9 @@ func ensure(ctx context.Context, js jetstream.JetStream, cfg config.Config) (han
 		return h, err
 	}
 	if h.healthKV, err = endpointhealth.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
+		return h, err
+	}
+	if h.listenKV, err = listener.EnsureBucket(ctx, js, cfg.NATSReplicas); err != nil {
 		return h, err
 	}
 	if h.metaCons, err = meta.EnsureConsumer(ctx, js, cfg.AckWait); err != nil {

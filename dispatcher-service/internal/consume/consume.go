@@ -121,12 +121,22 @@ type Options struct {
 	SlowAfter time.Duration
 }
 
+// Listeners tells which endpoints have a local-development listener
+// attached (convoy listen; package core/listener).
+type Listeners interface {
+	Attached(endpointID string) bool
+}
+
 // Hooks are the dispatcher's optional collaborators; nil ones do nothing.
 type Hooks struct {
 	Breaker     Breaker
 	Notifier    Notifier
 	Stats       StatsObserver
 	DeadLetters DeadLetters
+	// Listeners: an endpoint with a listener attached has its attempts
+	// answered by the listener, not by its URL, so its circuit neither holds
+	// them back nor learns from them.
+	Listeners Listeners
 }
 
 // Dispatcher consumes delivery tasks.

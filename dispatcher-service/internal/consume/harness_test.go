@@ -53,6 +53,8 @@ type harnessOptions struct {
 	// wrapRecorder and wrapRetrier let a test fail a dependency on purpose.
 	wrapRecorder func(consume.Recorder) consume.Recorder
 	wrapRetrier  func(consume.Retrier) consume.Retrier
+	// listeners says which endpoints have a listener attached.
+	listeners consume.Listeners
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -137,7 +139,7 @@ func (h *harness) startDispatcher(t *testing.T, o harnessOptions) {
 		AckWait:     o.ackWait,
 		Drain:       2 * time.Second,
 		Policy:      retryschedule.Policy{MaxRetryAfter: time.Hour},
-	}, consume.Hooks{Breaker: breaker, DeadLetters: deadletter.New(js)}, log.Named("consume"))
+	}, consume.Hooks{Breaker: breaker, DeadLetters: deadletter.New(js), Listeners: o.listeners}, log.Named("consume"))
 
 	runCtx, stop := context.WithCancel(context.Background())
 	recCtx, stopRec := context.WithCancel(context.Background())

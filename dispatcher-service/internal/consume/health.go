@@ -25,7 +25,7 @@ import (
 // cooldown: the task comes back once per cooldown). probe reports that the
 // attempt is the half-open probe.
 func (d *Dispatcher) circuitAllows(ctx context.Context, msg jetstream.Msg, t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group, firstDelivery bool) (allowed, probe bool, err error) {
-	if d.hooks.Breaker == nil {
+	if d.hooks.Breaker == nil || d.listening(ep.UID) {
 		return true, false, nil
 	}
 	timeout := ep.HTTPTimeout
@@ -92,7 +92,7 @@ func (d *Dispatcher) observeHealth(ctx context.Context, t *queuev1.DeliveryTask,
 		disabled.Status = model.EndpointInactive
 		d.emit(ctx, log, t.GroupId, metaevent.EndpointDisabled, attemptKey(), metaevent.EndpointOf(&disabled))
 	}
-	if d.hooks.Breaker == nil {
+	if d.hooks.Breaker == nil || (d.listening(ep.UID) && !probe) {
 		return
 	}
 	ch, err := d.hooks.Breaker.Observe(ctx, ep.UID, g.Config.CircuitBreaker, out.Attempt.Status, probe)
@@ -134,4 +134,9 @@ func (d *Dispatcher) emit(ctx context.Context, log *zap.Logger, groupID, eventTy
 	if err := d.hooks.Notifier.EmitOnce(ctx, groupID, eventType, key, data); err != nil {
 		log.Warn("send meta event", zap.String("meta_event_type", eventType), zap.Error(err))
 	}
+}
+
+// listening reports whether a listener takes the endpoint's attempts.
+func (d *Dispatcher) listening(endpointID string) bool {
+	return d.hooks.Listeners != nil && d.hooks.Listeners.Attached(endpointID)
 }

@@ -144,3 +144,57 @@ func TestUndecodableTaskIsDeadLettered(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// attachedSet is a Listeners whose answer the test sets.
+type attachedSet struct{ on atomic.Bool }
+
+func (a *attachedSet) Attached(string) bool { return a.on.Load() }
+
+// While a listener is attached the endpoint's circuit neither holds its
+// deliveries back (the listener, not the URL, answers them) nor counts
+// their outcomes.
+func TestListenerBypassesCircuit(t *testing.T) {
+	listening := &attachedSet{}
+	h := newHarness(t, harnessOptions{listeners: listening})
+	var healthy atomic.Bool
+	rc := newReceiver(t, simpleSHA256, func(w http.ResponseWriter, _ *http.Request, _ int, _ <-chan struct{}) {
+		if !healthy.Load() {
+			w.WriteHeader(500)
+		}
+	})
+	g := h.group(t, func(c *model.GroupConfig) {
+		c.CircuitBreaker = model.CircuitBreaker{FailureThreshold: 50, MinRequests: 4, Window: time.Minute, Cooldown: time.Hour}
+		c.Strategy.RetryCount = 5
+	})
+	ep := h.endpoint(t, g, rc.URL, nil)
+	for range 4 {
+		d, _ := h.send(t, g, ep, 0, nil)
+		h.waitStatus(t, d.UID, 5*time.Second, model.StatusRetry)
+	}
+	kv, err := h.js.KeyValue(t.Context(), endpointhealth.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The outcome is recorded first, then told to the breaker.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, _, _ := endpointhealth.Get(t.Context(), kv, ep.UID)
+		if s.CircuitState() == endpointhealth.Open && s.ConsecutiveFailures == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 4 failures: %+v, want an open circuit", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	listening.on.Store(true)
+	failed, _ := h.send(t, g, ep, 0, nil)
+	h.waitStatus(t, failed.UID, 5*time.Second, model.StatusRetry) // attempted at once, though the circuit is open
+	healthy.Store(true)
+	ok, _ := h.send(t, g, ep, 0, nil)
+	h.waitStatus(t, ok.UID, 5*time.Second, model.StatusSuccess)
+	s, _, err := endpointhealth.Get(t.Context(), kv, ep.UID)
+	if err != nil || s.CircuitState() != endpointhealth.Open || s.ConsecutiveFailures != 4 {
+		t.Fatalf("after the listener's attempts: %+v (%v), want the circuit as the URL left it", s, err)
+	}
+}

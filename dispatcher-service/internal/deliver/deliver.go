@@ -35,10 +35,23 @@ type Poster interface {
 	Post(ctx context.Context, url string, header http.Header, body []byte, timeout time.Duration) outbound.Result
 }
 
+// Delivery names the attempt a Router routes.
+type Delivery struct {
+	DeliveryID, EventID, EventType string
+	Attempt                        int32
+}
+
+// Router may send an endpoint's attempts some other way than the HTTP
+// client: to a local-development listener (package relay).
+type Router interface {
+	Route(endpointID string, d Delivery) (Poster, bool)
+}
+
 // Deliverer makes attempts.
 type Deliverer struct {
 	client    Poster
 	auth      *authn.Authenticator
+	router    Router
 	userAgent string
 	now       func() time.Time
 }
@@ -53,6 +66,12 @@ func New(client Poster, version string) *Deliverer {
 // rather than unauthenticated requests.
 func (d *Deliverer) WithAuthentication(a *authn.Authenticator) *Deliverer {
 	d.auth = a
+	return d
+}
+
+// WithRouter returns d routing through r first.
+func (d *Deliverer) WithRouter(r Router) *Deliverer {
+	d.router = r
 	return d
 }
 
@@ -106,6 +125,13 @@ func (d *Deliverer) attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *mo
 			return failed("authenticate: " + err.Error())
 		}
 		merge(header, ah)
+	}
+	if d.router != nil {
+		// A local-development listener attached to the endpoint takes the
+		// signed (and authenticated) request instead of its URL.
+		if p, ok := d.router.Route(ep.UID, Delivery{DeliveryID: t.DeliveryId, EventID: t.EventId, EventType: t.EventType, Attempt: t.Attempt}); ok {
+			client = p
+		}
 	}
 	res := client.Post(ctx, ep.URL, header, t.Data, ep.HTTPTimeout)
 	if res.Err == nil && res.StatusCode == http.StatusUnauthorized && d.auth != nil {

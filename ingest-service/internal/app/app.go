@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 )
 
@@ -44,7 +45,12 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
 	}
 	m := metrics.New(reg)
-	opts := []grpc.ServerOption{grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16 << 20)}
+	opts := []grpc.ServerOption{grpc.UnaryInterceptor(m.Interceptor()), grpc.MaxRecvMsgSize(16 << 20),
+		// Pings find a Listen stream whose client vanished without closing
+		// its connection, so that its session ends and its attempts are
+		// answered as failed instead of waiting out their timeout.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	}
 	if tracing.Enabled() {
 		// A server span per call (health checks aside), continuing the caller's W3C context.
 		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))))
@@ -93,6 +99,7 @@ func Run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		// calls (their events are committed by the still-running fanout),
 		// then stop the fanout.
 		healthSrv.Shutdown()
+		api.StopListening()
 		drain(srv, cfg.ShutdownWait)
 		stopFanout()
 		return nil

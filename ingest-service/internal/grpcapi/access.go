@@ -68,6 +68,10 @@ var methodAccess = map[string]access{
 	"CreatePortalLink": groupWrite, "ListPortalLinks": groupRead, "RevokePortalLink": groupWrite,
 	"GetPortalSession": portalOnly,
 
+	// A listener takes the endpoint's attempts and answers them: it acts
+	// for the group, as a write.
+	"Listen": groupWrite, "ReportListenOutcome": groupWrite,
+
 	// The group's log is the group's; every group's is the admin's (the
 	// handler checks which is asked for).
 	"ListAuditLog": groupRead,

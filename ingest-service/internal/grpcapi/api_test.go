@@ -344,6 +344,17 @@ func authOps() []authOp {
 			_, err := w.h.api.ListAuditLog(ctx(t, w.group), &ingestv1.ListAuditLogRequest{})
 			return err
 		}},
+		{"Listen", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := listenReady(ctx(t, w.group), w.h, &ingestv1.ListenRequest{GroupId: w.group, EndpointId: w.endpoint})
+			return err
+		}},
+		{"ReportListenOutcome", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.ReportListenOutcome(ctx(t, w.group), &ingestv1.ReportListenOutcomeRequest{
+				GroupId: w.group, EndpointId: w.endpoint, ReplyToken: "_INBOX.nobody.waits",
+				Outcome: &ingestv1.ListenOutcome{DeliveryId: w.delivery, StatusCode: 200},
+			})
+			return err
+		}},
 	}
 }
 
@@ -353,7 +364,7 @@ func (op authOp) method() string { m, _, _ := strings.Cut(op.name, "/"); return 
 // readOps are the calls a read-only key may make (the GET routes).
 var readOps = map[string]bool{
 	"GetGroup": true, "ListApplications": true, "GetApplication": true, "ListEndpoints": true, "GetEndpoint": true,
-	"GetEndpointStats": true, "ListEvents": true, "GetEvent": true, "ListEventTypes": true, "GetEventType": true,
+	"GetEndpointStats": true, "GetEndpointPublicKey": true, "ListEvents": true, "GetEvent": true, "ListEventTypes": true, "GetEventType": true,
 	"ListDeliveries": true, "GetDelivery": true, "ListAttempts": true, "GetAttempt": true, "CountBatchRetryDeliveries": true,
 	"ListMetaEvents": true, "GetMetaEvent": true, "ListPortalLinks": true, "ListAuditLog": true,
 }
@@ -363,12 +374,12 @@ var readOps = map[string]bool{
 // w.dapp's deliveries. Endpoint writes need can_manage_endpoints.
 func portalWant(op authOp, manage bool) codes.Code {
 	switch op.method() {
-	case "GetApplication", "ListEndpoints", "GetEndpoint", "GetEndpointStats", "ListEvents", "GetEvent",
+	case "GetApplication", "ListEndpoints", "GetEndpoint", "GetEndpointStats", "GetEndpointPublicKey", "ListEvents", "GetEvent",
 		"ListDeliveries", "GetDelivery", "ListAttempts", "GetAttempt", "GetPortalSession":
 		return codes.OK
 	case "ResendDelivery", "BatchRetryDeliveries", "CountBatchRetryDeliveries", "ForceResendDeliveries":
 		return codes.NotFound
-	case "CreateEndpoint", "UpdateEndpoint", "DeleteEndpoint", "ExpireSecret":
+	case "CreateEndpoint", "UpdateEndpoint", "DeleteEndpoint", "ExpireSecret", "SendTestEvent":
 		if manage {
 			return codes.OK
 		}
@@ -390,6 +401,22 @@ func (w *world) storedKey(t *testing.T, k *model.APIKey) string {
 		t.Fatal(err)
 	}
 	return plain
+}
+
+// listenReady opens a Listen stream, reads its first message (where a
+// refused call's error arrives) and closes it.
+func listenReady(ctx context.Context, h *harness, req *ingestv1.ListenRequest) (*ingestv1.ListenReady, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := h.api.Listen(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	m, err := stream.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return m.GetReady(), nil
 }
 
 // Every RPC against every kind of caller: no key and a wrong key are
@@ -591,6 +618,17 @@ func TestAuthCrossGroupIDs(t *testing.T) {
 		}},
 		{"ResendMetaEvent", func() error {
 			_, err := h.api.ResendMetaEvent(ctx, &ingestv1.ResendMetaEventRequest{GroupId: w.group, MetaEventId: w.otherMetaEvent})
+			return err
+		}},
+		{"Listen", func() error {
+			_, err := listenReady(ctx, h, &ingestv1.ListenRequest{GroupId: w.group, EndpointId: w.otherEndpoint})
+			return err
+		}},
+		{"ReportListenOutcome", func() error {
+			_, err := h.api.ReportListenOutcome(ctx, &ingestv1.ReportListenOutcomeRequest{
+				GroupId: w.group, EndpointId: w.otherEndpoint, ReplyToken: "_INBOX.x.y",
+				Outcome: &ingestv1.ListenOutcome{DeliveryId: w.otherDelivery, StatusCode: 200},
+			})
 			return err
 		}},
 	}
@@ -803,6 +841,23 @@ func TestInvalidArgument(t *testing.T) {
 			_, err := api.ForceResendDeliveries(ctx, &ingestv1.ForceResendDeliveriesRequest{GroupId: g})
 			return err
 		}, "ids is required"},
+		{"listen endpoint", func() error {
+			_, err := listenReady(ctx, h, &ingestv1.ListenRequest{GroupId: g})
+			return err
+		}, "endpoint_id is required"},
+		{"listen cursor", func() error {
+			_, err := listenReady(ctx, h, &ingestv1.ListenRequest{GroupId: g, EndpointId: ep, Cursor: "yesterday"})
+			return err
+		}, "cursor"},
+		{"report reply token", func() error {
+			_, err := api.ReportListenOutcome(ctx, &ingestv1.ReportListenOutcomeRequest{GroupId: g, EndpointId: ep,
+				ReplyToken: "convoy.dispatch.x", Outcome: &ingestv1.ListenOutcome{DeliveryId: "d"}})
+			return err
+		}, "reply_token"},
+		{"report outcome", func() error {
+			_, err := api.ReportListenOutcome(ctx, &ingestv1.ReportListenOutcomeRequest{GroupId: g, EndpointId: ep, ReplyToken: "_INBOX.a.b"})
+			return err
+		}, "outcome.delivery_id is required"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantCode(t, c.call(), codes.InvalidArgument, c.want) })

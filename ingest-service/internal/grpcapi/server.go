@@ -58,6 +58,8 @@ type Server struct {
 	heads       *orderedHeads
 	// limiter, when set, bounds each key's calls per second.
 	limiter RateLimiter
+	// listen serves the Listen calls (convoy listen).
+	listen *listening
 
 	// Settings read on every event are cached briefly; writes through this
 	// replica forget them at once, other replicas see changes within the TTL.
@@ -88,6 +90,7 @@ func WithJetStream(js jetstream.JetStream) Option {
 		s.deadLetters = deadletter.New(js)
 		s.health = &healthReader{js: js}
 		s.heads = &orderedHeads{js: js}
+		s.listen = &listening{nc: js.Conn(), js: js, stopping: make(chan struct{})}
 	}
 }
 

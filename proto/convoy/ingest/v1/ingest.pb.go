@@ -8304,6 +8304,588 @@ func (x *ListAuditLogResponse) GetPage() *PageInfo {
 	return nil
 }
 
+type ListenRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	GroupId    string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	EndpointId string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// A cursor from an earlier stream's ListenReady: the endpoint's
+	// deliveries created since then that failed for good (Failure) are sent
+	// again at once; those in Retry come at their next retry. Empty sends
+	// nothing again.
+	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenRequest) Reset() {
+	*x = ListenRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenRequest) ProtoMessage() {}
+
+func (x *ListenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
+func (*ListenRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *ListenRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListenRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *ListenRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// One message of a Listen stream: first ready, then deliveries.
+type ListenMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Message:
+	//
+	//	*ListenMessage_Ready
+	//	*ListenMessage_Delivery
+	Message       isListenMessage_Message `protobuf_oneof:"message"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenMessage) Reset() {
+	*x = ListenMessage{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenMessage) ProtoMessage() {}
+
+func (x *ListenMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenMessage.ProtoReflect.Descriptor instead.
+func (*ListenMessage) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *ListenMessage) GetMessage() isListenMessage_Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *ListenMessage) GetReady() *ListenReady {
+	if x != nil {
+		if x, ok := x.Message.(*ListenMessage_Ready); ok {
+			return x.Ready
+		}
+	}
+	return nil
+}
+
+func (x *ListenMessage) GetDelivery() *ListenDelivery {
+	if x != nil {
+		if x, ok := x.Message.(*ListenMessage_Delivery); ok {
+			return x.Delivery
+		}
+	}
+	return nil
+}
+
+type isListenMessage_Message interface {
+	isListenMessage_Message()
+}
+
+type ListenMessage_Ready struct {
+	Ready *ListenReady `protobuf:"bytes,1,opt,name=ready,proto3,oneof"`
+}
+
+type ListenMessage_Delivery struct {
+	Delivery *ListenDelivery `protobuf:"bytes,2,opt,name=delivery,proto3,oneof"`
+}
+
+func (*ListenMessage_Ready) isListenMessage_Message() {}
+
+func (*ListenMessage_Delivery) isListenMessage_Message() {}
+
+type ListenReady struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cursor to pass when reconnecting: this stream's start, or the
+	// cursor given if there was one.
+	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// How many deliveries the cursor sent again.
+	Resent        int32 `protobuf:"varint,2,opt,name=resent,proto3" json:"resent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenReady) Reset() {
+	*x = ListenReady{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenReady) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenReady) ProtoMessage() {}
+
+func (x *ListenReady) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenReady.ProtoReflect.Descriptor instead.
+func (*ListenReady) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *ListenReady) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *ListenReady) GetResent() int32 {
+	if x != nil {
+		return x.Resent
+	}
+	return 0
+}
+
+type ListenHeader struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenHeader) Reset() {
+	*x = ListenHeader{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenHeader) ProtoMessage() {}
+
+func (x *ListenHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenHeader.ProtoReflect.Descriptor instead.
+func (*ListenHeader) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *ListenHeader) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListenHeader) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+// The request the dispatcher would post, signed, with what is needed to
+// answer it.
+type ListenDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Pass back in ReportListenOutcome.
+	ReplyToken string `protobuf:"bytes,1,opt,name=reply_token,json=replyToken,proto3" json:"reply_token,omitempty"`
+	DeliveryId string `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	EventId    string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	EventType  string `protobuf:"bytes,4,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	EndpointId string `protobuf:"bytes,5,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Attempt    int32  `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Method     string `protobuf:"bytes,7,opt,name=method,proto3" json:"method,omitempty"`
+	// The endpoint's URL (the listener posts to its own).
+	Url     string          `protobuf:"bytes,8,opt,name=url,proto3" json:"url,omitempty"`
+	Headers []*ListenHeader `protobuf:"bytes,9,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body    []byte          `protobuf:"bytes,10,opt,name=body,proto3" json:"body,omitempty"`
+	// How long the dispatcher waits for the answer.
+	TimeoutMs     int64 `protobuf:"varint,11,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenDelivery) Reset() {
+	*x = ListenDelivery{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenDelivery) ProtoMessage() {}
+
+func (x *ListenDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenDelivery.ProtoReflect.Descriptor instead.
+func (*ListenDelivery) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *ListenDelivery) GetReplyToken() string {
+	if x != nil {
+		return x.ReplyToken
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *ListenDelivery) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *ListenDelivery) GetHeaders() []*ListenHeader {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *ListenDelivery) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *ListenDelivery) GetTimeoutMs() int64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+// What the local process answered, or why it could not be reached.
+type ListenOutcome struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	DeliveryId string                 `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	StatusCode int32                  `protobuf:"varint,2,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	Headers    []*ListenHeader        `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body       []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	DurationMs int64                  `protobuf:"varint,5,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// Set when no answer was received (connection refused, timeout).
+	Error string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	// The URL the listener posted to.
+	Url           string `protobuf:"bytes,7,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenOutcome) Reset() {
+	*x = ListenOutcome{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenOutcome) ProtoMessage() {}
+
+func (x *ListenOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenOutcome.ProtoReflect.Descriptor instead.
+func (*ListenOutcome) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{122}
+}
+
+func (x *ListenOutcome) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *ListenOutcome) GetStatusCode() int32 {
+	if x != nil {
+		return x.StatusCode
+	}
+	return 0
+}
+
+func (x *ListenOutcome) GetHeaders() []*ListenHeader {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *ListenOutcome) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *ListenOutcome) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *ListenOutcome) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ListenOutcome) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+type ReportListenOutcomeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	EndpointId    string                 `protobuf:"bytes,2,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	ReplyToken    string                 `protobuf:"bytes,3,opt,name=reply_token,json=replyToken,proto3" json:"reply_token,omitempty"`
+	Outcome       *ListenOutcome         `protobuf:"bytes,4,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportListenOutcomeRequest) Reset() {
+	*x = ReportListenOutcomeRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportListenOutcomeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportListenOutcomeRequest) ProtoMessage() {}
+
+func (x *ReportListenOutcomeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportListenOutcomeRequest.ProtoReflect.Descriptor instead.
+func (*ReportListenOutcomeRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *ReportListenOutcomeRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ReportListenOutcomeRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *ReportListenOutcomeRequest) GetReplyToken() string {
+	if x != nil {
+		return x.ReplyToken
+	}
+	return ""
+}
+
+func (x *ReportListenOutcomeRequest) GetOutcome() *ListenOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+type ReportListenOutcomeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportListenOutcomeResponse) Reset() {
+	*x = ReportListenOutcomeResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportListenOutcomeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportListenOutcomeResponse) ProtoMessage() {}
+
+func (x *ReportListenOutcomeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportListenOutcomeResponse.ProtoReflect.Descriptor instead.
+func (*ReportListenOutcomeResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{124}
+}
+
 var File_convoy_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
@@ -9084,7 +9666,59 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x04page\x18\x02 \x01(\v2\x1d.convoy.ingest.v1.PageRequestR\x04page\"~\n" +
 	"\x14ListAuditLogResponse\x126\n" +
 	"\aentries\x18\x01 \x03(\v2\x1c.convoy.ingest.v1.AuditEntryR\aentries\x12.\n" +
-	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page2\xb9(\n" +
+	"\x04page\x18\x02 \x01(\v2\x1a.convoy.ingest.v1.PageInfoR\x04page\"c\n" +
+	"\rListenRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
+	"\vendpoint_id\x18\x02 \x01(\tR\n" +
+	"endpointId\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\"\x91\x01\n" +
+	"\rListenMessage\x125\n" +
+	"\x05ready\x18\x01 \x01(\v2\x1d.convoy.ingest.v1.ListenReadyH\x00R\x05ready\x12>\n" +
+	"\bdelivery\x18\x02 \x01(\v2 .convoy.ingest.v1.ListenDeliveryH\x00R\bdeliveryB\t\n" +
+	"\amessage\"=\n" +
+	"\vListenReady\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12\x16\n" +
+	"\x06resent\x18\x02 \x01(\x05R\x06resent\"8\n" +
+	"\fListenHeader\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xde\x02\n" +
+	"\x0eListenDelivery\x12\x1f\n" +
+	"\vreply_token\x18\x01 \x01(\tR\n" +
+	"replyToken\x12\x1f\n" +
+	"\vdelivery_id\x18\x02 \x01(\tR\n" +
+	"deliveryId\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x04 \x01(\tR\teventType\x12\x1f\n" +
+	"\vendpoint_id\x18\x05 \x01(\tR\n" +
+	"endpointId\x12\x18\n" +
+	"\aattempt\x18\x06 \x01(\x05R\aattempt\x12\x16\n" +
+	"\x06method\x18\a \x01(\tR\x06method\x12\x10\n" +
+	"\x03url\x18\b \x01(\tR\x03url\x128\n" +
+	"\aheaders\x18\t \x03(\v2\x1e.convoy.ingest.v1.ListenHeaderR\aheaders\x12\x12\n" +
+	"\x04body\x18\n" +
+	" \x01(\fR\x04body\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\v \x01(\x03R\ttimeoutMs\"\xe8\x01\n" +
+	"\rListenOutcome\x12\x1f\n" +
+	"\vdelivery_id\x18\x01 \x01(\tR\n" +
+	"deliveryId\x12\x1f\n" +
+	"\vstatus_code\x18\x02 \x01(\x05R\n" +
+	"statusCode\x128\n" +
+	"\aheaders\x18\x03 \x03(\v2\x1e.convoy.ingest.v1.ListenHeaderR\aheaders\x12\x12\n" +
+	"\x04body\x18\x04 \x01(\fR\x04body\x12\x1f\n" +
+	"\vduration_ms\x18\x05 \x01(\x03R\n" +
+	"durationMs\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12\x10\n" +
+	"\x03url\x18\a \x01(\tR\x03url\"\xb4\x01\n" +
+	"\x1aReportListenOutcomeRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
+	"\vendpoint_id\x18\x02 \x01(\tR\n" +
+	"endpointId\x12\x1f\n" +
+	"\vreply_token\x18\x03 \x01(\tR\n" +
+	"replyToken\x129\n" +
+	"\aoutcome\x18\x04 \x01(\v2\x1f.convoy.ingest.v1.ListenOutcomeR\aoutcome\"\x1d\n" +
+	"\x1bReportListenOutcomeResponse2\xfb)\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -9144,7 +9778,9 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0fListPortalLinks\x12(.convoy.ingest.v1.ListPortalLinksRequest\x1a).convoy.ingest.v1.ListPortalLinksResponse\x12i\n" +
 	"\x10RevokePortalLink\x12).convoy.ingest.v1.RevokePortalLinkRequest\x1a*.convoy.ingest.v1.RevokePortalLinkResponse\x12^\n" +
 	"\x10GetPortalSession\x12).convoy.ingest.v1.GetPortalSessionRequest\x1a\x1f.convoy.ingest.v1.PortalSession\x12]\n" +
-	"\fListAuditLog\x12%.convoy.ingest.v1.ListAuditLogRequest\x1a&.convoy.ingest.v1.ListAuditLogResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
+	"\fListAuditLog\x12%.convoy.ingest.v1.ListAuditLogRequest\x1a&.convoy.ingest.v1.ListAuditLogResponse\x12L\n" +
+	"\x06Listen\x12\x1f.convoy.ingest.v1.ListenRequest\x1a\x1f.convoy.ingest.v1.ListenMessage0\x01\x12r\n" +
+	"\x13ReportListenOutcome\x12,.convoy.ingest.v1.ReportListenOutcomeRequest\x1a-.convoy.ingest.v1.ReportListenOutcomeResponseB(Z&convoy/proto/convoy/ingest/v1;ingestv1b\x06proto3"
 
 var (
 	file_convoy_ingest_v1_ingest_proto_rawDescOnce sync.Once
@@ -9158,7 +9794,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 124)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 132)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
@@ -9277,14 +9913,22 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*AuditEntry)(nil),                        // 114: convoy.ingest.v1.AuditEntry
 	(*ListAuditLogRequest)(nil),               // 115: convoy.ingest.v1.ListAuditLogRequest
 	(*ListAuditLogResponse)(nil),              // 116: convoy.ingest.v1.ListAuditLogResponse
-	nil,                                       // 117: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 118: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 119: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	nil,                                       // 120: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	nil,                                       // 121: convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	nil,                                       // 122: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 123: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),             // 124: google.protobuf.Timestamp
+	(*ListenRequest)(nil),                     // 117: convoy.ingest.v1.ListenRequest
+	(*ListenMessage)(nil),                     // 118: convoy.ingest.v1.ListenMessage
+	(*ListenReady)(nil),                       // 119: convoy.ingest.v1.ListenReady
+	(*ListenHeader)(nil),                      // 120: convoy.ingest.v1.ListenHeader
+	(*ListenDelivery)(nil),                    // 121: convoy.ingest.v1.ListenDelivery
+	(*ListenOutcome)(nil),                     // 122: convoy.ingest.v1.ListenOutcome
+	(*ReportListenOutcomeRequest)(nil),        // 123: convoy.ingest.v1.ReportListenOutcomeRequest
+	(*ReportListenOutcomeResponse)(nil),       // 124: convoy.ingest.v1.ReportListenOutcomeResponse
+	nil,                                       // 125: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 126: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 127: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	nil,                                       // 128: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	nil,                                       // 129: convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	nil,                                       // 130: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 131: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	(*timestamppb.Timestamp)(nil),             // 132: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
@@ -9292,36 +9936,36 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
 	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
 	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	124, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	124, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	132, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	132, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	124, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
-	124, // 13: convoy.ingest.v1.APIKey.expires_at:type_name -> google.protobuf.Timestamp
-	124, // 14: convoy.ingest.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
-	124, // 15: convoy.ingest.v1.CreateAPIKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
+	132, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	132, // 13: convoy.ingest.v1.APIKey.expires_at:type_name -> google.protobuf.Timestamp
+	132, // 14: convoy.ingest.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
+	132, // 15: convoy.ingest.v1.CreateAPIKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
 	0,   // 16: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	16,  // 17: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
 	1,   // 18: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	124, // 19: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	124, // 20: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	132, // 19: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	132, // 20: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 21: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	23,  // 22: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
 	1,   // 23: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	124, // 24: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	124, // 25: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	132, // 24: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	132, // 25: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
 	31,  // 26: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	124, // 27: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	124, // 28: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	132, // 27: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	132, // 28: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
 	52,  // 29: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
 	34,  // 30: convoy.ingest.v1.Endpoint.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
 	3,   // 31: convoy.ingest.v1.Endpoint.signature:type_name -> convoy.ingest.v1.SignatureConfig
 	33,  // 32: convoy.ingest.v1.Endpoint.verification:type_name -> convoy.ingest.v1.EndpointVerification
-	124, // 33: convoy.ingest.v1.EndpointVerification.verified_at:type_name -> google.protobuf.Timestamp
-	124, // 34: convoy.ingest.v1.EndpointVerification.last_attempt_at:type_name -> google.protobuf.Timestamp
+	132, // 33: convoy.ingest.v1.EndpointVerification.verified_at:type_name -> google.protobuf.Timestamp
+	132, // 34: convoy.ingest.v1.EndpointVerification.last_attempt_at:type_name -> google.protobuf.Timestamp
 	35,  // 35: convoy.ingest.v1.EndpointAuthentication.api_key:type_name -> convoy.ingest.v1.ApiKeyAuthentication
 	36,  // 36: convoy.ingest.v1.EndpointAuthentication.basic:type_name -> convoy.ingest.v1.BasicAuthentication
 	37,  // 37: convoy.ingest.v1.EndpointAuthentication.oauth2:type_name -> convoy.ingest.v1.OAuth2Authentication
@@ -9333,45 +9977,45 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	1,   // 43: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	34,  // 44: convoy.ingest.v1.UpdateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
 	3,   // 45: convoy.ingest.v1.UpdateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	124, // 46: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	132, // 46: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
 	50,  // 47: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	124, // 48: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	124, // 49: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	124, // 50: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	132, // 48: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	132, // 49: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	132, // 50: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
 	50,  // 51: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
 	51,  // 52: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	124, // 53: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	124, // 54: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	132, // 53: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	132, // 54: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
 	52,  // 55: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
-	117, // 56: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	124, // 57: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	118, // 58: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	125, // 56: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	132, // 57: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	126, // 58: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
 	54,  // 59: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
-	124, // 60: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	124, // 61: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	132, // 60: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	132, // 61: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
 	0,   // 62: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	54,  // 63: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
 	1,   // 64: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	119, // 65: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	120, // 66: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	127, // 65: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	128, // 66: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
 	55,  // 67: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
 	61,  // 68: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
 	62,  // 69: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
-	121, // 70: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	124, // 71: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
-	124, // 72: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
+	129, // 70: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	132, // 71: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
+	132, // 72: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 73: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	67,  // 74: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
 	1,   // 75: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	124, // 76: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	132, // 76: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
 	75,  // 77: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	124, // 78: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	124, // 79: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	122, // 80: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	123, // 81: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	124, // 82: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	124, // 83: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	124, // 84: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	132, // 78: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	132, // 79: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	130, // 80: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	131, // 81: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	132, // 82: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	132, // 83: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	132, // 84: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
 	78,  // 85: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
 	0,   // 86: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	76,  // 87: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
@@ -9379,145 +10023,154 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	77,  // 89: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
 	78,  // 90: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
 	78,  // 91: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	124, // 92: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	132, // 92: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
 	92,  // 93: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
 	77,  // 94: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	124, // 95: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	124, // 96: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	132, // 95: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	132, // 96: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 97: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	93,  // 98: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
 	1,   // 99: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	124, // 100: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	132, // 100: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
 	0,   // 101: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	98,  // 102: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
 	1,   // 103: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	124, // 104: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
-	124, // 105: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
-	124, // 106: convoy.ingest.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
-	124, // 107: convoy.ingest.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
+	132, // 104: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
+	132, // 105: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
+	132, // 106: convoy.ingest.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
+	132, // 107: convoy.ingest.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
 	0,   // 108: convoy.ingest.v1.ListPortalLinksRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	106, // 109: convoy.ingest.v1.ListPortalLinksResponse.links:type_name -> convoy.ingest.v1.PortalLink
 	1,   // 110: convoy.ingest.v1.ListPortalLinksResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	124, // 111: convoy.ingest.v1.PortalSession.expires_at:type_name -> google.protobuf.Timestamp
-	124, // 112: convoy.ingest.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
+	132, // 111: convoy.ingest.v1.PortalSession.expires_at:type_name -> google.protobuf.Timestamp
+	132, // 112: convoy.ingest.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
 	0,   // 113: convoy.ingest.v1.ListAuditLogRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	114, // 114: convoy.ingest.v1.ListAuditLogResponse.entries:type_name -> convoy.ingest.v1.AuditEntry
 	1,   // 115: convoy.ingest.v1.ListAuditLogResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	9,   // 116: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 117: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 118: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 119: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 120: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 121: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 122: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 123: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	21,  // 124: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	24,  // 125: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	25,  // 126: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	27,  // 127: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	28,  // 128: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	29,  // 129: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	39,  // 130: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	40,  // 131: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	42,  // 132: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	43,  // 133: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	46,  // 134: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	48,  // 135: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	49,  // 136: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	44,  // 137: convoy.ingest.v1.IngestService.GetEndpointPublicKey:input_type -> convoy.ingest.v1.GetEndpointPublicKeyRequest
-	55,  // 138: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	58,  // 139: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	60,  // 140: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	61,  // 141: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
-	62,  // 142: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
-	63,  // 143: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
-	56,  // 144: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
-	65,  // 145: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
-	68,  // 146: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
-	69,  // 147: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
-	71,  // 148: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
-	72,  // 149: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
-	73,  // 150: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
-	79,  // 151: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	81,  // 152: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	82,  // 153: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	84,  // 154: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	85,  // 155: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	86,  // 156: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	88,  // 157: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	90,  // 158: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	94,  // 159: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	96,  // 160: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	97,  // 161: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	99,  // 162: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	101, // 163: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	103, // 164: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
-	104, // 165: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
-	107, // 166: convoy.ingest.v1.IngestService.CreatePortalLink:input_type -> convoy.ingest.v1.CreatePortalLinkRequest
-	108, // 167: convoy.ingest.v1.IngestService.ListPortalLinks:input_type -> convoy.ingest.v1.ListPortalLinksRequest
-	110, // 168: convoy.ingest.v1.IngestService.RevokePortalLink:input_type -> convoy.ingest.v1.RevokePortalLinkRequest
-	112, // 169: convoy.ingest.v1.IngestService.GetPortalSession:input_type -> convoy.ingest.v1.GetPortalSessionRequest
-	115, // 170: convoy.ingest.v1.IngestService.ListAuditLog:input_type -> convoy.ingest.v1.ListAuditLogRequest
-	8,   // 171: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 172: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 173: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 174: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 175: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 176: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20,  // 177: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	16,  // 178: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	22,  // 179: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	23,  // 180: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	26,  // 181: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	23,  // 182: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	23,  // 183: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	30,  // 184: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	32,  // 185: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	41,  // 186: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	32,  // 187: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32,  // 188: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	47,  // 189: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	32,  // 190: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	53,  // 191: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	45,  // 192: convoy.ingest.v1.IngestService.GetEndpointPublicKey:output_type -> convoy.ingest.v1.EndpointPublicKey
-	54,  // 193: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	59,  // 194: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	54,  // 195: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	54,  // 196: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
-	54,  // 197: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
-	64,  // 198: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
-	57,  // 199: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
-	66,  // 200: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
-	67,  // 201: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
-	70,  // 202: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
-	67,  // 203: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
-	67,  // 204: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
-	74,  // 205: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
-	80,  // 206: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	76,  // 207: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	83,  // 208: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	77,  // 209: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	76,  // 210: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	87,  // 211: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	89,  // 212: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	91,  // 213: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	95,  // 214: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	93,  // 215: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	93,  // 216: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	100, // 217: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	102, // 218: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	105, // 219: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
-	105, // 220: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
-	106, // 221: convoy.ingest.v1.IngestService.CreatePortalLink:output_type -> convoy.ingest.v1.PortalLink
-	109, // 222: convoy.ingest.v1.IngestService.ListPortalLinks:output_type -> convoy.ingest.v1.ListPortalLinksResponse
-	111, // 223: convoy.ingest.v1.IngestService.RevokePortalLink:output_type -> convoy.ingest.v1.RevokePortalLinkResponse
-	113, // 224: convoy.ingest.v1.IngestService.GetPortalSession:output_type -> convoy.ingest.v1.PortalSession
-	116, // 225: convoy.ingest.v1.IngestService.ListAuditLog:output_type -> convoy.ingest.v1.ListAuditLogResponse
-	171, // [171:226] is the sub-list for method output_type
-	116, // [116:171] is the sub-list for method input_type
-	116, // [116:116] is the sub-list for extension type_name
-	116, // [116:116] is the sub-list for extension extendee
-	0,   // [0:116] is the sub-list for field type_name
+	119, // 116: convoy.ingest.v1.ListenMessage.ready:type_name -> convoy.ingest.v1.ListenReady
+	121, // 117: convoy.ingest.v1.ListenMessage.delivery:type_name -> convoy.ingest.v1.ListenDelivery
+	120, // 118: convoy.ingest.v1.ListenDelivery.headers:type_name -> convoy.ingest.v1.ListenHeader
+	120, // 119: convoy.ingest.v1.ListenOutcome.headers:type_name -> convoy.ingest.v1.ListenHeader
+	122, // 120: convoy.ingest.v1.ReportListenOutcomeRequest.outcome:type_name -> convoy.ingest.v1.ListenOutcome
+	9,   // 121: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 122: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 123: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 124: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 125: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 126: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 127: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 128: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 129: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 130: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 131: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 132: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 133: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 134: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	39,  // 135: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	40,  // 136: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	42,  // 137: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	43,  // 138: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	46,  // 139: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	48,  // 140: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	49,  // 141: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	44,  // 142: convoy.ingest.v1.IngestService.GetEndpointPublicKey:input_type -> convoy.ingest.v1.GetEndpointPublicKeyRequest
+	55,  // 143: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	58,  // 144: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	60,  // 145: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	61,  // 146: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
+	62,  // 147: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
+	63,  // 148: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
+	56,  // 149: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
+	65,  // 150: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
+	68,  // 151: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
+	69,  // 152: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
+	71,  // 153: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
+	72,  // 154: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
+	73,  // 155: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
+	79,  // 156: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	81,  // 157: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	82,  // 158: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	84,  // 159: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	85,  // 160: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	86,  // 161: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	88,  // 162: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	90,  // 163: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	94,  // 164: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	96,  // 165: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	97,  // 166: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	99,  // 167: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	101, // 168: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	103, // 169: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
+	104, // 170: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
+	107, // 171: convoy.ingest.v1.IngestService.CreatePortalLink:input_type -> convoy.ingest.v1.CreatePortalLinkRequest
+	108, // 172: convoy.ingest.v1.IngestService.ListPortalLinks:input_type -> convoy.ingest.v1.ListPortalLinksRequest
+	110, // 173: convoy.ingest.v1.IngestService.RevokePortalLink:input_type -> convoy.ingest.v1.RevokePortalLinkRequest
+	112, // 174: convoy.ingest.v1.IngestService.GetPortalSession:input_type -> convoy.ingest.v1.GetPortalSessionRequest
+	115, // 175: convoy.ingest.v1.IngestService.ListAuditLog:input_type -> convoy.ingest.v1.ListAuditLogRequest
+	117, // 176: convoy.ingest.v1.IngestService.Listen:input_type -> convoy.ingest.v1.ListenRequest
+	123, // 177: convoy.ingest.v1.IngestService.ReportListenOutcome:input_type -> convoy.ingest.v1.ReportListenOutcomeRequest
+	8,   // 178: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 179: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 180: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 181: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 182: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 183: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 184: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 185: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 186: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 187: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 188: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 189: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 190: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 191: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 192: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	41,  // 193: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 194: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 195: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	47,  // 196: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 197: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	53,  // 198: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	45,  // 199: convoy.ingest.v1.IngestService.GetEndpointPublicKey:output_type -> convoy.ingest.v1.EndpointPublicKey
+	54,  // 200: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	59,  // 201: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	54,  // 202: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 203: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 204: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
+	64,  // 205: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
+	57,  // 206: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
+	66,  // 207: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
+	67,  // 208: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
+	70,  // 209: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
+	67,  // 210: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
+	67,  // 211: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
+	74,  // 212: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
+	80,  // 213: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	76,  // 214: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	83,  // 215: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	77,  // 216: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	76,  // 217: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	87,  // 218: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	89,  // 219: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	91,  // 220: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	95,  // 221: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	93,  // 222: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	93,  // 223: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	100, // 224: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	102, // 225: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	105, // 226: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
+	105, // 227: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
+	106, // 228: convoy.ingest.v1.IngestService.CreatePortalLink:output_type -> convoy.ingest.v1.PortalLink
+	109, // 229: convoy.ingest.v1.IngestService.ListPortalLinks:output_type -> convoy.ingest.v1.ListPortalLinksResponse
+	111, // 230: convoy.ingest.v1.IngestService.RevokePortalLink:output_type -> convoy.ingest.v1.RevokePortalLinkResponse
+	113, // 231: convoy.ingest.v1.IngestService.GetPortalSession:output_type -> convoy.ingest.v1.PortalSession
+	116, // 232: convoy.ingest.v1.IngestService.ListAuditLog:output_type -> convoy.ingest.v1.ListAuditLogResponse
+	118, // 233: convoy.ingest.v1.IngestService.Listen:output_type -> convoy.ingest.v1.ListenMessage
+	124, // 234: convoy.ingest.v1.IngestService.ReportListenOutcome:output_type -> convoy.ingest.v1.ReportListenOutcomeResponse
+	178, // [178:235] is the sub-list for method output_type
+	121, // [121:178] is the sub-list for method input_type
+	121, // [121:121] is the sub-list for extension type_name
+	121, // [121:121] is the sub-list for extension extendee
+	0,   // [0:121] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -9537,13 +10190,17 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 		(*PrecheckEventRequest_Fanout)(nil),
 	}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[72].OneofWrappers = []any{}
+	file_convoy_ingest_v1_ingest_proto_msgTypes[118].OneofWrappers = []any{
+		(*ListenMessage_Ready)(nil),
+		(*ListenMessage_Delivery)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   124,
+			NumMessages:   132,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

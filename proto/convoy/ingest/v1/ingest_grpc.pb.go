@@ -79,6 +79,8 @@ const (
 	IngestService_RevokePortalLink_FullMethodName          = "/convoy.ingest.v1.IngestService/RevokePortalLink"
 	IngestService_GetPortalSession_FullMethodName          = "/convoy.ingest.v1.IngestService/GetPortalSession"
 	IngestService_ListAuditLog_FullMethodName              = "/convoy.ingest.v1.IngestService/ListAuditLog"
+	IngestService_Listen_FullMethodName                    = "/convoy.ingest.v1.IngestService/Listen"
+	IngestService_ReportListenOutcome_FullMethodName       = "/convoy.ingest.v1.IngestService/ReportListenOutcome"
 )
 
 // IngestServiceClient is the client API for IngestService service.
@@ -169,6 +171,13 @@ type IngestServiceClient interface {
 	// The audit log: append-only. An empty group_id lists every group's
 	// entries (admin key only).
 	ListAuditLog(ctx context.Context, in *ListAuditLogRequest, opts ...grpc.CallOption) (*ListAuditLogResponse, error)
+	// Local development (convoy listen). While a Listen stream is open, the
+	// dispatcher hands the endpoint's attempts to it instead of posting them:
+	// each ListenDelivery is the signed request exactly as it would be posted,
+	// and the listener answers it with ReportListenOutcome (on any replica);
+	// the answer is recorded as the attempt.
+	Listen(ctx context.Context, in *ListenRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListenMessage], error)
+	ReportListenOutcome(ctx context.Context, in *ReportListenOutcomeRequest, opts ...grpc.CallOption) (*ReportListenOutcomeResponse, error)
 }
 
 type ingestServiceClient struct {
@@ -729,6 +738,35 @@ func (c *ingestServiceClient) ListAuditLog(ctx context.Context, in *ListAuditLog
 	return out, nil
 }
 
+func (c *ingestServiceClient) Listen(ctx context.Context, in *ListenRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListenMessage], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IngestService_ServiceDesc.Streams[0], IngestService_Listen_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ListenRequest, ListenMessage]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngestService_ListenClient = grpc.ServerStreamingClient[ListenMessage]
+
+func (c *ingestServiceClient) ReportListenOutcome(ctx context.Context, in *ReportListenOutcomeRequest, opts ...grpc.CallOption) (*ReportListenOutcomeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportListenOutcomeResponse)
+	err := c.cc.Invoke(ctx, IngestService_ReportListenOutcome_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
@@ -817,6 +855,13 @@ type IngestServiceServer interface {
 	// The audit log: append-only. An empty group_id lists every group's
 	// entries (admin key only).
 	ListAuditLog(context.Context, *ListAuditLogRequest) (*ListAuditLogResponse, error)
+	// Local development (convoy listen). While a Listen stream is open, the
+	// dispatcher hands the endpoint's attempts to it instead of posting them:
+	// each ListenDelivery is the signed request exactly as it would be posted,
+	// and the listener answers it with ReportListenOutcome (on any replica);
+	// the answer is recorded as the attempt.
+	Listen(*ListenRequest, grpc.ServerStreamingServer[ListenMessage]) error
+	ReportListenOutcome(context.Context, *ReportListenOutcomeRequest) (*ReportListenOutcomeResponse, error)
 	mustEmbedUnimplementedIngestServiceServer()
 }
 
@@ -991,6 +1036,12 @@ func (UnimplementedIngestServiceServer) GetPortalSession(context.Context, *GetPo
 }
 func (UnimplementedIngestServiceServer) ListAuditLog(context.Context, *ListAuditLogRequest) (*ListAuditLogResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListAuditLog not implemented")
+}
+func (UnimplementedIngestServiceServer) Listen(*ListenRequest, grpc.ServerStreamingServer[ListenMessage]) error {
+	return status.Errorf(codes.Unimplemented, "method Listen not implemented")
+}
+func (UnimplementedIngestServiceServer) ReportListenOutcome(context.Context, *ReportListenOutcomeRequest) (*ReportListenOutcomeResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportListenOutcome not implemented")
 }
 func (UnimplementedIngestServiceServer) mustEmbedUnimplementedIngestServiceServer() {}
 func (UnimplementedIngestServiceServer) testEmbeddedByValue()                       {}
@@ -2003,6 +2054,35 @@ func _IngestService_ListAuditLog_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_Listen_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ListenRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IngestServiceServer).Listen(m, &grpc.GenericServerStream[ListenRequest, ListenMessage]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngestService_ListenServer = grpc.ServerStreamingServer[ListenMessage]
+
+func _IngestService_ReportListenOutcome_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportListenOutcomeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).ReportListenOutcome(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_ReportListenOutcome_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).ReportListenOutcome(ctx, req.(*ReportListenOutcomeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestService_ServiceDesc is the grpc.ServiceDesc for IngestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2230,7 +2310,17 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListAuditLog",
 			Handler:    _IngestService_ListAuditLog_Handler,
 		},
+		{
+			MethodName: "ReportListenOutcome",
+			Handler:    _IngestService_ReportListenOutcome_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Listen",
+			Handler:       _IngestService_Listen_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "convoy/ingest/v1/ingest.proto",
 }

@@ -1,0 +1,3 @@
+module convoy/sdk/go
+
+go 1.26.0
