@@ -58,7 +58,7 @@ var methodAccess = map[string]access{
 
 	"ListDeliveries": appRead, "GetDelivery": appRead, "ListAttempts": appRead, "GetAttempt": appRead,
 	"ResendDelivery": appResend, "BatchRetryDeliveries": appResend, "CountBatchRetryDeliveries": appRead,
-	"ForceResendDeliveries": appResend,
+	"ForceResendDeliveries": appResend, "CountDeliveries": appRead,
 
 	"ListMetaEvents": groupRead, "GetMetaEvent": groupRead, "ResendMetaEvent": groupWrite,
 

@@ -254,6 +254,10 @@ func authOps() []authOp {
 			_, err := w.h.api.GetAttempt(ctx(t, w.group), &ingestv1.GetAttemptRequest{GroupId: w.group, DeliveryId: w.delivery, AttemptId: w.attempt})
 			return err
 		}},
+		{"CountDeliveries", false, func(t *testing.T, ctx as, w *world) error {
+			_, err := w.h.api.CountDeliveries(ctx(t, w.group), &ingestv1.CountDeliveriesRequest{GroupId: w.group})
+			return err
+		}},
 		{"ResendDelivery/reactivating the endpoint", false, func(t *testing.T, ctx as, w *world) error {
 			id := w.freshDelivery(t, model.StatusFailure)
 			_, err := w.h.api.ResendDelivery(ctx(t, w.group), &ingestv1.ResendDeliveryRequest{GroupId: w.group, DeliveryId: id, ReactivateEndpoint: true})
@@ -351,6 +355,7 @@ var readOps = map[string]bool{
 	"GetGroup": true, "ListApplications": true, "GetApplication": true, "ListEndpoints": true, "GetEndpoint": true,
 	"GetEndpointStats": true, "ListEvents": true, "GetEvent": true, "ListEventTypes": true, "GetEventType": true,
 	"ListDeliveries": true, "GetDelivery": true, "ListAttempts": true, "GetAttempt": true, "CountBatchRetryDeliveries": true,
+	"CountDeliveries": true,
 	"ListMetaEvents": true, "GetMetaEvent": true, "ListPortalLinks": true, "ListAuditLog": true,
 }
 
@@ -360,11 +365,11 @@ var readOps = map[string]bool{
 func portalWant(op authOp, manage bool) codes.Code {
 	switch op.method() {
 	case "GetApplication", "ListEndpoints", "GetEndpoint", "GetEndpointStats", "ListEvents", "GetEvent",
-		"ListDeliveries", "GetDelivery", "ListAttempts", "GetAttempt", "GetPortalSession":
+		"ListDeliveries", "GetDelivery", "ListAttempts", "GetAttempt", "GetPortalSession", "CountDeliveries":
 		return codes.OK
 	case "ResendDelivery", "BatchRetryDeliveries", "CountBatchRetryDeliveries", "ForceResendDeliveries":
 		return codes.NotFound
-	case "CreateEndpoint", "UpdateEndpoint", "DeleteEndpoint", "ExpireSecret":
+	case "CreateEndpoint", "UpdateEndpoint", "DeleteEndpoint", "ExpireSecret", "SendTestEvent":
 		if manage {
 			return codes.OK
 		}
