@@ -355,8 +355,7 @@ var readOps = map[string]bool{
 	"GetGroup": true, "ListApplications": true, "GetApplication": true, "ListEndpoints": true, "GetEndpoint": true,
 	"GetEndpointStats": true, "ListEvents": true, "GetEvent": true, "ListEventTypes": true, "GetEventType": true,
 	"ListDeliveries": true, "GetDelivery": true, "ListAttempts": true, "GetAttempt": true, "CountBatchRetryDeliveries": true,
-	"CountDeliveries": true,
-	"ListMetaEvents":  true, "GetMetaEvent": true, "ListPortalLinks": true, "ListAuditLog": true,
+	"ListMetaEvents": true, "GetMetaEvent": true, "ListPortalLinks": true, "ListAuditLog": true, "CountDeliveries": true,
 }
 
 // portalWant is what a portal token bound to w.app gets from each op:
