@@ -262,6 +262,11 @@ func TestRoutesCallIngest(t *testing.T) {
 			wantReq: &ingestv1.CountBatchRetryDeliveriesRequest{GroupId: "grp-1", Filter: &ingestv1.DeliveryFilter{AppId: "app-1", StartDate: timestamppb.New(fixedCreated)}},
 		},
 		{
+			name: "count by status", method: "GET", path: dl + "/counts?app_id=app-1&event_type=invoice.paid&end_date=2024-01-02T03:04:05Z",
+			wantStatus: 200, wantRPC: "CountDeliveries",
+			wantReq: &ingestv1.CountDeliveriesRequest{GroupId: "grp-1", Filter: &ingestv1.DeliveryFilter{AppId: "app-1", EventType: "invoice.paid", EndDate: timestamppb.New(fixedCreated)}},
+		},
+		{
 			name: "get attempt", method: "GET", path: dl + "/dlv-1/deliveryattempts/att-1",
 			wantStatus: 200, wantRPC: "GetAttempt", wantReq: &ingestv1.GetAttemptRequest{GroupId: "grp-1", DeliveryId: "dlv-1", AttemptId: "att-1"},
 		},
