@@ -503,6 +503,14 @@ func TestAPIRoutes(t *testing.T) {
 		if count.Num != 1 {
 			t.Fatalf("countbatchretryevents?endpoint_id: %d, want 1", count.Num)
 		}
+		var counts struct {
+			Counts map[string]int
+			Total  int
+		}
+		w.do(t, 200, "GET", dl+"/counts?endpoint_id={failing_id}", nil).data(t, &counts)
+		if len(counts.Counts) != 6 || counts.Counts["Failure"] != 1 || counts.Total != 1 {
+			t.Fatalf("counts?endpoint_id: %v total %d, want the one Failure of six statuses", counts.Counts, counts.Total)
+		}
 		r = w.do(t, 200, "POST", dl+"/batchretry?endpoint_id={failing_id}", nil)
 		r.data(t, &br)
 		if br.Retried != 1 {
@@ -804,7 +812,7 @@ var (
 		"get application": true, "list endpoints": true, "get endpoint": true, "endpoint stats": true,
 		"list events": true, "get event": true, "list deliveries": true, "get delivery": true, "list attempts": true,
 		"get attempt": true, "resend": true, "batchretry": true, "batchretry by filter": true, "forceresend": true,
-		"count for batchretry": true, "batchretry as Convoy's SDK sends it": true, portalSessionRow: true,
+		"count for batchretry": true, "count by status": true, "batchretry as Convoy's SDK sends it": true, portalSessionRow: true,
 	}
 	portalEndpointWrites = map[string]bool{
 		"create endpoint": true, "update endpoint": true, "delete endpoint": true, "expire secret": true, "send test event": true,
@@ -969,6 +977,7 @@ func TestAPIAuth(t *testing.T) {
 			return G + "/eventdeliveries/forceresend", ga
 		}},
 		{"GET", "count for batchretry", false, 200, nil, at(G + "/eventdeliveries/countbatchretryevents?app_id=" + app)},
+		{"GET", "count by status", false, 200, nil, at(G + "/eventdeliveries/counts?app_id=" + app)},
 		{"GET", "get attempt", false, 200, nil, at(G + "/eventdeliveries/" + okDelivery + "/deliveryattempts/" + okAttempt)},
 		{"GET", "list meta events", false, 200, nil, at(G + "/meta-events")},
 		{"GET", "get meta event", false, 200, nil, at(G + "/meta-events/" + metaID)},
