@@ -308,6 +308,9 @@ func TestConsole(t *testing.T) {
 		failed := sendEvent("failed")
 		p.until("the delivery to show as Failure", row(failed, "Failure"))
 		p.until("the retryable count", `/^1 failed or discarded delivery matches/.test(document.querySelector(".count")?.textContent)`)
+		p.until("the count per status", `document.querySelector('[data-status-count=Failure] .n')?.textContent === "1" &&
+			document.querySelector('[data-status-count=Failure]').getAttribute("aria-current") === "true" &&
+			Number(document.querySelector('[data-status-count=Success] .n')?.textContent) >= 1`)
 		recv.code.Store(200)
 		p.run("resend it", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[aria-label="Resend delivery %s"]`, failed))))
 		// The status filter is Failure, so the retried delivery leaves the
@@ -338,6 +341,11 @@ func TestConsole(t *testing.T) {
 			waitDelivery(t, s, groupID, id, "Success")
 		}
 		p.until("the list to empty", `document.querySelector('tr[data-delivery]') === null`)
+		// A status's count is a link to the list narrowed to it.
+		p.run("open the Success count", chromedp.Click(chromedp.CSS(`[data-status-count=Success]`)))
+		p.until("the Success list", `location.hash.endsWith("?status=Success") && document.querySelectorAll('tr[data-delivery]').length >= 3 &&
+			[...document.querySelectorAll('tr[data-delivery]')].every((r) => r.dataset.status === "Success") &&
+			document.querySelector('[data-status-count=Failure] .n')?.textContent === "0"`)
 		p.noErrors()
 	})
 
