@@ -242,9 +242,12 @@ type Endpoint struct {
 	Filter string `bson:"filter,omitempty"`
 	// Ordered makes the endpoint's deliveries go one at a time, in the order
 	// their events were accepted: a failing one holds back those behind it.
-	Ordered   bool      `bson:"ordered,omitempty"`
-	CreatedAt time.Time `bson:"created_at"`
-	UpdatedAt time.Time `bson:"updated_at"`
+	Ordered bool `bson:"ordered,omitempty"`
+	// CustomHeaders are sent on every attempt to the endpoint; an event's
+	// own custom header of the same name wins.
+	CustomHeaders map[string]string `bson:"custom_headers,omitempty"`
+	CreatedAt     time.Time         `bson:"created_at"`
+	UpdatedAt     time.Time         `bson:"updated_at"`
 }
 
 // Endpoint defaults.

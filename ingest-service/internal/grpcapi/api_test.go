@@ -725,6 +725,16 @@ func TestInvalidArgument(t *testing.T) {
 		{"rate limit", createEndpoint(&ingestv1.CreateEndpointRequest{RateLimit: -1}), "rate_limit must be between"},
 		{"rate limit duration", createEndpoint(&ingestv1.CreateEndpointRequest{RateLimitDuration: "1ms"}), "rate_limit_duration"},
 		{"events entry", createEndpoint(&ingestv1.CreateEndpointRequest{Events: []string{"ok", " "}}), "events entries"},
+		{"endpoint custom header name", createEndpoint(&ingestv1.CreateEndpointRequest{CustomHeaders: map[string]string{"bad header": "v"}}), "custom_headers"},
+		{"endpoint custom header ours", createEndpoint(&ingestv1.CreateEndpointRequest{CustomHeaders: map[string]string{"X-Convoy-Signature": "v"}}), "custom_headers"},
+		{"endpoint custom header id", createEndpoint(&ingestv1.CreateEndpointRequest{CustomHeaders: map[string]string{"x-convoy-delivery-id": "v"}}), "custom_headers"},
+		{"endpoint custom header hop-by-hop", createEndpoint(&ingestv1.CreateEndpointRequest{CustomHeaders: map[string]string{"Transfer-Encoding": "chunked"}}), "custom_headers"},
+		{"endpoint custom header value", createEndpoint(&ingestv1.CreateEndpointRequest{CustomHeaders: map[string]string{"X-A": "a\nB: c"}}), "custom_headers"},
+		{"endpoint custom headers too many", createEndpoint(&ingestv1.CreateEndpointRequest{CustomHeaders: manyHeaders(51)}), "custom_headers must have at most 50"},
+		{"endpoint custom header on update", func() error {
+			_, err := api.UpdateEndpoint(ctx, &ingestv1.UpdateEndpointRequest{GroupId: g, AppId: app, EndpointId: ep, SetCustomHeaders: true, CustomHeaders: map[string]string{"Connection": "close"}})
+			return err
+		}, "custom_headers"},
 		{"update endpoint url", func() error {
 			_, err := api.UpdateEndpoint(ctx, &ingestv1.UpdateEndpointRequest{GroupId: g, AppId: app, EndpointId: ep, Url: str("mailto:x@example.com")})
 			return err
@@ -752,6 +762,7 @@ func TestInvalidArgument(t *testing.T) {
 		{"idempotency key", createEvent(&ingestv1.CreateEventRequest{AppId: app, EventType: "x", Data: []byte(`1`), IdempotencyKey: strings.Repeat("k", 256)}), "idempotency_key"},
 		{"custom header name", createEvent(&ingestv1.CreateEventRequest{AppId: app, EventType: "x", Data: []byte(`1`), CustomHeaders: map[string]string{"bad header": "v"}}), "custom_headers"},
 		{"custom header reserved", createEvent(&ingestv1.CreateEventRequest{AppId: app, EventType: "x", Data: []byte(`1`), CustomHeaders: map[string]string{"x-convoy-event-id": "v"}}), "custom_headers"},
+		{"custom header hop-by-hop", createEvent(&ingestv1.CreateEventRequest{AppId: app, EventType: "x", Data: []byte(`1`), CustomHeaders: map[string]string{"Upgrade": "h2c"}}), "custom_headers"},
 		{"custom header value", createEvent(&ingestv1.CreateEventRequest{AppId: app, EventType: "x", Data: []byte(`1`), CustomHeaders: map[string]string{"X-A": "a\r\nB: c"}}), "custom_headers"},
 		{"per_page high", func() error {
 			_, err := api.ListApplications(ctx, &ingestv1.ListApplicationsRequest{GroupId: g, Page: &ingestv1.PageRequest{PerPage: 101}})
@@ -1919,4 +1930,13 @@ func modelAttempt(uid string, code int32, at time.Time) model.Attempt {
 func durationIs(s string, d time.Duration) bool {
 	got, err := time.ParseDuration(s)
 	return err == nil && got == d
+}
+
+// manyHeaders is n distinct valid custom headers.
+func manyHeaders(n int) map[string]string {
+	out := make(map[string]string, n)
+	for i := range n {
+		out[fmt.Sprintf("X-H%d", i)] = "v"
+	}
+	return out
 }

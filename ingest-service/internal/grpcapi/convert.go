@@ -84,6 +84,7 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		Circuit:           circuitPB(h),
 		Filter:            []byte(e.Filter),
 		Ordered:           e.Ordered,
+		CustomHeaders:     e.CustomHeaders,
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value

@@ -295,6 +295,13 @@ func setEndpoint(e *model.Endpoint, req *ingestv1.CreateEndpointRequest) error {
 	if err != nil {
 		return err
 	}
+	if err := validateCustomHeaders(req.CustomHeaders); err != nil {
+		return err
+	}
+	e.CustomHeaders = nil
+	if len(req.CustomHeaders) > 0 {
+		e.CustomHeaders = req.CustomHeaders
+	}
 	e.URL, e.Description, e.Events, e.Filter = req.Url, strings.TrimSpace(req.Description), events, filter
 	e.HTTPTimeout, e.RateLimit, e.RateLimitDuration = timeout, limit, window
 	e.Ordered = req.Ordered
@@ -313,6 +320,10 @@ func updateEndpoint(e *model.Endpoint, req *ingestv1.UpdateEndpointRequest) erro
 		RateLimitDuration: strOr(req.RateLimitDuration, e.RateLimitDuration.String()),
 		Filter:            []byte(e.Filter),
 		Ordered:           e.Ordered,
+		CustomHeaders:     e.CustomHeaders,
+	}
+	if req.SetCustomHeaders {
+		create.CustomHeaders = req.CustomHeaders
 	}
 	if req.Ordered != nil {
 		create.Ordered = *req.Ordered

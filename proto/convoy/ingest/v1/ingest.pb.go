@@ -2201,7 +2201,10 @@ type Endpoint struct {
 	// when the endpoint has none.
 	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Deliveries are attempted one at a time in acceptance order.
-	Ordered       bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	Ordered bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	// Headers sent on every attempt to this endpoint (an event's own
+	// custom header of the same name wins).
+	CustomHeaders map[string]string `protobuf:"bytes,22,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2355,6 +2358,13 @@ func (x *Endpoint) GetOrdered() bool {
 	return false
 }
 
+func (x *Endpoint) GetCustomHeaders() map[string]string {
+	if x != nil {
+		return x.CustomHeaders
+	}
+	return nil
+}
+
 type CreateEndpointRequest struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	GroupId           string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -2369,7 +2379,8 @@ type CreateEndpointRequest struct {
 	// A payload filter as JSON; empty for none.
 	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Deliver one at a time in acceptance order.
-	Ordered       bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	Ordered       bool              `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	CustomHeaders map[string]string `protobuf:"bytes,22,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2479,6 +2490,13 @@ func (x *CreateEndpointRequest) GetOrdered() bool {
 		return x.Ordered
 	}
 	return false
+}
+
+func (x *CreateEndpointRequest) GetCustomHeaders() map[string]string {
+	if x != nil {
+		return x.CustomHeaders
+	}
+	return nil
 }
 
 type ListEndpointsRequest struct {
@@ -2671,9 +2689,12 @@ type UpdateEndpointRequest struct {
 	// Set replaces the filter; empty or "null" removes it.
 	Filter []byte `protobuf:"bytes,20,opt,name=filter,proto3,oneof" json:"filter,omitempty"`
 	// Set turns ordered delivery on or off for events accepted from then on.
-	Ordered       *bool `protobuf:"varint,21,opt,name=ordered,proto3,oneof" json:"ordered,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Ordered *bool `protobuf:"varint,21,opt,name=ordered,proto3,oneof" json:"ordered,omitempty"`
+	// Set to replace the custom headers (an empty map removes them).
+	SetCustomHeaders bool              `protobuf:"varint,22,opt,name=set_custom_headers,json=setCustomHeaders,proto3" json:"set_custom_headers,omitempty"`
+	CustomHeaders    map[string]string `protobuf:"bytes,23,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *UpdateEndpointRequest) Reset() {
@@ -2795,6 +2816,20 @@ func (x *UpdateEndpointRequest) GetOrdered() bool {
 		return *x.Ordered
 	}
 	return false
+}
+
+func (x *UpdateEndpointRequest) GetSetCustomHeaders() bool {
+	if x != nil {
+		return x.SetCustomHeaders
+	}
+	return false
+}
+
+func (x *UpdateEndpointRequest) GetCustomHeaders() map[string]string {
+	if x != nil {
+		return x.CustomHeaders
+	}
+	return nil
 }
 
 type DeleteEndpointRequest struct {
@@ -7932,7 +7967,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xd5\x04\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xed\x05\n" +
 	"\bEndpoint\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -7954,7 +7989,11 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x123\n" +
 	"\acircuit\x18\x0f \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12\x16\n" +
 	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
-	"\aordered\x18\x15 \x01(\bR\aordered\"\xd1\x02\n" +
+	"\aordered\x18\x15 \x01(\bR\aordered\x12T\n" +
+	"\x0ecustom_headers\x18\x16 \x03(\v2-.convoy.ingest.v1.Endpoint.CustomHeadersEntryR\rcustomHeaders\x1a@\n" +
+	"\x12CustomHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf6\x03\n" +
 	"\x15CreateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x10\n" +
@@ -7967,7 +8006,11 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"rate_limit\x18\b \x01(\x05R\trateLimit\x12.\n" +
 	"\x13rate_limit_duration\x18\t \x01(\tR\x11rateLimitDuration\x12\x16\n" +
 	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
-	"\aordered\x18\x15 \x01(\bR\aordered\"{\n" +
+	"\aordered\x18\x15 \x01(\bR\aordered\x12a\n" +
+	"\x0ecustom_headers\x18\x16 \x03(\v2:.convoy.ingest.v1.CreateEndpointRequest.CustomHeadersEntryR\rcustomHeaders\x1a@\n" +
+	"\x12CustomHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
 	"\x14ListEndpointsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x121\n" +
@@ -7979,7 +8022,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
-	"endpointId\"\xab\x04\n" +
+	"endpointId\"\xfe\x05\n" +
 	"\x15UpdateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -7997,7 +8040,12 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	" \x01(\tH\x04R\x11rateLimitDuration\x88\x01\x01\x12\x1b\n" +
 	"\x06status\x18\v \x01(\tH\x05R\x06status\x88\x01\x01\x12\x1b\n" +
 	"\x06filter\x18\x14 \x01(\fH\x06R\x06filter\x88\x01\x01\x12\x1d\n" +
-	"\aordered\x18\x15 \x01(\bH\aR\aordered\x88\x01\x01B\x06\n" +
+	"\aordered\x18\x15 \x01(\bH\aR\aordered\x88\x01\x01\x12,\n" +
+	"\x12set_custom_headers\x18\x16 \x01(\bR\x10setCustomHeaders\x12a\n" +
+	"\x0ecustom_headers\x18\x17 \x03(\v2:.convoy.ingest.v1.UpdateEndpointRequest.CustomHeadersEntryR\rcustomHeaders\x1a@\n" +
+	"\x12CustomHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x06\n" +
 	"\x04_urlB\x0e\n" +
 	"\f_descriptionB\x0f\n" +
 	"\r_http_timeoutB\r\n" +
@@ -8532,7 +8580,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 119)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 122)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
@@ -8645,15 +8693,18 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*AuditEntry)(nil),                        // 108: convoy.ingest.v1.AuditEntry
 	(*ListAuditLogRequest)(nil),               // 109: convoy.ingest.v1.ListAuditLogRequest
 	(*ListAuditLogResponse)(nil),              // 110: convoy.ingest.v1.ListAuditLogResponse
-	nil,                                       // 111: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 112: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 113: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	nil,                                       // 114: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	nil,                                       // 115: convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	nil,                                       // 116: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 117: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	nil,                                       // 118: convoy.ingest.v1.CountDeliveriesResponse.CountsEntry
-	(*timestamppb.Timestamp)(nil),             // 119: google.protobuf.Timestamp
+	nil,                                       // 111: convoy.ingest.v1.Endpoint.CustomHeadersEntry
+	nil,                                       // 112: convoy.ingest.v1.CreateEndpointRequest.CustomHeadersEntry
+	nil,                                       // 113: convoy.ingest.v1.UpdateEndpointRequest.CustomHeadersEntry
+	nil,                                       // 114: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 115: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 116: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	nil,                                       // 117: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	nil,                                       // 118: convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	nil,                                       // 119: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 120: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	nil,                                       // 121: convoy.ingest.v1.CountDeliveriesResponse.CountsEntry
+	(*timestamppb.Timestamp)(nil),             // 122: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
@@ -8661,221 +8712,224 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
 	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
 	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	119, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	119, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	122, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	122, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	119, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
-	119, // 13: convoy.ingest.v1.APIKey.expires_at:type_name -> google.protobuf.Timestamp
-	119, // 14: convoy.ingest.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
-	119, // 15: convoy.ingest.v1.CreateAPIKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
+	122, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	122, // 13: convoy.ingest.v1.APIKey.expires_at:type_name -> google.protobuf.Timestamp
+	122, // 14: convoy.ingest.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
+	122, // 15: convoy.ingest.v1.CreateAPIKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
 	0,   // 16: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	16,  // 17: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
 	1,   // 18: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	119, // 19: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	119, // 20: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	122, // 19: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	122, // 20: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 21: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	23,  // 22: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
 	1,   // 23: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	119, // 24: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	119, // 25: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	122, // 24: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	122, // 25: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
 	31,  // 26: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	119, // 27: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	119, // 28: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	122, // 27: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	122, // 28: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
 	44,  // 29: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
-	0,   // 30: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	32,  // 31: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
-	1,   // 32: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	119, // 33: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
-	42,  // 34: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	119, // 35: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	119, // 36: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	119, // 37: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
-	42,  // 38: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
-	43,  // 39: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	119, // 40: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	119, // 41: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
-	44,  // 42: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
-	111, // 43: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	119, // 44: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	112, // 45: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	46,  // 46: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
-	119, // 47: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	119, // 48: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
-	0,   // 49: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	46,  // 50: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
-	1,   // 51: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	113, // 52: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	114, // 53: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	47,  // 54: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
-	53,  // 55: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
-	54,  // 56: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
-	115, // 57: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	119, // 58: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
-	119, // 59: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 60: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	59,  // 61: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
-	1,   // 62: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	119, // 63: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	67,  // 64: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	119, // 65: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	119, // 66: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	116, // 67: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	117, // 68: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	119, // 69: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	119, // 70: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	119, // 71: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
-	70,  // 72: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,   // 73: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	68,  // 74: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,   // 75: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	69,  // 76: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	70,  // 77: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	70,  // 78: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	70,  // 79: convoy.ingest.v1.CountDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	118, // 80: convoy.ingest.v1.CountDeliveriesResponse.counts:type_name -> convoy.ingest.v1.CountDeliveriesResponse.CountsEntry
-	119, // 81: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	86,  // 82: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
-	69,  // 83: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	119, // 84: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	119, // 85: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 86: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	87,  // 87: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
-	1,   // 88: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	119, // 89: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
-	0,   // 90: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	92,  // 91: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
-	1,   // 92: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	119, // 93: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
-	119, // 94: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
-	119, // 95: convoy.ingest.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
-	119, // 96: convoy.ingest.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
-	0,   // 97: convoy.ingest.v1.ListPortalLinksRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	100, // 98: convoy.ingest.v1.ListPortalLinksResponse.links:type_name -> convoy.ingest.v1.PortalLink
-	1,   // 99: convoy.ingest.v1.ListPortalLinksResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	119, // 100: convoy.ingest.v1.PortalSession.expires_at:type_name -> google.protobuf.Timestamp
-	119, // 101: convoy.ingest.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
-	0,   // 102: convoy.ingest.v1.ListAuditLogRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	108, // 103: convoy.ingest.v1.ListAuditLogResponse.entries:type_name -> convoy.ingest.v1.AuditEntry
-	1,   // 104: convoy.ingest.v1.ListAuditLogResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	9,   // 105: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 106: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 107: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 108: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 109: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 110: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 111: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 112: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	21,  // 113: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	24,  // 114: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	25,  // 115: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	27,  // 116: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	28,  // 117: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	29,  // 118: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	33,  // 119: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	34,  // 120: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	36,  // 121: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	37,  // 122: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	38,  // 123: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	40,  // 124: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	41,  // 125: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	47,  // 126: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	50,  // 127: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	52,  // 128: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	53,  // 129: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
-	54,  // 130: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
-	55,  // 131: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
-	48,  // 132: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
-	57,  // 133: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
-	60,  // 134: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
-	61,  // 135: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
-	63,  // 136: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
-	64,  // 137: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
-	65,  // 138: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
-	71,  // 139: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	73,  // 140: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	74,  // 141: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	76,  // 142: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	77,  // 143: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	78,  // 144: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	80,  // 145: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	84,  // 146: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	82,  // 147: convoy.ingest.v1.IngestService.CountDeliveries:input_type -> convoy.ingest.v1.CountDeliveriesRequest
-	88,  // 148: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	90,  // 149: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	91,  // 150: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	93,  // 151: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	95,  // 152: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	97,  // 153: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
-	98,  // 154: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
-	101, // 155: convoy.ingest.v1.IngestService.CreatePortalLink:input_type -> convoy.ingest.v1.CreatePortalLinkRequest
-	102, // 156: convoy.ingest.v1.IngestService.ListPortalLinks:input_type -> convoy.ingest.v1.ListPortalLinksRequest
-	104, // 157: convoy.ingest.v1.IngestService.RevokePortalLink:input_type -> convoy.ingest.v1.RevokePortalLinkRequest
-	106, // 158: convoy.ingest.v1.IngestService.GetPortalSession:input_type -> convoy.ingest.v1.GetPortalSessionRequest
-	109, // 159: convoy.ingest.v1.IngestService.ListAuditLog:input_type -> convoy.ingest.v1.ListAuditLogRequest
-	8,   // 160: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 161: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 162: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 163: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 164: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 165: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20,  // 166: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	16,  // 167: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	22,  // 168: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	23,  // 169: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	26,  // 170: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	23,  // 171: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	23,  // 172: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	30,  // 173: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	32,  // 174: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	35,  // 175: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	32,  // 176: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32,  // 177: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	39,  // 178: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	32,  // 179: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	45,  // 180: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	46,  // 181: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	51,  // 182: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	46,  // 183: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 184: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
-	46,  // 185: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
-	56,  // 186: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
-	49,  // 187: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
-	58,  // 188: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
-	59,  // 189: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
-	62,  // 190: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
-	59,  // 191: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
-	59,  // 192: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
-	66,  // 193: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
-	72,  // 194: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	68,  // 195: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	75,  // 196: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	69,  // 197: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	68,  // 198: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	79,  // 199: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	81,  // 200: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	85,  // 201: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	83,  // 202: convoy.ingest.v1.IngestService.CountDeliveries:output_type -> convoy.ingest.v1.CountDeliveriesResponse
-	89,  // 203: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	87,  // 204: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	87,  // 205: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	94,  // 206: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	96,  // 207: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	99,  // 208: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
-	99,  // 209: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
-	100, // 210: convoy.ingest.v1.IngestService.CreatePortalLink:output_type -> convoy.ingest.v1.PortalLink
-	103, // 211: convoy.ingest.v1.IngestService.ListPortalLinks:output_type -> convoy.ingest.v1.ListPortalLinksResponse
-	105, // 212: convoy.ingest.v1.IngestService.RevokePortalLink:output_type -> convoy.ingest.v1.RevokePortalLinkResponse
-	107, // 213: convoy.ingest.v1.IngestService.GetPortalSession:output_type -> convoy.ingest.v1.PortalSession
-	110, // 214: convoy.ingest.v1.IngestService.ListAuditLog:output_type -> convoy.ingest.v1.ListAuditLogResponse
-	160, // [160:215] is the sub-list for method output_type
-	105, // [105:160] is the sub-list for method input_type
-	105, // [105:105] is the sub-list for extension type_name
-	105, // [105:105] is the sub-list for extension extendee
-	0,   // [0:105] is the sub-list for field type_name
+	111, // 30: convoy.ingest.v1.Endpoint.custom_headers:type_name -> convoy.ingest.v1.Endpoint.CustomHeadersEntry
+	112, // 31: convoy.ingest.v1.CreateEndpointRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEndpointRequest.CustomHeadersEntry
+	0,   // 32: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	32,  // 33: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
+	1,   // 34: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	113, // 35: convoy.ingest.v1.UpdateEndpointRequest.custom_headers:type_name -> convoy.ingest.v1.UpdateEndpointRequest.CustomHeadersEntry
+	122, // 36: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	42,  // 37: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
+	122, // 38: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	122, // 39: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	122, // 40: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	42,  // 41: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
+	43,  // 42: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
+	122, // 43: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	122, // 44: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	44,  // 45: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
+	114, // 46: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	122, // 47: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	115, // 48: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	46,  // 49: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
+	122, // 50: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	122, // 51: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	0,   // 52: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	46,  // 53: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	1,   // 54: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	116, // 55: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	117, // 56: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	47,  // 57: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
+	53,  // 58: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
+	54,  // 59: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
+	118, // 60: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	122, // 61: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
+	122, // 62: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 63: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	59,  // 64: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
+	1,   // 65: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	122, // 66: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	67,  // 67: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	122, // 68: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	122, // 69: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	119, // 70: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	120, // 71: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	122, // 72: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	122, // 73: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	122, // 74: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	70,  // 75: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 76: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	68,  // 77: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 78: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	69,  // 79: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	70,  // 80: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	70,  // 81: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	70,  // 82: convoy.ingest.v1.CountDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	121, // 83: convoy.ingest.v1.CountDeliveriesResponse.counts:type_name -> convoy.ingest.v1.CountDeliveriesResponse.CountsEntry
+	122, // 84: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	86,  // 85: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	69,  // 86: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	122, // 87: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	122, // 88: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 89: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	87,  // 90: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 91: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	122, // 92: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 93: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	92,  // 94: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 95: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	122, // 96: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
+	122, // 97: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
+	122, // 98: convoy.ingest.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
+	122, // 99: convoy.ingest.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 100: convoy.ingest.v1.ListPortalLinksRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	100, // 101: convoy.ingest.v1.ListPortalLinksResponse.links:type_name -> convoy.ingest.v1.PortalLink
+	1,   // 102: convoy.ingest.v1.ListPortalLinksResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	122, // 103: convoy.ingest.v1.PortalSession.expires_at:type_name -> google.protobuf.Timestamp
+	122, // 104: convoy.ingest.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 105: convoy.ingest.v1.ListAuditLogRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	108, // 106: convoy.ingest.v1.ListAuditLogResponse.entries:type_name -> convoy.ingest.v1.AuditEntry
+	1,   // 107: convoy.ingest.v1.ListAuditLogResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	9,   // 108: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 109: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 110: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 111: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 112: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 113: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 114: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 115: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 116: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 117: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 118: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 119: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 120: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 121: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	33,  // 122: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	34,  // 123: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	36,  // 124: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	37,  // 125: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	38,  // 126: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	40,  // 127: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	41,  // 128: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	47,  // 129: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	50,  // 130: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	52,  // 131: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	53,  // 132: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
+	54,  // 133: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
+	55,  // 134: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
+	48,  // 135: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
+	57,  // 136: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
+	60,  // 137: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
+	61,  // 138: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
+	63,  // 139: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
+	64,  // 140: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
+	65,  // 141: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
+	71,  // 142: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	73,  // 143: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	74,  // 144: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	76,  // 145: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	77,  // 146: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	78,  // 147: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	80,  // 148: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	84,  // 149: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	82,  // 150: convoy.ingest.v1.IngestService.CountDeliveries:input_type -> convoy.ingest.v1.CountDeliveriesRequest
+	88,  // 151: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	90,  // 152: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	91,  // 153: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	93,  // 154: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	95,  // 155: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	97,  // 156: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
+	98,  // 157: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
+	101, // 158: convoy.ingest.v1.IngestService.CreatePortalLink:input_type -> convoy.ingest.v1.CreatePortalLinkRequest
+	102, // 159: convoy.ingest.v1.IngestService.ListPortalLinks:input_type -> convoy.ingest.v1.ListPortalLinksRequest
+	104, // 160: convoy.ingest.v1.IngestService.RevokePortalLink:input_type -> convoy.ingest.v1.RevokePortalLinkRequest
+	106, // 161: convoy.ingest.v1.IngestService.GetPortalSession:input_type -> convoy.ingest.v1.GetPortalSessionRequest
+	109, // 162: convoy.ingest.v1.IngestService.ListAuditLog:input_type -> convoy.ingest.v1.ListAuditLogRequest
+	8,   // 163: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 164: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 165: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 166: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 167: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 168: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 169: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 170: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 171: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 172: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 173: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 174: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 175: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 176: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 177: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	35,  // 178: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 179: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 180: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	39,  // 181: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 182: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	45,  // 183: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	46,  // 184: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	51,  // 185: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	46,  // 186: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 187: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
+	46,  // 188: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
+	56,  // 189: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
+	49,  // 190: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
+	58,  // 191: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
+	59,  // 192: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
+	62,  // 193: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
+	59,  // 194: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
+	59,  // 195: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
+	66,  // 196: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
+	72,  // 197: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	68,  // 198: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	75,  // 199: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	69,  // 200: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	68,  // 201: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	79,  // 202: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	81,  // 203: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	85,  // 204: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	83,  // 205: convoy.ingest.v1.IngestService.CountDeliveries:output_type -> convoy.ingest.v1.CountDeliveriesResponse
+	89,  // 206: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	87,  // 207: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	87,  // 208: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	94,  // 209: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	96,  // 210: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	99,  // 211: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
+	99,  // 212: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
+	100, // 213: convoy.ingest.v1.IngestService.CreatePortalLink:output_type -> convoy.ingest.v1.PortalLink
+	103, // 214: convoy.ingest.v1.IngestService.ListPortalLinks:output_type -> convoy.ingest.v1.ListPortalLinksResponse
+	105, // 215: convoy.ingest.v1.IngestService.RevokePortalLink:output_type -> convoy.ingest.v1.RevokePortalLinkResponse
+	107, // 216: convoy.ingest.v1.IngestService.GetPortalSession:output_type -> convoy.ingest.v1.PortalSession
+	110, // 217: convoy.ingest.v1.IngestService.ListAuditLog:output_type -> convoy.ingest.v1.ListAuditLogResponse
+	163, // [163:218] is the sub-list for method output_type
+	108, // [108:163] is the sub-list for method input_type
+	108, // [108:108] is the sub-list for extension type_name
+	108, // [108:108] is the sub-list for extension extendee
+	0,   // [0:108] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -8900,7 +8954,7 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   119,
+			NumMessages:   122,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
