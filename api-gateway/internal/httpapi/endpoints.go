@@ -23,6 +23,9 @@ type endpointFields struct {
 	Filter json.RawMessage `json:"filter"`
 	// Ordered delivers one at a time in acceptance order.
 	Ordered *bool `json:"ordered"`
+	// CustomHeaders are sent on every attempt; absent leaves them, {}
+	// removes them.
+	CustomHeaders *map[string]string `json:"custom_headers"`
 }
 
 // url resolves url and its alias target_url.
@@ -84,8 +87,9 @@ type endpointView struct {
 	// Circuit is null when ingest could not read the endpoint's health.
 	Circuit *circuitView `json:"circuit"`
 	// Filter is null when the endpoint has none.
-	Filter  json.RawMessage `json:"filter"`
-	Ordered bool            `json:"ordered"`
+	Filter        json.RawMessage   `json:"filter"`
+	Ordered       bool              `json:"ordered"`
+	CustomHeaders map[string]string `json:"custom_headers"`
 }
 
 type endpointSecretView struct {
@@ -115,7 +119,16 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		Circuit:           circuitOut(e.GetCircuit()),
 		Filter:            rawOrNull(e.GetFilter()),
 		Ordered:           e.GetOrdered(),
+		CustomHeaders:     mapOrEmpty(e.GetCustomHeaders()),
 	}
+}
+
+// mapOrEmpty answers {} rather than null for no entries.
+func mapOrEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) {
@@ -136,6 +149,7 @@ func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		RateLimitDuration: deref(in.RateLimitDuration),
 		Filter:            in.Filter,
 		Ordered:           deref(in.Ordered),
+		CustomHeaders:     deref(in.CustomHeaders),
 	})
 	if err != nil {
 		return nil, err
@@ -191,6 +205,8 @@ func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		Status:            in.Status,
 		Filter:            in.Filter,
 		Ordered:           in.Ordered,
+		SetCustomHeaders:  in.CustomHeaders != nil,
+		CustomHeaders:     deref(in.CustomHeaders),
 	})
 	if err != nil {
 		return nil, err
