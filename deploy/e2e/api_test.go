@@ -318,9 +318,11 @@ func TestAPIRoutes(t *testing.T) {
 	})
 
 	t.Run("endpoints", func(t *testing.T) {
-		r := w.do(t, 201, "POST", app+"/endpoints", map[string]any{"url": ok.URL, "events": []string{"invoice.*"}, "description": "ok"})
+		r := w.do(t, 201, "POST", app+"/endpoints", map[string]any{"url": ok.URL, "events": []string{"invoice.*"}, "description": "ok",
+			"custom_headers": map[string]string{"X-Api-Key": "walk-key", "X-Tenant": "from-endpoint"}})
 		m := checkResource(t, r.env.Data, "updated_at")
-		if m["status"] != "active" || m["secret"] == "" || m["http_timeout"] == "" || m["rate_limit"] != 5000.0 {
+		if hs, _ := m["custom_headers"].(map[string]any); m["status"] != "active" || m["secret"] == "" || m["http_timeout"] == "" || m["rate_limit"] != 5000.0 ||
+			len(hs) != 2 || hs["X-Api-Key"] != "walk-key" {
 			t.Fatalf("endpoint %s", r.env.Data)
 		}
 		w.ids["endpoint_id"] = m["uid"].(string)
@@ -444,6 +446,11 @@ func TestAPIRoutes(t *testing.T) {
 		}
 		waitDelivery(t, s, w.ids["group_id"], w.ids["delivery_id"], "Success")
 		waitDelivery(t, s, w.ids["group_id"], w.ids["failed_id"], "Failure")
+		// The receiver got the endpoint's custom headers, and the event's
+		// where both set one.
+		if got := ok.requests(); len(got) == 0 || got[0].header.Get("X-Api-Key") != "walk-key" || got[0].header.Get("X-Tenant") != "t1" {
+			t.Fatalf("the receiver's first request lacks the endpoint's X-Api-Key or the event's X-Tenant: %v", got)
+		}
 		for q, n := range map[string]int{
 			"":                               2,
 			"?app_id={app_id}":               2,
