@@ -240,8 +240,13 @@ func TestConsole(t *testing.T) {
 		p.heading("New endpoint")
 		p.fill("New endpoint", "url", recv.URL+"/hook")
 		p.fill("New endpoint", "events", "order.*")
+		p.run("add a custom header", chromedp.Click(chromedp.CSS(`form[aria-label="New endpoint"] .custom-headers > button`)))
+		p.fill("New endpoint", "header_name", "X-Api-Key")
+		p.fill("New endpoint", "header_value", "console-key")
 		p.submit("New endpoint")
 		p.heading("Endpoint")
+		p.until("the custom header in the settings", `document.querySelector('form[aria-label="Endpoint settings"] [name=header_name]')?.value === "X-Api-Key" &&
+			document.querySelector('form[aria-label="Endpoint settings"] [name=header_value]')?.value === "console-key"`)
 		p.screenshot("endpoint")
 
 		// The test button, where the server has its route.
@@ -294,6 +299,9 @@ func TestConsole(t *testing.T) {
 		// console redacts it either way.
 		if signature == "" || !strings.Contains(headers, "Signature\t[redacted]") || signature != "[redacted]" && strings.Contains(headers, signature) {
 			t.Errorf("the request headers should show the signature %q redacted:\n%s", signature, headers)
+		}
+		if !strings.Contains(headers, "X-Api-Key\tconsole-key") {
+			t.Errorf("the attempt should carry the endpoint's custom header X-Api-Key:\n%s", headers)
 		}
 		evalJS[bool](p, `document.querySelector(".timeline").scrollIntoView(), true`)
 		p.screenshot("attempt")
