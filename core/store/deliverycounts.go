@@ -9,20 +9,13 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// DeliveryStatuses are every status a delivery can have, in the order a
-// delivery usually passes through them.
-var DeliveryStatuses = []string{
-	model.StatusScheduled, model.StatusProcessing, model.StatusSuccess,
-	model.StatusFailure, model.StatusRetry, model.StatusDiscarded,
-}
-
 // CountDeliveriesByStatus counts a group's deliveries matching f (its
 // Statuses included) by status; every status is present, 0 when none. On
 // MongoDB it is one aggregation over the list's filter; on the embedded
 // store the index counts, without reading a document.
 func (s *Store) CountDeliveriesByStatus(ctx context.Context, groupID string, f DeliveryFilter) (map[string]int64, error) {
-	out := make(map[string]int64, len(DeliveryStatuses))
-	for _, st := range DeliveryStatuses {
+	out := make(map[string]int64, len(model.DeliveryStatuses))
+	for _, st := range model.DeliveryStatuses {
 		out[st] = 0
 	}
 	if s.index != nil {

@@ -55,7 +55,7 @@ func TestCountDeliveriesByStatus(t *testing.T) {
 	// want counts the group's deliveries that match by hand.
 	want := func(match func(d *model.Delivery) bool) map[string]int64 {
 		out := map[string]int64{}
-		for _, st := range store.DeliveryStatuses {
+		for _, st := range model.DeliveryStatuses {
 			out[st] = 0
 		}
 		for i := range ds {
