@@ -924,7 +924,7 @@ func TestAPIAuth(t *testing.T) {
 	}
 	rows := []apiRow{
 		{"POST", "create group", true, 201, map[string]any{"name": "new"}, at("/api/v1/groups")},
-		{"GET", "list groups", true, 200, nil, at("/api/v1/groups")},
+		{"GET", "list groups", false, 200, nil, at("/api/v1/groups")},
 		{"GET", "get group", false, 200, nil, at(G)},
 		{"PUT", "update group", false, 200, map[string]any{"name": "A"}, at(G)},
 		{"DELETE", "delete group", false, 200, nil, func(t *testing.T) (string, string) {
@@ -1129,8 +1129,11 @@ func TestAPIAuth(t *testing.T) {
 			return r.okCode
 		})},
 		{"other group key", func(t *testing.T, _ string) string { return keyOf(t, gb) }, notPortal(func(r apiRow) int {
-			if r.adminOnly {
+			switch {
+			case r.adminOnly:
 				return 403
+			case r.name == "list groups":
+				return 200 // it names no group: the list is the key's own
 			}
 			return 404
 		})},
@@ -1151,6 +1154,17 @@ func TestAPIAuth(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a group key lists its own group only", func(t *testing.T) {
+		for _, g := range []string{ga, gb} {
+			var list struct{ Content []resource }
+			r := apiDo(t, s, "GET", "/api/v1/groups", keyOf(t, g), nil)
+			r.data(t, &list)
+			if r.code != 200 || len(list.Content) != 1 || list.Content[0].UID != g {
+				t.Errorf("group %s's key lists %d %+v, want only its group", g, r.code, list.Content)
+			}
+		}
+	})
 
 	t.Run("own key on another group's ids", func(t *testing.T) {
 		key := keyOf(t, ga)
