@@ -398,10 +398,8 @@ func TestConsole(t *testing.T) {
 
 		p.run("sign out", chromedp.Click(chromedp.CSS(`#signout`)))
 		p.heading("Sign in")
+		// The key alone finds its group.
 		p.fill("Sign in", "key", key)
-		p.submit("Sign in")
-		p.until("the group key to be told to give its group", `/enter its group ID/.test(document.querySelector("form .error").textContent)`)
-		p.fill("Sign in", "group", group.UID)
 		p.submit("Sign in")
 		p.heading("Applications")
 		if evalJS[bool](p, `document.querySelector('nav a[href="#/groups"]') !== null`) {
@@ -410,6 +408,19 @@ func TestConsole(t *testing.T) {
 		if evalJS[string](p, `document.getElementById("who").textContent`) != "Group key · "+group.UID {
 			t.Error("the header does not say which group the key is for")
 		}
+		if !strings.Contains(p.hash(), group.UID) {
+			t.Errorf("signed in at %s, want the key's group %s", p.hash(), group.UID)
+		}
+		// The group ID may still be given; it is checked against the key.
+		p.run("sign out", chromedp.Click(chromedp.CSS(`#signout`)))
+		p.heading("Sign in")
+		p.fill("Sign in", "key", key)
+		p.fill("Sign in", "group", "not-its-group")
+		p.submit("Sign in")
+		p.until("another group refused", `document.querySelector("form .error")?.textContent !== ""`)
+		p.fill("Sign in", "group", group.UID)
+		p.submit("Sign in")
+		p.heading("Applications")
 
 		p.run("sign out", chromedp.Click(chromedp.CSS(`#signout`)))
 		p.heading("Sign in")
