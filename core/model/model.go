@@ -273,9 +273,12 @@ type Endpoint struct {
 	// NoTraceContext turns off sending the producer's traceparent and
 	// tracestate on attempts (the API's forward_trace_context=false); stored
 	// negated so that endpoints stored before the option forward.
-	NoTraceContext bool      `bson:"no_trace_context,omitempty"`
-	CreatedAt      time.Time `bson:"created_at"`
-	UpdatedAt      time.Time `bson:"updated_at"`
+	NoTraceContext bool `bson:"no_trace_context,omitempty"`
+	// CustomHeaders are sent on every attempt to the endpoint; an event's
+	// own custom header of the same name wins.
+	CustomHeaders map[string]string `bson:"custom_headers,omitempty"`
+	CreatedAt     time.Time         `bson:"created_at"`
+	UpdatedAt     time.Time         `bson:"updated_at"`
 }
 
 // ForwardsTraceContext reports whether attempts carry the producer's W3C

@@ -87,6 +87,9 @@ type Index interface {
 	EventIDsBetween(ctx context.Context, from, to time.Time, after string, limit int) ([]string, error)
 	// DeliveryIDs is EventIDs for deliveries.
 	DeliveryIDs(ctx context.Context, groupID string, f DeliveryFilter, before string, limit int) ([]string, error)
+	// DeliveryStatusCounts counts every delivery DeliveryIDs would list
+	// for f (no limit), by status; statuses without one may be absent.
+	DeliveryStatusCounts(ctx context.Context, groupID string, f DeliveryFilter) (map[string]int64, error)
 	// EndpointDeliveryIDs returns up to limit ids of an endpoint's
 	// deliveries in a status, oldest first.
 	EndpointDeliveryIDs(ctx context.Context, endpointID, status string, limit int) ([]string, error)

@@ -319,9 +319,11 @@ func TestAPIRoutes(t *testing.T) {
 	})
 
 	t.Run("endpoints", func(t *testing.T) {
-		r := w.do(t, 201, "POST", app+"/endpoints", map[string]any{"url": ok.URL, "events": []string{"invoice.*"}, "description": "ok"})
+		r := w.do(t, 201, "POST", app+"/endpoints", map[string]any{"url": ok.URL, "events": []string{"invoice.*"}, "description": "ok",
+			"custom_headers": map[string]string{"X-Api-Key": "walk-key", "X-Tenant": "from-endpoint"}})
 		m := checkResource(t, r.env.Data, "updated_at")
-		if m["status"] != "active" || m["secret"] == "" || m["http_timeout"] == "" || m["rate_limit"] != 5000.0 {
+		if hs, _ := m["custom_headers"].(map[string]any); m["status"] != "active" || m["secret"] == "" || m["http_timeout"] == "" || m["rate_limit"] != 5000.0 ||
+			len(hs) != 2 || hs["X-Api-Key"] != "walk-key" {
 			t.Fatalf("endpoint %s", r.env.Data)
 		}
 		w.ids["endpoint_id"] = m["uid"].(string)
@@ -445,6 +447,11 @@ func TestAPIRoutes(t *testing.T) {
 		}
 		waitDelivery(t, s, w.ids["group_id"], w.ids["delivery_id"], "Success")
 		waitDelivery(t, s, w.ids["group_id"], w.ids["failed_id"], "Failure")
+		// The receiver got the endpoint's custom headers, and the event's
+		// where both set one.
+		if got := ok.requests(); len(got) == 0 || got[0].header.Get("X-Api-Key") != "walk-key" || got[0].header.Get("X-Tenant") != "t1" {
+			t.Fatalf("the receiver's first request lacks the endpoint's X-Api-Key or the event's X-Tenant: %v", got)
+		}
 		for q, n := range map[string]int{
 			"":                               2,
 			"?app_id={app_id}":               2,
@@ -503,6 +510,14 @@ func TestAPIRoutes(t *testing.T) {
 		w.do(t, 200, "GET", dl+"/countbatchretryevents?endpoint_id={failing_id}", nil).data(t, &count)
 		if count.Num != 1 {
 			t.Fatalf("countbatchretryevents?endpoint_id: %d, want 1", count.Num)
+		}
+		var counts struct {
+			Counts map[string]int
+			Total  int
+		}
+		w.do(t, 200, "GET", dl+"/counts?endpoint_id={failing_id}", nil).data(t, &counts)
+		if len(counts.Counts) != 6 || counts.Counts["Failure"] != 1 || counts.Total != 1 {
+			t.Fatalf("counts?endpoint_id: %v total %d, want the one Failure of six statuses", counts.Counts, counts.Total)
 		}
 		r = w.do(t, 200, "POST", dl+"/batchretry?endpoint_id={failing_id}", nil)
 		r.data(t, &br)
@@ -818,7 +833,7 @@ var (
 		"get application": true, "list endpoints": true, "get endpoint": true, "endpoint stats": true, "endpoint public key": true,
 		"list events": true, "get event": true, "list deliveries": true, "get delivery": true, "list attempts": true,
 		"get attempt": true, "resend": true, "batchretry": true, "batchretry by filter": true, "forceresend": true,
-		"count for batchretry": true, "batchretry as Convoy's SDK sends it": true, portalSessionRow: true,
+		"count for batchretry": true, "count by status": true, "batchretry as Convoy's SDK sends it": true, portalSessionRow: true,
 	}
 	portalEndpointWrites = map[string]bool{
 		"create endpoint": true, "update endpoint": true, "delete endpoint": true, "expire secret": true, "send test event": true,
@@ -923,7 +938,7 @@ func TestAPIAuth(t *testing.T) {
 	}
 	rows := []apiRow{
 		{"POST", "create group", true, 201, map[string]any{"name": "new"}, at("/api/v1/groups")},
-		{"GET", "list groups", true, 200, nil, at("/api/v1/groups")},
+		{"GET", "list groups", false, 200, nil, at("/api/v1/groups")},
 		{"GET", "get group", false, 200, nil, at(G)},
 		{"PUT", "update group", false, 200, map[string]any{"name": "A"}, at(G)},
 		{"DELETE", "delete group", false, 200, nil, func(t *testing.T) (string, string) {
@@ -984,6 +999,7 @@ func TestAPIAuth(t *testing.T) {
 			return G + "/eventdeliveries/forceresend", ga
 		}},
 		{"GET", "count for batchretry", false, 200, nil, at(G + "/eventdeliveries/countbatchretryevents?app_id=" + app)},
+		{"GET", "count by status", false, 200, nil, at(G + "/eventdeliveries/counts?app_id=" + app)},
 		{"GET", "get attempt", false, 200, nil, at(G + "/eventdeliveries/" + okDelivery + "/deliveryattempts/" + okAttempt)},
 		{"GET", "list meta events", false, 200, nil, at(G + "/meta-events")},
 		{"GET", "get meta event", false, 200, nil, at(G + "/meta-events/" + metaID)},
@@ -1128,8 +1144,11 @@ func TestAPIAuth(t *testing.T) {
 			return r.okCode
 		})},
 		{"other group key", func(t *testing.T, _ string) string { return keyOf(t, gb) }, notPortal(func(r apiRow) int {
-			if r.adminOnly {
+			switch {
+			case r.adminOnly:
 				return 403
+			case r.name == "list groups":
+				return 200 // it names no group: the list is the key's own
 			}
 			return 404
 		})},
@@ -1150,6 +1169,17 @@ func TestAPIAuth(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a group key lists its own group only", func(t *testing.T) {
+		for _, g := range []string{ga, gb} {
+			var list struct{ Content []resource }
+			r := apiDo(t, s, "GET", "/api/v1/groups", keyOf(t, g), nil)
+			r.data(t, &list)
+			if r.code != 200 || len(list.Content) != 1 || list.Content[0].UID != g {
+				t.Errorf("group %s's key lists %d %+v, want only its group", g, r.code, list.Content)
+			}
+		}
+	})
 
 	t.Run("own key on another group's ids", func(t *testing.T) {
 		key := keyOf(t, ga)

@@ -240,8 +240,13 @@ func TestConsole(t *testing.T) {
 		p.heading("New endpoint")
 		p.fill("New endpoint", "url", recv.URL+"/hook")
 		p.fill("New endpoint", "events", "order.*")
+		p.run("add a custom header", chromedp.Click(chromedp.CSS(`form[aria-label="New endpoint"] .custom-headers > button`)))
+		p.fill("New endpoint", "header_name", "X-Api-Key")
+		p.fill("New endpoint", "header_value", "console-key")
 		p.submit("New endpoint")
 		p.heading("Endpoint")
+		p.until("the custom header in the settings", `document.querySelector('form[aria-label="Endpoint settings"] [name=header_name]')?.value === "X-Api-Key" &&
+			document.querySelector('form[aria-label="Endpoint settings"] [name=header_value]')?.value === "console-key"`)
 		p.screenshot("endpoint")
 
 		// The test button, where the server has its route.
@@ -295,6 +300,9 @@ func TestConsole(t *testing.T) {
 		if signature == "" || !strings.Contains(headers, "Signature\t[redacted]") || signature != "[redacted]" && strings.Contains(headers, signature) {
 			t.Errorf("the request headers should show the signature %q redacted:\n%s", signature, headers)
 		}
+		if !strings.Contains(headers, "X-Api-Key\tconsole-key") {
+			t.Errorf("the attempt should carry the endpoint's custom header X-Api-Key:\n%s", headers)
+		}
 		evalJS[bool](p, `document.querySelector(".timeline").scrollIntoView(), true`)
 		p.screenshot("attempt")
 
@@ -308,6 +316,9 @@ func TestConsole(t *testing.T) {
 		failed := sendEvent("failed")
 		p.until("the delivery to show as Failure", row(failed, "Failure"))
 		p.until("the retryable count", `/^1 failed or discarded delivery matches/.test(document.querySelector(".count")?.textContent)`)
+		p.until("the count per status", `document.querySelector('[data-status-count=Failure] .n')?.textContent === "1" &&
+			document.querySelector('[data-status-count=Failure]').getAttribute("aria-current") === "true" &&
+			Number(document.querySelector('[data-status-count=Success] .n')?.textContent) >= 1`)
 		recv.code.Store(200)
 		p.run("resend it", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[aria-label="Resend delivery %s"]`, failed))))
 		// The status filter is Failure, so the retried delivery leaves the
@@ -338,6 +349,11 @@ func TestConsole(t *testing.T) {
 			waitDelivery(t, s, groupID, id, "Success")
 		}
 		p.until("the list to empty", `document.querySelector('tr[data-delivery]') === null`)
+		// A status's count is a link to the list narrowed to it.
+		p.run("open the Success count", chromedp.Click(chromedp.CSS(`[data-status-count=Success]`)))
+		p.until("the Success list", `location.hash.endsWith("?status=Success") && document.querySelectorAll('tr[data-delivery]').length >= 3 &&
+			[...document.querySelectorAll('tr[data-delivery]')].every((r) => r.dataset.status === "Success") &&
+			document.querySelector('[data-status-count=Failure] .n')?.textContent === "0"`)
 		p.noErrors()
 	})
 
@@ -382,10 +398,8 @@ func TestConsole(t *testing.T) {
 
 		p.run("sign out", chromedp.Click(chromedp.CSS(`#signout`)))
 		p.heading("Sign in")
+		// The key alone finds its group.
 		p.fill("Sign in", "key", key)
-		p.submit("Sign in")
-		p.until("the group key to be told to give its group", `/enter its group ID/.test(document.querySelector("form .error").textContent)`)
-		p.fill("Sign in", "group", group.UID)
 		p.submit("Sign in")
 		p.heading("Applications")
 		if evalJS[bool](p, `document.querySelector('nav a[href="#/groups"]') !== null`) {
@@ -394,6 +408,19 @@ func TestConsole(t *testing.T) {
 		if evalJS[string](p, `document.getElementById("who").textContent`) != "Group key · "+group.UID {
 			t.Error("the header does not say which group the key is for")
 		}
+		if !strings.Contains(p.hash(), group.UID) {
+			t.Errorf("signed in at %s, want the key's group %s", p.hash(), group.UID)
+		}
+		// The group ID may still be given; it is checked against the key.
+		p.run("sign out", chromedp.Click(chromedp.CSS(`#signout`)))
+		p.heading("Sign in")
+		p.fill("Sign in", "key", key)
+		p.fill("Sign in", "group", "not-its-group")
+		p.submit("Sign in")
+		p.until("another group refused", `document.querySelector("form .error")?.textContent !== ""`)
+		p.fill("Sign in", "group", group.UID)
+		p.submit("Sign in")
+		p.heading("Applications")
 
 		p.run("sign out", chromedp.Click(chromedp.CSS(`#signout`)))
 		p.heading("Sign in")

@@ -73,6 +73,7 @@ var operations = []Operation{
 	{ID: "listDeliveries", Method: "GET", Path: "/api/v1/groups/{group_id}/eventdeliveries", Func: "ListDeliveries"},
 	{ID: "batchRetryDeliveries", Method: "POST", Path: "/api/v1/groups/{group_id}/eventdeliveries/batchretry", Func: "BatchRetryDeliveries"},
 	{ID: "countBatchRetryDeliveries", Method: "GET", Path: "/api/v1/groups/{group_id}/eventdeliveries/countbatchretryevents", Func: "CountBatchRetryDeliveries"},
+	{ID: "countDeliveries", Method: "GET", Path: "/api/v1/groups/{group_id}/eventdeliveries/counts", Func: "CountDeliveries"},
 	{ID: "forceResendDeliveries", Method: "POST", Path: "/api/v1/groups/{group_id}/eventdeliveries/forceresend", Func: "ForceResendDeliveries"},
 	{ID: "getDelivery", Method: "GET", Path: "/api/v1/groups/{group_id}/eventdeliveries/{delivery_id}", Func: "GetDelivery"},
 	{ID: "listAttempts", Method: "GET", Path: "/api/v1/groups/{group_id}/eventdeliveries/{delivery_id}/deliveryattempts", Func: "ListAttempts"},
@@ -955,7 +956,7 @@ func (p *ConvoyGetEventParams) encode() (url.Values, http.Header) {
 	return q, h
 }
 
-// ListGroups calls GET /api/v1/groups: list groups (admin key).
+// ListGroups calls GET /api/v1/groups: list groups (every group for the admin key, its own group for a group key).
 func (c *Client) ListGroups(ctx context.Context, params *ListGroupsParams) (*Page[Group], error) {
 	var q url.Values
 	var h http.Header
@@ -1538,6 +1539,53 @@ func (p *CountBatchRetryDeliveriesParams) encode() (url.Values, http.Header) {
 	}
 	for _, v := range p.Status {
 		q.Add("status", v)
+	}
+	if !p.StartDate.IsZero() {
+		q.Set("start_date", p.StartDate.Format(time.RFC3339Nano))
+	}
+	if !p.EndDate.IsZero() {
+		q.Set("end_date", p.EndDate.Format(time.RFC3339Nano))
+	}
+	return q, h
+}
+
+// CountDeliveries calls GET /api/v1/groups/{group_id}/eventdeliveries/counts: count the deliveries the list filters select, by status.
+func (c *Client) CountDeliveries(ctx context.Context, groupID string, params *CountDeliveriesParams) (*DeliveryCounts, error) {
+	var q url.Values
+	var h http.Header
+	if params != nil {
+		q, h = params.encode()
+	}
+	var out DeliveryCounts
+	if err := c.do(ctx, "GET", "/api/v1/groups/"+url.PathEscape(groupID)+"/eventdeliveries/counts", q, h, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CountDeliveriesParams are the query and header parameters of CountDeliveries.
+type CountDeliveriesParams struct {
+	EventID    string
+	AppID      string
+	EndpointID string
+	EventType  string
+	StartDate  time.Time
+	EndDate    time.Time
+}
+
+func (p *CountDeliveriesParams) encode() (url.Values, http.Header) {
+	q, h := url.Values{}, http.Header{}
+	if p.EventID != "" {
+		q.Set("event_id", p.EventID)
+	}
+	if p.AppID != "" {
+		q.Set("app_id", p.AppID)
+	}
+	if p.EndpointID != "" {
+		q.Set("endpoint_id", p.EndpointID)
+	}
+	if p.EventType != "" {
+		q.Set("event_type", p.EventType)
 	}
 	if !p.StartDate.IsZero() {
 		q.Set("start_date", p.StartDate.Format(time.RFC3339Nano))

@@ -304,6 +304,14 @@ type Delivery struct {
 	UpdatedAt   time.Time        `json:"updated_at"`
 }
 
+// DeliveryCounts is the API's DeliveryCounts schema.
+type DeliveryCounts struct {
+	// Deliveries in each status; every status is present, 0 when none. A portal token counts its own application's only.
+	Counts json.RawMessage `json:"counts"`
+	// Sum of the counts.
+	Total int64 `json:"total"`
+}
+
 // DeliveryMetadata is the API's DeliveryMetadata schema.
 type DeliveryMetadata struct {
 	IntervalSeconds int64 `json:"interval_seconds"`
@@ -345,11 +353,13 @@ type Endpoint struct {
 	// Null when the endpoint has none; credentials are redacted.
 	Authentication *EndpointAuthentication `json:"authentication,omitempty"`
 	// The endpoint's circuit breaker as the dispatchers share it: closed until attempts have failed. Null only when the endpoint health could not be read.
-	Circuit     *Circuit  `json:"circuit"`
-	CreatedAt   time.Time `json:"created_at"`
-	Description string    `json:"description"`
-	Events      []string  `json:"events"`
-	Filter      Filter    `json:"filter"`
+	Circuit   *Circuit  `json:"circuit"`
+	CreatedAt time.Time `json:"created_at"`
+	// Headers sent on every attempt ({} when none).
+	CustomHeaders map[string]string `json:"custom_headers"`
+	Description   string            `json:"description"`
+	Events        []string          `json:"events"`
+	Filter        Filter            `json:"filter"`
 	// Whether attempts carry the producer's traceparent and tracestate.
 	ForwardTraceContext bool   `json:"forward_trace_context"`
 	GroupID             string `json:"group_id"`
@@ -386,7 +396,9 @@ type EndpointAuthentication struct {
 // EndpointCreateInput is the API's EndpointCreateInput schema. url (or target_url) is required.
 type EndpointCreateInput struct {
 	Authentication *EndpointAuthentication `json:"authentication,omitempty"`
-	Description    *string                 `json:"description,omitempty"`
+	// Headers sent on every attempt to the endpoint: valid names, not Convoy's own nor hop-by-hop ones, one-line values.
+	CustomHeaders map[string]string `json:"custom_headers,omitempty"`
+	Description   *string           `json:"description,omitempty"`
 	// Event types to receive; "*" (the default) receives all.
 	Events []string `json:"events,omitempty"`
 	Filter Filter   `json:"filter,omitempty"`
@@ -446,7 +458,9 @@ type EndpointStats struct {
 type EndpointUpdateInput struct {
 	// Replaces the authentication; null removes it.
 	Authentication *EndpointAuthentication `json:"authentication,omitempty"`
-	Description    *string                 `json:"description,omitempty"`
+	// Replaces the endpoint's custom headers; {} removes them, absent leaves them.
+	CustomHeaders map[string]string `json:"custom_headers,omitempty"`
+	Description   *string           `json:"description,omitempty"`
 	// Event types to receive; "*" (the default) receives all.
 	Events []string `json:"events,omitempty"`
 	// Replaces the filter; null removes it.

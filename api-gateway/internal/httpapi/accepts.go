@@ -29,7 +29,10 @@ type accepts struct {
 var (
 	cursorPaging    = []string{"per_page", "next_page_cursor"}
 	deliveryFilters = []string{"event_id", "app_id", "endpoint_id", "status", "event_type", "start_date", "end_date"}
-	eventFilters    = []string{"app_id", "event_type", "start_date", "end_date", "idempotency_key"}
+	// deliveryCountFilters are the list's filters but status: a count
+	// answers every status.
+	deliveryCountFilters = []string{"event_id", "app_id", "endpoint_id", "event_type", "start_date", "end_date"}
+	eventFilters         = []string{"app_id", "event_type", "start_date", "end_date", "idempotency_key"}
 )
 
 func params(sets ...[]string) []string { return slices.Concat(sets...) }

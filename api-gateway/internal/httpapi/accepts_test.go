@@ -75,6 +75,7 @@ func TestUnknownInputIsNamed(t *testing.T) {
 		{"a bad value named as the caller wrote it", "GET", g + "/events?perPage=0&startDate=yesterday", "",
 			[]string{"perPage must be an integer between 1 and 100", "startDate must be RFC 3339"}},
 		{"page is not ours", "GET", g + "/events?page=2", "", []string{`unknown query parameter "page"`}},
+		{"counts answer every status", "GET", g + "/eventdeliveries/counts?status=Failure", "", []string{`unknown query parameter "status"`}},
 		{"batch retry by ids and filters", "POST", g + "/eventdeliveries/batchretry?appId=a", `{"ids":["d"]}`, []string{"give ids or query filters, not both"}},
 		{"conflicting intervals", "POST", "/api/v1/groups", `{"name":"p","config":{"strategy":{"duration":10,"default":{"intervalSeconds":20}}}}`,
 			[]string{"config.strategy.duration and config.strategy.default.intervalSeconds differ"}},

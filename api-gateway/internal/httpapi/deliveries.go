@@ -179,6 +179,34 @@ func (a *API) countBatchRetryDeliveries(ctx context.Context, r *http.Request) (a
 	return convoyCount{Num: res.GetNum()}, nil
 }
 
+// deliveryCounts is the count of the filtered deliveries in each status.
+type deliveryCounts struct {
+	Counts map[string]int64 `json:"counts"`
+	Total  int64            `json:"total"`
+}
+
+// countDeliveries counts the deliveries the list's filters select, by
+// status.
+func (a *API) countDeliveries(ctx context.Context, r *http.Request) (any, error) {
+	q, err := parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	req := &ingestv1.CountDeliveriesRequest{GroupId: r.PathValue("group_id"), Filter: q.deliveryFilter()}
+	if err := q.err(); err != nil {
+		return nil, err
+	}
+	res, err := a.ingest.CountDeliveries(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	counts := res.GetCounts()
+	if counts == nil {
+		counts = map[string]int64{}
+	}
+	return deliveryCounts{Counts: counts, Total: res.GetTotal()}, nil
+}
+
 func (a *API) resendDelivery(ctx context.Context, r *http.Request) (any, error) {
 	d, err := a.ingest.ResendDelivery(ctx, &ingestv1.ResendDeliveryRequest{
 		GroupId: r.PathValue("group_id"), DeliveryId: r.PathValue("delivery_id"),

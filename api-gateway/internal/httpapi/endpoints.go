@@ -33,6 +33,9 @@ type endpointFields struct {
 	// and tracestate on attempts; absent keeps the current setting (true
 	// for a new endpoint).
 	ForwardTraceContext *bool `json:"forward_trace_context"`
+	// CustomHeaders are sent on every attempt; absent leaves them, {}
+	// removes them.
+	CustomHeaders *map[string]string `json:"custom_headers"`
 }
 
 // signatureInput is an endpoint's signature override as sent.
@@ -128,9 +131,10 @@ type endpointView struct {
 	// Circuit is null when ingest could not read the endpoint's health.
 	Circuit *circuitView `json:"circuit"`
 	// Filter is null when the endpoint has none.
-	Filter              json.RawMessage `json:"filter"`
-	Ordered             bool            `json:"ordered"`
-	ForwardTraceContext bool            `json:"forward_trace_context"`
+	Filter              json.RawMessage   `json:"filter"`
+	Ordered             bool              `json:"ordered"`
+	ForwardTraceContext bool              `json:"forward_trace_context"`
+	CustomHeaders       map[string]string `json:"custom_headers"`
 	// Authentication is null when the endpoint has none; its credentials
 	// are redacted.
 	Authentication *authenticationBody `json:"authentication"`
@@ -189,6 +193,7 @@ func endpointOut(e *ingestv1.Endpoint) endpointView {
 		Signature:           signatureOrNull(e.GetSignature()),
 		Verification:        verificationOut(e.GetVerification()),
 		ForwardTraceContext: e.GetForwardTraceContext(),
+		CustomHeaders:       mapOrEmpty(e.GetCustomHeaders()),
 	}
 }
 
@@ -198,6 +203,14 @@ func signatureOrNull(s *ingestv1.SignatureConfig) *signatureView {
 	}
 	v := signatureOut(s)
 	return &v
+}
+
+// mapOrEmpty answers {} rather than null for no entries.
+func mapOrEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) {
@@ -221,6 +234,7 @@ func (a *API) createEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		Authentication:      in.Authentication.proto(),
 		Signature:           in.Signature.proto(),
 		ForwardTraceContext: in.ForwardTraceContext,
+		CustomHeaders:       deref(in.CustomHeaders),
 	})
 	if err != nil {
 		return nil, err
@@ -280,6 +294,8 @@ func (a *API) updateEndpoint(ctx context.Context, r *http.Request) (any, error) 
 		Signature:           in.Signature.proto(),
 		RemoveSignature:     in.Signature.null,
 		ForwardTraceContext: in.ForwardTraceContext,
+		SetCustomHeaders:    in.CustomHeaders != nil,
+		CustomHeaders:       deref(in.CustomHeaders),
 	})
 	if err != nil {
 		return nil, err

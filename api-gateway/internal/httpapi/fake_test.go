@@ -144,6 +144,10 @@ func (f *fakeIngest) GetAttempt(ctx context.Context, r *ingestv1.GetAttemptReque
 		Method: "POST", HttpStatus: 502, Error: "endpoint answered Bad Gateway", CreatedAt: timestamppb.New(fixedCreated)})
 }
 
+func (f *fakeIngest) CountDeliveries(ctx context.Context, r *ingestv1.CountDeliveriesRequest) (*ingestv1.CountDeliveriesResponse, error) {
+	return record(ctx, f, "CountDeliveries", r, &ingestv1.CountDeliveriesResponse{Counts: map[string]int64{"Success": 2, "Failure": 1}, Total: 3})
+}
+
 func (f *fakeIngest) CountBatchRetryDeliveries(ctx context.Context, r *ingestv1.CountBatchRetryDeliveriesRequest) (*ingestv1.CountBatchRetryDeliveriesResponse, error) {
 	return record(ctx, f, "CountBatchRetryDeliveries", r, &ingestv1.CountBatchRetryDeliveriesResponse{Num: 3})
 }

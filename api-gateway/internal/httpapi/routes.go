@@ -138,6 +138,7 @@ func routes() []route {
 		{"GET", deliveryPath, "listDeliveries", ok, "Event deliveries fetched successfully", accepts{query: params(deliveryFilters, cursorPaging)}, (*API).listDeliveries},
 		{"GET", deliveryPath + "/{delivery_id}", "getDelivery", ok, "Event delivery fetched successfully", accepts{}, (*API).getDelivery},
 		{"GET", deliveryPath + "/countbatchretryevents", "countBatchRetryDeliveries", ok, "Event deliveries counted successfully", accepts{query: deliveryFilters}, (*API).countBatchRetryDeliveries},
+		{"GET", deliveryPath + "/counts", "countDeliveries", ok, "Event deliveries counted successfully", accepts{query: deliveryCountFilters}, (*API).countDeliveries},
 		{"GET", deliveryPath + "/{delivery_id}/deliveryattempts", "listAttempts", ok, "Delivery attempts fetched successfully", accepts{}, (*API).listAttempts},
 		{"GET", deliveryPath + "/{delivery_id}/deliveryattempts/{attempt_id}", "getAttempt", ok, "Delivery attempt fetched successfully", accepts{}, (*API).getAttempt},
 		{"PUT", deliveryPath + "/{delivery_id}/resend", "resendDelivery", ok, "Event delivery resent successfully", accepts{}, (*API).resendDelivery},

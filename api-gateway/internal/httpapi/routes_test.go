@@ -120,10 +120,10 @@ func TestRoutesCallIngest(t *testing.T) {
 		},
 		{
 			name: "create endpoint", method: "POST", path: app + "/endpoints",
-			body:       `{"url":"https://example.com/hook","description":"main","secret":"s","events":["a","b"],"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m"}`,
+			body:       `{"url":"https://example.com/hook","description":"main","secret":"s","events":["a","b"],"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","custom_headers":{"X-Api-Key":"k"}}`,
 			wantStatus: 201, wantRPC: "CreateEndpoint",
 			wantReq: &ingestv1.CreateEndpointRequest{GroupId: "grp-1", AppId: "app-1", Url: "https://example.com/hook", Description: "main",
-				Secret: "s", Events: []string{"a", "b"}, HttpTimeout: "30s", RateLimit: 5000, RateLimitDuration: "1m"},
+				Secret: "s", Events: []string{"a", "b"}, HttpTimeout: "30s", RateLimit: 5000, RateLimitDuration: "1m", CustomHeaders: map[string]string{"X-Api-Key": "k"}},
 		},
 		{
 			name: "list endpoints", method: "GET", path: app + "/endpoints",
@@ -141,6 +141,16 @@ func TestRoutesCallIngest(t *testing.T) {
 			wantStatus: 200, wantRPC: "UpdateEndpoint",
 			wantReq: &ingestv1.UpdateEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1",
 				Url: ptr("https://example.com/v2"), SetEvents: true, Events: []string{"x"}, RateLimit: ptr(int32(10)), Status: ptr("active")},
+		},
+		{
+			name: "update endpoint custom headers", method: "PUT", path: ep, body: `{"custom_headers":{"X-Region":"eu"}}`,
+			wantStatus: 200, wantRPC: "UpdateEndpoint",
+			wantReq: &ingestv1.UpdateEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", SetCustomHeaders: true, CustomHeaders: map[string]string{"X-Region": "eu"}},
+		},
+		{
+			name: "update endpoint removing custom headers", method: "PUT", path: ep, body: `{"custom_headers":{}}`,
+			wantStatus: 200, wantRPC: "UpdateEndpoint",
+			wantReq: &ingestv1.UpdateEndpointRequest{GroupId: "grp-1", AppId: "app-1", EndpointId: "ep-1", SetCustomHeaders: true},
 		},
 		{
 			name: "update endpoint clearing events", method: "PUT", path: ep, body: `{"events":[]}`,
@@ -270,6 +280,11 @@ func TestRoutesCallIngest(t *testing.T) {
 			name: "count for batch retry", method: "GET", path: dl + "/countbatchretryevents?app_id=app-1&start_date=2024-01-02T03:04:05Z",
 			wantStatus: 200, wantRPC: "CountBatchRetryDeliveries",
 			wantReq: &ingestv1.CountBatchRetryDeliveriesRequest{GroupId: "grp-1", Filter: &ingestv1.DeliveryFilter{AppId: "app-1", StartDate: timestamppb.New(fixedCreated)}},
+		},
+		{
+			name: "count by status", method: "GET", path: dl + "/counts?app_id=app-1&event_type=invoice.paid&end_date=2024-01-02T03:04:05Z",
+			wantStatus: 200, wantRPC: "CountDeliveries",
+			wantReq: &ingestv1.CountDeliveriesRequest{GroupId: "grp-1", Filter: &ingestv1.DeliveryFilter{AppId: "app-1", EventType: "invoice.paid", EndDate: timestamppb.New(fixedCreated)}},
 		},
 		{
 			name: "get attempt", method: "GET", path: dl + "/dlv-1/deliveryattempts/att-1",

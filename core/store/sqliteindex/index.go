@@ -113,23 +113,33 @@ func (q *query) where(path, op string, v any) {
 // narrows its scan.
 func (q *query) idRange(op, v string) { q.where("_id", op, v) }
 
-func (ix *Index) ids(ctx context.Context, coll string, q query) ([]string, error) {
+func (ix *Index) ids(ctx context.Context, coll string, q query) (out []string, err error) {
+	err = ix.onTable(ctx, coll, func(table string) (err error) {
+		out, err = ix.run(ctx, table, q)
+		return err
+	})
+	return out, err
+}
+
+// onTable runs fn on the table of a collection; a collection without one
+// has nothing to find, and fn is not run.
+func (ix *Index) onTable(ctx context.Context, coll string, fn func(table string) error) error {
 	table, ok, err := ix.table(ctx, coll, false)
 	if err != nil || !ok {
-		return nil, err
+		return err
 	}
-	out, err := ix.run(ctx, table, q)
+	err = fn(table)
 	if err != nil && strings.Contains(err.Error(), "no such table") {
 		// The collection was dropped and created again under a new table.
 		if table, ok, err = ix.table(ctx, coll, true); err != nil || !ok {
-			return nil, err
+			return err
 		}
-		out, err = ix.run(ctx, table, q)
+		err = fn(table)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("query %s index: %w", coll, err)
+		return fmt.Errorf("query %s index: %w", coll, err)
 	}
-	return out, nil
+	return nil
 }
 
 func (ix *Index) run(ctx context.Context, table string, q query) ([]string, error) {
@@ -214,7 +224,20 @@ func ceilMs(t time.Time) int64 {
 // match f, newest first, all below before when it is not empty. The
 // deliveries of one event are found by time: their ids carry the event's.
 func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.DeliveryFilter, before string, limit int) ([]string, error) {
-	q := query{order: "DESC", limit: limit}
+	q, ok := deliveryQuery(groupID, f)
+	if !ok {
+		return nil, nil
+	}
+	q.order, q.limit = "DESC", limit
+	if before != "" {
+		q.idRange("<", before)
+	}
+	return ix.ids(ctx, collDeliveries, q)
+}
+
+// deliveryQuery is the condition of a delivery list's filter; ok is false
+// when nothing can match.
+func deliveryQuery(groupID string, f store.DeliveryFilter) (q query, ok bool) {
 	q.where("group_id", "=", groupID)
 	for _, kv := range []struct{ path, v string }{{"app_id", f.AppID}, {"endpoint_id", f.EndpointID}, {"event_type", f.EventType}} {
 		if kv.v != "" {
@@ -230,7 +253,7 @@ func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.Delive
 	if f.EventID != "" {
 		at, ok := ids.Time(f.EventID)
 		if !ok {
-			return nil, nil // not an id this store made: no deliveries
+			return q, false // not an id this store made: no deliveries
 		}
 		q.idRange(">=", ids.AtOrAfter(at))
 		q.idRange("<=", ids.AtOrBefore(at))
@@ -245,10 +268,36 @@ func (ix *Index) DeliveryIDs(ctx context.Context, groupID string, f store.Delive
 		q.idRange("<=", ids.AtOrBefore(f.End.Add(store.StoreLag)))
 		q.where("created_at", "<=", f.End.UnixMilli())
 	}
-	if before != "" {
-		q.idRange("<", before)
+	return q, true
+}
+
+// DeliveryStatusCounts counts the deliveries of a group that match f, by
+// status: DeliveryIDs' conditions, every match, one row per status.
+func (ix *Index) DeliveryStatusCounts(ctx context.Context, groupID string, f store.DeliveryFilter) (map[string]int64, error) {
+	out := map[string]int64{}
+	q, ok := deliveryQuery(groupID, f)
+	if !ok {
+		return out, nil
 	}
-	return ix.ids(ctx, collDeliveries, q)
+	err := ix.onTable(ctx, collDeliveries, func(table string) error {
+		clear(out)
+		s := fmt.Sprintf(`SELECT %s, count(*) FROM %q WHERE %s GROUP BY 1`, column("status"), table, strings.Join(q.conds, " AND "))
+		rows, err := ix.db.QueryContext(ctx, s, q.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st sql.NullString
+			var n int64
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			out[st.String] += n
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

@@ -181,10 +181,14 @@ func (d *Deliverer) attempt(ctx context.Context, t *queuev1.DeliveryTask, ep *mo
 	return Outcome{Attempt: a, Result: res}
 }
 
-// headers builds the request headers: the event's custom headers first, then
-// ours, which win over any custom header of the same name.
+// headers builds the request headers: the endpoint's custom headers, then
+// the event's, which win over the endpoint's of the same name, then ours,
+// which win over any custom header.
 func (d *Deliverer) headers(t *queuev1.DeliveryTask, ep *model.Endpoint, g *model.Group, now time.Time) (http.Header, error) {
 	h := http.Header{}
+	for k, v := range ep.CustomHeaders {
+		h.Set(k, v)
+	}
 	for k, v := range t.CustomHeaders {
 		h.Set(k, v)
 	}

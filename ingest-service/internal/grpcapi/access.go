@@ -37,7 +37,8 @@ const (
 // methodAccess is the policy of every IngestService call, by method name.
 // A method missing here is admin-only: a new call fails closed.
 var methodAccess = map[string]access{
-	"CreateGroup": adminOnly, "ListGroups": adminOnly, "GetGroup": groupRead, "UpdateGroup": groupWrite, "DeleteGroup": groupWrite,
+	// A group key lists its own group only (the handler narrows the list).
+	"CreateGroup": adminOnly, "ListGroups": groupRead, "GetGroup": groupRead, "UpdateGroup": groupWrite, "DeleteGroup": groupWrite,
 
 	"CreateAPIKey": adminOnly, "ListAPIKeys": adminOnly, "GetAPIKey": adminOnly, "RevokeAPIKey": adminOnly,
 
@@ -59,7 +60,7 @@ var methodAccess = map[string]access{
 
 	"ListDeliveries": appRead, "GetDelivery": appRead, "ListAttempts": appRead, "GetAttempt": appRead,
 	"ResendDelivery": appResend, "BatchRetryDeliveries": appResend, "CountBatchRetryDeliveries": appRead,
-	"ForceResendDeliveries": appResend,
+	"ForceResendDeliveries": appResend, "CountDeliveries": appRead,
 
 	"ListMetaEvents": groupRead, "GetMetaEvent": groupRead, "ResendMetaEvent": groupWrite,
 

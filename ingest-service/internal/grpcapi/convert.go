@@ -89,6 +89,7 @@ func endpointPB(e *model.Endpoint, h endpointhealth.State) *ingestv1.Endpoint {
 		Signature:           signaturePB(e.Signature),
 		Verification:        verificationPB(e.Verification),
 		ForwardTraceContext: e.ForwardsTraceContext(),
+		CustomHeaders:       e.CustomHeaders,
 	}
 	if len(e.Secrets) > 0 {
 		out.Secret = e.Secrets[0].Value

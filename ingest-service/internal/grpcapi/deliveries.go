@@ -186,6 +186,32 @@ func (s *Server) CountBatchRetryDeliveries(ctx context.Context, req *ingestv1.Co
 	return &ingestv1.CountBatchRetryDeliveriesResponse{Num: n}, nil
 }
 
+// CountDeliveries counts the deliveries the list's filter selects, by
+// status (the filter's statuses are ignored: every status is counted). A
+// portal link counts its own application's only.
+func (s *Server) CountDeliveries(ctx context.Context, req *ingestv1.CountDeliveriesRequest) (*ingestv1.CountDeliveriesResponse, error) {
+	if _, err := s.group(ctx, &req.GroupId); err != nil {
+		return nil, err
+	}
+	f := deliveryFilter(req.Filter)
+	f.Statuses = nil
+	if err := validateDeliveryFilter(f); err != nil {
+		return nil, s.toStatus(ctx, "delivery", err)
+	}
+	if err := s.forceApp(ctx, &f.AppID); err != nil {
+		return nil, err
+	}
+	counts, err := s.store.CountDeliveriesByStatus(ctx, req.GroupId, f)
+	if err != nil {
+		return nil, s.toStatus(ctx, "delivery", err)
+	}
+	out := &ingestv1.CountDeliveriesResponse{Counts: counts}
+	for _, n := range counts {
+		out.Total += n
+	}
+	return out, nil
+}
+
 // ForceResendDeliveries re-delivers Success deliveries.
 func (s *Server) ForceResendDeliveries(ctx context.Context, req *ingestv1.ForceResendDeliveriesRequest) (*ingestv1.ForceResendDeliveriesResponse, error) {
 	if len(req.Ids) == 0 {

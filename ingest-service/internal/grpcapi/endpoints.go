@@ -343,6 +343,13 @@ func setEndpoint(e *model.Endpoint, req *ingestv1.CreateEndpointRequest) error {
 		return err
 	}
 	e.Authentication = auth
+	if err := validateCustomHeaders(req.CustomHeaders); err != nil {
+		return err
+	}
+	e.CustomHeaders = nil
+	if len(req.CustomHeaders) > 0 {
+		e.CustomHeaders = req.CustomHeaders
+	}
 	e.URL, e.Description, e.Events, e.Filter = req.Url, strings.TrimSpace(req.Description), events, filter
 	e.HTTPTimeout, e.RateLimit, e.RateLimitDuration = timeout, limit, window
 	e.Ordered = req.Ordered
@@ -364,6 +371,10 @@ func updateEndpoint(e *model.Endpoint, req *ingestv1.UpdateEndpointRequest) erro
 		Ordered:             e.Ordered,
 		Authentication:      authenticationPB(e.Authentication),
 		ForwardTraceContext: req.ForwardTraceContext,
+		CustomHeaders:       e.CustomHeaders,
+	}
+	if req.SetCustomHeaders {
+		create.CustomHeaders = req.CustomHeaders
 	}
 	if req.Ordered != nil {
 		create.Ordered = *req.Ordered

@@ -42,12 +42,16 @@ func (s *Server) CreateGroup(ctx context.Context, req *ingestv1.CreateGroupReque
 
 // ListGroups lists every group, newest first (admin only).
 func (s *Server) ListGroups(ctx context.Context, req *ingestv1.ListGroupsRequest) (*ingestv1.ListGroupsResponse, error) {
-	if err := s.admin(ctx); err != nil {
+	caller, err := s.caller(ctx)
+	if err != nil {
 		return nil, err
 	}
 	p, err := page(req.Page)
 	if err != nil {
 		return nil, s.toStatus(ctx, "group", err)
+	}
+	if !caller.Admin {
+		return s.ownGroup(ctx, caller.GroupID, req.Name, p)
 	}
 	groups, info, err := s.store.ListGroupsNamed(ctx, req.Name, p)
 	if err != nil {
@@ -56,6 +60,26 @@ func (s *Server) ListGroups(ctx context.Context, req *ingestv1.ListGroupsRequest
 	out := &ingestv1.ListGroupsResponse{Page: pageInfo(p, info)}
 	for i := range groups {
 		out.Groups = append(out.Groups, groupPB(&groups[i]))
+	}
+	return out, nil
+}
+
+// ownGroup is the group list a group key sees: its own group, on one page,
+// kept by the name filter like any other.
+func (s *Server) ownGroup(ctx context.Context, groupID, name string, p store.Page) (*ingestv1.ListGroupsResponse, error) {
+	out := &ingestv1.ListGroupsResponse{Page: pageInfo(p, store.PageInfo{})}
+	if p.Cursor != "" || p.Number > 1 {
+		return out, nil // the one group was on the first page
+	}
+	g, err := s.store.GetGroup(ctx, groupID)
+	if err != nil {
+		return nil, s.toStatus(ctx, "group", err)
+	}
+	if name == "" || g.Name == name {
+		out.Groups = []*ingestv1.Group{groupPB(g)}
+	}
+	if p.Number > 0 {
+		out.Page.Total = int64(len(out.Groups))
 	}
 	return out, nil
 }

@@ -165,6 +165,10 @@ func TestPortalScope(t *testing.T) {
 		if n != 1 {
 			t.Errorf("count for batch retry %d, want 1 (its own failed delivery)", n)
 		}
+		c := must(h.api.CountDeliveries(ctx, &ingestv1.CountDeliveriesRequest{GroupId: g}))(t)
+		if c.Total != 1 || c.Counts[model.StatusFailure] != 1 {
+			t.Errorf("counts %v (total %d), want its own failed delivery only", c.Counts, c.Total)
+		}
 		// An empty group id means the link's group, as with a group key.
 		if evs := must(h.api.ListEvents(ctx, &ingestv1.ListEventsRequest{}))(t).Events; len(evs) != 1 {
 			t.Errorf("events with no group named: %d, want 1", len(evs))
@@ -178,6 +182,10 @@ func TestPortalScope(t *testing.T) {
 			},
 			"get its event": func() error {
 				_, err := h.api.GetEvent(ctx, &ingestv1.GetEventRequest{GroupId: g, EventId: theirEv})
+				return err
+			},
+			"count its deliveries": func() error {
+				_, err := h.api.CountDeliveries(ctx, &ingestv1.CountDeliveriesRequest{GroupId: g, Filter: &ingestv1.DeliveryFilter{AppId: theirs}})
 				return err
 			},
 			"list its deliveries": func() error {

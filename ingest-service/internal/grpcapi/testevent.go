@@ -25,12 +25,12 @@ func (s *Server) SendTestEvent(ctx context.Context, req *ingestv1.SendTestEventR
 	if err != nil {
 		return nil, err
 	}
-	// cachedGroup authorized the call; the endpoint is read without a
-	// second authorization (each is counted against the key's rate).
+	// The group is checked: reading the endpoint need not authenticate the
+	// call again (a second check would count it twice against the rate).
 	if err := s.inApp(ctx, req.AppId, "endpoint"); err != nil {
 		return nil, err
 	}
-	ep, err := s.store.GetEndpoint(ctx, g.UID, req.AppId, req.EndpointId)
+	ep, err := s.store.GetEndpoint(ctx, req.GroupId, req.AppId, req.EndpointId)
 	if err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}

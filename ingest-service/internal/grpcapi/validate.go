@@ -363,12 +363,28 @@ func validateEventFields(eventType string, data []byte, key string, headers map[
 		return invalidf("data must be valid JSON")
 	case len(key) > 255:
 		return invalidf("idempotency_key must be at most 255 characters")
-	case len(headers) > 50:
+	}
+	return validateCustomHeaders(headers)
+}
+
+// hopByHopHeaders belong to one connection, not to a request: a custom
+// header may not set them.
+var hopByHopHeaders = []string{
+	"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// validateCustomHeaders checks an event's or an endpoint's custom headers:
+// at most 50, valid names that are neither ours (ids, signature) nor
+// hop-by-hop, single-line values.
+func validateCustomHeaders(headers map[string]string) error {
+	if len(headers) > 50 {
 		return invalidf("custom_headers must have at most 50 entries")
 	}
 	for k, v := range headers {
-		if !validHeaderName(k) {
-			return invalidf("custom_headers key %q must be a valid HTTP header name and not one of Convoy's own", k)
+		c := http.CanonicalHeaderKey(k)
+		if !validHeaderName(k) || c == "X-Convoy-Signature" || slices.Contains(hopByHopHeaders, c) {
+			return invalidf("custom_headers key %q must be a valid HTTP header name, not one of Convoy's own nor a hop-by-hop one", k)
 		}
 		if strings.ContainsAny(v, "\r\n") || len(v) > 4096 {
 			return invalidf("custom_headers value of %q must be one line of at most 4096 characters", k)

@@ -154,23 +154,25 @@ function renderChrome(path) {
   nav.append(ul);
 }
 
-// signIn tells an admin key from a group key by what it may list: only an
-// admin key lists every group; a group key is checked against its group.
+// signIn tells an admin key from a group key by what it may read: only an
+// admin key reads every group's audit log. A group key lists its own group,
+// so its group ID need not be typed; when one is, the key is checked
+// against it.
 async function signIn(ctx) {
   const keyInput = input('key', '', { type: 'password', required: true, autocomplete: 'current-password' });
   const groupInput = input('group', '', {});
   ctx.main.append(
     h('h1', null, 'Sign in'),
-    h('p', null, 'Use an API key: the admin key, or a group key with its group ID. The key stays in this tab only.'),
+    h('p', null, 'Use an API key: the admin key or a group key. The key stays in this tab only.'),
     form('Sign in', [
       field('API key', keyInput),
-      field('Group ID', groupInput, 'Needed only for a group key.'),
+      field('Group ID', groupInput, 'Optional: a group key finds its own group.'),
     ], 'Sign in', async (f) => {
       const key = value(f, 'key');
-      const group = value(f, 'group');
+      let group = value(f, 'group');
       if (!key) throw new Error('API key is required');
       try {
-        await api('GET', '/groups', { query: { per_page: 1 }, key });
+        await api('GET', '/admin/audit_log', { query: { per_page: 1 }, key });
         session.signIn(key, 'admin', '');
         location.hash = group ? `#/groups/${group}/apps` : '#/groups';
         return;
@@ -179,8 +181,13 @@ async function signIn(ctx) {
           throw err.status === 401 ? new Error('This key is not accepted.') : err;
         }
       }
-      if (!group) throw new Error('This is a group key: enter its group ID.');
-      await api('GET', paths.group(group), { key });
+      if (group) {
+        await api('GET', paths.group(group), { key });
+      } else {
+        const own = await api('GET', '/groups', { query: { per_page: 1 }, key });
+        group = own.content?.[0]?.uid;
+        if (!group) throw new Error('This key names no group: enter its group ID.');
+      }
       session.signIn(key, 'group', group);
       location.hash = `#/groups/${group}/apps`;
     }),

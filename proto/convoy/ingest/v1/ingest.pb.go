@@ -2249,6 +2249,9 @@ type Endpoint struct {
 	Ordered bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
 	// Whether attempts carry the producer's traceparent/tracestate headers.
 	ForwardTraceContext bool `protobuf:"varint,27,opt,name=forward_trace_context,json=forwardTraceContext,proto3" json:"forward_trace_context,omitempty"`
+	// Headers sent on every attempt to this endpoint (an event's own
+	// custom header of the same name wins).
+	CustomHeaders map[string]string `protobuf:"bytes,28,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// How the dispatcher authenticates to the endpoint, its credentials
 	// answered as "[redacted]"; unset when there is none.
 	Authentication *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
@@ -2414,6 +2417,13 @@ func (x *Endpoint) GetForwardTraceContext() bool {
 		return x.ForwardTraceContext
 	}
 	return false
+}
+
+func (x *Endpoint) GetCustomHeaders() map[string]string {
+	if x != nil {
+		return x.CustomHeaders
+	}
+	return nil
 }
 
 func (x *Endpoint) GetAuthentication() *EndpointAuthentication {
@@ -2854,6 +2864,7 @@ type CreateEndpointRequest struct {
 	Ordered bool `protobuf:"varint,21,opt,name=ordered,proto3" json:"ordered,omitempty"`
 	// Unset forwards the producer's trace context (the default).
 	ForwardTraceContext *bool                   `protobuf:"varint,27,opt,name=forward_trace_context,json=forwardTraceContext,proto3,oneof" json:"forward_trace_context,omitempty"`
+	CustomHeaders       map[string]string       `protobuf:"bytes,28,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Authentication      *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
 	// Overrides the group's signature settings; fields left empty take the
 	// group's.
@@ -2974,6 +2985,13 @@ func (x *CreateEndpointRequest) GetForwardTraceContext() bool {
 		return *x.ForwardTraceContext
 	}
 	return false
+}
+
+func (x *CreateEndpointRequest) GetCustomHeaders() map[string]string {
+	if x != nil {
+		return x.CustomHeaders
+	}
+	return nil
 }
 
 func (x *CreateEndpointRequest) GetAuthentication() *EndpointAuthentication {
@@ -3182,6 +3200,9 @@ type UpdateEndpointRequest struct {
 	// Set turns ordered delivery on or off for events accepted from then on.
 	Ordered             *bool `protobuf:"varint,21,opt,name=ordered,proto3,oneof" json:"ordered,omitempty"`
 	ForwardTraceContext *bool `protobuf:"varint,27,opt,name=forward_trace_context,json=forwardTraceContext,proto3,oneof" json:"forward_trace_context,omitempty"`
+	// Set to replace the custom headers (an empty map removes them).
+	SetCustomHeaders bool              `protobuf:"varint,28,opt,name=set_custom_headers,json=setCustomHeaders,proto3" json:"set_custom_headers,omitempty"`
+	CustomHeaders    map[string]string `protobuf:"bytes,29,rep,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Set replaces the authentication; an empty type removes it. A credential
 	// sent as "[redacted]" keeps the stored one.
 	Authentication *EndpointAuthentication `protobuf:"bytes,24,opt,name=authentication,proto3" json:"authentication,omitempty"`
@@ -3319,6 +3340,20 @@ func (x *UpdateEndpointRequest) GetForwardTraceContext() bool {
 		return *x.ForwardTraceContext
 	}
 	return false
+}
+
+func (x *UpdateEndpointRequest) GetSetCustomHeaders() bool {
+	if x != nil {
+		return x.SetCustomHeaders
+	}
+	return false
+}
+
+func (x *UpdateEndpointRequest) GetCustomHeaders() map[string]string {
+	if x != nil {
+		return x.CustomHeaders
+	}
+	return nil
 }
 
 func (x *UpdateEndpointRequest) GetAuthentication() *EndpointAuthentication {
@@ -6580,6 +6615,112 @@ func (x *CountBatchRetryDeliveriesResponse) GetNum() int32 {
 	return 0
 }
 
+type CountDeliveriesRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The list's filter; its status is ignored: every status is counted.
+	Filter        *DeliveryFilter `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountDeliveriesRequest) Reset() {
+	*x = CountDeliveriesRequest{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountDeliveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountDeliveriesRequest) ProtoMessage() {}
+
+func (x *CountDeliveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountDeliveriesRequest.ProtoReflect.Descriptor instead.
+func (*CountDeliveriesRequest) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{90}
+}
+
+func (x *CountDeliveriesRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *CountDeliveriesRequest) GetFilter() *DeliveryFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type CountDeliveriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every status, 0 when none.
+	Counts        map[string]int64 `protobuf:"bytes,1,rep,name=counts,proto3" json:"counts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Total         int64            `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountDeliveriesResponse) Reset() {
+	*x = CountDeliveriesResponse{}
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountDeliveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountDeliveriesResponse) ProtoMessage() {}
+
+func (x *CountDeliveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountDeliveriesResponse.ProtoReflect.Descriptor instead.
+func (*CountDeliveriesResponse) Descriptor() ([]byte, []int) {
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{91}
+}
+
+func (x *CountDeliveriesResponse) GetCounts() map[string]int64 {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *CountDeliveriesResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 type ForceResendDeliveriesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -6590,7 +6731,7 @@ type ForceResendDeliveriesRequest struct {
 
 func (x *ForceResendDeliveriesRequest) Reset() {
 	*x = ForceResendDeliveriesRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6602,7 +6743,7 @@ func (x *ForceResendDeliveriesRequest) String() string {
 func (*ForceResendDeliveriesRequest) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[90]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6615,7 +6756,7 @@ func (x *ForceResendDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{90}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ForceResendDeliveriesRequest) GetGroupId() string {
@@ -6642,7 +6783,7 @@ type ForceResendDeliveriesResponse struct {
 
 func (x *ForceResendDeliveriesResponse) Reset() {
 	*x = ForceResendDeliveriesResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6654,7 +6795,7 @@ func (x *ForceResendDeliveriesResponse) String() string {
 func (*ForceResendDeliveriesResponse) ProtoMessage() {}
 
 func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[91]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6667,7 +6808,7 @@ func (x *ForceResendDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceResendDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ForceResendDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{91}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ForceResendDeliveriesResponse) GetResent() int32 {
@@ -6701,7 +6842,7 @@ type MetaEventMetadata struct {
 
 func (x *MetaEventMetadata) Reset() {
 	*x = MetaEventMetadata{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6713,7 +6854,7 @@ func (x *MetaEventMetadata) String() string {
 func (*MetaEventMetadata) ProtoMessage() {}
 
 func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[92]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6726,7 +6867,7 @@ func (x *MetaEventMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEventMetadata.ProtoReflect.Descriptor instead.
 func (*MetaEventMetadata) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{92}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *MetaEventMetadata) GetRaw() string {
@@ -6777,7 +6918,7 @@ type MetaEvent struct {
 
 func (x *MetaEvent) Reset() {
 	*x = MetaEvent{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6789,7 +6930,7 @@ func (x *MetaEvent) String() string {
 func (*MetaEvent) ProtoMessage() {}
 
 func (x *MetaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[93]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6802,7 +6943,7 @@ func (x *MetaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaEvent.ProtoReflect.Descriptor instead.
 func (*MetaEvent) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{93}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *MetaEvent) GetUid() string {
@@ -6871,7 +7012,7 @@ type ListMetaEventsRequest struct {
 
 func (x *ListMetaEventsRequest) Reset() {
 	*x = ListMetaEventsRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6883,7 +7024,7 @@ func (x *ListMetaEventsRequest) String() string {
 func (*ListMetaEventsRequest) ProtoMessage() {}
 
 func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[94]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6896,7 +7037,7 @@ func (x *ListMetaEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{94}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ListMetaEventsRequest) GetGroupId() string {
@@ -6923,7 +7064,7 @@ type ListMetaEventsResponse struct {
 
 func (x *ListMetaEventsResponse) Reset() {
 	*x = ListMetaEventsResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6935,7 +7076,7 @@ func (x *ListMetaEventsResponse) String() string {
 func (*ListMetaEventsResponse) ProtoMessage() {}
 
 func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[95]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6948,7 +7089,7 @@ func (x *ListMetaEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMetaEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListMetaEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{95}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListMetaEventsResponse) GetMetaEvents() []*MetaEvent {
@@ -6975,7 +7116,7 @@ type GetMetaEventRequest struct {
 
 func (x *GetMetaEventRequest) Reset() {
 	*x = GetMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6987,7 +7128,7 @@ func (x *GetMetaEventRequest) String() string {
 func (*GetMetaEventRequest) ProtoMessage() {}
 
 func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[96]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7000,7 +7141,7 @@ func (x *GetMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*GetMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{96}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *GetMetaEventRequest) GetGroupId() string {
@@ -7027,7 +7168,7 @@ type ResendMetaEventRequest struct {
 
 func (x *ResendMetaEventRequest) Reset() {
 	*x = ResendMetaEventRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7039,7 +7180,7 @@ func (x *ResendMetaEventRequest) String() string {
 func (*ResendMetaEventRequest) ProtoMessage() {}
 
 func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[97]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7052,7 +7193,7 @@ func (x *ResendMetaEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendMetaEventRequest.ProtoReflect.Descriptor instead.
 func (*ResendMetaEventRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{97}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ResendMetaEventRequest) GetGroupId() string {
@@ -7093,7 +7234,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7105,7 +7246,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[98]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7118,7 +7259,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{98}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *DeadLetter) GetId() uint64 {
@@ -7200,7 +7341,7 @@ type ListDeadLettersRequest struct {
 
 func (x *ListDeadLettersRequest) Reset() {
 	*x = ListDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7212,7 +7353,7 @@ func (x *ListDeadLettersRequest) String() string {
 func (*ListDeadLettersRequest) ProtoMessage() {}
 
 func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[99]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7225,7 +7366,7 @@ func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{99}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *ListDeadLettersRequest) GetPage() *PageRequest {
@@ -7245,7 +7386,7 @@ type ListDeadLettersResponse struct {
 
 func (x *ListDeadLettersResponse) Reset() {
 	*x = ListDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7257,7 +7398,7 @@ func (x *ListDeadLettersResponse) String() string {
 func (*ListDeadLettersResponse) ProtoMessage() {}
 
 func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[100]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7270,7 +7411,7 @@ func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{100}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
@@ -7297,7 +7438,7 @@ type RedriveDeadLettersRequest struct {
 
 func (x *RedriveDeadLettersRequest) Reset() {
 	*x = RedriveDeadLettersRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7309,7 +7450,7 @@ func (x *RedriveDeadLettersRequest) String() string {
 func (*RedriveDeadLettersRequest) ProtoMessage() {}
 
 func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[101]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7322,7 +7463,7 @@ func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{101}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *RedriveDeadLettersRequest) GetIds() []uint64 {
@@ -7342,7 +7483,7 @@ type RedriveDeadLettersResponse struct {
 
 func (x *RedriveDeadLettersResponse) Reset() {
 	*x = RedriveDeadLettersResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7354,7 +7495,7 @@ func (x *RedriveDeadLettersResponse) String() string {
 func (*RedriveDeadLettersResponse) ProtoMessage() {}
 
 func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[102]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7367,7 +7508,7 @@ func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{102}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
@@ -7392,7 +7533,7 @@ type GetEncryptionStatusRequest struct {
 
 func (x *GetEncryptionStatusRequest) Reset() {
 	*x = GetEncryptionStatusRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7404,7 +7545,7 @@ func (x *GetEncryptionStatusRequest) String() string {
 func (*GetEncryptionStatusRequest) ProtoMessage() {}
 
 func (x *GetEncryptionStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[103]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7417,7 +7558,7 @@ func (x *GetEncryptionStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEncryptionStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetEncryptionStatusRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{103}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{105}
 }
 
 type RotateEncryptionKeyRequest struct {
@@ -7428,7 +7569,7 @@ type RotateEncryptionKeyRequest struct {
 
 func (x *RotateEncryptionKeyRequest) Reset() {
 	*x = RotateEncryptionKeyRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7440,7 +7581,7 @@ func (x *RotateEncryptionKeyRequest) String() string {
 func (*RotateEncryptionKeyRequest) ProtoMessage() {}
 
 func (x *RotateEncryptionKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[104]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7453,7 +7594,7 @@ func (x *RotateEncryptionKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateEncryptionKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateEncryptionKeyRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{104}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{106}
 }
 
 // EncryptionStatus says which keys ingest-service holds and how the last
@@ -7481,7 +7622,7 @@ type EncryptionStatus struct {
 
 func (x *EncryptionStatus) Reset() {
 	*x = EncryptionStatus{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7493,7 +7634,7 @@ func (x *EncryptionStatus) String() string {
 func (*EncryptionStatus) ProtoMessage() {}
 
 func (x *EncryptionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[105]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7506,7 +7647,7 @@ func (x *EncryptionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncryptionStatus.ProtoReflect.Descriptor instead.
 func (*EncryptionStatus) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{105}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *EncryptionStatus) GetActiveKeyId() string {
@@ -7590,7 +7731,7 @@ type PortalLink struct {
 
 func (x *PortalLink) Reset() {
 	*x = PortalLink{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7602,7 +7743,7 @@ func (x *PortalLink) String() string {
 func (*PortalLink) ProtoMessage() {}
 
 func (x *PortalLink) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[106]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7615,7 +7756,7 @@ func (x *PortalLink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortalLink.ProtoReflect.Descriptor instead.
 func (*PortalLink) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{106}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *PortalLink) GetUid() string {
@@ -7689,7 +7830,7 @@ type CreatePortalLinkRequest struct {
 
 func (x *CreatePortalLinkRequest) Reset() {
 	*x = CreatePortalLinkRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7701,7 +7842,7 @@ func (x *CreatePortalLinkRequest) String() string {
 func (*CreatePortalLinkRequest) ProtoMessage() {}
 
 func (x *CreatePortalLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[107]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7714,7 +7855,7 @@ func (x *CreatePortalLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePortalLinkRequest.ProtoReflect.Descriptor instead.
 func (*CreatePortalLinkRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{107}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *CreatePortalLinkRequest) GetGroupId() string {
@@ -7763,7 +7904,7 @@ type ListPortalLinksRequest struct {
 
 func (x *ListPortalLinksRequest) Reset() {
 	*x = ListPortalLinksRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7775,7 +7916,7 @@ func (x *ListPortalLinksRequest) String() string {
 func (*ListPortalLinksRequest) ProtoMessage() {}
 
 func (x *ListPortalLinksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[108]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7788,7 +7929,7 @@ func (x *ListPortalLinksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPortalLinksRequest.ProtoReflect.Descriptor instead.
 func (*ListPortalLinksRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{108}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ListPortalLinksRequest) GetGroupId() string {
@@ -7822,7 +7963,7 @@ type ListPortalLinksResponse struct {
 
 func (x *ListPortalLinksResponse) Reset() {
 	*x = ListPortalLinksResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[109]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7834,7 +7975,7 @@ func (x *ListPortalLinksResponse) String() string {
 func (*ListPortalLinksResponse) ProtoMessage() {}
 
 func (x *ListPortalLinksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[109]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7847,7 +7988,7 @@ func (x *ListPortalLinksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPortalLinksResponse.ProtoReflect.Descriptor instead.
 func (*ListPortalLinksResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{109}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *ListPortalLinksResponse) GetLinks() []*PortalLink {
@@ -7875,7 +8016,7 @@ type RevokePortalLinkRequest struct {
 
 func (x *RevokePortalLinkRequest) Reset() {
 	*x = RevokePortalLinkRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[110]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7887,7 +8028,7 @@ func (x *RevokePortalLinkRequest) String() string {
 func (*RevokePortalLinkRequest) ProtoMessage() {}
 
 func (x *RevokePortalLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[110]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7900,7 +8041,7 @@ func (x *RevokePortalLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokePortalLinkRequest.ProtoReflect.Descriptor instead.
 func (*RevokePortalLinkRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{110}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *RevokePortalLinkRequest) GetGroupId() string {
@@ -7932,7 +8073,7 @@ type RevokePortalLinkResponse struct {
 
 func (x *RevokePortalLinkResponse) Reset() {
 	*x = RevokePortalLinkResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[111]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7944,7 +8085,7 @@ func (x *RevokePortalLinkResponse) String() string {
 func (*RevokePortalLinkResponse) ProtoMessage() {}
 
 func (x *RevokePortalLinkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[111]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7957,7 +8098,7 @@ func (x *RevokePortalLinkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokePortalLinkResponse.ProtoReflect.Descriptor instead.
 func (*RevokePortalLinkResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{111}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{113}
 }
 
 type GetPortalSessionRequest struct {
@@ -7968,7 +8109,7 @@ type GetPortalSessionRequest struct {
 
 func (x *GetPortalSessionRequest) Reset() {
 	*x = GetPortalSessionRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[112]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7980,7 +8121,7 @@ func (x *GetPortalSessionRequest) String() string {
 func (*GetPortalSessionRequest) ProtoMessage() {}
 
 func (x *GetPortalSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[112]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7993,7 +8134,7 @@ func (x *GetPortalSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPortalSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetPortalSessionRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{112}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{114}
 }
 
 type PortalSession struct {
@@ -8011,7 +8152,7 @@ type PortalSession struct {
 
 func (x *PortalSession) Reset() {
 	*x = PortalSession{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[113]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8023,7 +8164,7 @@ func (x *PortalSession) String() string {
 func (*PortalSession) ProtoMessage() {}
 
 func (x *PortalSession) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[113]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8036,7 +8177,7 @@ func (x *PortalSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortalSession.ProtoReflect.Descriptor instead.
 func (*PortalSession) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{113}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *PortalSession) GetUid() string {
@@ -8109,7 +8250,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[114]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8121,7 +8262,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[114]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8134,7 +8275,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{114}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *AuditEntry) GetUid() string {
@@ -8210,7 +8351,7 @@ type ListAuditLogRequest struct {
 
 func (x *ListAuditLogRequest) Reset() {
 	*x = ListAuditLogRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[115]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8222,7 +8363,7 @@ func (x *ListAuditLogRequest) String() string {
 func (*ListAuditLogRequest) ProtoMessage() {}
 
 func (x *ListAuditLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[115]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8235,7 +8376,7 @@ func (x *ListAuditLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditLogRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditLogRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{115}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *ListAuditLogRequest) GetGroupId() string {
@@ -8262,7 +8403,7 @@ type ListAuditLogResponse struct {
 
 func (x *ListAuditLogResponse) Reset() {
 	*x = ListAuditLogResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[116]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8274,7 +8415,7 @@ func (x *ListAuditLogResponse) String() string {
 func (*ListAuditLogResponse) ProtoMessage() {}
 
 func (x *ListAuditLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[116]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8287,7 +8428,7 @@ func (x *ListAuditLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditLogResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditLogResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{116}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *ListAuditLogResponse) GetEntries() []*AuditEntry {
@@ -8319,7 +8460,7 @@ type ListenRequest struct {
 
 func (x *ListenRequest) Reset() {
 	*x = ListenRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[117]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8331,7 +8472,7 @@ func (x *ListenRequest) String() string {
 func (*ListenRequest) ProtoMessage() {}
 
 func (x *ListenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[117]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8344,7 +8485,7 @@ func (x *ListenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
 func (*ListenRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{117}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *ListenRequest) GetGroupId() string {
@@ -8382,7 +8523,7 @@ type ListenMessage struct {
 
 func (x *ListenMessage) Reset() {
 	*x = ListenMessage{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[118]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8394,7 +8535,7 @@ func (x *ListenMessage) String() string {
 func (*ListenMessage) ProtoMessage() {}
 
 func (x *ListenMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[118]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8407,7 +8548,7 @@ func (x *ListenMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenMessage.ProtoReflect.Descriptor instead.
 func (*ListenMessage) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{118}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *ListenMessage) GetMessage() isListenMessage_Message {
@@ -8464,7 +8605,7 @@ type ListenReady struct {
 
 func (x *ListenReady) Reset() {
 	*x = ListenReady{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[119]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8476,7 +8617,7 @@ func (x *ListenReady) String() string {
 func (*ListenReady) ProtoMessage() {}
 
 func (x *ListenReady) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[119]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8489,7 +8630,7 @@ func (x *ListenReady) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenReady.ProtoReflect.Descriptor instead.
 func (*ListenReady) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{119}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *ListenReady) GetCursor() string {
@@ -8516,7 +8657,7 @@ type ListenHeader struct {
 
 func (x *ListenHeader) Reset() {
 	*x = ListenHeader{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[120]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8528,7 +8669,7 @@ func (x *ListenHeader) String() string {
 func (*ListenHeader) ProtoMessage() {}
 
 func (x *ListenHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[120]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8541,7 +8682,7 @@ func (x *ListenHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenHeader.ProtoReflect.Descriptor instead.
 func (*ListenHeader) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{120}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ListenHeader) GetName() string {
@@ -8582,7 +8723,7 @@ type ListenDelivery struct {
 
 func (x *ListenDelivery) Reset() {
 	*x = ListenDelivery{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[121]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8594,7 +8735,7 @@ func (x *ListenDelivery) String() string {
 func (*ListenDelivery) ProtoMessage() {}
 
 func (x *ListenDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[121]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8607,7 +8748,7 @@ func (x *ListenDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenDelivery.ProtoReflect.Descriptor instead.
 func (*ListenDelivery) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{121}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *ListenDelivery) GetReplyToken() string {
@@ -8705,7 +8846,7 @@ type ListenOutcome struct {
 
 func (x *ListenOutcome) Reset() {
 	*x = ListenOutcome{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[122]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8717,7 +8858,7 @@ func (x *ListenOutcome) String() string {
 func (*ListenOutcome) ProtoMessage() {}
 
 func (x *ListenOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[122]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8730,7 +8871,7 @@ func (x *ListenOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenOutcome.ProtoReflect.Descriptor instead.
 func (*ListenOutcome) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{122}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *ListenOutcome) GetDeliveryId() string {
@@ -8794,7 +8935,7 @@ type ReportListenOutcomeRequest struct {
 
 func (x *ReportListenOutcomeRequest) Reset() {
 	*x = ReportListenOutcomeRequest{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[123]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8806,7 +8947,7 @@ func (x *ReportListenOutcomeRequest) String() string {
 func (*ReportListenOutcomeRequest) ProtoMessage() {}
 
 func (x *ReportListenOutcomeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[123]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8819,7 +8960,7 @@ func (x *ReportListenOutcomeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportListenOutcomeRequest.ProtoReflect.Descriptor instead.
 func (*ReportListenOutcomeRequest) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{123}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *ReportListenOutcomeRequest) GetGroupId() string {
@@ -8858,7 +8999,7 @@ type ReportListenOutcomeResponse struct {
 
 func (x *ReportListenOutcomeResponse) Reset() {
 	*x = ReportListenOutcomeResponse{}
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[124]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8870,7 +9011,7 @@ func (x *ReportListenOutcomeResponse) String() string {
 func (*ReportListenOutcomeResponse) ProtoMessage() {}
 
 func (x *ReportListenOutcomeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[124]
+	mi := &file_convoy_ingest_v1_ingest_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8883,7 +9024,7 @@ func (x *ReportListenOutcomeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportListenOutcomeResponse.ProtoReflect.Descriptor instead.
 func (*ReportListenOutcomeResponse) Descriptor() ([]byte, []int) {
-	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{124}
+	return file_convoy_ingest_v1_ingest_proto_rawDescGZIP(), []int{126}
 }
 
 var File_convoy_ingest_v1_ingest_proto protoreflect.FileDescriptor
@@ -9090,7 +9231,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xe8\x06\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x80\b\n" +
 	"\bEndpoint\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x15\n" +
@@ -9113,10 +9254,14 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\acircuit\x18\x0f \x01(\v2\x19.convoy.ingest.v1.CircuitR\acircuit\x12\x16\n" +
 	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
 	"\aordered\x18\x15 \x01(\bR\aordered\x122\n" +
-	"\x15forward_trace_context\x18\x1b \x01(\bR\x13forwardTraceContext\x12P\n" +
+	"\x15forward_trace_context\x18\x1b \x01(\bR\x13forwardTraceContext\x12T\n" +
+	"\x0ecustom_headers\x18\x1c \x03(\v2-.convoy.ingest.v1.Endpoint.CustomHeadersEntryR\rcustomHeaders\x12P\n" +
 	"\x0eauthentication\x18\x18 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
 	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12J\n" +
-	"\fverification\x18\x1a \x01(\v2&.convoy.ingest.v1.EndpointVerificationR\fverification\"\xee\x01\n" +
+	"\fverification\x18\x1a \x01(\v2&.convoy.ingest.v1.EndpointVerificationR\fverification\x1a@\n" +
+	"\x12CustomHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xee\x01\n" +
 	"\x14EndpointVerification\x12\x1a\n" +
 	"\bverified\x18\x01 \x01(\bR\bverified\x12;\n" +
 	"\vverified_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -9149,7 +9294,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"clientCert\x12\x1d\n" +
 	"\n" +
 	"client_key\x18\x02 \x01(\tR\tclientKey\x12\x17\n" +
-	"\aca_cert\x18\x03 \x01(\tR\x06caCert\"\xb7\x04\n" +
+	"\aca_cert\x18\x03 \x01(\tR\x06caCert\"\xdc\x05\n" +
 	"\x15CreateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x10\n" +
@@ -9163,9 +9308,13 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x13rate_limit_duration\x18\t \x01(\tR\x11rateLimitDuration\x12\x16\n" +
 	"\x06filter\x18\x14 \x01(\fR\x06filter\x12\x18\n" +
 	"\aordered\x18\x15 \x01(\bR\aordered\x127\n" +
-	"\x15forward_trace_context\x18\x1b \x01(\bH\x00R\x13forwardTraceContext\x88\x01\x01\x12P\n" +
+	"\x15forward_trace_context\x18\x1b \x01(\bH\x00R\x13forwardTraceContext\x88\x01\x01\x12a\n" +
+	"\x0ecustom_headers\x18\x1c \x03(\v2:.convoy.ingest.v1.CreateEndpointRequest.CustomHeadersEntryR\rcustomHeaders\x12P\n" +
 	"\x0eauthentication\x18\x18 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
-	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignatureB\x18\n" +
+	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x1a@\n" +
+	"\x12CustomHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x18\n" +
 	"\x16_forward_trace_context\"{\n" +
 	"\x14ListEndpointsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
@@ -9178,7 +9327,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vendpoint_id\x18\x03 \x01(\tR\n" +
-	"endpointId\"\xbc\x06\n" +
+	"endpointId\"\x8f\b\n" +
 	"\x15UpdateEndpointRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1f\n" +
@@ -9197,10 +9346,15 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x06status\x18\v \x01(\tH\x05R\x06status\x88\x01\x01\x12\x1b\n" +
 	"\x06filter\x18\x14 \x01(\fH\x06R\x06filter\x88\x01\x01\x12\x1d\n" +
 	"\aordered\x18\x15 \x01(\bH\aR\aordered\x88\x01\x01\x127\n" +
-	"\x15forward_trace_context\x18\x1b \x01(\bH\bR\x13forwardTraceContext\x88\x01\x01\x12P\n" +
+	"\x15forward_trace_context\x18\x1b \x01(\bH\bR\x13forwardTraceContext\x88\x01\x01\x12,\n" +
+	"\x12set_custom_headers\x18\x1c \x01(\bR\x10setCustomHeaders\x12a\n" +
+	"\x0ecustom_headers\x18\x1d \x03(\v2:.convoy.ingest.v1.UpdateEndpointRequest.CustomHeadersEntryR\rcustomHeaders\x12P\n" +
 	"\x0eauthentication\x18\x18 \x01(\v2(.convoy.ingest.v1.EndpointAuthenticationR\x0eauthentication\x12?\n" +
 	"\tsignature\x18\x19 \x01(\v2!.convoy.ingest.v1.SignatureConfigR\tsignature\x12)\n" +
-	"\x10remove_signature\x18\x1a \x01(\bR\x0fremoveSignatureB\x06\n" +
+	"\x10remove_signature\x18\x1a \x01(\bR\x0fremoveSignature\x1a@\n" +
+	"\x12CustomHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x06\n" +
 	"\x04_urlB\x0e\n" +
 	"\f_descriptionB\x0f\n" +
 	"\r_http_timeoutB\r\n" +
@@ -9528,7 +9682,16 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x128\n" +
 	"\x06filter\x18\x02 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\"5\n" +
 	"!CountBatchRetryDeliveriesResponse\x12\x10\n" +
-	"\x03num\x18\x01 \x01(\x05R\x03num\"K\n" +
+	"\x03num\x18\x01 \x01(\x05R\x03num\"m\n" +
+	"\x16CountDeliveriesRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x128\n" +
+	"\x06filter\x18\x02 \x01(\v2 .convoy.ingest.v1.DeliveryFilterR\x06filter\"\xb9\x01\n" +
+	"\x17CountDeliveriesResponse\x12M\n" +
+	"\x06counts\x18\x01 \x03(\v25.convoy.ingest.v1.CountDeliveriesResponse.CountsEntryR\x06counts\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\x1a9\n" +
+	"\vCountsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"K\n" +
 	"\x1cForceResendDeliveriesRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x10\n" +
 	"\x03ids\x18\x02 \x03(\tR\x03ids\"I\n" +
@@ -9718,7 +9881,7 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\vreply_token\x18\x03 \x01(\tR\n" +
 	"replyToken\x129\n" +
 	"\aoutcome\x18\x04 \x01(\v2\x1f.convoy.ingest.v1.ListenOutcomeR\aoutcome\"\x1d\n" +
-	"\x1bReportListenOutcomeResponse2\xfb)\n" +
+	"\x1bReportListenOutcomeResponse2\xe3*\n" +
 	"\rIngestService\x12L\n" +
 	"\vCreateGroup\x12$.convoy.ingest.v1.CreateGroupRequest\x1a\x17.convoy.ingest.v1.Group\x12W\n" +
 	"\n" +
@@ -9766,7 +9929,8 @@ const file_convoy_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0eResendDelivery\x12'.convoy.ingest.v1.ResendDeliveryRequest\x1a\x1a.convoy.ingest.v1.Delivery\x12u\n" +
 	"\x14BatchRetryDeliveries\x12-.convoy.ingest.v1.BatchRetryDeliveriesRequest\x1a..convoy.ingest.v1.BatchRetryDeliveriesResponse\x12\x84\x01\n" +
 	"\x19CountBatchRetryDeliveries\x122.convoy.ingest.v1.CountBatchRetryDeliveriesRequest\x1a3.convoy.ingest.v1.CountBatchRetryDeliveriesResponse\x12x\n" +
-	"\x15ForceResendDeliveries\x12..convoy.ingest.v1.ForceResendDeliveriesRequest\x1a/.convoy.ingest.v1.ForceResendDeliveriesResponse\x12c\n" +
+	"\x15ForceResendDeliveries\x12..convoy.ingest.v1.ForceResendDeliveriesRequest\x1a/.convoy.ingest.v1.ForceResendDeliveriesResponse\x12f\n" +
+	"\x0fCountDeliveries\x12(.convoy.ingest.v1.CountDeliveriesRequest\x1a).convoy.ingest.v1.CountDeliveriesResponse\x12c\n" +
 	"\x0eListMetaEvents\x12'.convoy.ingest.v1.ListMetaEventsRequest\x1a(.convoy.ingest.v1.ListMetaEventsResponse\x12R\n" +
 	"\fGetMetaEvent\x12%.convoy.ingest.v1.GetMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12X\n" +
 	"\x0fResendMetaEvent\x12(.convoy.ingest.v1.ResendMetaEventRequest\x1a\x1b.convoy.ingest.v1.MetaEvent\x12f\n" +
@@ -9794,7 +9958,7 @@ func file_convoy_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_convoy_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 132)
+var file_convoy_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 138)
 var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*PageRequest)(nil),                       // 0: convoy.ingest.v1.PageRequest
 	(*PageInfo)(nil),                          // 1: convoy.ingest.v1.PageInfo
@@ -9886,49 +10050,55 @@ var file_convoy_ingest_v1_ingest_proto_goTypes = []any{
 	(*BatchRetryDeliveriesResponse)(nil),      // 87: convoy.ingest.v1.BatchRetryDeliveriesResponse
 	(*CountBatchRetryDeliveriesRequest)(nil),  // 88: convoy.ingest.v1.CountBatchRetryDeliveriesRequest
 	(*CountBatchRetryDeliveriesResponse)(nil), // 89: convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	(*ForceResendDeliveriesRequest)(nil),      // 90: convoy.ingest.v1.ForceResendDeliveriesRequest
-	(*ForceResendDeliveriesResponse)(nil),     // 91: convoy.ingest.v1.ForceResendDeliveriesResponse
-	(*MetaEventMetadata)(nil),                 // 92: convoy.ingest.v1.MetaEventMetadata
-	(*MetaEvent)(nil),                         // 93: convoy.ingest.v1.MetaEvent
-	(*ListMetaEventsRequest)(nil),             // 94: convoy.ingest.v1.ListMetaEventsRequest
-	(*ListMetaEventsResponse)(nil),            // 95: convoy.ingest.v1.ListMetaEventsResponse
-	(*GetMetaEventRequest)(nil),               // 96: convoy.ingest.v1.GetMetaEventRequest
-	(*ResendMetaEventRequest)(nil),            // 97: convoy.ingest.v1.ResendMetaEventRequest
-	(*DeadLetter)(nil),                        // 98: convoy.ingest.v1.DeadLetter
-	(*ListDeadLettersRequest)(nil),            // 99: convoy.ingest.v1.ListDeadLettersRequest
-	(*ListDeadLettersResponse)(nil),           // 100: convoy.ingest.v1.ListDeadLettersResponse
-	(*RedriveDeadLettersRequest)(nil),         // 101: convoy.ingest.v1.RedriveDeadLettersRequest
-	(*RedriveDeadLettersResponse)(nil),        // 102: convoy.ingest.v1.RedriveDeadLettersResponse
-	(*GetEncryptionStatusRequest)(nil),        // 103: convoy.ingest.v1.GetEncryptionStatusRequest
-	(*RotateEncryptionKeyRequest)(nil),        // 104: convoy.ingest.v1.RotateEncryptionKeyRequest
-	(*EncryptionStatus)(nil),                  // 105: convoy.ingest.v1.EncryptionStatus
-	(*PortalLink)(nil),                        // 106: convoy.ingest.v1.PortalLink
-	(*CreatePortalLinkRequest)(nil),           // 107: convoy.ingest.v1.CreatePortalLinkRequest
-	(*ListPortalLinksRequest)(nil),            // 108: convoy.ingest.v1.ListPortalLinksRequest
-	(*ListPortalLinksResponse)(nil),           // 109: convoy.ingest.v1.ListPortalLinksResponse
-	(*RevokePortalLinkRequest)(nil),           // 110: convoy.ingest.v1.RevokePortalLinkRequest
-	(*RevokePortalLinkResponse)(nil),          // 111: convoy.ingest.v1.RevokePortalLinkResponse
-	(*GetPortalSessionRequest)(nil),           // 112: convoy.ingest.v1.GetPortalSessionRequest
-	(*PortalSession)(nil),                     // 113: convoy.ingest.v1.PortalSession
-	(*AuditEntry)(nil),                        // 114: convoy.ingest.v1.AuditEntry
-	(*ListAuditLogRequest)(nil),               // 115: convoy.ingest.v1.ListAuditLogRequest
-	(*ListAuditLogResponse)(nil),              // 116: convoy.ingest.v1.ListAuditLogResponse
-	(*ListenRequest)(nil),                     // 117: convoy.ingest.v1.ListenRequest
-	(*ListenMessage)(nil),                     // 118: convoy.ingest.v1.ListenMessage
-	(*ListenReady)(nil),                       // 119: convoy.ingest.v1.ListenReady
-	(*ListenHeader)(nil),                      // 120: convoy.ingest.v1.ListenHeader
-	(*ListenDelivery)(nil),                    // 121: convoy.ingest.v1.ListenDelivery
-	(*ListenOutcome)(nil),                     // 122: convoy.ingest.v1.ListenOutcome
-	(*ReportListenOutcomeRequest)(nil),        // 123: convoy.ingest.v1.ReportListenOutcomeRequest
-	(*ReportListenOutcomeResponse)(nil),       // 124: convoy.ingest.v1.ReportListenOutcomeResponse
-	nil,                                       // 125: convoy.ingest.v1.Event.CustomHeadersEntry
-	nil,                                       // 126: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	nil,                                       // 127: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	nil,                                       // 128: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	nil,                                       // 129: convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	nil,                                       // 130: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	nil,                                       // 131: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	(*timestamppb.Timestamp)(nil),             // 132: google.protobuf.Timestamp
+	(*CountDeliveriesRequest)(nil),            // 90: convoy.ingest.v1.CountDeliveriesRequest
+	(*CountDeliveriesResponse)(nil),           // 91: convoy.ingest.v1.CountDeliveriesResponse
+	(*ForceResendDeliveriesRequest)(nil),      // 92: convoy.ingest.v1.ForceResendDeliveriesRequest
+	(*ForceResendDeliveriesResponse)(nil),     // 93: convoy.ingest.v1.ForceResendDeliveriesResponse
+	(*MetaEventMetadata)(nil),                 // 94: convoy.ingest.v1.MetaEventMetadata
+	(*MetaEvent)(nil),                         // 95: convoy.ingest.v1.MetaEvent
+	(*ListMetaEventsRequest)(nil),             // 96: convoy.ingest.v1.ListMetaEventsRequest
+	(*ListMetaEventsResponse)(nil),            // 97: convoy.ingest.v1.ListMetaEventsResponse
+	(*GetMetaEventRequest)(nil),               // 98: convoy.ingest.v1.GetMetaEventRequest
+	(*ResendMetaEventRequest)(nil),            // 99: convoy.ingest.v1.ResendMetaEventRequest
+	(*DeadLetter)(nil),                        // 100: convoy.ingest.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),            // 101: convoy.ingest.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),           // 102: convoy.ingest.v1.ListDeadLettersResponse
+	(*RedriveDeadLettersRequest)(nil),         // 103: convoy.ingest.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),        // 104: convoy.ingest.v1.RedriveDeadLettersResponse
+	(*GetEncryptionStatusRequest)(nil),        // 105: convoy.ingest.v1.GetEncryptionStatusRequest
+	(*RotateEncryptionKeyRequest)(nil),        // 106: convoy.ingest.v1.RotateEncryptionKeyRequest
+	(*EncryptionStatus)(nil),                  // 107: convoy.ingest.v1.EncryptionStatus
+	(*PortalLink)(nil),                        // 108: convoy.ingest.v1.PortalLink
+	(*CreatePortalLinkRequest)(nil),           // 109: convoy.ingest.v1.CreatePortalLinkRequest
+	(*ListPortalLinksRequest)(nil),            // 110: convoy.ingest.v1.ListPortalLinksRequest
+	(*ListPortalLinksResponse)(nil),           // 111: convoy.ingest.v1.ListPortalLinksResponse
+	(*RevokePortalLinkRequest)(nil),           // 112: convoy.ingest.v1.RevokePortalLinkRequest
+	(*RevokePortalLinkResponse)(nil),          // 113: convoy.ingest.v1.RevokePortalLinkResponse
+	(*GetPortalSessionRequest)(nil),           // 114: convoy.ingest.v1.GetPortalSessionRequest
+	(*PortalSession)(nil),                     // 115: convoy.ingest.v1.PortalSession
+	(*AuditEntry)(nil),                        // 116: convoy.ingest.v1.AuditEntry
+	(*ListAuditLogRequest)(nil),               // 117: convoy.ingest.v1.ListAuditLogRequest
+	(*ListAuditLogResponse)(nil),              // 118: convoy.ingest.v1.ListAuditLogResponse
+	(*ListenRequest)(nil),                     // 119: convoy.ingest.v1.ListenRequest
+	(*ListenMessage)(nil),                     // 120: convoy.ingest.v1.ListenMessage
+	(*ListenReady)(nil),                       // 121: convoy.ingest.v1.ListenReady
+	(*ListenHeader)(nil),                      // 122: convoy.ingest.v1.ListenHeader
+	(*ListenDelivery)(nil),                    // 123: convoy.ingest.v1.ListenDelivery
+	(*ListenOutcome)(nil),                     // 124: convoy.ingest.v1.ListenOutcome
+	(*ReportListenOutcomeRequest)(nil),        // 125: convoy.ingest.v1.ReportListenOutcomeRequest
+	(*ReportListenOutcomeResponse)(nil),       // 126: convoy.ingest.v1.ReportListenOutcomeResponse
+	nil,                                       // 127: convoy.ingest.v1.Endpoint.CustomHeadersEntry
+	nil,                                       // 128: convoy.ingest.v1.CreateEndpointRequest.CustomHeadersEntry
+	nil,                                       // 129: convoy.ingest.v1.UpdateEndpointRequest.CustomHeadersEntry
+	nil,                                       // 130: convoy.ingest.v1.Event.CustomHeadersEntry
+	nil,                                       // 131: convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	nil,                                       // 132: convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	nil,                                       // 133: convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	nil,                                       // 134: convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	nil,                                       // 135: convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	nil,                                       // 136: convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	nil,                                       // 137: convoy.ingest.v1.CountDeliveriesResponse.CountsEntry
+	(*timestamppb.Timestamp)(nil),             // 138: google.protobuf.Timestamp
 }
 var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	2,   // 0: convoy.ingest.v1.GroupConfig.strategy:type_name -> convoy.ingest.v1.StrategyConfig
@@ -9936,241 +10106,248 @@ var file_convoy_ingest_v1_ingest_proto_depIdxs = []int32{
 	6,   // 2: convoy.ingest.v1.GroupConfig.meta_event:type_name -> convoy.ingest.v1.MetaEventConfig
 	5,   // 3: convoy.ingest.v1.GroupConfig.circuit_breaker:type_name -> convoy.ingest.v1.CircuitBreakerConfig
 	4,   // 4: convoy.ingest.v1.Group.config:type_name -> convoy.ingest.v1.GroupConfig
-	132, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	132, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	138, // 5: convoy.ingest.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	138, // 6: convoy.ingest.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
 	7,   // 7: convoy.ingest.v1.CreateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
 	0,   // 8: convoy.ingest.v1.ListGroupsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	8,   // 9: convoy.ingest.v1.ListGroupsResponse.groups:type_name -> convoy.ingest.v1.Group
 	1,   // 10: convoy.ingest.v1.ListGroupsResponse.page:type_name -> convoy.ingest.v1.PageInfo
 	7,   // 11: convoy.ingest.v1.UpdateGroupRequest.config:type_name -> convoy.ingest.v1.GroupConfigInput
-	132, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
-	132, // 13: convoy.ingest.v1.APIKey.expires_at:type_name -> google.protobuf.Timestamp
-	132, // 14: convoy.ingest.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
-	132, // 15: convoy.ingest.v1.CreateAPIKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
+	138, // 12: convoy.ingest.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	138, // 13: convoy.ingest.v1.APIKey.expires_at:type_name -> google.protobuf.Timestamp
+	138, // 14: convoy.ingest.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
+	138, // 15: convoy.ingest.v1.CreateAPIKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
 	0,   // 16: convoy.ingest.v1.ListAPIKeysRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	16,  // 17: convoy.ingest.v1.ListAPIKeysResponse.keys:type_name -> convoy.ingest.v1.APIKey
 	1,   // 18: convoy.ingest.v1.ListAPIKeysResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	132, // 19: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
-	132, // 20: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
+	138, // 19: convoy.ingest.v1.Application.created_at:type_name -> google.protobuf.Timestamp
+	138, // 20: convoy.ingest.v1.Application.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 21: convoy.ingest.v1.ListApplicationsRequest.page:type_name -> convoy.ingest.v1.PageRequest
 	23,  // 22: convoy.ingest.v1.ListApplicationsResponse.applications:type_name -> convoy.ingest.v1.Application
 	1,   // 23: convoy.ingest.v1.ListApplicationsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	132, // 24: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
-	132, // 25: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
+	138, // 24: convoy.ingest.v1.EndpointSecret.created_at:type_name -> google.protobuf.Timestamp
+	138, // 25: convoy.ingest.v1.EndpointSecret.expires_at:type_name -> google.protobuf.Timestamp
 	31,  // 26: convoy.ingest.v1.Endpoint.secrets:type_name -> convoy.ingest.v1.EndpointSecret
-	132, // 27: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	132, // 28: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
+	138, // 27: convoy.ingest.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	138, // 28: convoy.ingest.v1.Endpoint.updated_at:type_name -> google.protobuf.Timestamp
 	52,  // 29: convoy.ingest.v1.Endpoint.circuit:type_name -> convoy.ingest.v1.Circuit
-	34,  // 30: convoy.ingest.v1.Endpoint.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
-	3,   // 31: convoy.ingest.v1.Endpoint.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	33,  // 32: convoy.ingest.v1.Endpoint.verification:type_name -> convoy.ingest.v1.EndpointVerification
-	132, // 33: convoy.ingest.v1.EndpointVerification.verified_at:type_name -> google.protobuf.Timestamp
-	132, // 34: convoy.ingest.v1.EndpointVerification.last_attempt_at:type_name -> google.protobuf.Timestamp
-	35,  // 35: convoy.ingest.v1.EndpointAuthentication.api_key:type_name -> convoy.ingest.v1.ApiKeyAuthentication
-	36,  // 36: convoy.ingest.v1.EndpointAuthentication.basic:type_name -> convoy.ingest.v1.BasicAuthentication
-	37,  // 37: convoy.ingest.v1.EndpointAuthentication.oauth2:type_name -> convoy.ingest.v1.OAuth2Authentication
-	38,  // 38: convoy.ingest.v1.EndpointAuthentication.mtls:type_name -> convoy.ingest.v1.MTLSAuthentication
-	34,  // 39: convoy.ingest.v1.CreateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
-	3,   // 40: convoy.ingest.v1.CreateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	0,   // 41: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	32,  // 42: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
-	1,   // 43: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	34,  // 44: convoy.ingest.v1.UpdateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
-	3,   // 45: convoy.ingest.v1.UpdateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
-	132, // 46: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
-	50,  // 47: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
-	132, // 48: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	132, // 49: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
-	132, // 50: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
-	50,  // 51: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
-	51,  // 52: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
-	132, // 53: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
-	132, // 54: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
-	52,  // 55: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
-	125, // 56: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
-	132, // 57: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	126, // 58: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
-	54,  // 59: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
-	132, // 60: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
-	132, // 61: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
-	0,   // 62: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	54,  // 63: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
-	1,   // 64: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	127, // 65: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
-	128, // 66: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
-	55,  // 67: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
-	61,  // 68: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
-	62,  // 69: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
-	129, // 70: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
-	132, // 71: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
-	132, // 72: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 73: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	67,  // 74: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
-	1,   // 75: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	132, // 76: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	75,  // 77: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
-	132, // 78: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	132, // 79: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
-	130, // 80: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
-	131, // 81: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
-	132, // 82: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
-	132, // 83: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
-	132, // 84: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
-	78,  // 85: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	0,   // 86: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	76,  // 87: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
-	1,   // 88: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	77,  // 89: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
-	78,  // 90: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	78,  // 91: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
-	132, // 92: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
-	92,  // 93: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
-	77,  // 94: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
-	132, // 95: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
-	132, // 96: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 97: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	93,  // 98: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
-	1,   // 99: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	132, // 100: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
-	0,   // 101: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	98,  // 102: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
-	1,   // 103: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	132, // 104: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
-	132, // 105: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
-	132, // 106: convoy.ingest.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
-	132, // 107: convoy.ingest.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
-	0,   // 108: convoy.ingest.v1.ListPortalLinksRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	106, // 109: convoy.ingest.v1.ListPortalLinksResponse.links:type_name -> convoy.ingest.v1.PortalLink
-	1,   // 110: convoy.ingest.v1.ListPortalLinksResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	132, // 111: convoy.ingest.v1.PortalSession.expires_at:type_name -> google.protobuf.Timestamp
-	132, // 112: convoy.ingest.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
-	0,   // 113: convoy.ingest.v1.ListAuditLogRequest.page:type_name -> convoy.ingest.v1.PageRequest
-	114, // 114: convoy.ingest.v1.ListAuditLogResponse.entries:type_name -> convoy.ingest.v1.AuditEntry
-	1,   // 115: convoy.ingest.v1.ListAuditLogResponse.page:type_name -> convoy.ingest.v1.PageInfo
-	119, // 116: convoy.ingest.v1.ListenMessage.ready:type_name -> convoy.ingest.v1.ListenReady
-	121, // 117: convoy.ingest.v1.ListenMessage.delivery:type_name -> convoy.ingest.v1.ListenDelivery
-	120, // 118: convoy.ingest.v1.ListenDelivery.headers:type_name -> convoy.ingest.v1.ListenHeader
-	120, // 119: convoy.ingest.v1.ListenOutcome.headers:type_name -> convoy.ingest.v1.ListenHeader
-	122, // 120: convoy.ingest.v1.ReportListenOutcomeRequest.outcome:type_name -> convoy.ingest.v1.ListenOutcome
-	9,   // 121: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
-	10,  // 122: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
-	12,  // 123: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
-	13,  // 124: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
-	14,  // 125: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
-	17,  // 126: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
-	18,  // 127: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
-	19,  // 128: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
-	21,  // 129: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
-	24,  // 130: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
-	25,  // 131: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
-	27,  // 132: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
-	28,  // 133: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
-	29,  // 134: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
-	39,  // 135: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
-	40,  // 136: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
-	42,  // 137: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
-	43,  // 138: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
-	46,  // 139: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
-	48,  // 140: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
-	49,  // 141: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
-	44,  // 142: convoy.ingest.v1.IngestService.GetEndpointPublicKey:input_type -> convoy.ingest.v1.GetEndpointPublicKeyRequest
-	55,  // 143: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
-	58,  // 144: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
-	60,  // 145: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
-	61,  // 146: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
-	62,  // 147: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
-	63,  // 148: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
-	56,  // 149: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
-	65,  // 150: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
-	68,  // 151: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
-	69,  // 152: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
-	71,  // 153: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
-	72,  // 154: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
-	73,  // 155: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
-	79,  // 156: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
-	81,  // 157: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
-	82,  // 158: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
-	84,  // 159: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
-	85,  // 160: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
-	86,  // 161: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
-	88,  // 162: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
-	90,  // 163: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
-	94,  // 164: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
-	96,  // 165: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
-	97,  // 166: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
-	99,  // 167: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
-	101, // 168: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
-	103, // 169: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
-	104, // 170: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
-	107, // 171: convoy.ingest.v1.IngestService.CreatePortalLink:input_type -> convoy.ingest.v1.CreatePortalLinkRequest
-	108, // 172: convoy.ingest.v1.IngestService.ListPortalLinks:input_type -> convoy.ingest.v1.ListPortalLinksRequest
-	110, // 173: convoy.ingest.v1.IngestService.RevokePortalLink:input_type -> convoy.ingest.v1.RevokePortalLinkRequest
-	112, // 174: convoy.ingest.v1.IngestService.GetPortalSession:input_type -> convoy.ingest.v1.GetPortalSessionRequest
-	115, // 175: convoy.ingest.v1.IngestService.ListAuditLog:input_type -> convoy.ingest.v1.ListAuditLogRequest
-	117, // 176: convoy.ingest.v1.IngestService.Listen:input_type -> convoy.ingest.v1.ListenRequest
-	123, // 177: convoy.ingest.v1.IngestService.ReportListenOutcome:input_type -> convoy.ingest.v1.ReportListenOutcomeRequest
-	8,   // 178: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
-	11,  // 179: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
-	8,   // 180: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
-	8,   // 181: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
-	15,  // 182: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
-	16,  // 183: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
-	20,  // 184: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
-	16,  // 185: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
-	22,  // 186: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
-	23,  // 187: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
-	26,  // 188: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
-	23,  // 189: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
-	23,  // 190: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
-	30,  // 191: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
-	32,  // 192: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	41,  // 193: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
-	32,  // 194: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	32,  // 195: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
-	47,  // 196: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
-	32,  // 197: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
-	53,  // 198: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
-	45,  // 199: convoy.ingest.v1.IngestService.GetEndpointPublicKey:output_type -> convoy.ingest.v1.EndpointPublicKey
-	54,  // 200: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
-	59,  // 201: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
-	54,  // 202: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
-	54,  // 203: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
-	54,  // 204: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
-	64,  // 205: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
-	57,  // 206: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
-	66,  // 207: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
-	67,  // 208: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
-	70,  // 209: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
-	67,  // 210: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
-	67,  // 211: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
-	74,  // 212: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
-	80,  // 213: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
-	76,  // 214: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
-	83,  // 215: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
-	77,  // 216: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
-	76,  // 217: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
-	87,  // 218: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
-	89,  // 219: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
-	91,  // 220: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
-	95,  // 221: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
-	93,  // 222: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	93,  // 223: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
-	100, // 224: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
-	102, // 225: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
-	105, // 226: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
-	105, // 227: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
-	106, // 228: convoy.ingest.v1.IngestService.CreatePortalLink:output_type -> convoy.ingest.v1.PortalLink
-	109, // 229: convoy.ingest.v1.IngestService.ListPortalLinks:output_type -> convoy.ingest.v1.ListPortalLinksResponse
-	111, // 230: convoy.ingest.v1.IngestService.RevokePortalLink:output_type -> convoy.ingest.v1.RevokePortalLinkResponse
-	113, // 231: convoy.ingest.v1.IngestService.GetPortalSession:output_type -> convoy.ingest.v1.PortalSession
-	116, // 232: convoy.ingest.v1.IngestService.ListAuditLog:output_type -> convoy.ingest.v1.ListAuditLogResponse
-	118, // 233: convoy.ingest.v1.IngestService.Listen:output_type -> convoy.ingest.v1.ListenMessage
-	124, // 234: convoy.ingest.v1.IngestService.ReportListenOutcome:output_type -> convoy.ingest.v1.ReportListenOutcomeResponse
-	178, // [178:235] is the sub-list for method output_type
-	121, // [121:178] is the sub-list for method input_type
-	121, // [121:121] is the sub-list for extension type_name
-	121, // [121:121] is the sub-list for extension extendee
-	0,   // [0:121] is the sub-list for field type_name
+	127, // 30: convoy.ingest.v1.Endpoint.custom_headers:type_name -> convoy.ingest.v1.Endpoint.CustomHeadersEntry
+	34,  // 31: convoy.ingest.v1.Endpoint.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
+	3,   // 32: convoy.ingest.v1.Endpoint.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	33,  // 33: convoy.ingest.v1.Endpoint.verification:type_name -> convoy.ingest.v1.EndpointVerification
+	138, // 34: convoy.ingest.v1.EndpointVerification.verified_at:type_name -> google.protobuf.Timestamp
+	138, // 35: convoy.ingest.v1.EndpointVerification.last_attempt_at:type_name -> google.protobuf.Timestamp
+	35,  // 36: convoy.ingest.v1.EndpointAuthentication.api_key:type_name -> convoy.ingest.v1.ApiKeyAuthentication
+	36,  // 37: convoy.ingest.v1.EndpointAuthentication.basic:type_name -> convoy.ingest.v1.BasicAuthentication
+	37,  // 38: convoy.ingest.v1.EndpointAuthentication.oauth2:type_name -> convoy.ingest.v1.OAuth2Authentication
+	38,  // 39: convoy.ingest.v1.EndpointAuthentication.mtls:type_name -> convoy.ingest.v1.MTLSAuthentication
+	128, // 40: convoy.ingest.v1.CreateEndpointRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEndpointRequest.CustomHeadersEntry
+	34,  // 41: convoy.ingest.v1.CreateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
+	3,   // 42: convoy.ingest.v1.CreateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	0,   // 43: convoy.ingest.v1.ListEndpointsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	32,  // 44: convoy.ingest.v1.ListEndpointsResponse.endpoints:type_name -> convoy.ingest.v1.Endpoint
+	1,   // 45: convoy.ingest.v1.ListEndpointsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	129, // 46: convoy.ingest.v1.UpdateEndpointRequest.custom_headers:type_name -> convoy.ingest.v1.UpdateEndpointRequest.CustomHeadersEntry
+	34,  // 47: convoy.ingest.v1.UpdateEndpointRequest.authentication:type_name -> convoy.ingest.v1.EndpointAuthentication
+	3,   // 48: convoy.ingest.v1.UpdateEndpointRequest.signature:type_name -> convoy.ingest.v1.SignatureConfig
+	138, // 49: convoy.ingest.v1.StatsBucket.start:type_name -> google.protobuf.Timestamp
+	50,  // 50: convoy.ingest.v1.StatsBucket.figures:type_name -> convoy.ingest.v1.StatsFigures
+	138, // 51: convoy.ingest.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	138, // 52: convoy.ingest.v1.EndpointStats.start:type_name -> google.protobuf.Timestamp
+	138, // 53: convoy.ingest.v1.EndpointStats.end:type_name -> google.protobuf.Timestamp
+	50,  // 54: convoy.ingest.v1.EndpointStats.totals:type_name -> convoy.ingest.v1.StatsFigures
+	51,  // 55: convoy.ingest.v1.EndpointStats.buckets:type_name -> convoy.ingest.v1.StatsBucket
+	138, // 56: convoy.ingest.v1.EndpointStats.last_success_at:type_name -> google.protobuf.Timestamp
+	138, // 57: convoy.ingest.v1.EndpointStats.last_failure_at:type_name -> google.protobuf.Timestamp
+	52,  // 58: convoy.ingest.v1.EndpointStats.circuit:type_name -> convoy.ingest.v1.Circuit
+	130, // 59: convoy.ingest.v1.Event.custom_headers:type_name -> convoy.ingest.v1.Event.CustomHeadersEntry
+	138, // 60: convoy.ingest.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	131, // 61: convoy.ingest.v1.CreateEventRequest.custom_headers:type_name -> convoy.ingest.v1.CreateEventRequest.CustomHeadersEntry
+	54,  // 62: convoy.ingest.v1.SendTestEventResponse.event:type_name -> convoy.ingest.v1.Event
+	138, // 63: convoy.ingest.v1.ListEventsRequest.start_date:type_name -> google.protobuf.Timestamp
+	138, // 64: convoy.ingest.v1.ListEventsRequest.end_date:type_name -> google.protobuf.Timestamp
+	0,   // 65: convoy.ingest.v1.ListEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	54,  // 66: convoy.ingest.v1.ListEventsResponse.events:type_name -> convoy.ingest.v1.Event
+	1,   // 67: convoy.ingest.v1.ListEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	132, // 68: convoy.ingest.v1.BroadcastEventRequest.custom_headers:type_name -> convoy.ingest.v1.BroadcastEventRequest.CustomHeadersEntry
+	133, // 69: convoy.ingest.v1.FanoutEventRequest.custom_headers:type_name -> convoy.ingest.v1.FanoutEventRequest.CustomHeadersEntry
+	55,  // 70: convoy.ingest.v1.PrecheckEventRequest.event:type_name -> convoy.ingest.v1.CreateEventRequest
+	61,  // 71: convoy.ingest.v1.PrecheckEventRequest.broadcast:type_name -> convoy.ingest.v1.BroadcastEventRequest
+	62,  // 72: convoy.ingest.v1.PrecheckEventRequest.fanout:type_name -> convoy.ingest.v1.FanoutEventRequest
+	134, // 73: convoy.ingest.v1.TestFilterRequest.headers:type_name -> convoy.ingest.v1.TestFilterRequest.HeadersEntry
+	138, // 74: convoy.ingest.v1.EventType.created_at:type_name -> google.protobuf.Timestamp
+	138, // 75: convoy.ingest.v1.EventType.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 76: convoy.ingest.v1.ListEventTypesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	67,  // 77: convoy.ingest.v1.ListEventTypesResponse.event_types:type_name -> convoy.ingest.v1.EventType
+	1,   // 78: convoy.ingest.v1.ListEventTypesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	138, // 79: convoy.ingest.v1.DeliveryMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	75,  // 80: convoy.ingest.v1.Delivery.metadata:type_name -> convoy.ingest.v1.DeliveryMetadata
+	138, // 81: convoy.ingest.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	138, // 82: convoy.ingest.v1.Delivery.updated_at:type_name -> google.protobuf.Timestamp
+	135, // 83: convoy.ingest.v1.Attempt.request_http_header:type_name -> convoy.ingest.v1.Attempt.RequestHttpHeaderEntry
+	136, // 84: convoy.ingest.v1.Attempt.response_http_header:type_name -> convoy.ingest.v1.Attempt.ResponseHttpHeaderEntry
+	138, // 85: convoy.ingest.v1.Attempt.created_at:type_name -> google.protobuf.Timestamp
+	138, // 86: convoy.ingest.v1.DeliveryFilter.start_date:type_name -> google.protobuf.Timestamp
+	138, // 87: convoy.ingest.v1.DeliveryFilter.end_date:type_name -> google.protobuf.Timestamp
+	78,  // 88: convoy.ingest.v1.ListDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	0,   // 89: convoy.ingest.v1.ListDeliveriesRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	76,  // 90: convoy.ingest.v1.ListDeliveriesResponse.deliveries:type_name -> convoy.ingest.v1.Delivery
+	1,   // 91: convoy.ingest.v1.ListDeliveriesResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	77,  // 92: convoy.ingest.v1.ListAttemptsResponse.attempts:type_name -> convoy.ingest.v1.Attempt
+	78,  // 93: convoy.ingest.v1.BatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	78,  // 94: convoy.ingest.v1.CountBatchRetryDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	78,  // 95: convoy.ingest.v1.CountDeliveriesRequest.filter:type_name -> convoy.ingest.v1.DeliveryFilter
+	137, // 96: convoy.ingest.v1.CountDeliveriesResponse.counts:type_name -> convoy.ingest.v1.CountDeliveriesResponse.CountsEntry
+	138, // 97: convoy.ingest.v1.MetaEventMetadata.next_send_time:type_name -> google.protobuf.Timestamp
+	94,  // 98: convoy.ingest.v1.MetaEvent.metadata:type_name -> convoy.ingest.v1.MetaEventMetadata
+	77,  // 99: convoy.ingest.v1.MetaEvent.attempts:type_name -> convoy.ingest.v1.Attempt
+	138, // 100: convoy.ingest.v1.MetaEvent.created_at:type_name -> google.protobuf.Timestamp
+	138, // 101: convoy.ingest.v1.MetaEvent.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 102: convoy.ingest.v1.ListMetaEventsRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	95,  // 103: convoy.ingest.v1.ListMetaEventsResponse.meta_events:type_name -> convoy.ingest.v1.MetaEvent
+	1,   // 104: convoy.ingest.v1.ListMetaEventsResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	138, // 105: convoy.ingest.v1.DeadLetter.dead_at:type_name -> google.protobuf.Timestamp
+	0,   // 106: convoy.ingest.v1.ListDeadLettersRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	100, // 107: convoy.ingest.v1.ListDeadLettersResponse.dead_letters:type_name -> convoy.ingest.v1.DeadLetter
+	1,   // 108: convoy.ingest.v1.ListDeadLettersResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	138, // 109: convoy.ingest.v1.EncryptionStatus.started_at:type_name -> google.protobuf.Timestamp
+	138, // 110: convoy.ingest.v1.EncryptionStatus.finished_at:type_name -> google.protobuf.Timestamp
+	138, // 111: convoy.ingest.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
+	138, // 112: convoy.ingest.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 113: convoy.ingest.v1.ListPortalLinksRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	108, // 114: convoy.ingest.v1.ListPortalLinksResponse.links:type_name -> convoy.ingest.v1.PortalLink
+	1,   // 115: convoy.ingest.v1.ListPortalLinksResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	138, // 116: convoy.ingest.v1.PortalSession.expires_at:type_name -> google.protobuf.Timestamp
+	138, // 117: convoy.ingest.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
+	0,   // 118: convoy.ingest.v1.ListAuditLogRequest.page:type_name -> convoy.ingest.v1.PageRequest
+	116, // 119: convoy.ingest.v1.ListAuditLogResponse.entries:type_name -> convoy.ingest.v1.AuditEntry
+	1,   // 120: convoy.ingest.v1.ListAuditLogResponse.page:type_name -> convoy.ingest.v1.PageInfo
+	121, // 121: convoy.ingest.v1.ListenMessage.ready:type_name -> convoy.ingest.v1.ListenReady
+	123, // 122: convoy.ingest.v1.ListenMessage.delivery:type_name -> convoy.ingest.v1.ListenDelivery
+	122, // 123: convoy.ingest.v1.ListenDelivery.headers:type_name -> convoy.ingest.v1.ListenHeader
+	122, // 124: convoy.ingest.v1.ListenOutcome.headers:type_name -> convoy.ingest.v1.ListenHeader
+	124, // 125: convoy.ingest.v1.ReportListenOutcomeRequest.outcome:type_name -> convoy.ingest.v1.ListenOutcome
+	9,   // 126: convoy.ingest.v1.IngestService.CreateGroup:input_type -> convoy.ingest.v1.CreateGroupRequest
+	10,  // 127: convoy.ingest.v1.IngestService.ListGroups:input_type -> convoy.ingest.v1.ListGroupsRequest
+	12,  // 128: convoy.ingest.v1.IngestService.GetGroup:input_type -> convoy.ingest.v1.GetGroupRequest
+	13,  // 129: convoy.ingest.v1.IngestService.UpdateGroup:input_type -> convoy.ingest.v1.UpdateGroupRequest
+	14,  // 130: convoy.ingest.v1.IngestService.DeleteGroup:input_type -> convoy.ingest.v1.DeleteGroupRequest
+	17,  // 131: convoy.ingest.v1.IngestService.CreateAPIKey:input_type -> convoy.ingest.v1.CreateAPIKeyRequest
+	18,  // 132: convoy.ingest.v1.IngestService.ListAPIKeys:input_type -> convoy.ingest.v1.ListAPIKeysRequest
+	19,  // 133: convoy.ingest.v1.IngestService.GetAPIKey:input_type -> convoy.ingest.v1.GetAPIKeyRequest
+	21,  // 134: convoy.ingest.v1.IngestService.RevokeAPIKey:input_type -> convoy.ingest.v1.RevokeAPIKeyRequest
+	24,  // 135: convoy.ingest.v1.IngestService.CreateApplication:input_type -> convoy.ingest.v1.CreateApplicationRequest
+	25,  // 136: convoy.ingest.v1.IngestService.ListApplications:input_type -> convoy.ingest.v1.ListApplicationsRequest
+	27,  // 137: convoy.ingest.v1.IngestService.GetApplication:input_type -> convoy.ingest.v1.GetApplicationRequest
+	28,  // 138: convoy.ingest.v1.IngestService.UpdateApplication:input_type -> convoy.ingest.v1.UpdateApplicationRequest
+	29,  // 139: convoy.ingest.v1.IngestService.DeleteApplication:input_type -> convoy.ingest.v1.DeleteApplicationRequest
+	39,  // 140: convoy.ingest.v1.IngestService.CreateEndpoint:input_type -> convoy.ingest.v1.CreateEndpointRequest
+	40,  // 141: convoy.ingest.v1.IngestService.ListEndpoints:input_type -> convoy.ingest.v1.ListEndpointsRequest
+	42,  // 142: convoy.ingest.v1.IngestService.GetEndpoint:input_type -> convoy.ingest.v1.GetEndpointRequest
+	43,  // 143: convoy.ingest.v1.IngestService.UpdateEndpoint:input_type -> convoy.ingest.v1.UpdateEndpointRequest
+	46,  // 144: convoy.ingest.v1.IngestService.DeleteEndpoint:input_type -> convoy.ingest.v1.DeleteEndpointRequest
+	48,  // 145: convoy.ingest.v1.IngestService.ExpireSecret:input_type -> convoy.ingest.v1.ExpireSecretRequest
+	49,  // 146: convoy.ingest.v1.IngestService.GetEndpointStats:input_type -> convoy.ingest.v1.GetEndpointStatsRequest
+	44,  // 147: convoy.ingest.v1.IngestService.GetEndpointPublicKey:input_type -> convoy.ingest.v1.GetEndpointPublicKeyRequest
+	55,  // 148: convoy.ingest.v1.IngestService.CreateEvent:input_type -> convoy.ingest.v1.CreateEventRequest
+	58,  // 149: convoy.ingest.v1.IngestService.ListEvents:input_type -> convoy.ingest.v1.ListEventsRequest
+	60,  // 150: convoy.ingest.v1.IngestService.GetEvent:input_type -> convoy.ingest.v1.GetEventRequest
+	61,  // 151: convoy.ingest.v1.IngestService.BroadcastEvent:input_type -> convoy.ingest.v1.BroadcastEventRequest
+	62,  // 152: convoy.ingest.v1.IngestService.FanoutEvent:input_type -> convoy.ingest.v1.FanoutEventRequest
+	63,  // 153: convoy.ingest.v1.IngestService.PrecheckEvent:input_type -> convoy.ingest.v1.PrecheckEventRequest
+	56,  // 154: convoy.ingest.v1.IngestService.SendTestEvent:input_type -> convoy.ingest.v1.SendTestEventRequest
+	65,  // 155: convoy.ingest.v1.IngestService.TestFilter:input_type -> convoy.ingest.v1.TestFilterRequest
+	68,  // 156: convoy.ingest.v1.IngestService.CreateEventType:input_type -> convoy.ingest.v1.CreateEventTypeRequest
+	69,  // 157: convoy.ingest.v1.IngestService.ListEventTypes:input_type -> convoy.ingest.v1.ListEventTypesRequest
+	71,  // 158: convoy.ingest.v1.IngestService.GetEventType:input_type -> convoy.ingest.v1.GetEventTypeRequest
+	72,  // 159: convoy.ingest.v1.IngestService.UpdateEventType:input_type -> convoy.ingest.v1.UpdateEventTypeRequest
+	73,  // 160: convoy.ingest.v1.IngestService.DeleteEventType:input_type -> convoy.ingest.v1.DeleteEventTypeRequest
+	79,  // 161: convoy.ingest.v1.IngestService.ListDeliveries:input_type -> convoy.ingest.v1.ListDeliveriesRequest
+	81,  // 162: convoy.ingest.v1.IngestService.GetDelivery:input_type -> convoy.ingest.v1.GetDeliveryRequest
+	82,  // 163: convoy.ingest.v1.IngestService.ListAttempts:input_type -> convoy.ingest.v1.ListAttemptsRequest
+	84,  // 164: convoy.ingest.v1.IngestService.GetAttempt:input_type -> convoy.ingest.v1.GetAttemptRequest
+	85,  // 165: convoy.ingest.v1.IngestService.ResendDelivery:input_type -> convoy.ingest.v1.ResendDeliveryRequest
+	86,  // 166: convoy.ingest.v1.IngestService.BatchRetryDeliveries:input_type -> convoy.ingest.v1.BatchRetryDeliveriesRequest
+	88,  // 167: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:input_type -> convoy.ingest.v1.CountBatchRetryDeliveriesRequest
+	92,  // 168: convoy.ingest.v1.IngestService.ForceResendDeliveries:input_type -> convoy.ingest.v1.ForceResendDeliveriesRequest
+	90,  // 169: convoy.ingest.v1.IngestService.CountDeliveries:input_type -> convoy.ingest.v1.CountDeliveriesRequest
+	96,  // 170: convoy.ingest.v1.IngestService.ListMetaEvents:input_type -> convoy.ingest.v1.ListMetaEventsRequest
+	98,  // 171: convoy.ingest.v1.IngestService.GetMetaEvent:input_type -> convoy.ingest.v1.GetMetaEventRequest
+	99,  // 172: convoy.ingest.v1.IngestService.ResendMetaEvent:input_type -> convoy.ingest.v1.ResendMetaEventRequest
+	101, // 173: convoy.ingest.v1.IngestService.ListDeadLetters:input_type -> convoy.ingest.v1.ListDeadLettersRequest
+	103, // 174: convoy.ingest.v1.IngestService.RedriveDeadLetters:input_type -> convoy.ingest.v1.RedriveDeadLettersRequest
+	105, // 175: convoy.ingest.v1.IngestService.GetEncryptionStatus:input_type -> convoy.ingest.v1.GetEncryptionStatusRequest
+	106, // 176: convoy.ingest.v1.IngestService.RotateEncryptionKey:input_type -> convoy.ingest.v1.RotateEncryptionKeyRequest
+	109, // 177: convoy.ingest.v1.IngestService.CreatePortalLink:input_type -> convoy.ingest.v1.CreatePortalLinkRequest
+	110, // 178: convoy.ingest.v1.IngestService.ListPortalLinks:input_type -> convoy.ingest.v1.ListPortalLinksRequest
+	112, // 179: convoy.ingest.v1.IngestService.RevokePortalLink:input_type -> convoy.ingest.v1.RevokePortalLinkRequest
+	114, // 180: convoy.ingest.v1.IngestService.GetPortalSession:input_type -> convoy.ingest.v1.GetPortalSessionRequest
+	117, // 181: convoy.ingest.v1.IngestService.ListAuditLog:input_type -> convoy.ingest.v1.ListAuditLogRequest
+	119, // 182: convoy.ingest.v1.IngestService.Listen:input_type -> convoy.ingest.v1.ListenRequest
+	125, // 183: convoy.ingest.v1.IngestService.ReportListenOutcome:input_type -> convoy.ingest.v1.ReportListenOutcomeRequest
+	8,   // 184: convoy.ingest.v1.IngestService.CreateGroup:output_type -> convoy.ingest.v1.Group
+	11,  // 185: convoy.ingest.v1.IngestService.ListGroups:output_type -> convoy.ingest.v1.ListGroupsResponse
+	8,   // 186: convoy.ingest.v1.IngestService.GetGroup:output_type -> convoy.ingest.v1.Group
+	8,   // 187: convoy.ingest.v1.IngestService.UpdateGroup:output_type -> convoy.ingest.v1.Group
+	15,  // 188: convoy.ingest.v1.IngestService.DeleteGroup:output_type -> convoy.ingest.v1.DeleteGroupResponse
+	16,  // 189: convoy.ingest.v1.IngestService.CreateAPIKey:output_type -> convoy.ingest.v1.APIKey
+	20,  // 190: convoy.ingest.v1.IngestService.ListAPIKeys:output_type -> convoy.ingest.v1.ListAPIKeysResponse
+	16,  // 191: convoy.ingest.v1.IngestService.GetAPIKey:output_type -> convoy.ingest.v1.APIKey
+	22,  // 192: convoy.ingest.v1.IngestService.RevokeAPIKey:output_type -> convoy.ingest.v1.RevokeAPIKeyResponse
+	23,  // 193: convoy.ingest.v1.IngestService.CreateApplication:output_type -> convoy.ingest.v1.Application
+	26,  // 194: convoy.ingest.v1.IngestService.ListApplications:output_type -> convoy.ingest.v1.ListApplicationsResponse
+	23,  // 195: convoy.ingest.v1.IngestService.GetApplication:output_type -> convoy.ingest.v1.Application
+	23,  // 196: convoy.ingest.v1.IngestService.UpdateApplication:output_type -> convoy.ingest.v1.Application
+	30,  // 197: convoy.ingest.v1.IngestService.DeleteApplication:output_type -> convoy.ingest.v1.DeleteApplicationResponse
+	32,  // 198: convoy.ingest.v1.IngestService.CreateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	41,  // 199: convoy.ingest.v1.IngestService.ListEndpoints:output_type -> convoy.ingest.v1.ListEndpointsResponse
+	32,  // 200: convoy.ingest.v1.IngestService.GetEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	32,  // 201: convoy.ingest.v1.IngestService.UpdateEndpoint:output_type -> convoy.ingest.v1.Endpoint
+	47,  // 202: convoy.ingest.v1.IngestService.DeleteEndpoint:output_type -> convoy.ingest.v1.DeleteEndpointResponse
+	32,  // 203: convoy.ingest.v1.IngestService.ExpireSecret:output_type -> convoy.ingest.v1.Endpoint
+	53,  // 204: convoy.ingest.v1.IngestService.GetEndpointStats:output_type -> convoy.ingest.v1.EndpointStats
+	45,  // 205: convoy.ingest.v1.IngestService.GetEndpointPublicKey:output_type -> convoy.ingest.v1.EndpointPublicKey
+	54,  // 206: convoy.ingest.v1.IngestService.CreateEvent:output_type -> convoy.ingest.v1.Event
+	59,  // 207: convoy.ingest.v1.IngestService.ListEvents:output_type -> convoy.ingest.v1.ListEventsResponse
+	54,  // 208: convoy.ingest.v1.IngestService.GetEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 209: convoy.ingest.v1.IngestService.BroadcastEvent:output_type -> convoy.ingest.v1.Event
+	54,  // 210: convoy.ingest.v1.IngestService.FanoutEvent:output_type -> convoy.ingest.v1.Event
+	64,  // 211: convoy.ingest.v1.IngestService.PrecheckEvent:output_type -> convoy.ingest.v1.PrecheckEventResponse
+	57,  // 212: convoy.ingest.v1.IngestService.SendTestEvent:output_type -> convoy.ingest.v1.SendTestEventResponse
+	66,  // 213: convoy.ingest.v1.IngestService.TestFilter:output_type -> convoy.ingest.v1.TestFilterResponse
+	67,  // 214: convoy.ingest.v1.IngestService.CreateEventType:output_type -> convoy.ingest.v1.EventType
+	70,  // 215: convoy.ingest.v1.IngestService.ListEventTypes:output_type -> convoy.ingest.v1.ListEventTypesResponse
+	67,  // 216: convoy.ingest.v1.IngestService.GetEventType:output_type -> convoy.ingest.v1.EventType
+	67,  // 217: convoy.ingest.v1.IngestService.UpdateEventType:output_type -> convoy.ingest.v1.EventType
+	74,  // 218: convoy.ingest.v1.IngestService.DeleteEventType:output_type -> convoy.ingest.v1.DeleteEventTypeResponse
+	80,  // 219: convoy.ingest.v1.IngestService.ListDeliveries:output_type -> convoy.ingest.v1.ListDeliveriesResponse
+	76,  // 220: convoy.ingest.v1.IngestService.GetDelivery:output_type -> convoy.ingest.v1.Delivery
+	83,  // 221: convoy.ingest.v1.IngestService.ListAttempts:output_type -> convoy.ingest.v1.ListAttemptsResponse
+	77,  // 222: convoy.ingest.v1.IngestService.GetAttempt:output_type -> convoy.ingest.v1.Attempt
+	76,  // 223: convoy.ingest.v1.IngestService.ResendDelivery:output_type -> convoy.ingest.v1.Delivery
+	87,  // 224: convoy.ingest.v1.IngestService.BatchRetryDeliveries:output_type -> convoy.ingest.v1.BatchRetryDeliveriesResponse
+	89,  // 225: convoy.ingest.v1.IngestService.CountBatchRetryDeliveries:output_type -> convoy.ingest.v1.CountBatchRetryDeliveriesResponse
+	93,  // 226: convoy.ingest.v1.IngestService.ForceResendDeliveries:output_type -> convoy.ingest.v1.ForceResendDeliveriesResponse
+	91,  // 227: convoy.ingest.v1.IngestService.CountDeliveries:output_type -> convoy.ingest.v1.CountDeliveriesResponse
+	97,  // 228: convoy.ingest.v1.IngestService.ListMetaEvents:output_type -> convoy.ingest.v1.ListMetaEventsResponse
+	95,  // 229: convoy.ingest.v1.IngestService.GetMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	95,  // 230: convoy.ingest.v1.IngestService.ResendMetaEvent:output_type -> convoy.ingest.v1.MetaEvent
+	102, // 231: convoy.ingest.v1.IngestService.ListDeadLetters:output_type -> convoy.ingest.v1.ListDeadLettersResponse
+	104, // 232: convoy.ingest.v1.IngestService.RedriveDeadLetters:output_type -> convoy.ingest.v1.RedriveDeadLettersResponse
+	107, // 233: convoy.ingest.v1.IngestService.GetEncryptionStatus:output_type -> convoy.ingest.v1.EncryptionStatus
+	107, // 234: convoy.ingest.v1.IngestService.RotateEncryptionKey:output_type -> convoy.ingest.v1.EncryptionStatus
+	108, // 235: convoy.ingest.v1.IngestService.CreatePortalLink:output_type -> convoy.ingest.v1.PortalLink
+	111, // 236: convoy.ingest.v1.IngestService.ListPortalLinks:output_type -> convoy.ingest.v1.ListPortalLinksResponse
+	113, // 237: convoy.ingest.v1.IngestService.RevokePortalLink:output_type -> convoy.ingest.v1.RevokePortalLinkResponse
+	115, // 238: convoy.ingest.v1.IngestService.GetPortalSession:output_type -> convoy.ingest.v1.PortalSession
+	118, // 239: convoy.ingest.v1.IngestService.ListAuditLog:output_type -> convoy.ingest.v1.ListAuditLogResponse
+	120, // 240: convoy.ingest.v1.IngestService.Listen:output_type -> convoy.ingest.v1.ListenMessage
+	126, // 241: convoy.ingest.v1.IngestService.ReportListenOutcome:output_type -> convoy.ingest.v1.ReportListenOutcomeResponse
+	184, // [184:242] is the sub-list for method output_type
+	126, // [126:184] is the sub-list for method input_type
+	126, // [126:126] is the sub-list for extension type_name
+	126, // [126:126] is the sub-list for extension extendee
+	0,   // [0:126] is the sub-list for field type_name
 }
 
 func init() { file_convoy_ingest_v1_ingest_proto_init() }
@@ -10190,7 +10367,7 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 		(*PrecheckEventRequest_Fanout)(nil),
 	}
 	file_convoy_ingest_v1_ingest_proto_msgTypes[72].OneofWrappers = []any{}
-	file_convoy_ingest_v1_ingest_proto_msgTypes[118].OneofWrappers = []any{
+	file_convoy_ingest_v1_ingest_proto_msgTypes[120].OneofWrappers = []any{
 		(*ListenMessage_Ready)(nil),
 		(*ListenMessage_Delivery)(nil),
 	}
@@ -10200,7 +10377,7 @@ func file_convoy_ingest_v1_ingest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convoy_ingest_v1_ingest_proto_rawDesc), len(file_convoy_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   132,
+			NumMessages:   138,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -67,6 +67,7 @@ const (
 	IngestService_BatchRetryDeliveries_FullMethodName      = "/convoy.ingest.v1.IngestService/BatchRetryDeliveries"
 	IngestService_CountBatchRetryDeliveries_FullMethodName = "/convoy.ingest.v1.IngestService/CountBatchRetryDeliveries"
 	IngestService_ForceResendDeliveries_FullMethodName     = "/convoy.ingest.v1.IngestService/ForceResendDeliveries"
+	IngestService_CountDeliveries_FullMethodName           = "/convoy.ingest.v1.IngestService/CountDeliveries"
 	IngestService_ListMetaEvents_FullMethodName            = "/convoy.ingest.v1.IngestService/ListMetaEvents"
 	IngestService_GetMetaEvent_FullMethodName              = "/convoy.ingest.v1.IngestService/GetMetaEvent"
 	IngestService_ResendMetaEvent_FullMethodName           = "/convoy.ingest.v1.IngestService/ResendMetaEvent"
@@ -150,6 +151,8 @@ type IngestServiceClient interface {
 	// How many deliveries BatchRetryDeliveries would retry for a filter.
 	CountBatchRetryDeliveries(ctx context.Context, in *CountBatchRetryDeliveriesRequest, opts ...grpc.CallOption) (*CountBatchRetryDeliveriesResponse, error)
 	ForceResendDeliveries(ctx context.Context, in *ForceResendDeliveriesRequest, opts ...grpc.CallOption) (*ForceResendDeliveriesResponse, error)
+	// Counts the deliveries the filter selects, by status.
+	CountDeliveries(ctx context.Context, in *CountDeliveriesRequest, opts ...grpc.CallOption) (*CountDeliveriesResponse, error)
 	// Meta events: a group's operational notices and their attempts.
 	ListMetaEvents(ctx context.Context, in *ListMetaEventsRequest, opts ...grpc.CallOption) (*ListMetaEventsResponse, error)
 	GetMetaEvent(ctx context.Context, in *GetMetaEventRequest, opts ...grpc.CallOption) (*MetaEvent, error)
@@ -618,6 +621,16 @@ func (c *ingestServiceClient) ForceResendDeliveries(ctx context.Context, in *For
 	return out, nil
 }
 
+func (c *ingestServiceClient) CountDeliveries(ctx context.Context, in *CountDeliveriesRequest, opts ...grpc.CallOption) (*CountDeliveriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountDeliveriesResponse)
+	err := c.cc.Invoke(ctx, IngestService_CountDeliveries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ingestServiceClient) ListMetaEvents(ctx context.Context, in *ListMetaEventsRequest, opts ...grpc.CallOption) (*ListMetaEventsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListMetaEventsResponse)
@@ -834,6 +847,8 @@ type IngestServiceServer interface {
 	// How many deliveries BatchRetryDeliveries would retry for a filter.
 	CountBatchRetryDeliveries(context.Context, *CountBatchRetryDeliveriesRequest) (*CountBatchRetryDeliveriesResponse, error)
 	ForceResendDeliveries(context.Context, *ForceResendDeliveriesRequest) (*ForceResendDeliveriesResponse, error)
+	// Counts the deliveries the filter selects, by status.
+	CountDeliveries(context.Context, *CountDeliveriesRequest) (*CountDeliveriesResponse, error)
 	// Meta events: a group's operational notices and their attempts.
 	ListMetaEvents(context.Context, *ListMetaEventsRequest) (*ListMetaEventsResponse, error)
 	GetMetaEvent(context.Context, *GetMetaEventRequest) (*MetaEvent, error)
@@ -1000,6 +1015,9 @@ func (UnimplementedIngestServiceServer) CountBatchRetryDeliveries(context.Contex
 }
 func (UnimplementedIngestServiceServer) ForceResendDeliveries(context.Context, *ForceResendDeliveriesRequest) (*ForceResendDeliveriesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ForceResendDeliveries not implemented")
+}
+func (UnimplementedIngestServiceServer) CountDeliveries(context.Context, *CountDeliveriesRequest) (*CountDeliveriesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CountDeliveries not implemented")
 }
 func (UnimplementedIngestServiceServer) ListMetaEvents(context.Context, *ListMetaEventsRequest) (*ListMetaEventsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListMetaEvents not implemented")
@@ -1838,6 +1856,24 @@ func _IngestService_ForceResendDeliveries_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_CountDeliveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountDeliveriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).CountDeliveries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_CountDeliveries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).CountDeliveries(ctx, req.(*CountDeliveriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IngestService_ListMetaEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListMetaEventsRequest)
 	if err := dec(in); err != nil {
@@ -2261,6 +2297,10 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ForceResendDeliveries",
 			Handler:    _IngestService_ForceResendDeliveries_Handler,
+		},
+		{
+			MethodName: "CountDeliveries",
+			Handler:    _IngestService_CountDeliveries_Handler,
 		},
 		{
 			MethodName: "ListMetaEvents",

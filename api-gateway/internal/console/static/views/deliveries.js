@@ -1,5 +1,5 @@
-// Deliveries: the filtered list with the retryable count, resend, force
-// resend and retry-all; one delivery with the timeline of its attempts.
+// Deliveries: the filtered list with a count per status, the retryable
+// count, resend, force resend and retry-all; one delivery with the timeline of its attempts.
 import { api, paths, session } from '../api.js';
 import { h, append, clear, link, table, when, section, dl, badge, action, toast, confirmed, Pager, nextID } from '../ui.js';
 import { filterForm, apiQuery } from './filters.js';
@@ -7,6 +7,16 @@ import { filterForm, apiQuery } from './filters.js';
 const statuses = ['Scheduled', 'Processing', 'Success', 'Failure', 'Retry', 'Discarded'];
 const filterNames = ['status', 'app_id', 'endpoint_id', 'event_id', 'event_type', 'start_date', 'end_date'];
 const retryable = new Set(['Failure', 'Discarded']);
+const countNames = filterNames.filter((n) => n !== 'status');
+
+// statusLink is the list with the same filters and only status s (all
+// statuses when s is empty).
+function statusLink(base, query, s) {
+  const q = new URLSearchParams(query);
+  q.delete('status');
+  if (s) q.set('status', s);
+  return base + (q.toString() ? '?' + q : '');
+}
 
 function statusBoxes(query) {
   const chosen = new Set(query.getAll('status'));
@@ -22,6 +32,7 @@ export async function list(ctx) {
   const query = () => apiQuery(ctx.query, filterNames);
   const results = h('div');
   const count = h('p', { class: 'count', 'aria-live': 'polite' });
+  const byStatus = h('nav', { class: 'status-counts', 'aria-label': 'Deliveries by status' });
   const selected = new Set();
   const pager = new Pager(() => load(true));
   let shown = '';
@@ -69,7 +80,23 @@ export async function list(ctx) {
     count.textContent = `${out.num} failed or discarded ${out.num === 1 ? 'delivery matches' : 'deliveries match'} these filters and can be retried.`;
     retryAll.disabled = out.num === 0;
   };
-  const refresh = async (force) => { await Promise.all([load(force), loadCount()]); };
+  // The counts answer every status for the other filters; each links to
+  // the list narrowed to it.
+  let countsShown = '';
+  const loadStatusCounts = async () => {
+    const out = await api('GET', `${paths.deliveries(gid)}/counts`, { query: apiQuery(ctx.query, countNames) });
+    if (!ctx.current()) return;
+    const sig = JSON.stringify(out);
+    if (sig === countsShown) return;
+    countsShown = sig;
+    const chosen = new Set(ctx.query.getAll('status'));
+    const item = (s, label, n) => link(statusLink(base, ctx.query, s), [label, ' ', h('span', { class: 'n' }, String(n))], {
+      class: 'badge ' + (s || 'all').toLowerCase(), 'data-status-count': s || 'all',
+      'aria-current': (s ? chosen.size === 1 && chosen.has(s) : chosen.size === 0) ? 'true' : null,
+    });
+    append(clear(byStatus), [item('', 'All', out.total), statuses.map((s) => item(s, s, out.counts[s] || 0))]);
+  };
+  const refresh = async (force) => { await Promise.all([load(force), loadCount(), loadStatusCounts()]); };
 
   const retryAll = action('Retry all failed', async () => {
     if (!confirmed('Retry every failed or discarded delivery these filters match?')) return;
@@ -87,7 +114,7 @@ export async function list(ctx) {
     filterForm('Filter deliveries', base, ctx.query, [
       ['app_id', 'Application ID'], ['endpoint_id', 'Endpoint ID'], ['event_id', 'Event ID'], ['event_type', 'Event type'],
     ], [statusBoxes(ctx.query)], (f) => ({ status: [...f.querySelectorAll('input[name=status]:checked')].map((b) => b.value) })),
-    count, selectedActions, h('div', { 'aria-live': 'polite' }, results));
+    byStatus, count, selectedActions, h('div', { 'aria-live': 'polite' }, results));
   await refresh(true);
   // New deliveries and status changes show without a reload.
   ctx.poll(() => refresh(false));

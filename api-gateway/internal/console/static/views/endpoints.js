@@ -1,7 +1,7 @@
 // Endpoints: create, edit, enable or disable, rotate and reveal the secret,
 // and send a test event.
 import { api, session, paths, APIError } from '../api.js';
-import { h, append, clear, field, input, form, value, int, list as csv, link, toast, section, action, copy, dl, badge, when } from '../ui.js';
+import { h, append, clear, field, input, form, value, int, list as csv, link, toast, section, action, button, copy, dl, badge, when } from '../ui.js';
 
 function canManage() {
   const p = session.role === 'portal' ? session.portal : null;
@@ -16,11 +16,43 @@ function endpointFields(e = {}) {
     field('Rate limit', input('rate_limit', e.rate_limit ?? '', { inputmode: 'numeric' }), 'Requests per rate limit window.'),
     field('Rate limit window', input('rate_limit_duration', e.rate_limit_duration ?? ''), 'A duration, e.g. 1m.'),
     field('Timeout', input('http_timeout', e.http_timeout ?? ''), 'A duration, e.g. 30s.'),
+    headerRows(e.custom_headers),
   ];
 }
 
+// headerRows edits the endpoint's custom headers, one name and value a row.
+function headerRows(headers = {}) {
+  const rows = h('div', { class: 'header-rows' });
+  const add = (name = '', val = '') => {
+    const n = rows.children.length + 1;
+    const row = h('div', { class: 'header-row', 'data-header-row': '' },
+      input('header_name', name, { 'aria-label': `Header ${n} name`, placeholder: 'X-Api-Key' }),
+      input('header_value', val, { 'aria-label': `Header ${n} value`, placeholder: 'value' }),
+      button('Remove', () => row.remove(), { class: 'secondary', 'aria-label': `Remove header ${n}` }));
+    rows.append(row);
+    return row;
+  };
+  for (const [k, v] of Object.entries(headers || {}).sort(([a], [b]) => a.localeCompare(b))) add(k, v);
+  return h('fieldset', { class: 'custom-headers' }, h('legend', null, 'Custom headers'),
+    h('small', { class: 'hint' }, 'Sent on every attempt to this endpoint; an event\'s own header of the same name wins.'),
+    rows, button('Add header', () => add().querySelector('input').focus(), { class: 'secondary' }));
+}
+
+// customHeaders reads the header rows; a row without a name is skipped.
+function customHeaders(f) {
+  const out = {};
+  for (const row of f.querySelectorAll('[data-header-row]')) {
+    const name = row.querySelector('[name=header_name]').value.trim();
+    const val = row.querySelector('[name=header_value]').value;
+    if (!name) continue;
+    if (name in out) throw new Error(`Custom header ${name} is given twice`);
+    out[name] = val;
+  }
+  return out;
+}
+
 function endpointBody(f) {
-  const body = { url: value(f, 'url'), description: value(f, 'description'), events: csv(f, 'events') };
+  const body = { url: value(f, 'url'), description: value(f, 'description'), events: csv(f, 'events'), custom_headers: customHeaders(f) };
   const rl = int(f, 'rate_limit', 'Rate limit');
   if (rl !== undefined) body.rate_limit = rl;
   if (value(f, 'rate_limit_duration')) body.rate_limit_duration = value(f, 'rate_limit_duration');
@@ -77,7 +109,8 @@ export async function edit(ctx) {
         showSummary();
       })));
   } else {
-    ctx.main.append(dl([['URL', e.url], ['Event types', (e.events || []).join(', ')], ['Timeout', e.http_timeout], ['Rate limit', `${e.rate_limit} per ${e.rate_limit_duration}`]]));
+    ctx.main.append(dl([['URL', e.url], ['Event types', (e.events || []).join(', ')], ['Timeout', e.http_timeout], ['Rate limit', `${e.rate_limit} per ${e.rate_limit_duration}`],
+      ['Custom headers', Object.keys(e.custom_headers || {}).sort().join(', ') || '—']]));
   }
   ctx.main.append(secretSection(gid, aid, eid, () => e, (next) => { e = next; }, manage));
   ctx.main.append(testSection(gid, aid, eid));
