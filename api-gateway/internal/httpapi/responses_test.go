@@ -87,7 +87,7 @@ func TestResponseShapes(t *testing.T) {
 				`"events":["*"],"http_timeout":"30s","rate_limit":5000,"rate_limit_duration":"1m","status":"active",` +
 				`"created_at":"2024-01-02T03:04:05Z","updated_at":"2024-01-02T04:05:06.5Z",` +
 				`"circuit":{"state":"half_open","failure_rate":0.8,"opened_at":"2024-01-02T04:05:06.5Z"},` +
-				`"filter":{"body":{"amount":{"$gte":100}}},"ordered":false,"forward_trace_context":false,"authentication":null,"signature":null,"verification":null,"custom_headers":{}}`,
+				`"filter":{"body":{"amount":{"$gte":100}}},"ordered":false,"forward_trace_context":false,"custom_headers":{},"authentication":null,"signature":null,"verification":null}`,
 		},
 		{
 			name: "event type", method: "GET", path: g + "/event-types/et-1", wantStatus: 200,
