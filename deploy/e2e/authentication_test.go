@@ -1,14 +1,29 @@
 package e2e
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"convoy/core/verify"
 )
@@ -131,6 +146,10 @@ func TestReceiverTrust(t *testing.T) {
 				}
 			})
 		}
+		t.Run("mtls end to end", func(t *testing.T) { t.Parallel(); mtlsEndToEnd(t, s) })
+		t.Run("oauth2 tokens that expire", func(t *testing.T) { t.Parallel(); oauth2Expiry(t, s) })
+		t.Run("oauth2 token revoked", func(t *testing.T) { t.Parallel(); oauth2Revoked(t, s) })
+		t.Run("signatures verified independently", func(t *testing.T) { t.Parallel(); independentVerification(t, s) })
 	})
 	if tokens.Load() < 1 {
 		t.Fatalf("the token endpoint issued %d tokens", tokens.Load())
@@ -314,5 +333,436 @@ func ownershipHandshake(t *testing.T, s *stack) {
 	}
 	if posts != 1 || gets.Load() != 0 || origin.Load() != "hooks.e2e.test" || askedFor.Load() != "5000" {
 		t.Fatalf("posts %d, gets %d, origin %v, requested rate %v", posts, gets.Load(), origin.Load(), askedFor.Load())
+	}
+}
+
+// trustApp returns the endpoints path of a new application in a new group
+// whose only endpoint matching invoice.* will be the one the caller creates.
+func trustApp(t *testing.T, s *stack) (groupUID, appUID, base string) {
+	t.Helper()
+	group, app, _ := setup(s, nil, "http://127.0.0.1:1/unused")
+	base = "/api/v1/groups/" + group.UID + "/applications/" + app.UID + "/endpoints"
+	s.must(200, "PUT", base+"/"+endpointOf(t, s, base, "http://127.0.0.1:1/unused"), map[string]any{"events": []string{"other.*"}}, nil)
+	return group.UID, app.UID, base
+}
+
+// sendInvoice sends one invoice.paid event and returns its uid.
+func sendInvoice(s *stack, groupUID, appUID string, n int) string {
+	var ev resource
+	s.must(201, "POST", "/api/v1/groups/"+groupUID+"/events",
+		map[string]any{"app_id": appUID, "event_type": "invoice.paid", "data": map[string]any{"n": n}}, &ev)
+	return ev.UID
+}
+
+// succeeded waits for the event's one delivery to succeed and returns its
+// attempts.
+func succeeded(t *testing.T, s *stack, groupUID, eventUID string) []attempt {
+	t.Helper()
+	var ds []delivery
+	eventually(t, 20*time.Second, "the delivery to succeed", func() bool {
+		ds = deliveriesOf(s, groupUID, eventUID)
+		return len(ds) == 1 && ds[0].Status == "Success"
+	})
+	var as []attempt
+	s.must(200, "GET", "/api/v1/groups/"+groupUID+"/eventdeliveries/"+ds[0].UID+"/deliveryattempts", nil, &as)
+	return as
+}
+
+// testCA is a certificate authority made for one test.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pem  string
+}
+
+func newTestCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &testCA{cert: cert, key: key, pem: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}
+}
+
+// issue signs a leaf certificate for cn: a server certificate for
+// 127.0.0.1, or a client certificate. It returns the certificate and key
+// as PEM.
+func (ca *testCA) issue(t *testing.T, cn string, server bool) (certPEM, keyPEM string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: cn, Organization: []string{"e2e"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+}
+
+// mtlsEndToEnd delivers to a server that requires a client certificate
+// from its CA, and to the same server through an endpoint that trusts
+// another CA, whose attempt fails on the server's certificate.
+func mtlsEndToEnd(t *testing.T, s *stack) {
+	ca, otherCA := newTestCA(t, "e2e root"), newTestCA(t, "another root")
+	serverCert, serverKey := ca.issue(t, "receiver", true)
+	clientCert, clientKey := ca.issue(t, "convoy-dispatcher", false)
+
+	var (
+		mu       sync.Mutex
+		subjects = map[string][]string{} // path → client certificate subjects
+	)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			subjects[r.URL.Path] = append(subjects[r.URL.Path], "")
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		subjects[r.URL.Path] = append(subjects[r.URL.Path], r.TLS.PeerCertificates[0].Subject.String())
+		w.WriteHeader(http.StatusOK)
+	}))
+	pair, err := tls.X509KeyPair([]byte(serverCert), []byte(serverKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := x509.NewCertPool()
+	clients.AddCert(ca.cert)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clients}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	mtls := func(caPEM string) map[string]any {
+		return map[string]any{"type": "mtls", "mtls": map[string]any{"client_cert": clientCert, "client_key": clientKey, "ca_cert": caPEM}}
+	}
+
+	// The endpoint trusting the server's CA is delivered to, with the
+	// client certificate.
+	groupUID, appUID, base := trustApp(t, s)
+	s.must(201, "POST", base, map[string]any{"url": srv.URL + "/good", "events": []string{"invoice.*"}, "authentication": mtls(ca.pem)}, nil)
+	as := succeeded(t, s, groupUID, sendInvoice(s, groupUID, appUID, 1))
+	if len(as) != 1 || !as[0].Status {
+		t.Fatalf("attempts %+v, want one successful", as)
+	}
+	mu.Lock()
+	got := subjects["/good"]
+	mu.Unlock()
+	if len(got) != 1 || got[0] != "CN=convoy-dispatcher,O=e2e" {
+		t.Fatalf("the server saw client certificates %q, want one CN=convoy-dispatcher,O=e2e", got)
+	}
+
+	// The endpoint trusting another CA refuses the server's certificate:
+	// its attempt fails, saying so, and the handler is never reached.
+	groupUID, appUID, base = trustApp(t, s)
+	s.must(201, "POST", base, map[string]any{"url": srv.URL + "/bad", "events": []string{"invoice.*"}, "authentication": mtls(otherCA.pem)}, nil)
+	ev := sendInvoice(s, groupUID, appUID, 2)
+	var failed []attempt
+	eventually(t, 20*time.Second, "the attempt to the untrusted server to fail", func() bool {
+		ds := deliveriesOf(s, groupUID, ev)
+		if len(ds) != 1 {
+			return false
+		}
+		s.must(200, "GET", "/api/v1/groups/"+groupUID+"/eventdeliveries/"+ds[0].UID+"/deliveryattempts", nil, &failed)
+		return len(failed) >= 1
+	})
+	t.Logf("attempt through the endpoint trusting another CA: %q", failed[0].Error)
+	if failed[0].Status || failed[0].HTTPStatus != 0 || !strings.Contains(failed[0].Error, "certificate") {
+		t.Fatalf("attempt %+v, want a failure naming the certificate", failed[0])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(subjects["/bad"]); n != 0 {
+		t.Fatalf("the handler was reached %d times through the endpoint trusting another CA", n)
+	}
+}
+
+// tokenIssuer is an OAuth2 token endpoint (client-credentials grant) whose
+// tokens expire, by its own clock, expires_in after they are issued.
+type tokenIssuer struct {
+	*httptest.Server
+	lifetime time.Duration
+
+	mu     sync.Mutex
+	issued map[string]time.Time
+}
+
+func newTokenIssuer(t *testing.T, lifetime time.Duration) *tokenIssuer {
+	ti := &tokenIssuer{lifetime: lifetime, issued: map[string]time.Time{}}
+	ti.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, secret, _ := r.BasicAuth(); id != "convoy" || secret != "client-secret" || r.ParseForm() != nil ||
+			r.PostForm.Get("grant_type") != "client_credentials" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		ti.mu.Lock()
+		tok := fmt.Sprintf("tok-%d", len(ti.issued)+1)
+		ti.issued[tok] = time.Now()
+		ti.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(lifetime / time.Second)})
+	}))
+	t.Cleanup(ti.Close)
+	return ti
+}
+
+func (ti *tokenIssuer) auth() map[string]any {
+	return map[string]any{"type": "oauth2", "oauth2": map[string]any{"token_url": ti.URL + "/token", "client_id": "convoy", "client_secret": "client-secret"}}
+}
+
+// fetches is how many tokens were issued.
+func (ti *tokenIssuer) fetches() int {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	return len(ti.issued)
+}
+
+// check returns the bearer token of h and whether it is one this issuer
+// issued that has not expired.
+func (ti *tokenIssuer) check(h http.Header) (string, bool) {
+	tok, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", false
+	}
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	at, ok := ti.issued[tok]
+	return tok, ok && time.Since(at) < ti.lifetime
+}
+
+// issuedAt is when tok was issued.
+func (ti *tokenIssuer) issuedAt(tok string) time.Time {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	return ti.issued[tok]
+}
+
+// oauth2Expiry delivers to a receiver that takes only unexpired tokens. A
+// token living no longer than the dispatcher's 30 s refresh margin is used
+// for one request only; a longer one is reused until 30 s before it expires.
+func oauth2Expiry(t *testing.T, s *stack) {
+	for _, tc := range []struct {
+		name     string
+		lifetime time.Duration
+		// cached is how long the dispatcher reuses a token.
+		cached time.Duration
+	}{
+		{"expires_in 2 s, one request each", 2 * time.Second, 0},
+		{"expires_in 33 s, reused for 3 s", 33 * time.Second, 3 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ti := newTokenIssuer(t, tc.lifetime)
+			var (
+				mu       sync.Mutex
+				accepted []string
+				rejected int
+			)
+			recv := newScriptedReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+				tok, ok := ti.check(r.Header)
+				mu.Lock()
+				defer mu.Unlock()
+				if !ok {
+					rejected++
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				accepted = append(accepted, tok)
+				w.WriteHeader(http.StatusOK)
+			})
+			groupUID, appUID, base := trustApp(t, s)
+			s.must(201, "POST", base, map[string]any{"url": recv.URL, "events": []string{"invoice.*"}, "authentication": ti.auth()}, nil)
+
+			// Two events back to back, then, once the first token has
+			// expired (or is past the refresh margin), two more.
+			for n := 1; n <= 4; n++ {
+				if n == 3 {
+					mu.Lock()
+					first := ti.issuedAt(accepted[0])
+					mu.Unlock()
+					wait := tc.lifetime
+					if tc.cached > 0 {
+						wait = tc.cached
+					}
+					eventually(t, wait+5*time.Second, "the first token to be past its use", func() bool { return time.Since(first) > wait })
+				}
+				as := succeeded(t, s, groupUID, sendInvoice(s, groupUID, appUID, n))
+				if len(as) != 1 || !as[0].Status {
+					t.Fatalf("event %d: attempts %+v, want one successful", n, as)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fetches := ti.fetches()
+			if rejected != 0 || len(accepted) != 4 {
+				t.Fatalf("receiver accepted %d requests and rejected %d, want 4 and 0", len(accepted), rejected)
+			}
+			if fetches < 2 || accepted[2] == accepted[0] {
+				t.Fatalf("%d token fetches, tokens used %q: the first token was used after it was due for refresh", fetches, accepted)
+			}
+			if tc.cached == 0 && fetches != 4 {
+				t.Fatalf("%d token fetches for 4 requests, tokens used %q: a token within the refresh margin was reused", fetches, accepted)
+			}
+			if tc.cached > 0 && accepted[1] != accepted[0] {
+				t.Fatalf("tokens used %q: the first token was not reused within its cache time", accepted)
+			}
+		})
+	}
+}
+
+// oauth2Revoked: the receiver revokes the current token once; the attempt
+// gets a new token and succeeds, one attempt recorded.
+func oauth2Revoked(t *testing.T, s *stack) {
+	ti := newTokenIssuer(t, time.Hour)
+	var (
+		mu      sync.Mutex
+		revoked = map[string]bool{}
+		seen    []string
+	)
+	recv := newScriptedReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := ti.check(r.Header)
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, tok)
+		if !ok || revoked[tok] {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if len(revoked) == 0 {
+			revoked[tok] = true
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	groupUID, appUID, base := trustApp(t, s)
+	s.must(201, "POST", base, map[string]any{"url": recv.URL, "events": []string{"invoice.*"}, "authentication": ti.auth()}, nil)
+	as := succeeded(t, s, groupUID, sendInvoice(s, groupUID, appUID, 1))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(as) != 1 || !as[0].Status || as[0].HTTPStatus != 200 {
+		t.Fatalf("attempts %+v, want one, successful", as)
+	}
+	if len(seen) != 2 || seen[0] == seen[1] || ti.fetches() != 2 {
+		t.Fatalf("receiver saw tokens %q after %d fetches, want the revoked one then a new one", seen, ti.fetches())
+	}
+}
+
+// independentVerification checks the signatures a receiver gets with code
+// that is not Convoy's: v1 with the Standard Webhooks reference library,
+// v1a with crypto/ed25519 and the public key the API answers.
+func independentVerification(t *testing.T, s *stack) {
+	for _, tc := range []struct {
+		formats    []string
+		asymmetric bool
+	}{
+		{formats: []string{"standard-webhooks", "standard-webhooks-asymmetric"}, asymmetric: true},
+		{formats: []string{"advanced", "standard-webhooks"}},
+	} {
+		t.Run(strings.Join(tc.formats, "+"), func(t *testing.T) {
+			t.Parallel()
+			recv := newReceiver(t)
+			groupUID, appUID, base := trustApp(t, s)
+			var ep struct {
+				UID    string `json:"uid"`
+				Secret string `json:"secret"`
+			}
+			s.must(201, "POST", base, map[string]any{
+				"url": recv.URL, "events": []string{"invoice.*"}, "signature": map[string]any{"formats": tc.formats},
+			}, &ep)
+			succeeded(t, s, groupUID, sendInvoice(s, groupUID, appUID, 1))
+			got := recv.requests()
+			if len(got) != 1 {
+				t.Fatalf("receiver got %d requests", len(got))
+			}
+			h, body := got[0].header, got[0].body
+
+			// A whsec_ secret is what the reference library loads. An
+			// endpoint whose first format is advanced has a secret without
+			// the prefix, which Convoy signs v1 with as raw bytes, while
+			// the library's NewWebhook base64-decodes every string secret:
+			// such a secret is loaded as bytes.
+			var wh *standardwebhooks.Webhook
+			var err error
+			if strings.HasPrefix(ep.Secret, "whsec_") {
+				wh, err = standardwebhooks.NewWebhook(ep.Secret)
+			} else {
+				if tc.formats[0] != "advanced" {
+					t.Fatalf("secret %q has no whsec_ prefix although the first format is %s", ep.Secret, tc.formats[0])
+				}
+				wh, err = standardwebhooks.NewWebhookRaw([]byte(ep.Secret))
+			}
+			if err != nil {
+				t.Fatalf("the reference library does not take the secret %q: %v", ep.Secret, err)
+			}
+			if err := wh.Verify(body, h); err != nil {
+				t.Fatalf("the reference library rejects webhook-signature %q: %v", h.Get("webhook-signature"), err)
+			}
+
+			var v1a []string
+			for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+				if b64, ok := strings.CutPrefix(sig, "v1a,"); ok {
+					v1a = append(v1a, b64)
+				}
+			}
+			if !tc.asymmetric {
+				if len(v1a) != 0 {
+					t.Fatalf("webhook-signature %q carries v1a without the asymmetric format", h.Get("webhook-signature"))
+				}
+				return
+			}
+			var key struct {
+				PublicKey string `json:"public_key"`
+			}
+			s.must(200, "GET", base+"/"+ep.UID+"/public_key", nil, &key)
+			raw, ok := strings.CutPrefix(key.PublicKey, "whpk_")
+			if !ok {
+				t.Fatalf("public key %q has no whpk_ prefix", key.PublicKey)
+			}
+			pub, err := base64.StdEncoding.DecodeString(raw)
+			if err != nil || len(pub) != ed25519.PublicKeySize {
+				t.Fatalf("public key %q is not a base64 ed25519 key: %v", key.PublicKey, err)
+			}
+			if len(v1a) != 1 {
+				t.Fatalf("webhook-signature %q, want one v1a", h.Get("webhook-signature"))
+			}
+			sig, err := base64.StdEncoding.DecodeString(v1a[0])
+			if err != nil {
+				t.Fatalf("v1a %q is not base64: %v", v1a[0], err)
+			}
+			msg := h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "." + string(body)
+			if !ed25519.Verify(ed25519.PublicKey(pub), []byte(msg), sig) {
+				t.Fatalf("v1a does not verify over id.timestamp.body with %s", key.PublicKey)
+			}
+			// The check can fail: a changed body does not verify.
+			if ed25519.Verify(ed25519.PublicKey(pub), []byte(msg+" "), sig) {
+				t.Fatal("v1a verifies over a changed body")
+			}
+		})
 	}
 }
