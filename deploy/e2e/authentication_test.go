@@ -702,21 +702,13 @@ func independentVerification(t *testing.T, s *stack) {
 			}
 			h, body := got[0].header, got[0].body
 
-			// A whsec_ secret is what the reference library loads. An
-			// endpoint whose first format is advanced has a secret without
-			// the prefix, which Convoy signs v1 with as raw bytes, while
-			// the library's NewWebhook base64-decodes every string secret:
-			// such a secret is loaded as bytes.
-			var wh *standardwebhooks.Webhook
-			var err error
-			if strings.HasPrefix(ep.Secret, "whsec_") {
-				wh, err = standardwebhooks.NewWebhook(ep.Secret)
-			} else {
-				if tc.formats[0] != "advanced" {
-					t.Fatalf("secret %q has no whsec_ prefix although the first format is %s", ep.Secret, tc.formats[0])
-				}
-				wh, err = standardwebhooks.NewWebhookRaw([]byte(ep.Secret))
+			// Any Standard Webhooks format among the endpoint's makes its
+			// generated secret a whsec_ one, which the reference library
+			// loads as it is, whatever the first format.
+			if !strings.HasPrefix(ep.Secret, "whsec_") {
+				t.Fatalf("secret %q has no whsec_ prefix although the formats %v include Standard Webhooks", ep.Secret, tc.formats)
 			}
+			wh, err := standardwebhooks.NewWebhook(ep.Secret)
 			if err != nil {
 				t.Fatalf("the reference library does not take the secret %q: %v", ep.Secret, err)
 			}

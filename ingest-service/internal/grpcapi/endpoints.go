@@ -77,7 +77,7 @@ func (s *Server) CreateEndpoint(ctx context.Context, req *ingestv1.CreateEndpoin
 			return nil, s.toStatus(ctx, "endpoint", err)
 		}
 	}
-	secret := firstNonEmpty(req.Secret, a.Secret, newSecret(e.SignatureOf(g).Format))
+	secret := firstNonEmpty(req.Secret, a.Secret, newSecret(e.SignatureOf(g).FormatList()...))
 	if err := validateSecret("secret", secret); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}
@@ -231,7 +231,7 @@ func (s *Server) ExpireSecret(ctx context.Context, req *ingestv1.ExpireSecretReq
 	if req.Expiration < 0 || req.Expiration > maxSecretExpiration {
 		return nil, s.toStatus(ctx, "endpoint", invalidf("expiration must be between 0 and %d seconds", maxSecretExpiration))
 	}
-	secret := firstNonEmpty(req.Secret, newSecret(e.SignatureOf(g).Format))
+	secret := firstNonEmpty(req.Secret, newSecret(e.SignatureOf(g).FormatList()...))
 	if err := validateSecret("secret", secret); err != nil {
 		return nil, s.toStatus(ctx, "endpoint", err)
 	}

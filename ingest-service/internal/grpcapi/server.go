@@ -167,13 +167,18 @@ func (s *Server) cachedGroup(ctx context.Context, groupID *string) (*model.Group
 	return g, s.toStatus(ctx, "group", err)
 }
 
-// newSecret returns a random endpoint secret in the shape the group's
-// signature format expects.
-func newSecret(format string) string {
+// newSecret returns a random endpoint secret in the shape the signature
+// formats expect. When any of them is a Standard Webhooks format the secret
+// is "whsec_" and standard base64, which Standard Webhooks libraries decode
+// into the key (they decode any string secret), and which the other formats
+// use as it is.
+func newSecret(formats ...string) string {
 	b := make([]byte, 32)
-	_, _ = rand.Read(b)                                          // crypto/rand.Read never fails on Linux
-	if strings.HasPrefix(format, model.FormatStandardWebhooks) { // either Standard Webhooks format
-		return "whsec_" + base64.StdEncoding.EncodeToString(b)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	for _, f := range formats {
+		if strings.HasPrefix(f, model.FormatStandardWebhooks) { // either Standard Webhooks format
+			return "whsec_" + base64.StdEncoding.EncodeToString(b)
+		}
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
