@@ -95,19 +95,28 @@ func (f DeliveryFilter) bson(groupID string) bson.D {
 		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: f.Statuses}}})
 	}
 	filter = append(filter, createdBetween(f.Start, f.End)...)
+	// The range of the (group_id, _id) walk: see StoreLag.
+	byID := bson.D{}
+	if !f.Start.IsZero() {
+		byID = append(byID, bson.E{Key: "$gte", Value: ids.AtOrAfter(f.Start.Add(-StoreLag))})
+	}
 	if !f.End.IsZero() {
-		// Where the walk of (group_id, _id) starts: see StoreLag.
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lte", Value: ids.AtOrBefore(f.End.Add(StoreLag))}}})
+		byID = append(byID, bson.E{Key: "$lte", Value: ids.AtOrBefore(f.End)})
+	}
+	if len(byID) > 0 {
+		filter = append(filter, bson.E{Key: "_id", Value: byID})
 	}
 	return filter
 }
 
-// StoreLag bounds how much earlier than its created_at a delivery's id time
-// (its event's) may be read on another host's clock. A delivery is stored at
-// or after its event is accepted, so one created by End has an id made by
-// End plus this: a created_at range's end is an `_id` bound, where a
-// newest-first page starts its walk. Its start is no bound (a delivery may
-// be stored long after its event), so the walk goes on until the page fills.
+// StoreLag bounds how much earlier than its created_at a delivery's id (its
+// event's time) may be. A delivery's created_at is its event's acceptance
+// time, the id's own, wherever it is first stored (ingest, the dispatcher's
+// first outcome, reconciliation); only a task queued before tasks carried
+// that time was stored with the dispatcher's clock, a little later. So a
+// created_at range is the `_id` range from Start less this to End: a
+// newest-first page starts its walk at End, not a minute past it (a minute
+// of a busy group is ~100,000 deliveries whose documents the walk would read).
 const StoreLag = time.Minute
 
 // ListDeliveries lists a group's deliveries newest first, without attempts.

@@ -259,13 +259,14 @@ func deliveryQuery(groupID string, f store.DeliveryFilter) (q query, ok bool) {
 		q.idRange("<=", ids.AtOrBefore(at))
 		q.where("event_id", "=", f.EventID)
 	}
-	// created_at is not in the index: entries in the `_id` range are tested
-	// on their document (see store.StoreLag for the range).
+	// created_at is not in the index: entries in the `_id` range (see
+	// store.StoreLag) are tested on their document.
 	if !f.Start.IsZero() {
+		q.idRange(">=", ids.AtOrAfter(f.Start.Add(-store.StoreLag)))
 		q.where("created_at", ">=", f.Start.UnixMilli()+ceilMs(f.Start))
 	}
 	if !f.End.IsZero() {
-		q.idRange("<=", ids.AtOrBefore(f.End.Add(store.StoreLag)))
+		q.idRange("<=", ids.AtOrBefore(f.End))
 		q.where("created_at", "<=", f.End.UnixMilli())
 	}
 	return q, true
