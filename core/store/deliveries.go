@@ -347,3 +347,30 @@ func (s *Store) deliveriesByID(ctx context.Context, found []string, match func(*
 	}
 	return slices.DeleteFunc(ds, func(d model.Delivery) bool { return !match(&d) }), nil
 }
+
+// StoredDeliveries returns which of ids are stored deliveries: one query by
+// `_id` (the index's on the embedded store) for the lot, reading no document.
+func (s *Store) StoredDeliveries(ctx context.Context, ids []string) (map[string]bool, error) {
+	if s.index != nil {
+		return s.index.StoredIDs(ctx, collDeliveries, ids)
+	}
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cur, err := s.coll(collDeliveries).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("find deliveries: %w", err)
+	}
+	var found []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &found); err != nil {
+		return nil, fmt.Errorf("read deliveries: %w", err)
+	}
+	for _, f := range found {
+		out[f.ID] = true
+	}
+	return out, nil
+}

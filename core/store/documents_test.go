@@ -105,3 +105,41 @@ func TestIndexDocumentsMatchFerretDB(t *testing.T) {
 		t.Error("Documents served a field it has no index for")
 	}
 }
+
+// StoredDeliveries answers which ids are stored, the same through the
+// SQLite index as through FerretDB.
+func TestStoredDeliveries(t *testing.T) {
+	f, err := embedded.StartFerretDB(t.Context(), embedded.FerretOptions{Dir: filepath.Join(t.TempDir(), "ferretdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	plain := openStore(t, f.URI(), "convoy")
+	ix := sqliteindex.Open(f.Dir(), "convoy")
+	t.Cleanup(func() { ix.Close() })
+	indexed := openStore(t, f.URI(), "convoy", store.WithIndex(ix))
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	var ds []model.Delivery
+	for _, id := range []string{"dlv-1", "dlv-2", "dlv-3"} {
+		ds = append(ds, model.Delivery{UID: id, GroupID: "g", EventID: "e", EndpointID: "ep", Status: model.StatusSuccess, CreatedAt: at, UpdatedAt: at})
+	}
+	if err := plain.InsertDeliveries(t.Context(), ds); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.EnsureIDIndexes(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ask := []string{"dlv-1", "dlv-0", "dlv-3", "dlv-9", "dlv-2"}
+	for name, st := range map[string]*store.Store{"plain": plain, "indexed": indexed} {
+		got, err := st.StoredDeliveries(t.Context(), ask)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != 3 || !got["dlv-1"] || !got["dlv-2"] || !got["dlv-3"] {
+			t.Errorf("%s: stored = %v, want dlv-1, dlv-2 and dlv-3", name, got)
+		}
+		if none, err := st.StoredDeliveries(t.Context(), nil); err != nil || len(none) != 0 {
+			t.Errorf("%s: no ids = %v, %v", name, none, err)
+		}
+	}
+}

@@ -103,6 +103,8 @@ type Index interface {
 	// the values given (strings; the first field is the one indexed). ok
 	// is false when it cannot serve that query: the store asks the server.
 	Documents(ctx context.Context, collection string, eq []FieldValue) (docs []bson.Raw, ok bool, err error)
+	// StoredIDs returns which of ids have a document in collection.
+	StoredIDs(ctx context.Context, collection string, ids []string) (map[string]bool, error)
 	// AuditIDs returns up to limit ids of a group's audit entries (every
 	// group's when groupID is empty), newest first, below before unless it
 	// is empty.

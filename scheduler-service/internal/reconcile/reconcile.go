@@ -45,6 +45,7 @@ const markName = "reconcile"
 // Store reads what was accepted and keeps the pass's mark.
 type Store interface {
 	EventsCreatedBetween(ctx context.Context, from, to time.Time, after string, limit int) ([]model.Event, error)
+	StoredDeliveries(ctx context.Context, ids []string) (map[string]bool, error)
 	GetGroup(ctx context.Context, id string) (*model.Group, error)
 	GetApplication(ctx context.Context, groupID, id string) (*model.Application, error)
 	EndpointsOfApp(ctx context.Context, appID string) ([]model.Endpoint, error)
@@ -230,7 +231,20 @@ func (p *pass) reconcile(ctx context.Context, ev *model.Event) (requeued int, wa
 	if err != nil {
 		return 0, false, err
 	}
+	// Nearly every planned delivery is stored: one query finds those, and
+	// only the others are looked for in the queue.
+	planned := make([]string, len(ds))
+	for i := range ds {
+		planned[i] = ds[i].UID
+	}
+	stored, err := p.store.StoredDeliveries(ctx, planned)
+	if err != nil {
+		return 0, false, err
+	}
 	for _, d := range ds {
+		if stored[d.UID] {
+			continue
+		}
 		st, err := p.state(ctx, d.UID)
 		if err != nil {
 			return requeued, waiting, err
