@@ -261,28 +261,9 @@ func (d *Dispatcher) processOrdered(ctx context.Context, msg jetstream.Msg, t *q
 	}
 	log = log.With(zap.Int32("attempt", t.Attempt))
 
-	g, err := d.groups.Get(ctx, t.GroupId, func(ctx context.Context) (*model.Group, error) {
-		return d.store.GetGroup(ctx, t.GroupId)
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		log.Info("group was deleted: dropping task")
-		return msg.Term()
-	}
-	if err != nil {
+	g, ep, _, ended, err := d.target(ctx, msg, t, log)
+	if ended || err != nil {
 		return err
-	}
-	now := d.now()
-	ep, err := d.endpoints.Get(ctx, t.EndpointId, func(ctx context.Context) (*model.Endpoint, error) {
-		return d.store.EndpointByID(ctx, t.EndpointId)
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return d.finish(ctx, msg, whole(t, g, discard(t, "endpoint was deleted", now)))
-	}
-	if err != nil {
-		return err
-	}
-	if ep.Status == model.EndpointInactive {
-		return d.finish(ctx, msg, whole(t, g, discard(t, "endpoint is inactive", now)))
 	}
 	allowed, probe, err := d.circuitAllows(ctx, msg, t, ep, g, stored == nil)
 	if err != nil || !allowed {

@@ -64,28 +64,9 @@ func (d *Dispatcher) process(ctx context.Context, msg jetstream.Msg, t *queuev1.
 			return err
 		}
 	}
-	g, err := d.groups.Get(ctx, t.GroupId, func(ctx context.Context) (*model.Group, error) {
-		return d.store.GetGroup(ctx, t.GroupId)
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		log.Info("group was deleted: dropping task")
-		return msg.Term()
-	}
-	if err != nil {
+	g, ep, now, ended, err := d.target(ctx, msg, t, log)
+	if ended || err != nil {
 		return err
-	}
-	now := d.now()
-	ep, err := d.endpoints.Get(ctx, t.EndpointId, func(ctx context.Context) (*model.Endpoint, error) {
-		return d.store.EndpointByID(ctx, t.EndpointId)
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return d.finish(ctx, msg, whole(t, g, discard(t, "endpoint was deleted", now)))
-	}
-	if err != nil {
-		return err
-	}
-	if ep.Status == model.EndpointInactive {
-		return d.finish(ctx, msg, whole(t, g, discard(t, "endpoint is inactive", now)))
 	}
 	if ep.Unverified() {
 		// Stored, not attempted: the verifier sends it again once the
@@ -322,4 +303,34 @@ func (s *deferredSet) take(key string) bool {
 	_, ok := s.ids[key]
 	delete(s.ids, key)
 	return ok
+}
+
+// target reads the group and endpoint a task is for. A task whose group is
+// gone is dropped, one whose endpoint is gone or inactive is finished
+// Discarded: ended says the task was answered so (err is that answer's).
+func (d *Dispatcher) target(ctx context.Context, msg jetstream.Msg, t *queuev1.DeliveryTask, log *zap.Logger) (g *model.Group, ep *model.Endpoint, now time.Time, ended bool, err error) {
+	g, err = d.groups.Get(ctx, t.GroupId, func(ctx context.Context) (*model.Group, error) {
+		return d.store.GetGroup(ctx, t.GroupId)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		log.Info("group was deleted: dropping task")
+		return nil, nil, now, true, msg.Term()
+	}
+	if err != nil {
+		return nil, nil, now, false, err
+	}
+	now = d.now()
+	ep, err = d.endpoints.Get(ctx, t.EndpointId, func(ctx context.Context) (*model.Endpoint, error) {
+		return d.store.EndpointByID(ctx, t.EndpointId)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, now, true, d.finish(ctx, msg, whole(t, g, discard(t, "endpoint was deleted", now)))
+	}
+	if err != nil {
+		return nil, nil, now, false, err
+	}
+	if ep.Status == model.EndpointInactive {
+		return nil, nil, now, true, d.finish(ctx, msg, whole(t, g, discard(t, "endpoint is inactive", now)))
+	}
+	return g, ep, now, false, nil
 }
