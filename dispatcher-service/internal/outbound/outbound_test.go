@@ -341,8 +341,12 @@ func TestPostKeepsConcurrentConnections(t *testing.T) {
 	if failed.Load() > 0 {
 		t.Fatalf("%d posts failed", failed.Load())
 	}
-	if n := ln.accepts.Load(); n > workers {
-		t.Errorf("%d connections for %d concurrent workers, want at most %d", n, workers, workers)
+	// The transport may dial for a waiting request and then hand it a
+	// connection that came back first, so a few spare dials are normal; what
+	// matters is that connections are not closed and redialled each round
+	// (with the default two idle per host this test dials over 200).
+	if n, most := ln.accepts.Load(), int64(workers+workers/2); n > most {
+		t.Errorf("%d connections for %d concurrent workers, want at most %d", n, workers, most)
 	}
 }
 
