@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"convoy/core/embedded/embeddedtest"
+	"convoy/core/freeport"
 )
 
 const adminKey = "e2e-admin-key-0123456789"
@@ -69,14 +69,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// freeAddr is a loopback address for a service to bind, one that no other
+// test or outgoing connection takes in the meantime.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // stack is the four real service binaries over embedded NATS and FerretDB.
