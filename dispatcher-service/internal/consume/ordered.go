@@ -261,9 +261,14 @@ func (d *Dispatcher) processOrdered(ctx context.Context, msg jetstream.Msg, t *q
 	}
 	log = log.With(zap.Int32("attempt", t.Attempt))
 
-	g, ep, _, ended, err := d.target(ctx, msg, t, log)
+	g, ep, now, ended, err := d.target(ctx, msg, t, log)
 	if ended || err != nil {
 		return err
+	}
+	if ep.Unverified() {
+		// As for any endpoint: held, not attempted. The verifier queues the
+		// held deliveries again oldest first, so their order survives.
+		return d.finish(ctx, msg, whole(t, g, discard(t, HeldUnverified, now)))
 	}
 	allowed, probe, err := d.circuitAllows(ctx, msg, t, ep, g, stored == nil)
 	if err != nil || !allowed {

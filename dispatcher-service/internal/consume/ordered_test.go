@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"convoy/core/model"
+	"convoy/dispatcher-service/internal/consume"
 )
 
 // orderedReceiver answers each event's first fails[event] requests 500 and
@@ -112,5 +113,35 @@ func TestOrderedEndpoint(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An ordered endpoint still to pass the ownership handshake is held like any
+// other: its deliveries are stored, none is attempted.
+func TestOrderedEndpointPendingVerificationIsHeld(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	rc := &orderedReceiver{fails: map[string]int{}, at: map[string][]time.Time{}}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	g := h.group(t, nil)
+	ep := h.endpoint(t, g, srv.URL, func(e *model.Endpoint) {
+		e.Ordered = true
+		e.Verification = &model.EndpointVerification{}
+	})
+	var deliveries []*model.Delivery
+	for range 2 {
+		d, _ := h.send(t, g, ep, 0, nil)
+		deliveries = append(deliveries, d)
+	}
+	for _, d := range deliveries {
+		got := h.waitStatus(t, d.UID, 10*time.Second, model.StatusDiscarded)
+		if got.Description != consume.HeldUnverified {
+			t.Errorf("description %q, want %q", got.Description, consume.HeldUnverified)
+		}
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.got) != 0 {
+		t.Errorf("%d requests to an unverified endpoint, want none", len(rc.got))
 	}
 }
