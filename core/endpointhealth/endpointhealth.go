@@ -97,42 +97,43 @@ var ErrUnchanged = errors.New("endpoint health unchanged")
 
 // Update applies change to the current state by compare-and-set, reading
 // again when another replica wrote in between, and returns the state it
-// stored (or found, when change returned ErrUnchanged).
-func Update(ctx context.Context, kv jetstream.KeyValue, endpointID string, change func(*State) error) (State, error) {
+// stored (or found, when change returned ErrUnchanged) with that state's
+// revision, so that a cache can tell it from a newer one seen meanwhile.
+func Update(ctx context.Context, kv jetstream.KeyValue, endpointID string, change func(*State) error) (State, uint64, error) {
 	for try := range 100 {
 		s, rev, err := Get(ctx, kv, endpointID)
 		if err != nil {
-			return State{}, err
+			return State{}, 0, err
 		}
 		if err := change(&s); errors.Is(err, ErrUnchanged) {
-			return s, nil
+			return s, rev, nil
 		} else if err != nil {
-			return State{}, err
+			return State{}, 0, err
 		}
 		b, err := json.Marshal(s)
 		if err != nil {
-			return State{}, err
+			return State{}, 0, err
 		}
 		if rev == 0 {
-			_, err = kv.Create(ctx, endpointID, b)
+			rev, err = kv.Create(ctx, endpointID, b)
 		} else {
-			_, err = kv.Update(ctx, endpointID, b, rev)
+			rev, err = kv.Update(ctx, endpointID, b, rev)
 		}
 		if err == nil {
-			return s, nil
+			return s, rev, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
-			return State{}, fmt.Errorf("write endpoint health: %w", err)
+			return State{}, 0, fmt.Errorf("write endpoint health: %w", err)
 		}
 		// Lost a race with another replica: back off a little, at random,
 		// so that writers that collided do not collide again.
 		select {
 		case <-ctx.Done():
-			return State{}, ctx.Err()
+			return State{}, 0, ctx.Err()
 		case <-time.After(time.Duration(rand.Int64N(int64(time.Millisecond) * int64(min(try+1, 20))))):
 		}
 	}
-	return State{}, errors.New("endpoint health contended: gave up after 100 tries")
+	return State{}, 0, errors.New("endpoint health contended: gave up after 100 tries")
 }
 
 // isWrongSequence reports a lost compare-and-set race (the revision moved).

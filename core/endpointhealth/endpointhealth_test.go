@@ -36,7 +36,7 @@ func TestConcurrentUpdatesAllLand(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 5 {
-				if _, err := endpointhealth.Update(t.Context(), kv, "ep_1", func(s *endpointhealth.State) error {
+				if _, _, err := endpointhealth.Update(t.Context(), kv, "ep_1", func(s *endpointhealth.State) error {
 					s.ConsecutiveFailures++
 					return nil
 				}); err != nil {
@@ -54,19 +54,19 @@ func TestConcurrentUpdatesAllLand(t *testing.T) {
 
 func TestUnchangedWritesNothing(t *testing.T) {
 	kv := bucket(t)
-	if _, err := endpointhealth.Update(t.Context(), kv, "ep_1", func(s *endpointhealth.State) error {
+	if _, _, err := endpointhealth.Update(t.Context(), kv, "ep_1", func(s *endpointhealth.State) error {
 		s.Circuit = endpointhealth.Open
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	_, before, _ := endpointhealth.Get(t.Context(), kv, "ep_1")
-	s, err := endpointhealth.Update(t.Context(), kv, "ep_1", func(*endpointhealth.State) error { return endpointhealth.ErrUnchanged })
+	s, rev, err := endpointhealth.Update(t.Context(), kv, "ep_1", func(*endpointhealth.State) error { return endpointhealth.ErrUnchanged })
 	_, after, _ := endpointhealth.Get(t.Context(), kv, "ep_1")
-	if err != nil || s.Circuit != endpointhealth.Open || before != after {
-		t.Fatalf("state %+v err %v, revision %d -> %d; want the open state and no write", s, err, before, after)
+	if err != nil || s.Circuit != endpointhealth.Open || before != after || rev != after {
+		t.Fatalf("state %+v (revision %d) err %v, revision %d -> %d; want the open state, its revision and no write", s, rev, err, before, after)
 	}
-	if _, err := endpointhealth.Update(t.Context(), kv, "ep_1", func(*endpointhealth.State) error { return errors.New("boom") }); err == nil {
+	if _, _, err := endpointhealth.Update(t.Context(), kv, "ep_1", func(*endpointhealth.State) error { return errors.New("boom") }); err == nil {
 		t.Fatal("a change's error must be returned")
 	}
 }

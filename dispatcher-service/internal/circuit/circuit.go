@@ -28,13 +28,23 @@ type Breaker struct {
 	now func() time.Time
 
 	mu     sync.Mutex
-	states map[string]endpointhealth.State // as last seen in the bucket
+	states map[string]seen // as last seen in the bucket
 	counts map[string]*tally
+}
+
+// seen is a state and its revision in the bucket. The watch and this
+// replica's own writes both report states, in no set order: a slow write's
+// answer may arrive after the watch brought a newer state, and must not
+// replace it (a stale half-open would hold every attempt back until its
+// probe lease ran out).
+type seen struct {
+	state    endpointhealth.State
+	revision uint64
 }
 
 // New returns a breaker over the shared bucket; call Run to follow it.
 func New(kv jetstream.KeyValue) *Breaker {
-	return &Breaker{kv: kv, now: time.Now, states: map[string]endpointhealth.State{}, counts: map[string]*tally{}}
+	return &Breaker{kv: kv, now: time.Now, states: map[string]seen{}, counts: map[string]*tally{}}
 }
 
 // Run follows the bucket until ctx ends, so that a circuit another replica
@@ -72,15 +82,15 @@ func (b *Breaker) watch(ctx context.Context) error {
 			if e == nil { // the initial values are all in
 				continue
 			}
-			b.mu.Lock()
 			if e.Operation() == jetstream.KeyValuePut {
 				if s, err := endpointhealth.Decode(e.Value()); err == nil {
-					b.states[e.Key()] = s
+					b.remember(e.Key(), s, e.Revision())
 				}
 			} else {
+				b.mu.Lock()
 				delete(b.states, e.Key())
+				b.mu.Unlock()
 			}
-			b.mu.Unlock()
 		}
 	}
 }
@@ -89,13 +99,17 @@ func (b *Breaker) watch(ctx context.Context) error {
 func (b *Breaker) State(endpointID string) endpointhealth.State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.states[endpointID]
+	return b.states[endpointID].state
 }
 
-func (b *Breaker) remember(endpointID string, s endpointhealth.State) {
+// remember keeps s unless a newer revision is already known.
+func (b *Breaker) remember(endpointID string, s endpointhealth.State, revision uint64) {
 	b.mu.Lock()
-	b.states[endpointID] = s
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	if known, ok := b.states[endpointID]; ok && known.revision > revision {
+		return
+	}
+	b.states[endpointID] = seen{state: s, revision: revision}
 }
 
 // Decision says whether to attempt now.
@@ -122,7 +136,7 @@ func (b *Breaker) Check(ctx context.Context, endpointID string, cfg model.Circui
 	// Open past its cooldown, or half-open with a lapsed probe: take the
 	// probe, unless another replica takes it first.
 	probe := false
-	got, err := endpointhealth.Update(ctx, b.kv, endpointID, func(cur *endpointhealth.State) error {
+	got, rev, err := endpointhealth.Update(ctx, b.kv, endpointID, func(cur *endpointhealth.State) error {
 		probe = false
 		if cur.CircuitState() == endpointhealth.Closed {
 			return endpointhealth.ErrUnchanged
@@ -137,7 +151,7 @@ func (b *Breaker) Check(ctx context.Context, endpointID string, cfg model.Circui
 	if err != nil {
 		return Decision{}, err
 	}
-	b.remember(endpointID, got)
+	b.remember(endpointID, got, rev)
 	switch {
 	case probe:
 		return Decision{Allow: true, Probe: true}, nil
@@ -191,7 +205,7 @@ func (b *Breaker) Observe(ctx context.Context, endpointID string, cfg model.Circ
 		return Change{State: known}, nil
 	}
 	var ch Change
-	got, err := endpointhealth.Update(ctx, b.kv, endpointID, func(s *endpointhealth.State) error {
+	got, rev, err := endpointhealth.Update(ctx, b.kv, endpointID, func(s *endpointhealth.State) error {
 		ch = Change{}
 		if success {
 			if s.ConsecutiveFailures == 0 && s.CircuitState() == endpointhealth.Closed {
@@ -222,7 +236,7 @@ func (b *Breaker) Observe(ctx context.Context, endpointID string, cfg model.Circ
 	if ch.Closed {
 		b.reset(endpointID)
 	}
-	b.remember(endpointID, got)
+	b.remember(endpointID, got, rev)
 	ch.State = got
 	return ch, nil
 }

@@ -165,6 +165,40 @@ func TestLapsedProbeIsTakenAgain(t *testing.T) {
 	}
 }
 
+// A replica's answer from the bucket may come after its watch brought a
+// newer state: the probe closed the circuit while this replica's check,
+// which found it half-open, was on its way back. The late half-open must not
+// replace the closed state, or the replica would hold every attempt back
+// until the probe's lease ran out.
+func TestLateAnswerDoesNotReplaceANewerState(t *testing.T) {
+	kv := bucket(t)
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	a, b := breaker(t, kv, c), breaker(t, kv, c)
+	for range 4 {
+		observe(t, a, false, false)
+	}
+	c.add(31 * time.Second)
+	if d := check(t, a); !d.Probe {
+		t.Fatalf("probe: %+v", d)
+	}
+	halfOpen, rev, err := endpointhealth.Get(t.Context(), kv, "ep_1")
+	if err != nil || halfOpen.CircuitState() != endpointhealth.HalfOpen {
+		t.Fatalf("state %+v, %v; want half-open", halfOpen, err)
+	}
+	if ch := observe(t, a, true, true); !ch.Closed {
+		t.Fatalf("successful probe: %+v", ch)
+	}
+	eventually(t, b, func(s endpointhealth.State) bool { return s.CircuitState() == endpointhealth.Closed })
+
+	b.remember("ep_1", halfOpen, rev) // b's check answered late
+	if got := b.State("ep_1"); got.CircuitState() != endpointhealth.Closed {
+		t.Fatalf("state %+v after a late answer, want closed", got)
+	}
+	if d := check(t, b); !d.Allow {
+		t.Fatalf("closed circuit held back: %+v", d)
+	}
+}
+
 // The failure run counts across replicas and a success ends it; a healthy
 // endpoint's successes write nothing.
 func TestFailureRun(t *testing.T) {

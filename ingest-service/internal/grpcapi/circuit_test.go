@@ -121,7 +121,7 @@ func TestEndpointsShowTheirCircuit(t *testing.T) {
 		t.Fatal(err)
 	}
 	opened := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
-	if _, err := endpointhealth.Update(ctx, kv, ep.Uid, func(s *endpointhealth.State) error {
+	if _, _, err := endpointhealth.Update(ctx, kv, ep.Uid, func(s *endpointhealth.State) error {
 		s.Circuit, s.FailureRate, s.OpenedAt = endpointhealth.Open, 0.75, &opened
 		return nil
 	}); err != nil {

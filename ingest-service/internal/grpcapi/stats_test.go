@@ -57,7 +57,7 @@ func TestGetEndpointStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	opened := now.Add(-time.Minute).Truncate(time.Second)
-	if _, err := endpointhealth.Update(ctx, kv, ep.Uid, func(s *endpointhealth.State) error {
+	if _, _, err := endpointhealth.Update(ctx, kv, ep.Uid, func(s *endpointhealth.State) error {
 		s.Circuit, s.FailureRate, s.OpenedAt, s.ConsecutiveFailures = endpointhealth.Open, 0.8, &opened, 7
 		return nil
 	}); err != nil {
