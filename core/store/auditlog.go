@@ -22,7 +22,7 @@ func (s *Store) AppendAudit(ctx context.Context, e *model.AuditEntry) error {
 func (s *Store) ListAudit(ctx context.Context, groupID string, p Page) ([]model.AuditEntry, PageInfo, error) {
 	c := s.coll(collAuditLog)
 	if s.index != nil && p.Number == 0 {
-		return indexedPage(ctx, c, p, func(before string, n int) ([]string, error) {
+		return indexedPage(ctx, s, collAuditLog, p, func(before string, n int) ([]string, error) {
 			return s.index.AuditIDs(ctx, groupID, before, n)
 		}, func(e *model.AuditEntry) bool { return groupID == "" || e.GroupID == groupID }, nil)
 	}

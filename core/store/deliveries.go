@@ -124,7 +124,7 @@ func (s *Store) ListDeliveries(ctx context.Context, groupID string, f DeliveryFi
 	// The index serves cursor pages; numbered pages are read with the plain
 	// query (a scan on the embedded store).
 	if s.index != nil && p.Number == 0 {
-		return indexedPage(ctx, s.coll(collDeliveries), p, func(before string, n int) ([]string, error) {
+		return indexedPage(ctx, s, collDeliveries, p, func(before string, n int) ([]string, error) {
 			return s.index.DeliveryIDs(ctx, groupID, f, before, n)
 		}, func(d *model.Delivery) bool { return d.GroupID == groupID }, withoutAttempts)
 	}
@@ -341,7 +341,7 @@ func (s *Store) DeliveriesOfEndpoint(ctx context.Context, endpointID, status str
 // deliveriesByID reads the deliveries an index named, without attempts, and
 // keeps those that still match: each may have changed since the index read.
 func (s *Store) deliveriesByID(ctx context.Context, found []string, match func(*model.Delivery) bool) ([]model.Delivery, error) {
-	ds, err := findByIDs[model.Delivery](ctx, s.coll(collDeliveries), found, withoutAttempts)
+	ds, err := findByIDs[model.Delivery](ctx, s, collDeliveries, found, withoutAttempts)
 	if err != nil {
 		return nil, err
 	}

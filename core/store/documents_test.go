@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"convoy/core/store/sqliteindex"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // The SQLite index reads whole documents from FerretDB's rows for the
@@ -74,6 +76,33 @@ func TestIndexDocumentsMatchFerretDB(t *testing.T) {
 		t.Fatalf("read from SQLite:\n%s\nfrom FerretDB:\n%s", docs[0], viaFerret)
 	}
 
+	// By id: the same bytes, in the order asked, those not stored left out;
+	// and an excluding projection's answer, field for field.
+	byID, err := ix.DocumentsByID(t.Context(), "endpoints", []string{"ep-2", "missing", "odd-1", "ep-1", "odd-1"}, nil)
+	if err != nil || len(byID) != 3 {
+		t.Fatalf("DocumentsByID = %d docs, %v; want 3", len(byID), err)
+	}
+	for i, want := range []string{"ep-2", "odd-1", "ep-1"} {
+		if id := byID[i].Lookup("_id").StringValue(); id != want {
+			t.Errorf("document %d is %s, want %s", i, id, want)
+		}
+	}
+	if !bytes.Equal(byID[1], viaFerret) {
+		t.Fatalf("read by id from SQLite:\n%s\nfrom FerretDB:\n%s", byID[1], viaFerret)
+	}
+	without, err := ix.DocumentsByID(t.Context(), "endpoints", []string{"odd-1"}, []string{"arr", "doc", "absent"})
+	if err != nil || len(without) != 1 {
+		t.Fatalf("DocumentsByID without fields = %d docs, %v", len(without), err)
+	}
+	var projected bson.Raw
+	if err := plain.RawCollection("endpoints").FindOne(t.Context(), bson.D{{Key: "_id", Value: "odd-1"}},
+		options.FindOne().SetProjection(bson.D{{Key: "arr", Value: 0}, {Key: "doc", Value: 0}, {Key: "absent", Value: 0}})).Decode(&projected); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(without[0], projected) {
+		t.Fatalf("without arr and doc from SQLite:\n%s\nfrom FerretDB:\n%s", without[0], projected)
+	}
+
 	for _, q := range []struct {
 		name string
 		get  func(*store.Store) ([]model.Endpoint, error)
@@ -129,6 +158,31 @@ func TestStoredDeliveries(t *testing.T) {
 	if err := f.EnsureIDIndexes(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	// More than one query's worth of ids (500), read in the order asked.
+	var many []model.Delivery
+	var manyIDs []string
+	for i := range 1200 {
+		id := fmt.Sprintf("dlv-m%04d", 1199-i)
+		many = append(many, model.Delivery{UID: id, GroupID: "g", EventID: "e", EndpointID: "ep", Status: model.StatusSuccess, CreatedAt: at, UpdatedAt: at})
+		manyIDs = append(manyIDs, id)
+	}
+	if err := plain.InsertDeliveries(t.Context(), many); err != nil {
+		t.Fatal(err)
+	}
+	got, err := indexed.StoredDeliveries(t.Context(), manyIDs)
+	if err != nil || len(got) != len(manyIDs) {
+		t.Fatalf("stored of 1,200 = %d, %v", len(got), err)
+	}
+	docs, err := ix.DocumentsByID(t.Context(), "deliveries", manyIDs, []string{"attempts"})
+	if err != nil || len(docs) != len(manyIDs) {
+		t.Fatalf("DocumentsByID of 1,200 = %d, %v", len(docs), err)
+	}
+	for i, d := range docs {
+		if id := d.Lookup("_id").StringValue(); id != manyIDs[i] {
+			t.Fatalf("document %d is %s, want %s", i, id, manyIDs[i])
+		}
+	}
+
 	ask := []string{"dlv-1", "dlv-0", "dlv-3", "dlv-9", "dlv-2"}
 	for name, st := range map[string]*store.Store{"plain": plain, "indexed": indexed} {
 		got, err := st.StoredDeliveries(t.Context(), ask)

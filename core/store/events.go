@@ -60,7 +60,7 @@ func (s *Store) ListEvents(ctx context.Context, groupID string, f EventFilter, p
 		return s.eventOfKey(ctx, groupID, f, p)
 	}
 	if s.index != nil && p.Number == 0 {
-		return indexedPage(ctx, c, p, func(before string, n int) ([]string, error) {
+		return indexedPage(ctx, s, collEvents, p, func(before string, n int) ([]string, error) {
 			return s.index.EventIDs(ctx, groupID, f, before, n)
 		}, func(e *model.Event) bool { return e.GroupID == groupID }, nil)
 	}

@@ -84,7 +84,7 @@ func withBound(filter bson.D, key, op string, v any) bson.D {
 // up to n ids below the cursor, and the page's documents are then read by
 // `_id`. The next cursor is the page's last id as the index gave it, even if
 // that document was deleted meanwhile, so paging stays exact.
-func indexedPage[T any](ctx context.Context, c *mongo.Collection, p Page, ids func(before string, n int) ([]string, error), inGroup func(*T) bool, projection bson.D) ([]T, PageInfo, error) {
+func indexedPage[T any](ctx context.Context, s *Store, coll string, p Page, ids func(before string, n int) ([]string, error), inGroup func(*T) bool, projection bson.D) ([]T, PageInfo, error) {
 	if p.PerPage <= 0 {
 		p.PerPage = 20
 	}
@@ -98,7 +98,7 @@ func indexedPage[T any](ctx context.Context, c *mongo.Collection, p Page, ids fu
 		info.HasNext = true
 		info.NextCursor = got[len(got)-1]
 	}
-	docs, err := findByIDs[T](ctx, c, got, projection)
+	docs, err := findByIDs[T](ctx, s, coll, got, projection)
 	if err != nil {
 		return nil, PageInfo{}, err
 	}

@@ -30,7 +30,7 @@ func (s *Store) EventsCreatedBetween(ctx context.Context, from, to time.Time, af
 		if err != nil {
 			return nil, err
 		}
-		return findByIDs[model.Event](ctx, s.coll(collEvents), found, nil)
+		return findByIDs[model.Event](ctx, s, collEvents, found, nil)
 	}
 	lower := bson.E{Key: "$gte", Value: ids.AtOrAfter(from)}
 	if a := ids.AtOrAfter(from); after >= a {

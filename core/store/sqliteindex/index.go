@@ -3,7 +3,6 @@ package sqliteindex
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"convoy/core/model"
 	"convoy/core/store"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", the one FerretDB itself uses
 )
 
@@ -349,58 +347,6 @@ func (ix *Index) OldIDs(ctx context.Context, collection, groupID string, cutoff 
 	return ix.ids(ctx, collection, q)
 }
 
-// Documents returns, as BSON, every document of collection whose string
-// fields equal the values given, read from FerretDB's rows (see sjson.go)
-// rather than through FerretDB, which would decode the whole collection.
-// The first field must be one of documentFields; the others are tested on
-// the rows it selects. ok is false for a query this cannot serve.
-func (ix *Index) Documents(ctx context.Context, collection string, eq []store.FieldValue) (docs []bson.Raw, ok bool, err error) {
-	if len(eq) == 0 || !slices.Contains(documentFields[collection], eq[0].Field) {
-		return nil, false, nil
-	}
-	table, found, err := ix.table(ctx, collection, false)
-	if err != nil || !found {
-		return nil, err == nil, err
-	}
-	docs, err = ix.readDocuments(ctx, table, eq)
-	if err != nil && strings.Contains(err.Error(), "no such table") {
-		if table, found, err = ix.table(ctx, collection, true); err != nil || !found {
-			return nil, err == nil, err
-		}
-		docs, err = ix.readDocuments(ctx, table, eq)
-	}
-	if err != nil {
-		return nil, true, fmt.Errorf("read %s: %w", collection, err)
-	}
-	return docs, true, nil
-}
-
-func (ix *Index) readDocuments(ctx context.Context, table string, eq []store.FieldValue) ([]bson.Raw, error) {
-	conds := make([]string, len(eq))
-	args := make([]any, len(eq))
-	for i, fv := range eq {
-		conds[i], args[i] = column(fv.Field)+" = ?", fv.Value
-	}
-	rows, err := ix.db.QueryContext(ctx, fmt.Sprintf(`SELECT _ferretdb_sjson FROM %q WHERE %s`, table, strings.Join(conds, " AND ")), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []bson.Raw
-	for rows.Next() {
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
-			return nil, err
-		}
-		doc, err := decodeSJSON(raw)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, doc)
-	}
-	return out, rows.Err()
-}
-
 // AuditIDs returns the ids of up to limit audit entries of a group, or of
 // every group when groupID is empty, newest first, all below before when it
 // is not empty.
@@ -413,40 +359,4 @@ func (ix *Index) AuditIDs(ctx context.Context, groupID, before string, limit int
 		q.idRange("<", before)
 	}
 	return ix.ids(ctx, collAuditLog, q)
-}
-
-// StoredIDs returns which of ids have a document in collection, through
-// the `_id` index the local stack gives every collection (its expression is
-// FerretDB's own for an `_id` lookup: the id as JSON), in one query rather
-// than one FerretDB read, with its decoding, per id.
-func (ix *Index) StoredIDs(ctx context.Context, collection string, ids []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		b, _ := json.Marshal(id) // a string always encodes
-		args[i] = string(b)
-	}
-	err := ix.onTable(ctx, collection, func(table string) error {
-		rows, err := ix.db.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM %q WHERE _ferretdb_sjson->'$._id' IN (%s)`,
-			column("_id"), table, placeholders(len(ids))), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out[id] = true
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read %s ids: %w", collection, err)
-	}
-	return out, nil
 }

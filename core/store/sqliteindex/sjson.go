@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -32,8 +33,9 @@ type sjsonElem struct {
 	Options *string      `json:"o"`  // regex
 }
 
-// decodeSJSON returns the BSON of a FerretDB sjson document.
-func decodeSJSON(raw []byte) (bson.Raw, error) {
+// decodeSJSON returns the BSON of a FerretDB sjson document, without the
+// top-level fields named in omit (as a projection excluding them would).
+func decodeSJSON(raw []byte, omit ...string) (bson.Raw, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
 		return nil, fmt.Errorf("sjson: %w", err)
@@ -44,6 +46,12 @@ func decodeSJSON(raw []byte) (bson.Raw, error) {
 			return nil, fmt.Errorf("sjson schema: %w", err)
 		}
 		delete(top, "$s")
+	}
+	for _, k := range omit {
+		if _, ok := top[k]; ok {
+			delete(top, k)
+			sch.Keys = slices.DeleteFunc(sch.Keys, func(key string) bool { return key == k })
+		}
 	}
 	d, err := sjsonObject(top, &sch)
 	if err != nil {

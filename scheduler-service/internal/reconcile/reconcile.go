@@ -170,9 +170,25 @@ func (r *Reconciler) Once(ctx context.Context) (Result, error) {
 	res.Full = len(events) == r.opts.Batch
 	p := pass{Reconciler: r, groups: map[string]*model.Group{}, apps: map[string]*model.Application{},
 		endpoints: map[string][]model.Endpoint{}}
+	planned := make([][]model.Delivery, len(events))
+	var ids []string
+	for i := range events {
+		if planned[i], err = p.plan(ctx, &events[i]); err != nil {
+			return res, fmt.Errorf("reconcile event %s: %w", events[i].UID, err)
+		}
+		for _, d := range planned[i] {
+			ids = append(ids, d.UID)
+		}
+	}
+	// Nearly every planned delivery is stored: one query for the whole
+	// batch finds those, and only the others are looked for in the queue.
+	stored, err := r.store.StoredDeliveries(ctx, ids)
+	if err != nil {
+		return res, err
+	}
 	settledUpTo := -1 // the events up to this index are settled: the mark may pass them
 	for i := range events {
-		n, waiting, err := p.reconcile(ctx, &events[i])
+		n, waiting, err := p.settle(ctx, &events[i], planned[i], stored)
 		res.Requeued += n
 		r.requeued.Add(float64(n))
 		if err != nil {
@@ -213,34 +229,27 @@ type pass struct {
 	groupEndpoints map[string][]model.Endpoint
 }
 
-// reconcile checks the deliveries of one event, re-queues those lost, and
-// reports whether any is still only on the dispatch stream (re-queued ones
-// included), where it may yet be lost.
-func (p *pass) reconcile(ctx context.Context, ev *model.Event) (requeued int, waiting bool, err error) {
+// plan plans ev's deliveries again; none for an event whose group or
+// application was deleted (its endpoints and deliveries went with it).
+func (p *pass) plan(ctx context.Context, ev *model.Event) ([]model.Delivery, error) {
 	g, err := p.group(ctx, ev.GroupID)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, false, nil // the group was deleted, its events with it
+		return nil, nil
 	}
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
-	ds, err := p.plan(ctx, g, ev)
+	ds, err := p.deliveries(ctx, g, ev)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, false, nil // the application was deleted, its endpoints with it
+		return nil, nil
 	}
-	if err != nil {
-		return 0, false, err
-	}
-	// Nearly every planned delivery is stored: one query finds those, and
-	// only the others are looked for in the queue.
-	planned := make([]string, len(ds))
-	for i := range ds {
-		planned[i] = ds[i].UID
-	}
-	stored, err := p.store.StoredDeliveries(ctx, planned)
-	if err != nil {
-		return 0, false, err
-	}
+	return ds, err
+}
+
+// settle checks the planned deliveries of one event that are not stored,
+// re-queues those lost, and reports whether any is still only on the
+// dispatch stream (re-queued ones included), where it may yet be lost.
+func (p *pass) settle(ctx context.Context, ev *model.Event, ds []model.Delivery, stored map[string]bool) (requeued int, waiting bool, err error) {
 	for _, d := range ds {
 		if stored[d.UID] {
 			continue
@@ -273,13 +282,13 @@ func (p *pass) reconcile(ctx context.Context, ev *model.Event) (requeued int, wa
 	return requeued, waiting, nil
 }
 
-// plan plans ev's deliveries again as accepting it did: to the endpoints
+// deliveries plans ev's deliveries again as accepting it did: to the endpoints
 // that existed then, routed by type and filter. An event of an application
 // goes to that application's endpoints; a broadcast (no application) to
 // every application's of the group, and an owner fan-out to those of the
 // owner's applications, each delivery belonging to its endpoint's
 // application.
-func (p *pass) plan(ctx context.Context, g *model.Group, ev *model.Event) ([]model.Delivery, error) {
+func (p *pass) deliveries(ctx context.Context, g *model.Group, ev *model.Event) ([]model.Delivery, error) {
 	compile := func(src string) (*filter.Filter, error) { return filter.Parse([]byte(src)) }
 	if ev.AppID != "" {
 		app, err := p.app(ctx, ev)
