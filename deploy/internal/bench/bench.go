@@ -151,7 +151,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 	// what the budget leaves once a second round as long as the first and the isolation
 	// phase are set aside; then the round again.
 	if cfg.Runs(PhaseHistory) {
-		fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-roundTook-stopAllowance-isolationReserve(cfg)-syncReserve(cfg))
+		fillFor := min(cfg.FillTimeout, cfg.Budget-time.Since(began)-roundTook-stopAllowance-isolationReserve(cfg)-syncReserve(cfg)-catchupReserve(cfg))
 		r.fill(ctx, gate, fillFor)
 		if err := r.alive(ctx); err != nil {
 			return nil, err
@@ -163,6 +163,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) (res *Result, err err
 		// The list table and the idle figure speak of the history this phase
 		// built, before the phases below add backlogs of their own.
 		res.Lists = r.lists(ctx, r.recv.Unique(), began, time.Now())
+		// Reconciliation examines the load's events a grace period after
+		// each was accepted: idle is measured once it is through.
+		res.Catchup = r.catchup(ctx, r.recv.Unique())
 		res.IdleHistory = r.idle(ctx, r.recv.Unique())
 	}
 

@@ -197,6 +197,12 @@ func (r *Result) writeLists(b *strings.Builder) {
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(b, "IDLE stack CPU (4 services + devstack): %s CPU s/min empty (%s events), %s CPU s/min with history (%s events)\n",
+	c := r.Catchup
+	fmt.Fprintf(b, "RECONCILIATION after the load: %s events examined in the %s s it took to catch up, scheduler CPU %s s (%s s per 1,000 events)\n",
+		commas(c.Events), num3(c.WaitS), num3(c.SchedulerCPUS), num3(c.PerKEvents))
+	if c.Error != "" {
+		fmt.Fprintf(b, "  not caught up: %s\n", c.Error)
+	}
+	fmt.Fprintf(b, "IDLE stack CPU (4 services + devstack): %s CPU s/min empty (%s events), %s CPU s/min with history (%s events, once reconciled)\n",
 		num3(r.IdleEmpty.CPUSPerMin), commas(r.IdleEmpty.StoredEvents), num3(r.IdleHistory.CPUSPerMin), commas(r.IdleHistory.StoredEvents))
 }

@@ -53,6 +53,9 @@ type Result struct {
 	Lists       Lists `json:"lists"`
 	IdleEmpty   Idle  `json:"idle_empty"`
 	IdleHistory Idle  `json:"idle_history"`
+	// Catchup is the reconciliation of the history round's events, which
+	// the bench waits for before measuring IdleHistory.
+	Catchup Catchup `json:"reconcile_catchup"`
 
 	Targets []Target `json:"targets"`
 	Notes   []string `json:"notes,omitempty"`
