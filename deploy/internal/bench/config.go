@@ -109,8 +109,9 @@ func Default() Config {
 		History:            100_000,
 		FillTimeout:        10 * time.Minute,
 		// The isolation phase's share of the budget is set aside before the fill (see
-		// isolationReserve), so that the fill gets about as long as it did without it.
-		Budget:              9 * time.Minute,
+		// isolationReserve), so that the fill gets about as long as it did without it; the
+		// reconciliation wait after the history round (catchupReserve) adds its 2.5 minutes.
+		Budget:              11*time.Minute + 30*time.Second,
 		IsolationSlowEvents: 3_000,
 		IsolationHang:       20 * time.Second,
 		IsolationRate:       20,
