@@ -215,6 +215,17 @@ func (s *Store) decode(raw bson.Raw, v any) error {
 	return dec.Decode(v)
 }
 
+// decodeAll decodes documents of coll the index returned.
+func decodeAll[T any](s *Store, coll string, docs []bson.Raw) ([]T, error) {
+	out := make([]T, len(docs))
+	for i := range docs {
+		if err := s.decode(docs[i], &out[i]); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", coll, err)
+		}
+	}
+	return out, nil
+}
+
 // findAll returns every document of c whose string fields equal the values
 // given, read through the index when it serves the query.
 func findAll[T any](ctx context.Context, s *Store, coll string, eq ...FieldValue) ([]T, error) {
@@ -224,13 +235,7 @@ func findAll[T any](ctx context.Context, s *Store, coll string, eq ...FieldValue
 			return nil, err
 		}
 		if ok {
-			out := make([]T, len(docs))
-			for i := range docs {
-				if err := s.decode(docs[i], &out[i]); err != nil {
-					return nil, fmt.Errorf("decode %s: %w", coll, err)
-				}
-			}
-			return out, nil
+			return decodeAll[T](s, coll, docs)
 		}
 	}
 	c := s.coll(coll)

@@ -307,13 +307,7 @@ func findByIDs[T any](ctx context.Context, s *Store, coll string, ids []string, 
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", coll, err)
 		}
-		out := make([]T, len(docs))
-		for i := range docs {
-			if err := s.decode(docs[i], &out[i]); err != nil {
-				return nil, fmt.Errorf("decode %s: %w", coll, err)
-			}
-		}
-		return out, nil
+		return decodeAll[T](s, coll, docs)
 	}
 	c := s.coll(coll)
 	found := make([]*T, len(ids))

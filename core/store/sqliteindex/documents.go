@@ -83,39 +83,53 @@ func idArgs(ids []string) []any {
 // parameters.
 const byIDChunk = 500
 
+// byIDs runs a query per 500 ids on collection's table: sql makes it from
+// the table's name and the chunk's placeholders ("?, ?, …", bound to the ids
+// as idMatch compares them), and row gets each result row's one column.
+func (ix *Index) byIDs(ctx context.Context, collection string, ids []string, sql func(table, params string) string, row func([]byte) error) error {
+	return ix.onTable(ctx, collection, func(table string) error {
+		for chunk := range slices.Chunk(ids, byIDChunk) {
+			if err := ix.eachRow(ctx, sql(table, placeholders(len(chunk))), idArgs(chunk), row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (ix *Index) eachRow(ctx context.Context, query string, args []any, row func([]byte) error) error {
+	rows, err := ix.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var col []byte
+		if err := rows.Scan(&col); err != nil {
+			return err
+		}
+		if err := row(col); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // DocumentsByID returns the documents of collection with the given ids, as
 // BSON, in the order of ids (those not stored are left out), without the
 // top-level fields named in omit. It reads FerretDB's rows in a query per
 // 500 ids, where FerretDB would answer one read per id, decoding each.
 func (ix *Index) DocumentsByID(ctx context.Context, collection string, ids []string, omit []string) ([]bson.Raw, error) {
 	byID := make(map[string]bson.Raw, len(ids))
-	err := ix.onTable(ctx, collection, func(table string) error {
-		for chunk := range slices.Chunk(ids, byIDChunk) {
-			rows, err := ix.db.QueryContext(ctx, fmt.Sprintf(`SELECT _ferretdb_sjson FROM %q WHERE %s IN (%s)`,
-				table, idMatch, placeholders(len(chunk))), idArgs(chunk)...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var raw []byte
-				if err := rows.Scan(&raw); err != nil {
-					rows.Close()
-					return err
-				}
-				doc, err := decodeSJSON(raw, omit...)
-				if err != nil {
-					rows.Close()
-					return fmt.Errorf("%s: %w", collection, err)
-				}
-				id, _ := doc.Lookup("_id").StringValueOK()
-				byID[id] = doc
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return err
-			}
+	err := ix.byIDs(ctx, collection, ids, func(table, params string) string {
+		return fmt.Sprintf(`SELECT _ferretdb_sjson FROM %q WHERE %s IN (%s)`, table, idMatch, params)
+	}, func(raw []byte) error {
+		doc, err := decodeSJSON(raw, omit...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", collection, err)
 		}
+		id, _ := doc.Lookup("_id").StringValueOK()
+		byID[id] = doc
 		return nil
 	})
 	if err != nil {
@@ -139,35 +153,18 @@ func (ix *Index) StoredIDs(ctx context.Context, collection string, ids []string)
 	if len(ids) == 0 {
 		return out, nil
 	}
-	err := ix.onTable(ctx, collection, func(table string) error {
-		for chunk := range slices.Chunk(ids, byIDChunk) {
-			// Each id is tested for existence alone, which the index
-			// answers without reading the document (selecting the id from
-			// the row would parse its JSON: ten times the cost).
-			rows, err := ix.db.QueryContext(ctx, fmt.Sprintf(`SELECT v.column1 FROM (VALUES %s) v WHERE EXISTS (SELECT 1 FROM %q WHERE %s = v.column1)`,
-				strings.TrimSuffix(strings.Repeat("(?), ", len(chunk)), ", "), table, idMatch), idArgs(chunk)...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var quoted []byte
-				var id string
-				if err := rows.Scan(&quoted); err != nil {
-					rows.Close()
-					return err
-				}
-				if err := json.Unmarshal(quoted, &id); err != nil {
-					rows.Close()
-					return fmt.Errorf("id %s: %w", quoted, err)
-				}
-				out[id] = true
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return err
-			}
+	// Each id is tested for existence alone, which the index answers
+	// without reading the document (selecting the id from the row would
+	// parse its JSON: ten times the cost).
+	err := ix.byIDs(ctx, collection, ids, func(table, params string) string {
+		values := strings.ReplaceAll(params, "?", "(?)")
+		return fmt.Sprintf(`SELECT v.column1 FROM (VALUES %s) v WHERE EXISTS (SELECT 1 FROM %q WHERE %s = v.column1)`, values, table, idMatch)
+	}, func(quoted []byte) error {
+		var id string
+		if err := json.Unmarshal(quoted, &id); err != nil {
+			return fmt.Errorf("id %s: %w", quoted, err)
 		}
+		out[id] = true
 		return nil
 	})
 	if err != nil {

@@ -143,11 +143,13 @@ func TestCircuitCycleAcrossReplicas(t *testing.T) {
 	}
 }
 
-// A probe whose replica died lapses, and another replica takes it.
-func TestLapsedProbeIsTakenAgain(t *testing.T) {
-	kv := bucket(t)
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	a, b := breaker(t, kv, c), breaker(t, kv, c)
+// probing opens the circuit with replica a's failures and lets a take the
+// probe after the cooldown; b is a second replica.
+func probing(t *testing.T) (kv jetstream.KeyValue, c *clock, a, b *Breaker) {
+	t.Helper()
+	kv = bucket(t)
+	c = &clock{t: time.Unix(1_700_000_000, 0)}
+	a, b = breaker(t, kv, c), breaker(t, kv, c)
 	for range 4 {
 		observe(t, a, false, false)
 	}
@@ -155,6 +157,12 @@ func TestLapsedProbeIsTakenAgain(t *testing.T) {
 	if d := check(t, a); !d.Probe {
 		t.Fatalf("probe: %+v", d)
 	}
+	return kv, c, a, b
+}
+
+// A probe whose replica died lapses, and another replica takes it.
+func TestLapsedProbeIsTakenAgain(t *testing.T) {
+	_, c, _, b := probing(t)
 	eventually(t, b, func(s endpointhealth.State) bool { return s.CircuitState() == endpointhealth.HalfOpen })
 	if d := check(t, b); d.Allow {
 		t.Fatalf("second probe while the first runs: %+v", d)
@@ -171,16 +179,7 @@ func TestLapsedProbeIsTakenAgain(t *testing.T) {
 // replace the closed state, or the replica would hold every attempt back
 // until the probe's lease ran out.
 func TestLateAnswerDoesNotReplaceANewerState(t *testing.T) {
-	kv := bucket(t)
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	a, b := breaker(t, kv, c), breaker(t, kv, c)
-	for range 4 {
-		observe(t, a, false, false)
-	}
-	c.add(31 * time.Second)
-	if d := check(t, a); !d.Probe {
-		t.Fatalf("probe: %+v", d)
-	}
+	kv, _, a, b := probing(t)
 	halfOpen, rev, err := endpointhealth.Get(t.Context(), kv, "ep_1")
 	if err != nil || halfOpen.CircuitState() != endpointhealth.HalfOpen {
 		t.Fatalf("state %+v, %v; want half-open", halfOpen, err)
