@@ -42,6 +42,10 @@ import (
 // markName names this pass's progress mark in the store.
 const markName = "reconcile"
 
+// checkGroup is about how many planned deliveries one stored-deliveries
+// query checks (a variable for the tests).
+var checkGroup = 5000
+
 // Store reads what was accepted and keeps the pass's mark.
 type Store interface {
 	EventsCreatedBetween(ctx context.Context, from, to time.Time, after string, limit int) ([]model.Event, error)
@@ -170,35 +174,27 @@ func (r *Reconciler) Once(ctx context.Context) (Result, error) {
 	res.Full = len(events) == r.opts.Batch
 	p := pass{Reconciler: r, groups: map[string]*model.Group{}, apps: map[string]*model.Application{},
 		endpoints: map[string][]model.Endpoint{}}
-	planned := make([][]model.Delivery, len(events))
-	var ids []string
-	for i := range events {
-		if planned[i], err = p.plan(ctx, &events[i]); err != nil {
-			return res, fmt.Errorf("reconcile event %s: %w", events[i].UID, err)
-		}
-		for _, d := range planned[i] {
-			ids = append(ids, d.UID)
-		}
-	}
-	// Nearly every planned delivery is stored: one query for the whole
-	// batch finds those, and only the others are looked for in the queue.
-	stored, err := r.store.StoredDeliveries(ctx, ids)
-	if err != nil {
-		return res, err
-	}
 	settledUpTo := -1 // the events up to this index are settled: the mark may pass them
-	for i := range events {
-		n, waiting, err := p.settle(ctx, &events[i], planned[i], stored)
-		res.Requeued += n
-		r.requeued.Add(float64(n))
+	for first := 0; first < len(events); {
+		planned, stored, err := p.planGroup(ctx, events[first:])
 		if err != nil {
-			return res, fmt.Errorf("reconcile event %s: %w", events[i].UID, err)
+			return res, err
 		}
-		res.Examined++
-		r.examined.Inc()
-		if !waiting && settledUpTo == i-1 {
-			settledUpTo = i
+		for j, ds := range planned {
+			i := first + j
+			n, waiting, err := p.settle(ctx, &events[i], ds, stored)
+			res.Requeued += n
+			r.requeued.Add(float64(n))
+			if err != nil {
+				return res, fmt.Errorf("reconcile event %s: %w", events[i].UID, err)
+			}
+			res.Examined++
+			r.examined.Inc()
+			if !waiting && settledUpTo == i-1 {
+				settledUpTo = i
+			}
 		}
+		first += len(planned)
 	}
 	if settledUpTo >= 0 {
 		if err := r.store.SetMark(ctx, markName, events[settledUpTo].UID); err != nil {
@@ -227,6 +223,27 @@ type pass struct {
 	// A broadcast's or fan-out's targets, by group.
 	groupApps      map[string]map[string]*model.Application
 	groupEndpoints map[string][]model.Endpoint
+}
+
+// planGroup plans the first of events, as many as have about checkGroup
+// deliveries together (at least one event), and finds which of those
+// deliveries are stored. Nearly every one is: one query finds them, and only
+// the others are looked for in the queue; the bound keeps a broadcast's
+// thousands of deliveries from being held for a whole batch.
+func (p *pass) planGroup(ctx context.Context, events []model.Event) (planned [][]model.Delivery, stored map[string]bool, err error) {
+	var ids []string
+	for i := 0; i < len(events) && len(ids) < checkGroup; i++ {
+		ds, err := p.plan(ctx, &events[i])
+		if err != nil {
+			return nil, nil, fmt.Errorf("reconcile event %s: %w", events[i].UID, err)
+		}
+		planned = append(planned, ds)
+		for _, d := range ds {
+			ids = append(ids, d.UID)
+		}
+	}
+	stored, err = p.store.StoredDeliveries(ctx, ids)
+	return planned, stored, err
 }
 
 // plan plans ev's deliveries again; none for an event whose group or

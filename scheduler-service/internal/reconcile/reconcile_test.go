@@ -291,6 +291,35 @@ func TestOnceAdvancesTheMarkOverSettledEventsOnly(t *testing.T) {
 	}
 }
 
+// A pass checks its events' deliveries a few events at a time; what it finds
+// does not depend on where the groups split.
+func TestOnceChecksEventsInGroups(t *testing.T) {
+	f := setup(t)
+	ctx := t.Context()
+	defer func(n int) { checkGroup = n }(checkGroup)
+	checkGroup = 2 // two deliveries: a group of two events
+	at := f.now.Add(-2 * time.Minute)
+	ep := f.endpoint(t, []string{"*"}, model.EndpointActive, at.Add(-time.Hour))
+	var evs []*model.Event
+	for i := range 5 {
+		ev := f.event(t, at.Add(time.Duration(i)*time.Millisecond))
+		if i != 1 && i != 4 { // 1 and 4 lost their deliveries, one in each of two groups
+			f.store(t, ev, ep)
+		}
+		evs = append(evs, ev)
+	}
+	r := f.reconciler(prometheus.NewRegistry(), 10)
+	res, err := r.Once(ctx)
+	if err != nil || res.Examined != 5 || res.Requeued != 2 {
+		t.Fatalf("pass %+v (err %v), want 5 examined and 2 re-queued", res, err)
+	}
+	for i, ev := range evs {
+		if lost := i == 1 || i == 4; f.queued(t, ids.Delivery(ev.UID, ep.UID)) != lost {
+			t.Errorf("event %d's delivery queued %v, want %v (only the lost ones are queued again)", i, !lost, lost)
+		}
+	}
+}
+
 func mustStream(t *testing.T, js jetstream.JetStream, name string) jetstream.Stream {
 	t.Helper()
 	s, err := js.Stream(t.Context(), name)
