@@ -51,16 +51,22 @@ type authenticationField struct {
 	present, null bool
 }
 
-func (f *authenticationField) UnmarshalJSON(b []byte) error {
+func (f *authenticationField) UnmarshalJSON(b []byte) (err error) {
 	f.present = true
+	f.null, err = decodeNullable(b, &f.authenticationBody)
+	return err
+}
+
+// decodeNullable decodes an object field's value into v, unless it is null.
+// Unknown keys are refused: the outer decoder's setting does not reach a
+// custom unmarshaller.
+func decodeNullable(b []byte, v any) (null bool, err error) {
 	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
-		f.null = true
-		return nil
+		return true, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	// The outer decoder's setting does not reach a custom unmarshaller.
 	dec.DisallowUnknownFields()
-	return dec.Decode(&f.authenticationBody)
+	return false, dec.Decode(v)
 }
 
 // proto returns the authentication to send to ingest: nil when absent, an

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -53,15 +52,10 @@ type signatureField struct {
 	present, null bool
 }
 
-func (f *signatureField) UnmarshalJSON(b []byte) error {
+func (f *signatureField) UnmarshalJSON(b []byte) (err error) {
 	f.present = true
-	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
-		f.null = true
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	return dec.Decode(&f.signatureInput)
+	f.null, err = decodeNullable(b, &f.signatureInput)
+	return err
 }
 
 func (f *signatureField) proto() *ingestv1.SignatureConfig {
