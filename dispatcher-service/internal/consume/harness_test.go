@@ -354,3 +354,15 @@ func hold(r *http.Request, released <-chan struct{}, d time.Duration) {
 }
 
 var simpleSHA256 = verify.Options{Format: verify.FormatSimple, Hash: "SHA256", ReplayAttacks: true}
+
+// eventually polls cond until it holds, for at most 5 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

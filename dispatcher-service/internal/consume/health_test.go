@@ -103,17 +103,10 @@ func TestCircuitOpensWaitsAndCloses(t *testing.T) {
 		t.Fatalf("after the cooldown: %s with %d trials", got.Status, got.Metadata.NumTrials)
 	}
 	// The probe's outcome is recorded first, then told to the breaker.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, "the probe to close the circuit", func() bool {
 		s, _, _ = endpointhealth.Get(t.Context(), kv, ep.UID)
-		if s.CircuitState() == endpointhealth.Closed && s.ConsecutiveFailures == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the probe: %+v, want closed", s)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return s.CircuitState() == endpointhealth.Closed && s.ConsecutiveFailures == 0
+	})
 }
 
 // A task that is not a task goes to the dead letters, once, and leaves the
@@ -131,18 +124,11 @@ func TestUndecodableTaskIsDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, "one dead letter and an empty dispatch stream", func() bool {
 		di, _ := dead.Info(t.Context())
 		qi, _ := dispatch.Info(t.Context())
-		if di != nil && qi != nil && di.State.Msgs == 1 && qi.State.Msgs == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dead letters %v, dispatch stream %v", di.State.Msgs, qi.State.Msgs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return di != nil && qi != nil && di.State.Msgs == 1 && qi.State.Msgs == 0
+	})
 }
 
 // attachedSet is a Listeners whose answer the test sets.
@@ -176,17 +162,10 @@ func TestListenerBypassesCircuit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The outcome is recorded first, then told to the breaker.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, "4 failures to open the circuit", func() bool {
 		s, _, _ := endpointhealth.Get(t.Context(), kv, ep.UID)
-		if s.CircuitState() == endpointhealth.Open && s.ConsecutiveFailures == 4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 4 failures: %+v, want an open circuit", s)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return s.CircuitState() == endpointhealth.Open && s.ConsecutiveFailures == 4
+	})
 	listening.on.Store(true)
 	failed, _ := h.send(t, g, ep, 0, nil)
 	h.waitStatus(t, failed.UID, 5*time.Second, model.StatusRetry) // attempted at once, though the circuit is open

@@ -60,13 +60,7 @@ func TestListenRelay(t *testing.T) {
 	if d := must(h.api.GetDelivery(h.admin, &ingestv1.GetDeliveryRequest{GroupId: g, DeliveryId: old}))(t); d.Status != model.StatusFailure {
 		t.Fatalf("delivery before the cursor is %s, want it left Failure", d.Status)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !sessions.Attached(ep) {
-		if time.Now().After(deadline) {
-			t.Fatal("the session never showed in the bucket")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, 5*time.Second, "the session to show in the bucket", func() bool { return sessions.Attached(ep) })
 
 	// A dispatcher's request, answered through ReportListenOutcome.
 	nc := h.js.Conn()
@@ -111,11 +105,5 @@ func TestListenRelay(t *testing.T) {
 	if r, ok := <-pending; !ok || proto.Unmarshal(r.Data, &got) != nil || got.DeliveryId != "d2" || got.Error != "listener disconnected" {
 		t.Fatalf("dispatcher got %v, want listener disconnected for d2", &got)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	for sessions.Attached(ep) {
-		if time.Now().After(deadline) {
-			t.Fatal("the session stayed in the bucket after the stream ended")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, 5*time.Second, "the session to leave the bucket after the stream ended", func() bool { return !sessions.Attached(ep) })
 }
