@@ -34,10 +34,13 @@ func TestPortsAreDistinctFreeAndBelowTheEphemeralRange(t *testing.T) {
 func TestAnotherProcessSkipsHeldPorts(t *testing.T) {
 	if os.Getenv("FREEPORT_CHILD") != "" {
 		port, _ := strconv.Atoi(os.Getenv("FREEPORT_CHILD"))
-		f, ok := reserve(os.TempDir()+"/convoy-freeport", port)
-		if ok {
+		if f, ok := reserve(os.TempDir()+"/convoy-freeport", port); ok {
 			f.Close()
-			os.Exit(3)
+			os.Exit(3) // took the parent's port
+		}
+		// Reserving works: another port is handed out.
+		if other, err := Port(); err != nil || other == port {
+			os.Exit(4)
 		}
 		os.Exit(0)
 	}
